@@ -1,0 +1,273 @@
+"""The log's port: what every event store adapter offers and the errors it raises.
+
+The store is domain-agnostic. It keeps the envelope, the global order, per-stream versions,
+idempotency, the hash chain and, for each stream, one opaque state document that the
+injected :class:`StreamRules` folds events into inside the append's transaction. Projections
+read those per-stream documents (``list_streams``), so a read reflects every append that was
+acknowledged before it, and no read replays the log.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
+from typing import Literal, Protocol
+from uuid import UUID
+
+import msgspec
+
+ExpectedVersion = int | Literal["any", "no_stream", "exists"]
+Direction = Literal["forward", "backward"]
+
+STREAM_ID_PATTERN = r"^[a-z]+-[a-z0-9][a-z0-9-]*$"
+STREAM_ID_MAX_LENGTH = 128
+_STREAM_ID = re.compile(STREAM_ID_PATTERN)
+
+GENESIS_HASH = "0" * 64
+
+
+def category_of(stream_id: str) -> str:
+    """The part of a stream id before its first dash: it decides the accepted event types."""
+    return stream_id.split("-", 1)[0]
+
+
+def is_valid_stream_id(stream_id: str) -> bool:
+    """Whether the id matches the contract's pattern and length."""
+    return len(stream_id) <= STREAM_ID_MAX_LENGTH and _STREAM_ID.match(stream_id) is not None
+
+
+class ProposedEvent(msgspec.Struct, frozen=True):
+    """An event on its way into the log, before it has a position.
+
+    ``data`` and ``metadata`` are canonical JSON (what the store hashes and compares for
+    idempotency); ``occurred_at`` None means "when the log takes it".
+    """
+
+    event_id: UUID
+    type: str
+    data: bytes
+    metadata: bytes = b"{}"
+    occurred_at: datetime | None = None
+
+
+class RecordedEvent(msgspec.Struct, frozen=True):
+    """One stored event in the envelope of the HTTP contract."""
+
+    position: int
+    stream_id: str
+    version: int
+    event_id: UUID
+    type: str
+    data: msgspec.Raw
+    metadata: msgspec.Raw
+    occurred_at: datetime
+    recorded_at: datetime
+    hash: str
+
+
+class AppendRequest(msgspec.Struct, frozen=True):
+    """Events for one stream, with the version the caller expects the stream to be at."""
+
+    stream_id: str
+    events: Sequence[ProposedEvent]
+    expected_version: ExpectedVersion = "any"
+
+
+class AppendedEvent(msgspec.Struct, frozen=True):
+    """Where one appended event landed."""
+
+    event_id: UUID
+    position: int
+    version: int
+
+
+class AppendResult(msgspec.Struct, frozen=True):
+    """The outcome of one stream's append.
+
+    ``created`` is False when every event was already stored (an idempotent retry): the
+    positions are those the events got the first time and nothing new was written.
+    """
+
+    stream_id: str
+    version: int
+    events: list[AppendedEvent]
+    created: bool = True
+
+
+class StreamSnapshot(msgspec.Struct, frozen=True):
+    """What the rules fold a stream into; kept by the store beside the stream's version.
+
+    ``state`` is the domain's JSON document for the stream. ``mission`` and ``is_open`` are
+    index columns that projections filter on (which mission a stream concerns; whether a
+    note is unanswered, a protest open, an incident not closed).
+    """
+
+    state: bytes
+    mission: str | None = None
+    is_open: bool = False
+
+
+class StreamRow(msgspec.Struct, frozen=True):
+    """A stream as projections see it: its folded state and where it stands in the log."""
+
+    stream_id: str
+    category: str
+    version: int
+    state: msgspec.Raw
+    mission: str | None
+    is_open: bool
+    last_position: int
+    updated_at: datetime
+
+
+class LogHead(msgspec.Struct, frozen=True):
+    """The last position in the log and its hash (``GENESIS_HASH`` for an empty log)."""
+
+    position: int
+    hash: str
+
+
+class StoreError(Exception):
+    """Base of every error the store raises for a caller's mistake (never a server fault)."""
+
+
+class ConcurrencyError(StoreError):
+    """The stream is not at the version the caller expected."""
+
+    def __init__(
+        self, stream_id: str, expected: ExpectedVersion, current_version: int, append_index: int = 0
+    ) -> None:
+        self.stream_id = stream_id
+        self.expected = expected
+        self.current_version = current_version
+        self.append_index = append_index
+        super().__init__(
+            f"stream {stream_id!r} is at version {current_version}, expected {expected!r}"
+        )
+
+
+class DuplicateEventError(StoreError):
+    """An event id is already stored with other content, or only part of a batch is."""
+
+    def __init__(self, event_id: UUID, reason: str, append_index: int = 0) -> None:
+        self.event_id = event_id
+        self.reason = reason
+        self.append_index = append_index
+        super().__init__(f"event {event_id}: {reason}")
+
+
+class RuleViolation(StoreError):
+    """An event breaks a domain rule; raised by :class:`StreamRules`, passed on by the store.
+
+    ``event_index`` is the event's index inside its stream's append; the store fills in
+    ``append_index`` (which append of a multi-stream request) before re-raising.
+    """
+
+    def __init__(self, event_index: int, rule: str, detail: str, append_index: int = 0) -> None:
+        self.event_index = event_index
+        self.rule = rule
+        self.detail = detail
+        self.append_index = append_index
+        super().__init__(f"event {event_index} breaks {rule}: {detail}")
+
+
+class StoreUnavailableError(Exception):
+    """The database could not take the write in time (locked, or the store is closing)."""
+
+
+class StreamRules(Protocol):
+    """The domain's hook, called by the store's writer inside the append transaction."""
+
+    def apply(
+        self,
+        stream_id: str,
+        current: StreamSnapshot | None,
+        events: Sequence[RecordedEvent],
+    ) -> StreamSnapshot:
+        """Fold ``events`` onto the stream's snapshot, or raise :class:`RuleViolation`.
+
+        ``current`` is None for a stream with no events. Must be pure and deterministic:
+        ``incidents replay`` folds the log again and expects the same snapshots.
+        """
+        ...
+
+
+class EventStore(Protocol):
+    """The append-only log."""
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[ProposedEvent],
+        expected_version: ExpectedVersion = "any",
+    ) -> AppendResult:
+        """Append events to one stream atomically; see :meth:`append_many`."""
+        ...
+
+    async def append_many(self, appends: Sequence[AppendRequest]) -> list[AppendResult]:
+        """Append to several streams atomically: all of them are stored, or none.
+
+        Acknowledged (returned) only after the transaction is durable. Raises
+        ConcurrencyError, DuplicateEventError or RuleViolation and stores nothing.
+        """
+        ...
+
+    async def read_stream(
+        self,
+        stream_id: str,
+        from_version: int | None = None,
+        direction: Direction = "forward",
+        limit: int = 100,
+    ) -> list[RecordedEvent]:
+        """Events of one stream from a version (inclusive) in either direction.
+
+        ``from_version`` None means the first event going forward, the last going backward.
+        """
+        ...
+
+    async def read_all(
+        self,
+        after: int = 0,
+        limit: int = 1000,
+        types: Sequence[str] | None = None,
+        categories: Sequence[str] | None = None,
+    ) -> list[RecordedEvent]:
+        """The global log in position order, strictly after ``after``, optionally filtered."""
+        ...
+
+    async def stream_version(self, stream_id: str) -> int:
+        """The stream's current version, 0 when it has no events."""
+        ...
+
+    async def get_stream(self, stream_id: str) -> StreamRow | None:
+        """The stream's folded state, None when it has no events."""
+        ...
+
+    async def list_streams(
+        self,
+        category: str,
+        mission: str | None = None,
+        is_open: bool | None = None,
+    ) -> list[StreamRow]:
+        """Folded states of a category's streams, filtered on the index columns."""
+        ...
+
+    async def replace_snapshots(self, snapshots: Mapping[str, StreamSnapshot]) -> None:
+        """Overwrite the folded state of the given streams (``incidents replay --repair``).
+
+        Touches no event; versions and last positions stay as they are.
+        """
+        ...
+
+    async def head(self) -> LogHead:
+        """The last position and hash in the log."""
+        ...
+
+    def watch(self) -> AsyncIterator[int]:
+        """Yield the log's head position each time appends are committed (for live push)."""
+        ...
+
+    async def close(self) -> None:
+        """Finish pending appends and release connections."""
+        ...
