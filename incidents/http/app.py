@@ -1,0 +1,96 @@
+"""``create_app(settings)``: the Litestar application, its resources and its error mapping."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import msgspec
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+
+import incidents
+from incidents.domain.rules import DomainRules
+from incidents.http.problems import EXCEPTION_HANDLERS
+from incidents.http.projections import MissionController, ProjectionController
+from incidents.http.streams import LogController, StreamController
+from incidents.projections.reader import Projections
+from incidents.service import LogService
+from incidents.settings import Settings
+from incidents.store.factory import open_store
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Health(msgspec.Struct, frozen=True):
+    """Liveness and the log's head."""
+
+    status: str
+    head_position: int
+    head_hash: str
+
+
+@get("/health", tags=["service"], summary="Liveness and the log's head")
+async def health(service: LogService) -> Health:
+    """The service answers and the log can be read."""
+    head = await service.store.head()
+    return Health("ok", head.position, head.hash)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the application; the store opens when it starts and closes when it stops."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        store = await open_store(settings.database_url, DomainRules(), settings)
+        app.state.service = LogService(store, _now)
+        app.state.projections = Projections(store, settings.reply_window_days, _now)
+        try:
+            yield
+        finally:
+            await store.close()
+
+    def provide_service(state: State) -> LogService:
+        service: LogService = state.service
+        return service
+
+    def provide_projections(state: State) -> Projections:
+        projections: Projections = state.projections
+        return projections
+
+    return Litestar(
+        route_handlers=[
+            StreamController,
+            LogController,
+            ProjectionController,
+            MissionController,
+            health,
+        ],
+        lifespan=[lifespan],
+        dependencies={
+            "service": Provide(provide_service, sync_to_thread=False),
+            "projections": Provide(provide_projections, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Incidents log",
+            version=incidents.__version__,
+            description="An event-sourced log of incidents against diplomatic missions, "
+            "the notes missions and ministries exchange, protests and their responses.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+        ),
+    )
+
+
+def app_factory() -> Litestar:
+    """Entry point for the ASGI server: settings from the environment."""
+    return create_app()

@@ -1,0 +1,215 @@
+"""Streams and the global log: append, read a stream, read a stream's state, read the log.
+
+Controllers only translate: parse, call the service or the store, map the result.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+
+from incidents.service import (
+    AppendBody,
+    BadRequestError,
+    LogService,
+    MultiAppendBody,
+    StreamNotFoundError,
+)
+from incidents.store.protocol import AppendResult, RecordedEvent, is_valid_stream_id
+
+
+class AppendedOut(msgspec.Struct, frozen=True):
+    """Where one appended event landed."""
+
+    event_id: UUID
+    position: int
+    version: int
+
+
+class AppendOut(msgspec.Struct, frozen=True):
+    """The answer to an append: the stream's new version and each event's place."""
+
+    stream_id: str
+    version: int
+    events: list[AppendedOut]
+
+
+class MultiAppendOut(msgspec.Struct, frozen=True):
+    """The answer to ``POST /events``: one entry per append, in request order."""
+
+    appends: list[AppendOut]
+
+
+class StreamEventsOut(msgspec.Struct, frozen=True):
+    """A page of one stream's events; ``next_version`` continues in the same direction."""
+
+    stream_id: str
+    direction: str
+    events: list[RecordedEvent]
+    next_version: int | None
+
+
+class LogPageOut(msgspec.Struct, frozen=True):
+    """A page of the global log; pass ``next_after`` as ``after`` for the next page."""
+
+    events: list[RecordedEvent]
+    next_after: int
+    has_more: bool
+
+
+class StreamStateOut(msgspec.Struct, frozen=True):
+    """A stream's current state as its projection sees it."""
+
+    stream_id: str
+    category: str
+    version: int
+    state: msgspec.Raw
+    mission: str | None
+    is_open: bool
+    last_position: int
+    updated_at: str
+
+
+def _checked(stream_id: str) -> str:
+    if not is_valid_stream_id(stream_id):
+        raise BadRequestError(
+            f"{stream_id!r} is not a stream id: <category>-<name>, lower-case ASCII letters, "
+            "digits and '-', at most 128 characters"
+        )
+    return stream_id
+
+
+def _out(result: AppendResult) -> AppendOut:
+    return AppendOut(
+        stream_id=result.stream_id,
+        version=result.version,
+        events=[AppendedOut(e.event_id, e.position, e.version) for e in result.events],
+    )
+
+
+class StreamController(Controller):
+    """``/streams/{stream_id}``: one stream's events and state."""
+
+    path = "/streams"
+    tags = ["streams"]
+
+    @post(
+        "/{stream_id:str}/events",
+        status_code=201,
+        summary="Append events to a stream",
+        description="All events are appended atomically, in order, or none are. "
+        'If-Match: "<n>" is another way to say expected_version n. '
+        "Re-sending stored event ids with the same content answers 200 and stores nothing.",
+    )
+    async def append(
+        self,
+        stream_id: str,
+        data: AppendBody,
+        service: LogService,
+        if_match: Annotated[str | None, Parameter(header="If-Match")] = None,
+    ) -> Response[AppendOut]:
+        """Append to one stream."""
+        result = await service.append(_checked(stream_id), data, if_match)
+        return Response(
+            _out(result),
+            status_code=201 if result.created else 200,
+            headers={"Location": f"/streams/{stream_id}", "ETag": f'"{result.version}"'},
+        )
+
+    @get("/{stream_id:str}/events", summary="Read a stream's events")
+    async def read_events(
+        self,
+        stream_id: str,
+        service: LogService,
+        from_version: Annotated[int | None, Parameter(ge=1)] = None,
+        direction: Literal["forward", "backward"] = "forward",
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+    ) -> StreamEventsOut:
+        """Events of one stream from a version, forward or backward."""
+        events = await service.store.read_stream(
+            _checked(stream_id), from_version, direction, limit
+        )
+        if not events:
+            if await service.store.stream_version(stream_id) == 0:
+                raise StreamNotFoundError(stream_id)
+            return StreamEventsOut(stream_id, direction, [], None)
+        last = events[-1].version
+        step = 1 if direction == "forward" else -1
+        more = len(events) == limit and (direction == "forward" or last > 1)
+        return StreamEventsOut(stream_id, direction, events, last + step if more else None)
+
+    @get("/{stream_id:str}", summary="A stream's current state")
+    async def state(
+        self,
+        stream_id: str,
+        service: LogService,
+        if_none_match: Annotated[str | None, Parameter(header="If-None-Match")] = None,
+    ) -> Response[Any]:
+        """The stream's folded state with its version; ``ETag`` is that version."""
+        row = await service.store.get_stream(_checked(stream_id))
+        if row is None:
+            raise StreamNotFoundError(stream_id)
+        etag = f'"{row.version}"'
+        if if_none_match is not None and etag in [t.strip() for t in if_none_match.split(",")]:
+            return Response(None, status_code=304, headers={"ETag": etag})
+        body = StreamStateOut(
+            stream_id=row.stream_id,
+            category=row.category,
+            version=row.version,
+            state=row.state,
+            mission=row.mission,
+            is_open=row.is_open,
+            last_position=row.last_position,
+            updated_at=row.updated_at.isoformat().replace("+00:00", "Z"),
+        )
+        return Response(body, headers={"ETag": etag})
+
+
+class LogController(Controller):
+    """``/events``: the global log and atomic multi-stream appends."""
+
+    path = "/events"
+    tags = ["log"]
+
+    @post(
+        "/",
+        status_code=201,
+        summary="Append to several streams atomically",
+        description="Commits every append or none of them.",
+    )
+    async def append_many(
+        self, data: MultiAppendBody, service: LogService
+    ) -> Response[MultiAppendOut]:
+        """Append to several streams in one transaction."""
+        results = await service.append_many(data)
+        created = any(result.created for result in results)
+        return Response(
+            MultiAppendOut([_out(result) for result in results]),
+            status_code=201 if created else 200,
+        )
+
+    @get("/", summary="Read the global log")
+    async def read_all(
+        self,
+        request: Request[Any, Any, Any],
+        service: LogService,
+        after: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=10_000)] = 1000,
+        type_: Annotated[list[str] | None, Parameter(query="type")] = None,
+        category: list[str] | None = None,
+    ) -> Response[LogPageOut]:
+        """The log in position order after a position, filtered by type and category."""
+        events = await service.store.read_all(after, limit, type_, category)
+        next_after = events[-1].position if events else after
+        has_more = len(events) == limit
+        headers = {}
+        if has_more:
+            query = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
+            link = urlencode([("after", str(next_after)), *query])
+            headers["Link"] = f'</events?{link}>; rel="next"'
+        return Response(LogPageOut(events, next_after, has_more), headers=headers)

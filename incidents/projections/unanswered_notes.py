@@ -1,0 +1,150 @@
+"""Unanswered notes per mission, in both directions.
+
+For each mission: the notes it sent that have no reply yet ("sent": awaiting the other side)
+and the notes addressed to it that it has not answered ("received": awaiting ours). A note's
+direction follows its sender: a note whose ``from`` party is of the mission's sending state
+went out from the mission's side. Notes name their mission in ``mission``; notes that name
+none are grouped under ``mission: null``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Literal
+
+import msgspec
+
+from incidents.domain.events import Party
+from incidents.domain.state import MissionState, NoteState
+
+Direction = Literal["sent", "received"]
+
+
+class UnansweredNote(msgspec.Struct, frozen=True):
+    """One note still waiting for its reply."""
+
+    stream_id: str
+    subject: str
+    from_: Party = msgspec.field(name="from")
+    to: Party | None = None
+    status: str = "sent"
+    sent_at: datetime | None = None
+    days_waiting: int = 0
+    reply_due_at: datetime | None = None
+    due_at: datetime | None = None
+    overdue: bool = False
+    reference: str | None = None
+    about_incident: str | None = None
+
+
+class NotesWaiting(msgspec.Struct, frozen=True):
+    """The notes of one direction of one mission."""
+
+    count: int = 0
+    overdue: int = 0
+    oldest_sent_at: datetime | None = None
+    max_days_waiting: int | None = None
+    notes: list[UnansweredNote] = []
+
+
+class MissionNotes(msgspec.Struct, frozen=True):
+    """One mission's unanswered notes."""
+
+    mission: str | None
+    name: str | None = None
+    sending_state: str | None = None
+    receiving_state: str | None = None
+    sent: NotesWaiting = NotesWaiting()
+    received: NotesWaiting = NotesWaiting()
+
+
+class UnansweredNotesView(msgspec.Struct, frozen=True):
+    """The read model: missions with unanswered notes, and totals."""
+
+    generated_at: datetime
+    reply_window_days: int
+    missions: list[MissionNotes]
+    total_sent: int
+    total_received: int
+    total_overdue: int
+
+
+def _direction(note: NoteState, mission: MissionState | None) -> Direction:
+    if mission is None or note.from_.state is None:
+        return "sent"
+    return "sent" if note.from_.state == mission.sending_state else "received"
+
+
+def _waiting(notes: list[NoteState], now: datetime, window: timedelta) -> NotesWaiting:
+    rows: list[UnansweredNote] = []
+    for note in sorted(notes, key=lambda n: (n.sent_at, n.stream_id)):
+        due_at = note.reply_due_at or note.sent_at + window
+        rows.append(
+            UnansweredNote(
+                stream_id=note.stream_id,
+                subject=note.subject,
+                from_=note.from_,
+                to=note.to,
+                status=note.status,
+                sent_at=note.sent_at,
+                days_waiting=max(0, (now - note.sent_at).days),
+                reply_due_at=note.reply_due_at,
+                due_at=due_at,
+                overdue=now > due_at,
+                reference=note.reference,
+                about_incident=note.about_incident,
+            )
+        )
+    if not rows:
+        return NotesWaiting()
+    return NotesWaiting(
+        count=len(rows),
+        overdue=sum(1 for row in rows if row.overdue),
+        oldest_sent_at=rows[0].sent_at,
+        max_days_waiting=rows[0].days_waiting,
+        notes=rows,
+    )
+
+
+def unanswered_notes(
+    notes: Iterable[NoteState],
+    missions: Iterable[MissionState],
+    now: datetime,
+    reply_window_days: int,
+) -> UnansweredNotesView:
+    """Group open notes by mission and direction; count, age and flag the overdue ones."""
+    by_id = {mission.stream_id: mission for mission in missions}
+    grouped: dict[str | None, dict[Direction, list[NoteState]]] = {}
+    for note in notes:
+        if note.status not in ("sent", "acknowledged"):
+            continue
+        mission = by_id.get(note.mission) if note.mission else None
+        sides = grouped.setdefault(note.mission, {"sent": [], "received": []})
+        sides[_direction(note, mission)].append(note)
+    rows: list[MissionNotes] = []
+    for mission_id in sorted(grouped, key=lambda m: (m is None, m or "")):
+        mission = by_id.get(mission_id) if mission_id else None
+        window = timedelta(
+            days=(mission.reply_window_days if mission and mission.reply_window_days else None)
+            or reply_window_days
+        )
+        sides = grouped[mission_id]
+        rows.append(
+            MissionNotes(
+                mission=mission_id,
+                name=mission.name if mission else None,
+                sending_state=mission.sending_state if mission else None,
+                receiving_state=mission.receiving_state if mission else None,
+                sent=_waiting(sides["sent"], now, window),
+                received=_waiting(sides["received"], now, window),
+            )
+        )
+    return UnansweredNotesView(
+        generated_at=now,
+        reply_window_days=reply_window_days,
+        missions=rows,
+        total_sent=sum(row.sent.count for row in rows),
+        total_received=sum(row.received.count for row in rows),
+        total_overdue=sum(row.sent.overdue + row.received.overdue for row in rows),
+    )

@@ -1,0 +1,47 @@
+"""JSON Schema for every event type and request body, generated from the Structs.
+
+``incidents export-schemas`` writes these files into ``schemas/``; a test fails when a file
+there is not what this module generates, so the directory never drifts from the code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from incidents.domain.events import EVENT_TYPES
+from incidents.service import AppendBody, MultiAppendBody
+
+_encode = msgspec.json.Encoder(order="sorted")
+
+
+def schema_documents() -> dict[str, dict[str, Any]]:
+    """File name → schema: one per event type's data, one per request body."""
+    documents: dict[str, dict[str, Any]] = {}
+    for name, struct_type in sorted(EVENT_TYPES.items()):
+        documents[f"events/{name}.json"] = msgspec.json.schema(struct_type)
+    documents["requests/AppendBody.json"] = msgspec.json.schema(AppendBody)
+    documents["requests/MultiAppendBody.json"] = msgspec.json.schema(MultiAppendBody)
+    return documents
+
+
+def render(document: dict[str, Any]) -> bytes:
+    """A schema as it is written to disk: sorted keys, indented, newline at the end."""
+    return msgspec.json.format(_encode.encode(document), indent=2) + b"\n"
+
+
+def export_schemas(out: Path) -> list[Path]:
+    """Write every schema under ``out``; remove files of types that no longer exist."""
+    written: list[Path] = []
+    documents = schema_documents()
+    for relative, document in documents.items():
+        path = out / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(render(document))
+        written.append(path)
+    for stale in out.glob("*/*.json"):
+        if str(stale.relative_to(out)) not in documents:
+            stale.unlink()
+    return written
