@@ -172,6 +172,20 @@ class RuleViolation(StoreError):
         super().__init__(f"event {event_index} breaks {rule}: {detail}")
 
 
+class InvalidAppendError(StoreError, ValueError):
+    """An append the store refuses before looking at the log: a request with no appends, an
+    append with no events, a malformed stream id or expected version.
+
+    Callers validate these first; the store checks again so a bad request never reaches the
+    log. It is a ``ValueError`` too, since it is a programming mistake more than a conflict.
+    """
+
+    def __init__(self, detail: str, append_index: int = 0) -> None:
+        self.detail = detail
+        self.append_index = append_index
+        super().__init__(detail)
+
+
 class StoreUnavailableError(Exception):
     """The database could not take the write in time (locked, or the store is closing)."""
 
