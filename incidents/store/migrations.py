@@ -1,0 +1,105 @@
+"""The SQLite store's schema, as numbered migrations recorded in ``schema_version``.
+
+Each migration runs once, inside the same ``BEGIN IMMEDIATE`` transaction that records it,
+so two processes opening a fresh file at the same time cannot both apply it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+
+from incidents.store.memory import format_time
+
+
+class Migration:
+    """One step of the schema: its number, what it does, and its statements."""
+
+    __slots__ = ("description", "statements", "version")
+
+    def __init__(self, version: int, description: str, statements: tuple[str, ...]) -> None:
+        self.version = version
+        self.description = description
+        self.statements = statements
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "events and streams",
+        (
+            """
+            CREATE TABLE events (
+                position INTEGER PRIMARY KEY,
+                stream_id TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                event_id TEXT NOT NULL UNIQUE,
+                type TEXT NOT NULL,
+                category TEXT NOT NULL,
+                data BLOB NOT NULL,
+                metadata BLOB NOT NULL,
+                occurred_at TEXT NOT NULL,
+                recorded_at TEXT NOT NULL,
+                hash TEXT NOT NULL,
+                UNIQUE (stream_id, version)
+            )
+            """,
+            "CREATE INDEX events_by_type ON events (type, position)",
+            "CREATE INDEX events_by_category ON events (category, position)",
+            """
+            CREATE TABLE streams (
+                stream_id TEXT PRIMARY KEY,
+                category TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                state BLOB NOT NULL,
+                mission TEXT,
+                is_open INTEGER NOT NULL,
+                last_position INTEGER NOT NULL,
+                updated_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX streams_by_category ON streams (category, is_open)",
+            "CREATE INDEX streams_by_mission ON streams (mission, category)",
+        ),
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def apply_migrations(connection: sqlite3.Connection) -> list[int]:
+    """Apply the migrations the file lacks; return the versions applied (empty if none).
+
+    ``connection`` must be in autocommit mode (``isolation_level=None``). Raises
+    RuntimeError for a file written by a newer version of this code.
+    """
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        row = connection.execute("SELECT max(version) FROM schema_version").fetchone()
+        current = 0 if row is None or row[0] is None else int(row[0])
+        if current > LATEST_VERSION:
+            raise RuntimeError(
+                f"the database is at schema version {current}; this code knows up to "
+                f"{LATEST_VERSION}"
+            )
+        applied: list[int] = []
+        for migration in MIGRATIONS:
+            if migration.version <= current:
+                continue
+            for statement in migration.statements:
+                connection.execute(statement)
+            connection.execute(
+                "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.description, format_time(datetime.now(UTC))),
+            )
+            applied.append(migration.version)
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return applied

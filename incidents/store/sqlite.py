@@ -1,0 +1,708 @@
+"""The embedded event store: one SQLite file in WAL mode, one writer, group commit.
+
+Writes. Every append becomes a *unit* in a queue. One asyncio task, the batcher, takes the
+waiting units (up to ``max_batch``) and hands the whole batch to one dedicated writer thread
+that owns the only write connection (stdlib :mod:`sqlite3`). The thread runs the batch as a
+single ``BEGIN IMMEDIATE ... COMMIT``: it re-reads the head, loads every stream and event id
+the batch mentions in two queries, works each unit out with :class:`AppendPlan` (the same
+code as the memory store), writes all successful units with one ``executemany`` per table
+and commits. Only then are the callers' futures resolved, so an acknowledged append is
+durable (``synchronous=FULL``). A unit that fails (conflict, duplicate, rule) is dropped
+from the plan before anything is written, so it fails alone; the others in the batch commit.
+
+Why a thread and not aiosqlite for the writer: aiosqlite makes every statement a round trip
+between the event loop and its thread. A batch is a handful of statements plus Python work
+between them; running it in one hop keeps the loop free and the lock short.
+
+The plan checks everything the UNIQUE constraints enforce, against rows read under the
+write lock, so a constraint can only fail if the file disagrees with itself (a ``streams``
+row out of step with ``events``). Then the batch is rolled back and replayed one unit at a
+time, each in its own SAVEPOINT, and the failing unit gets a ConcurrencyError or
+DuplicateEventError instead of a raw ``IntegrityError``.
+
+Reads go through a small pool of aiosqlite connections; WAL lets them read while the writer
+writes, and each read sees every append acknowledged before it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from uuid import UUID
+
+import aiosqlite
+import msgspec
+
+from incidents.store.memory import (
+    AppendPlan,
+    StoredIdentity,
+    StreamRecord,
+    check_appends,
+    check_limit,
+    format_time,
+    parse_time,
+    recording_time,
+)
+from incidents.store.migrations import apply_migrations
+from incidents.store.protocol import (
+    GENESIS_HASH,
+    AppendRequest,
+    AppendResult,
+    ConcurrencyError,
+    Direction,
+    DuplicateEventError,
+    ExpectedVersion,
+    LogHead,
+    ProposedEvent,
+    RecordedEvent,
+    StoreUnavailableError,
+    StreamRow,
+    StreamRules,
+    StreamSnapshot,
+    category_of,
+)
+
+# How often a watcher looks at the file for appends made by other processes (seconds).
+HEAD_POLL_INTERVAL = 0.5
+# Larger than any version a stream can reach: "read backward from the end".
+_LAST_VERSION = 2**62
+
+_EVENT_COLUMNS = (
+    "position, stream_id, version, event_id, type, data, metadata, occurred_at, recorded_at, hash"
+)
+_STREAM_COLUMNS = "stream_id, category, version, state, mission, is_open, last_position, updated_at"
+
+_READ_HEAD = "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
+_LOAD_IDENTITIES = (
+    "SELECT event_id, stream_id, type, data, position, version FROM events"
+    " WHERE event_id IN (SELECT value FROM json_each(?))"
+)
+_LOAD_STREAMS = (
+    f"SELECT {_STREAM_COLUMNS} FROM streams WHERE stream_id IN (SELECT value FROM json_each(?))"
+)
+_INSERT_EVENT = (
+    "INSERT INTO events (position, stream_id, version, event_id, type, data, metadata,"
+    " occurred_at, recorded_at, category, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_UPSERT_STREAM = (
+    f"INSERT INTO streams ({_STREAM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version,"
+    " state = excluded.state, mission = excluded.mission, is_open = excluded.is_open,"
+    " last_position = excluded.last_position, updated_at = excluded.updated_at"
+)
+_READ_FORWARD = (
+    f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? AND version >= ?"
+    " ORDER BY version LIMIT ?"
+)
+_READ_BACKWARD = (
+    f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? AND version <= ?"
+    " ORDER BY version DESC LIMIT ?"
+)
+_STREAM_VERSION = "SELECT version FROM streams WHERE stream_id = ?"
+_GET_STREAM = f"SELECT {_STREAM_COLUMNS} FROM streams WHERE stream_id = ?"
+
+_encode = msgspec.json.Encoder().encode
+
+# What a unit's future resolves to (a replace_snapshots unit resolves to an empty list).
+_Outcome = list[AppendResult] | BaseException
+
+
+class _Unit:
+    """One caller's request waiting for the writer: appends or snapshots, and its future."""
+
+    __slots__ = ("appends", "future", "snapshots")
+
+    def __init__(
+        self,
+        future: asyncio.Future[list[AppendResult]],
+        appends: Sequence[AppendRequest] = (),
+        snapshots: Mapping[str, StreamSnapshot] | None = None,
+    ) -> None:
+        self.future = future
+        self.appends = appends
+        self.snapshots = snapshots
+
+
+def _unavailable(what: str, error: BaseException) -> StoreUnavailableError:
+    unavailable = StoreUnavailableError(f"{what}: {error}")
+    unavailable.__cause__ = error
+    return unavailable
+
+
+def _event_from_row(row: Any) -> RecordedEvent:
+    return RecordedEvent(
+        row[0],
+        row[1],
+        row[2],
+        UUID(row[3]),
+        row[4],
+        msgspec.Raw(row[5]),
+        msgspec.Raw(row[6]),
+        parse_time(row[7]),
+        parse_time(row[8]),
+        row[9],
+    )
+
+
+def _record_from_row(row: Any) -> StreamRecord:
+    return StreamRecord(
+        row[1],
+        row[2],
+        StreamSnapshot(bytes(row[3]), row[4], bool(row[5])),
+        row[6],
+        parse_time(row[7]),
+    )
+
+
+def _stream_row(row: Any) -> StreamRow:
+    return _record_from_row(row).row(row[0])
+
+
+class _Writer:
+    """The single write connection and the batch logic; every method runs on its thread."""
+
+    def __init__(self, connection: sqlite3.Connection, rules: StreamRules) -> None:
+        self._connection = connection
+        self._rules = rules
+
+    @classmethod
+    def connect(cls, path: str, rules: StreamRules, busy_timeout: float) -> _Writer:
+        """Open the file, switch it to WAL and bring its schema up to date."""
+        connection = sqlite3.connect(
+            path,
+            timeout=busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+            cached_statements=256,
+        )
+        try:
+            (mode,) = connection.execute("PRAGMA journal_mode = WAL").fetchone()
+            if str(mode).lower() != "wal":
+                raise StoreUnavailableError(f"{path!r} cannot use WAL (journal mode {mode})")
+            connection.execute("PRAGMA synchronous = FULL")
+            apply_migrations(connection)
+        except BaseException:
+            connection.close()
+            raise
+        return cls(connection, rules)
+
+    def close(self) -> None:
+        """Close the write connection (WAL checkpoints on the last close)."""
+        self._connection.close()
+
+    def read_head(self) -> LogHead:
+        """The head as the file has it now."""
+        row = self._connection.execute(_READ_HEAD).fetchone()
+        return LogHead(0, GENESIS_HASH) if row is None else LogHead(row[0], row[1])
+
+    def write(self, units: Sequence[_Unit]) -> tuple[list[_Outcome], LogHead | None]:
+        """Run a batch as one transaction; return each unit's outcome and the new head.
+
+        The head is None when nothing could be committed. A failure of the database itself
+        (lock not had within busy_timeout, I/O, COMMIT failing) fails every unit with
+        StoreUnavailableError.
+        """
+        connection = self._connection
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            return [_unavailable("the database is locked", error) for _ in units], None
+        try:
+            plan = self._plan(units)
+            outcomes = [self._stage(plan, unit) for unit in units]
+            self._persist(plan)
+            connection.execute("COMMIT")
+            return outcomes, plan.head
+        except sqlite3.IntegrityError:
+            self._rollback()
+            return self._write_one_by_one(units)
+        except sqlite3.Error as error:
+            self._rollback()
+            return [_unavailable("the batch was not stored", error) for _ in units], None
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _write_one_by_one(self, units: Sequence[_Unit]) -> tuple[list[_Outcome], LogHead | None]:
+        """The batch again, each unit in a SAVEPOINT, turning constraint failures into errors."""
+        connection = self._connection
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            return [_unavailable("the database is locked", error) for _ in units], None
+        try:
+            plan = self._plan(units[:0])
+            head = plan.head
+            outcomes: list[_Outcome] = []
+            for unit in units:
+                connection.execute("SAVEPOINT unit")
+                plan = self._plan([unit], head, plan)
+                outcome = self._stage(plan, unit)
+                if not isinstance(outcome, BaseException):
+                    try:
+                        self._persist(plan)
+                    except sqlite3.IntegrityError as error:
+                        connection.execute("ROLLBACK TO unit")
+                        outcome = self._explain(unit, plan, error)
+                    else:
+                        head = plan.head
+                connection.execute("RELEASE unit")
+                outcomes.append(outcome)
+            connection.execute("COMMIT")
+            return outcomes, head
+        except sqlite3.Error as error:
+            self._rollback()
+            return [_unavailable("the batch was not stored", error) for _ in units], None
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        if self._connection.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._connection.execute("ROLLBACK")
+
+    def _plan(
+        self,
+        units: Sequence[_Unit],
+        head: LogHead | None = None,
+        previous: AppendPlan | None = None,
+    ) -> AppendPlan:
+        """An empty plan over the rows the units mention, read under the write lock.
+
+        The head (and the last recorded_at) is re-read unless given: another process may
+        have appended since the last batch.
+        """
+        connection = self._connection
+        if previous is None:
+            row = connection.execute(_READ_HEAD).fetchone()
+            if row is None:
+                head, recorded_at = LogHead(0, GENESIS_HASH), recording_time(None)
+            else:
+                head, recorded_at = LogHead(row[0], row[1]), recording_time(parse_time(row[2]))
+        else:
+            recorded_at = previous.recorded_at
+        event_ids: list[str] = []
+        stream_ids: set[str] = set()
+        for unit in units:
+            for request in unit.appends:
+                stream_ids.add(request.stream_id)
+                event_ids.extend(str(event.event_id) for event in request.events)
+            if unit.snapshots is not None:
+                stream_ids.update(unit.snapshots)
+        identities: dict[UUID, StoredIdentity] = {}
+        if event_ids:
+            for found in connection.execute(_LOAD_IDENTITIES, (_encode(event_ids),)):
+                identities[UUID(found[0])] = StoredIdentity(
+                    found[1], found[2], bytes(found[3]), found[4], found[5]
+                )
+        streams: dict[str, StreamRecord] = {}
+        if stream_ids:
+            for found in connection.execute(_LOAD_STREAMS, (_encode(sorted(stream_ids)),)):
+                streams[found[0]] = _record_from_row(found)
+        assert head is not None
+        return AppendPlan(self._rules, head, recorded_at, identities, streams)
+
+    @staticmethod
+    def _stage(plan: AppendPlan, unit: _Unit) -> _Outcome:
+        """Work one unit into the plan; its error (a conflict, a rule, a bug) is its alone."""
+        try:
+            if unit.snapshots is not None:
+                plan.replace(unit.snapshots)
+                return []
+            return plan.add(unit.appends)
+        except Exception as error:
+            return error
+
+    def _persist(self, plan: AppendPlan) -> None:
+        """Write what the plan staged: its events, then the final row of each stream."""
+        connection = self._connection
+        recorded_at = plan.recorded_at
+        recorded_text = format_time(recorded_at)
+        if plan.events:
+            connection.executemany(
+                _INSERT_EVENT,
+                [
+                    (
+                        event.position,
+                        event.stream_id,
+                        event.version,
+                        str(event.event_id),
+                        event.type,
+                        event.data,
+                        event.metadata,
+                        recorded_text
+                        if event.occurred_at is recorded_at
+                        else format_time(event.occurred_at),
+                        recorded_text,
+                        category_of(event.stream_id),
+                        event.hash,
+                    )
+                    for event in plan.events
+                ],
+            )
+        if plan.changed_streams:
+            connection.executemany(
+                _UPSERT_STREAM,
+                [
+                    (
+                        stream_id,
+                        record.category,
+                        record.version,
+                        record.snapshot.state,
+                        record.snapshot.mission,
+                        int(record.snapshot.is_open),
+                        record.last_position,
+                        recorded_text
+                        if record.updated_at is recorded_at
+                        else format_time(record.updated_at),
+                    )
+                    for stream_id, record in plan.changed_streams.items()
+                ],
+            )
+
+    def _explain(
+        self, unit: _Unit, plan: AppendPlan, error: sqlite3.IntegrityError
+    ) -> ConcurrencyError | DuplicateEventError:
+        """Say which append of a unit a UNIQUE constraint refused (after its rollback)."""
+        connection = self._connection
+        index_of = {}
+        for index, request in reversed(list(enumerate(unit.appends))):
+            index_of[request.stream_id] = index
+        for event in plan.events:
+            index = index_of.get(event.stream_id, 0)
+            expected: ExpectedVersion = unit.appends[index].expected_version
+            stored = connection.execute(
+                "SELECT 1 FROM events WHERE event_id = ?", (str(event.event_id),)
+            ).fetchone()
+            if stored is not None:
+                return DuplicateEventError(event.event_id, "already stored", index)
+            (current,) = connection.execute(
+                "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = ?",
+                (event.stream_id,),
+            ).fetchone()
+            if event.version <= current:
+                return ConcurrencyError(event.stream_id, expected, current, index)
+        first = unit.appends[0]
+        (current,) = connection.execute(
+            "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = ?",
+            (first.stream_id,),
+        ).fetchone()
+        conflict = ConcurrencyError(first.stream_id, first.expected_version, current)
+        conflict.__cause__ = error
+        return conflict
+
+
+class SqliteEventStore:
+    """The event store in one SQLite file; open it with :meth:`open`, end with :meth:`close`."""
+
+    def __init__(
+        self,
+        writer: _Writer,
+        executor: ThreadPoolExecutor,
+        readers: list[aiosqlite.Connection],
+        head: LogHead,
+        max_batch: int,
+        batch_wait: float,
+    ) -> None:
+        """Use :meth:`open`, which builds the parts; this only wires them together."""
+        self._writer = writer
+        self._executor = executor
+        self._readers = readers
+        self._pool: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        for reader in readers:
+            self._pool.put_nowait(reader)
+        self._max_batch = max_batch
+        self._batch_wait = batch_wait
+        self._pending: list[_Unit] = []
+        self._wakeup = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._head_position = head.position
+        self._polled_at = 0.0
+        self._closing = False
+        self._close_task: asyncio.Task[None] | None = None
+        self._batcher = asyncio.create_task(self._write_batches(), name="sqlite-event-writer")
+
+    @classmethod
+    async def open(
+        cls,
+        path: str,
+        rules: StreamRules,
+        *,
+        max_batch: int = 512,
+        batch_wait: float = 0.0,
+        busy_timeout: float = 5.0,
+        readers: int = 4,
+    ) -> SqliteEventStore:
+        """Open (creating if needed) the file at ``path`` and start the writer.
+
+        ``max_batch`` caps how many appends one transaction takes, ``batch_wait`` is how
+        long the writer waits for more once it has some, ``busy_timeout`` how long a write
+        waits for another process's lock before StoreUnavailableError, ``readers`` the size
+        of the read pool.
+        """
+        if max_batch < 1 or readers < 1 or batch_wait < 0 or busy_timeout < 0:
+            raise ValueError("max_batch and readers must be positive, waits not negative")
+        loop = asyncio.get_running_loop()
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-event-writer")
+        try:
+            writer = await loop.run_in_executor(
+                executor, _Writer.connect, path, rules, busy_timeout
+            )
+        except sqlite3.Error as error:
+            executor.shutdown(wait=False)
+            raise _unavailable(f"cannot open {path!r}", error) from error
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        connections: list[aiosqlite.Connection] = []
+        try:
+            for _ in range(readers):
+                reader = await aiosqlite.connect(path, timeout=busy_timeout, isolation_level=None)
+                connections.append(reader)
+                await reader.execute_fetchall("PRAGMA query_only = ON")
+            head = await loop.run_in_executor(executor, writer.read_head)
+        except BaseException as error:
+            for reader in connections:
+                await reader.close()
+            await loop.run_in_executor(executor, writer.close)
+            executor.shutdown(wait=False)
+            if isinstance(error, sqlite3.Error):
+                raise _unavailable(f"cannot open {path!r}", error) from error
+            raise
+        return cls(writer, executor, connections, head, max_batch, batch_wait)
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[ProposedEvent],
+        expected_version: ExpectedVersion = "any",
+    ) -> AppendResult:
+        """Append events to one stream atomically; see :meth:`append_many`."""
+        results = await self.append_many([AppendRequest(stream_id, events, expected_version)])
+        return results[0]
+
+    async def append_many(self, appends: Sequence[AppendRequest]) -> list[AppendResult]:
+        """Append to several streams atomically: all of them are stored, or none.
+
+        Returns once the transaction that took them has committed.
+        """
+        check_appends(appends)
+        return await self._submit(appends, None)
+
+    async def replace_snapshots(self, snapshots: Mapping[str, StreamSnapshot]) -> None:
+        """Overwrite the folded state of existing streams; ValueError names unknown ones."""
+        if snapshots:
+            await self._submit((), dict(snapshots))
+
+    async def read_stream(
+        self,
+        stream_id: str,
+        from_version: int | None = None,
+        direction: Direction = "forward",
+        limit: int = 100,
+    ) -> list[RecordedEvent]:
+        """Events of one stream from a version (inclusive) in either direction."""
+        check_limit(limit)
+        if direction == "forward":
+            start = 1 if from_version is None else from_version
+            rows = await self._fetch(_READ_FORWARD, (stream_id, start, limit))
+        else:
+            end = _LAST_VERSION if from_version is None else from_version
+            rows = await self._fetch(_READ_BACKWARD, (stream_id, end, limit))
+        return [_event_from_row(row) for row in rows]
+
+    async def read_all(
+        self,
+        after: int = 0,
+        limit: int = 1000,
+        types: Sequence[str] | None = None,
+        categories: Sequence[str] | None = None,
+    ) -> list[RecordedEvent]:
+        """The global log in position order, strictly after ``after``, optionally filtered.
+
+        None or an empty sequence for ``types`` or ``categories`` means no filter.
+        """
+        check_limit(limit)
+        where = ["position > ?"]
+        parameters: list[object] = [after]
+        if types:
+            where.append(f"type IN ({', '.join('?' * len(types))})")
+            parameters.extend(types)
+        if categories:
+            where.append(f"category IN ({', '.join('?' * len(categories))})")
+            parameters.extend(categories)
+        parameters.append(limit)
+        sql = (
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(where)}"
+            " ORDER BY position LIMIT ?"
+        )
+        return [_event_from_row(row) for row in await self._fetch(sql, parameters)]
+
+    async def stream_version(self, stream_id: str) -> int:
+        """The stream's current version, 0 when it has no events."""
+        rows = list(await self._fetch(_STREAM_VERSION, (stream_id,)))
+        return int(rows[0][0]) if rows else 0
+
+    async def get_stream(self, stream_id: str) -> StreamRow | None:
+        """The stream's folded state, None when it has no events."""
+        rows = list(await self._fetch(_GET_STREAM, (stream_id,)))
+        return _stream_row(rows[0]) if rows else None
+
+    async def list_streams(
+        self,
+        category: str,
+        mission: str | None = None,
+        is_open: bool | None = None,
+    ) -> list[StreamRow]:
+        """Folded states of a category's streams, filtered on the index columns, by id."""
+        where = ["category = ?"]
+        parameters: list[object] = [category]
+        if mission is not None:
+            where.append("mission = ?")
+            parameters.append(mission)
+        if is_open is not None:
+            where.append("is_open = ?")
+            parameters.append(int(is_open))
+        sql = (
+            f"SELECT {_STREAM_COLUMNS} FROM streams WHERE {' AND '.join(where)} ORDER BY stream_id"
+        )
+        return [_stream_row(row) for row in await self._fetch(sql, parameters)]
+
+    async def head(self) -> LogHead:
+        """The last position and hash in the log (as the file has it, other processes too)."""
+        rows = list(await self._fetch(_READ_HEAD, ()))
+        return LogHead(rows[0][0], rows[0][1]) if rows else LogHead(0, GENESIS_HASH)
+
+    async def watch(self) -> AsyncIterator[int]:
+        """Yield the head position now, then again after appends are committed.
+
+        Commits in this process wake watchers at once; the file's head is also polled every
+        HEAD_POLL_INTERVAL seconds so that other processes' appends are seen. Positions that
+        come in quick succession may be yielded once, as the latest. Ends on close().
+        """
+        last = -1
+        with contextlib.suppress(StoreUnavailableError):
+            await self._poll_head(force=True)
+        while not self._closing:
+            changed = self._changed
+            if self._head_position > last:
+                last = self._head_position
+                yield last
+                continue
+            try:
+                await asyncio.wait_for(changed.wait(), HEAD_POLL_INTERVAL)
+            except TimeoutError:
+                try:
+                    await self._poll_head()
+                except StoreUnavailableError:
+                    if self._closing:
+                        return
+                    raise
+
+    async def close(self) -> None:
+        """Finish the appends already submitted, stop the writer, close every connection.
+
+        Appends submitted afterwards raise StoreUnavailableError. Safe to call twice.
+        """
+        if self._close_task is None:
+            self._close_task = asyncio.create_task(self._shut_down())
+        await asyncio.shield(self._close_task)
+
+    async def _shut_down(self) -> None:
+        self._closing = True
+        self._wakeup.set()
+        self._notify()
+        await self._batcher
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._writer.close)
+        self._executor.shutdown(wait=True)
+        for reader in self._readers:
+            await reader.close()
+
+    async def _submit(
+        self, appends: Sequence[AppendRequest], snapshots: Mapping[str, StreamSnapshot] | None
+    ) -> list[AppendResult]:
+        if self._closing:
+            raise StoreUnavailableError("the store is closed")
+        future: asyncio.Future[list[AppendResult]] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Unit(future, appends, snapshots))
+        self._wakeup.set()
+        return await future
+
+    async def _write_batches(self) -> None:
+        """The batcher: hand waiting units to the writer thread, resolve their futures."""
+        loop = asyncio.get_running_loop()
+        pending = self._pending
+        while True:
+            if not pending:
+                if self._closing:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            if self._batch_wait > 0 and len(pending) < self._max_batch:
+                await asyncio.sleep(self._batch_wait)
+            units = [unit for unit in pending[: self._max_batch] if not unit.future.done()]
+            del pending[: self._max_batch]
+            if not units:
+                continue
+            try:
+                outcomes, head = await loop.run_in_executor(
+                    self._executor, self._writer.write, units
+                )
+            except asyncio.CancelledError:
+                self._fail(units, StoreUnavailableError("the store was shut down"))
+                raise
+            except Exception as error:
+                # A bug, not a conflict: the callers hear of it, the writer keeps going.
+                self._fail(units, error)
+                continue
+            for unit, outcome in zip(units, outcomes, strict=True):
+                if unit.future.done():
+                    continue
+                if isinstance(outcome, BaseException):
+                    unit.future.set_exception(outcome)
+                else:
+                    unit.future.set_result(outcome)
+            if head is not None and head.position > self._head_position:
+                self._head_position = head.position
+                self._notify()
+
+    @staticmethod
+    def _fail(units: Iterable[_Unit], error: BaseException) -> None:
+        for unit in units:
+            if not unit.future.done():
+                unit.future.set_exception(error)
+
+    def _notify(self) -> None:
+        """Wake every watcher; each waits on the Event current when it last looked."""
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _poll_head(self, *, force: bool = False) -> None:
+        """Look at the file's head (shared by all watchers, at most once per interval)."""
+        now = asyncio.get_running_loop().time()
+        if not force and now - self._polled_at < HEAD_POLL_INTERVAL:
+            return
+        self._polled_at = now
+        position = (await self.head()).position
+        if position > self._head_position:
+            self._head_position = position
+            self._notify()
+
+    async def _fetch(self, sql: str, parameters: Sequence[object]) -> Iterable[Any]:
+        """Run one query on a pooled reader; a database failure is StoreUnavailableError."""
+        if self._close_task is not None and self._close_task.done():
+            raise StoreUnavailableError("the store is closed")
+        reader = await self._pool.get()
+        try:
+            return await reader.execute_fetchall(sql, parameters)
+        except (sqlite3.Error, ValueError) as error:
+            raise _unavailable("the read failed", error) from error
+        finally:
+            self._pool.put_nowait(reader)
