@@ -20,6 +20,7 @@ from incidents.service import BadRequestError, StreamNotFoundError
 from incidents.store.protocol import (
     ConcurrencyError,
     DuplicateEventError,
+    InvalidAppendError,
     RuleViolation,
     StoreUnavailableError,
 )
@@ -109,6 +110,14 @@ def _bad_request(_: Request[Any, Any, Any], exc: BadRequestError) -> Response[di
     return problem(400, "/problems/bad-request", "Bad request", exc.detail, **extra)
 
 
+def _invalid_append(
+    _: Request[Any, Any, Any], exc: InvalidAppendError
+) -> Response[dict[str, Any]]:
+    return problem(
+        400, "/problems/bad-request", "Bad request", exc.detail, append_index=exc.append_index
+    )
+
+
 def _not_found(_: Request[Any, Any, Any], exc: StreamNotFoundError) -> Response[dict[str, Any]]:
     return problem(
         404, "/problems/stream-not-found", "Stream not found", str(exc), stream_id=exc.stream_id
@@ -148,6 +157,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     RuleViolation: _rule,
     StoreUnavailableError: _unavailable,
     BadRequestError: _bad_request,
+    InvalidAppendError: _invalid_append,
     StreamNotFoundError: _not_found,
     HTTPException: _http,
     Exception: _internal,
