@@ -1,0 +1,966 @@
+"""The scale-out event store: PostgreSQL through asyncpg, one writer task per process.
+
+Writes. Every append becomes a *unit* in a queue. One asyncio task, the batcher, takes the
+waiting units (up to ``max_batch``) and runs them as one transaction on its own connection.
+The transaction first takes a transaction-level advisory lock on a key derived from the
+schema, so every process writing to the same log queues behind it; only then does it read
+the head (in READ COMMITTED each statement sees what committed before it started, so the
+head read after the lock is the true head). It loads every stream and event id the batch
+mentions in two queries, works each unit out with :class:`AppendPlan` (the same code as the
+memory and SQLite stores), writes all successful units with one ``INSERT ... SELECT FROM
+unnest(...)`` per table, NOTIFYs the new head and commits. Only then are the callers'
+futures resolved. A unit that fails (conflict, duplicate, rule) is dropped from the plan
+before anything is written, so it fails alone; the others in the batch commit.
+
+The plan checks everything the UNIQUE constraints enforce, against rows read under the
+lock, so a constraint can only fail when something wrote to the tables without the lock.
+Then the batch is rolled back and replayed one unit at a time, each in its own SAVEPOINT,
+and the failing unit gets a ConcurrencyError or DuplicateEventError instead of a raw
+asyncpg error. Lock timeouts and connection trouble are StoreUnavailableError.
+
+Reads go through a small asyncpg pool. ``watch`` LISTENs on a channel the writers NOTIFY on
+commit, and polls the head now and then in case a notification was lost with a connection.
+
+Every statement names its tables with the schema, so nothing depends on ``search_path``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol, cast
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from incidents.settings import Settings
+from incidents.store.memory import (
+    AppendPlan,
+    StoredIdentity,
+    StreamRecord,
+    check_appends,
+    check_limit,
+    recording_time,
+)
+from incidents.store.protocol import (
+    GENESIS_HASH,
+    AppendRequest,
+    AppendResult,
+    ConcurrencyError,
+    Direction,
+    DuplicateEventError,
+    ExpectedVersion,
+    InvalidAppendError,
+    LogHead,
+    ProposedEvent,
+    RecordedEvent,
+    StoreUnavailableError,
+    StreamRow,
+    StreamRules,
+    StreamSnapshot,
+    category_of,
+)
+
+# How often a watcher looks at the head when it cannot LISTEN (seconds), and when it can
+# (a notification is lost if the listening connection drops just before it arrives).
+HEAD_POLL_INTERVAL = 0.5
+LISTEN_POLL_INTERVAL = 5.0
+# Read connections in the pool.
+POOL_SIZE = 8
+DEFAULT_SCHEMA = "public"
+# Positions, versions and limits are bigint in SQL; clamp what callers pass into range.
+_BIGINT_MAX = 2**62
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+# Errors a unit can cause by itself with what it asks to write (a row the plan did not
+# know of, a value the column refuses); the batch is replayed unit by unit to find it.
+_UNIT_FAULTS: tuple[type[BaseException], ...] = (
+    asyncpg.UniqueViolationError,
+    asyncpg.DataError,
+)
+# The database or the way to it failing: lock timeouts, lost connections, a server going
+# down, a pool that is closing.
+_DATABASE_FAULTS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    OSError,
+    TimeoutError,
+)
+
+
+class _Transaction(Protocol):
+    async def __aenter__(self) -> object: ...
+
+    async def __aexit__(self, *exc_info: object) -> bool | None: ...
+
+
+class _Connection(Protocol):
+    """The part of ``asyncpg.Connection`` this module uses."""
+
+    async def execute(self, query: str, *args: object) -> str: ...
+
+    async def fetch(self, query: str, *args: object) -> list[Any]: ...
+
+    async def fetchrow(self, query: str, *args: object) -> Any: ...
+
+    def transaction(self) -> _Transaction: ...
+
+    def is_closed(self) -> bool: ...
+
+    async def close(self) -> None: ...
+
+    def terminate(self) -> None: ...
+
+    async def add_listener(
+        self, channel: str, callback: Callable[[Any, int, str, str], None]
+    ) -> None: ...
+
+    def add_termination_listener(self, callback: Callable[[Any], None]) -> None: ...
+
+
+class _Pool(Protocol):
+    """The part of ``asyncpg.Pool`` this module uses."""
+
+    async def fetch(self, query: str, *args: object) -> list[Any]: ...
+
+    async def close(self) -> None: ...
+
+    def terminate(self) -> None: ...
+
+
+def _lock_key(purpose: str, schema: str) -> int:
+    """A signed 64-bit advisory lock key, the same in every process for one schema."""
+    digest = hashlib.blake2b(f"incidents:{purpose}:{schema}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _clamp(value: int) -> int:
+    return max(-_BIGINT_MAX, min(value, _BIGINT_MAX))
+
+
+def _unavailable(what: str, error: BaseException) -> StoreUnavailableError:
+    unavailable = StoreUnavailableError(f"{what}: {error}")
+    unavailable.__cause__ = error
+    return unavailable
+
+
+def _migrations(s: str) -> tuple[tuple[int, str, tuple[str, ...]], ...]:
+    """The schema's numbered steps for schema ``s`` (quoted): version, description, DDL.
+
+    Text columns that are compared or sorted use the "C" collation, so stream ids sort as
+    they do in Python and in SQLite whatever the database's locale.
+    """
+    return (
+        (
+            1,
+            "events and streams",
+            (
+                f"""
+                CREATE TABLE {s}.events (
+                    position bigint PRIMARY KEY,
+                    stream_id text COLLATE "C" NOT NULL,
+                    version integer NOT NULL,
+                    event_id uuid NOT NULL,
+                    type text COLLATE "C" NOT NULL,
+                    category text COLLATE "C" NOT NULL,
+                    data bytea NOT NULL,
+                    metadata bytea NOT NULL,
+                    occurred_at timestamptz NOT NULL,
+                    recorded_at timestamptz NOT NULL,
+                    hash text NOT NULL,
+                    CONSTRAINT events_event_id_key UNIQUE (event_id),
+                    CONSTRAINT events_stream_version_key UNIQUE (stream_id, version)
+                )
+                """,
+                f"CREATE INDEX events_by_type ON {s}.events (type, position)",
+                f"CREATE INDEX events_by_category ON {s}.events (category, position)",
+                f"""
+                CREATE TABLE {s}.streams (
+                    stream_id text COLLATE "C" PRIMARY KEY,
+                    category text COLLATE "C" NOT NULL,
+                    version integer NOT NULL,
+                    state bytea NOT NULL,
+                    mission text COLLATE "C",
+                    is_open boolean NOT NULL,
+                    last_position bigint NOT NULL,
+                    updated_at timestamptz NOT NULL
+                )
+                """,
+                f"CREATE INDEX streams_by_category ON {s}.streams (category, is_open)",
+                f"CREATE INDEX streams_by_mission ON {s}.streams (mission, category)",
+            ),
+        ),
+    )
+
+
+LATEST_VERSION = 1
+
+_EVENT_COLUMNS = (
+    "position, stream_id, version, event_id, type, data, metadata, occurred_at, recorded_at, hash"
+)
+_STREAM_COLUMNS = "stream_id, category, version, state, mission, is_open, last_position, updated_at"
+
+
+class _Statements:
+    """Every statement the store runs, with its tables qualified by the schema."""
+
+    def __init__(self, schema: str) -> None:
+        s = f'"{schema}"'
+        self.schema = s
+        self.events = f"{s}.events"
+        self.read_head = (
+            f"SELECT position, hash, recorded_at FROM {s}.events ORDER BY position DESC LIMIT 1"
+        )
+        self.head_position = f"SELECT coalesce(max(position), 0) FROM {s}.events"
+        self.load_identities = (
+            f"SELECT event_id, stream_id, type, data, position, version FROM {s}.events"
+            " WHERE event_id = ANY($1::uuid[])"
+        )
+        self.load_streams = (
+            f"SELECT {_STREAM_COLUMNS} FROM {s}.streams WHERE stream_id = ANY($1::text[])"
+        )
+        self.insert_events = (
+            f"INSERT INTO {s}.events (position, stream_id, version, event_id, type, category,"
+            " data, metadata, occurred_at, recorded_at, hash)"
+            " SELECT * FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::uuid[],"
+            " $5::text[], $6::text[], $7::bytea[], $8::bytea[], $9::timestamptz[],"
+            " $10::timestamptz[], $11::text[])"
+        )
+        self.upsert_streams = (
+            f"INSERT INTO {s}.streams ({_STREAM_COLUMNS})"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::bytea[],"
+            " $5::text[], $6::boolean[], $7::bigint[], $8::timestamptz[])"
+            " ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version,"
+            " state = excluded.state, mission = excluded.mission, is_open = excluded.is_open,"
+            " last_position = excluded.last_position, updated_at = excluded.updated_at"
+        )
+        self.read_forward = (
+            f"SELECT {_EVENT_COLUMNS} FROM {s}.events WHERE stream_id = $1"
+            " AND version >= $2::bigint ORDER BY version LIMIT $3::bigint"
+        )
+        self.read_backward = (
+            f"SELECT {_EVENT_COLUMNS} FROM {s}.events WHERE stream_id = $1"
+            " AND version <= $2::bigint ORDER BY version DESC LIMIT $3::bigint"
+        )
+        self.stream_version = f"SELECT version FROM {s}.streams WHERE stream_id = $1"
+        self.get_stream = f"SELECT {_STREAM_COLUMNS} FROM {s}.streams WHERE stream_id = $1"
+        self.event_stored = f"SELECT 1 FROM {s}.events WHERE event_id = $1"
+        self.events_in_stream = (
+            f"SELECT coalesce(max(version), 0) FROM {s}.events WHERE stream_id = $1"
+        )
+
+    def read_all(self, by_type: bool, by_category: bool) -> str:
+        """The global log after $1, limit $2, optionally filtered by $3 (and $4) arrays."""
+        where = ["position > $1::bigint"]
+        if by_type:
+            where.append(f"type = ANY(${len(where) + 2}::text[])")
+        if by_category:
+            where.append(f"category = ANY(${len(where) + 2}::text[])")
+        return (
+            f"SELECT {_EVENT_COLUMNS} FROM {self.events} WHERE {' AND '.join(where)}"
+            " ORDER BY position LIMIT $2::bigint"
+        )
+
+    def list_streams(self, by_mission: bool, by_open: bool) -> str:
+        """A category's streams ($1), optionally filtered by mission and is_open, by id."""
+        where = ["category = $1"]
+        if by_mission:
+            where.append(f"mission = ${len(where) + 1}")
+        if by_open:
+            where.append(f"is_open = ${len(where) + 1}")
+        return (
+            f"SELECT {_STREAM_COLUMNS} FROM {self.schema}.streams"
+            f" WHERE {' AND '.join(where)} ORDER BY stream_id"
+        )
+
+
+# What a unit's future resolves to (a replace_snapshots unit resolves to an empty list).
+_Outcome = list[AppendResult] | BaseException
+
+
+class _Unit:
+    """One caller's request waiting for the writer: appends or snapshots, and its future."""
+
+    __slots__ = ("appends", "future", "snapshots")
+
+    def __init__(
+        self,
+        future: asyncio.Future[list[AppendResult]],
+        appends: Sequence[AppendRequest] = (),
+        snapshots: Mapping[str, StreamSnapshot] | None = None,
+    ) -> None:
+        self.future = future
+        self.appends = appends
+        self.snapshots = snapshots
+
+
+def _event_from_row(row: Any) -> RecordedEvent:
+    return RecordedEvent(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        msgspec.Raw(row[5]),
+        msgspec.Raw(row[6]),
+        row[7],
+        row[8],
+        row[9],
+    )
+
+
+def _record_from_row(row: Any) -> StreamRecord:
+    return StreamRecord(row[1], row[2], StreamSnapshot(row[3], row[4], row[5]), row[6], row[7])
+
+
+def _stream_row(row: Any) -> StreamRow:
+    return _record_from_row(row).row(row[0])
+
+
+async def _keep_session(connection: object) -> None:
+    """Pool reset for read connections: they change no session state, so skip the round
+    trip asyncpg's default reset makes on every release (open transactions are still
+    rolled back by the pool itself)."""
+
+
+class _Writer:
+    """The write connection and the batch logic, run by the batcher task."""
+
+    def __init__(
+        self,
+        connect: Callable[[], Awaitable[_Connection]],
+        sql: _Statements,
+        rules: StreamRules,
+        write_key: int,
+        channel: str,
+    ) -> None:
+        self._connect = connect
+        self._connection: _Connection | None = None
+        self._sql = sql
+        self._rules = rules
+        self._write_key = write_key
+        self._channel = channel
+
+    async def close(self) -> None:
+        """Close the write connection, if there is one."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await _close_connection(connection)
+
+    async def write(self, units: Sequence[_Unit]) -> tuple[list[_Outcome], LogHead | None]:
+        """Run a batch as one transaction; return each unit's outcome and the new head.
+
+        The head is None when nothing could be committed. A failure of the database itself
+        (lock not had within busy_timeout, a lost connection, COMMIT failing) fails every
+        unit with StoreUnavailableError.
+        """
+        try:
+            connection = await self._connected()
+        except _DATABASE_FAULTS as error:
+            return [_unavailable("cannot reach the database", error) for _ in units], None
+        try:
+            async with connection.transaction():
+                plan = await self._plan(connection, units)
+                start = plan.position
+                outcomes = [self._stage(plan, unit) for unit in units]
+                await self._persist(connection, plan)
+                await self._announce(connection, start, plan.head)
+            return outcomes, plan.head
+        except _UNIT_FAULTS:
+            return await self._write_one_by_one(connection, units)
+        except asyncpg.LockNotAvailableError as error:
+            return [_unavailable("the log is locked", error) for _ in units], None
+        except _DATABASE_FAULTS as error:
+            self._forget_if_broken(connection)
+            return [_unavailable("the batch was not stored", error) for _ in units], None
+
+    async def _write_one_by_one(
+        self, connection: _Connection, units: Sequence[_Unit]
+    ) -> tuple[list[_Outcome], LogHead | None]:
+        """The batch again, each unit in a SAVEPOINT, turning constraint failures into errors."""
+        try:
+            async with connection.transaction():
+                plan = await self._plan(connection, units[:0])
+                start = plan.position
+                head = plan.head
+                outcomes: list[_Outcome] = []
+                for unit in units:
+                    unit_plan: AppendPlan | None = None
+                    try:
+                        async with connection.transaction():
+                            unit_plan = await self._plan(connection, [unit], head, plan)
+                            outcome = self._stage(unit_plan, unit)
+                            if not isinstance(outcome, BaseException):
+                                await self._persist(connection, unit_plan)
+                    except _UNIT_FAULTS as error:
+                        outcome = await self._explain(connection, unit, unit_plan, error)
+                    else:
+                        if not isinstance(outcome, BaseException):
+                            assert unit_plan is not None  # set before the unit could succeed
+                            plan, head = unit_plan, unit_plan.head
+                    outcomes.append(outcome)
+                await self._announce(connection, start, head)
+            return outcomes, head
+        except asyncpg.LockNotAvailableError as error:
+            return [_unavailable("the log is locked", error) for _ in units], None
+        except _DATABASE_FAULTS as error:
+            self._forget_if_broken(connection)
+            return [_unavailable("the batch was not stored", error) for _ in units], None
+
+    async def _connected(self) -> _Connection:
+        if self._connection is None or self._connection.is_closed():
+            self._connection = await self._connect()
+        return self._connection
+
+    def _forget_if_broken(self, connection: _Connection) -> None:
+        """Drop a connection that died, so the next batch opens a new one."""
+        if connection.is_closed() and self._connection is connection:
+            self._connection = None
+
+    async def _plan(
+        self,
+        connection: _Connection,
+        units: Sequence[_Unit],
+        head: LogHead | None = None,
+        previous: AppendPlan | None = None,
+    ) -> AppendPlan:
+        """An empty plan over the rows the units mention, read under the write lock.
+
+        Without ``previous`` this takes the lock and reads the head (and the last
+        recorded_at): another process may have appended since the last batch.
+        """
+        sql = self._sql
+        if previous is None:
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", self._write_key)
+            row = await connection.fetchrow(sql.read_head)
+            if row is None:
+                head, recorded_at = LogHead(0, GENESIS_HASH), recording_time(None)
+            else:
+                head, recorded_at = LogHead(row[0], row[1]), recording_time(row[2])
+        else:
+            recorded_at = previous.recorded_at
+        event_ids: list[UUID] = []
+        stream_ids: set[str] = set()
+        for unit in units:
+            for request in unit.appends:
+                stream_ids.add(request.stream_id)
+                event_ids.extend(event.event_id for event in request.events)
+            if unit.snapshots is not None:
+                stream_ids.update(unit.snapshots)
+        identities: dict[UUID, StoredIdentity] = {}
+        if event_ids:
+            for found in await connection.fetch(sql.load_identities, event_ids):
+                identities[found[0]] = StoredIdentity(
+                    found[1], found[2], found[3], found[4], found[5]
+                )
+        streams: dict[str, StreamRecord] = {}
+        if stream_ids:
+            for found in await connection.fetch(sql.load_streams, sorted(stream_ids)):
+                streams[found[0]] = _record_from_row(found)
+        assert head is not None
+        return AppendPlan(self._rules, head, recorded_at, identities, streams)
+
+    @staticmethod
+    def _stage(plan: AppendPlan, unit: _Unit) -> _Outcome:
+        """Work one unit into the plan; its error (a conflict, a rule, a bug) is its alone."""
+        try:
+            if unit.snapshots is not None:
+                plan.replace(unit.snapshots)
+                return []
+            return plan.add(unit.appends)
+        except Exception as error:
+            return error
+
+    async def _persist(self, connection: _Connection, plan: AppendPlan) -> None:
+        """Write what the plan staged: its events, then the final row of each stream."""
+        sql = self._sql
+        events = plan.events
+        if events:
+            await connection.execute(
+                sql.insert_events,
+                [event.position for event in events],
+                [event.stream_id for event in events],
+                [event.version for event in events],
+                [event.event_id for event in events],
+                [event.type for event in events],
+                [category_of(event.stream_id) for event in events],
+                [bytes(event.data) for event in events],
+                [bytes(event.metadata) for event in events],
+                [event.occurred_at for event in events],
+                [event.recorded_at for event in events],
+                [event.hash for event in events],
+            )
+        streams = plan.changed_streams
+        if streams:
+            records = list(streams.values())
+            await connection.execute(
+                sql.upsert_streams,
+                list(streams),
+                [record.category for record in records],
+                [record.version for record in records],
+                [record.snapshot.state for record in records],
+                [record.snapshot.mission for record in records],
+                [record.snapshot.is_open for record in records],
+                [record.last_position for record in records],
+                [record.updated_at for record in records],
+            )
+
+    async def _announce(self, connection: _Connection, start: int, head: LogHead) -> None:
+        """NOTIFY the new head; Postgres delivers it to listeners only once we commit."""
+        if head.position > start:
+            await connection.execute("SELECT pg_notify($1, $2)", self._channel, str(head.position))
+
+    async def _explain(
+        self,
+        connection: _Connection,
+        unit: _Unit,
+        plan: AppendPlan | None,
+        error: BaseException,
+    ) -> StoreUnavailableError | ConcurrencyError | DuplicateEventError | InvalidAppendError:
+        """Say which append of a unit the database refused (after its SAVEPOINT rolled back).
+
+        A UNIQUE constraint becomes the conflict it stands for; a value a column refuses (a
+        NUL character in text) makes the append invalid.
+        """
+        if not isinstance(error, asyncpg.UniqueViolationError) or plan is None:
+            invalid = InvalidAppendError(f"cannot be stored: {error}")
+            invalid.__cause__ = error
+            return invalid
+        sql = self._sql
+        index_of = {}
+        for index, request in reversed(list(enumerate(unit.appends))):
+            index_of[request.stream_id] = index
+        for event in plan.events:
+            index = index_of.get(event.stream_id, 0)
+            expected: ExpectedVersion = unit.appends[index].expected_version
+            if await connection.fetchrow(sql.event_stored, event.event_id) is not None:
+                return DuplicateEventError(event.event_id, "already stored", index)
+            current = int((await connection.fetchrow(sql.events_in_stream, event.stream_id))[0])
+            if event.version <= current:
+                return ConcurrencyError(event.stream_id, expected, current, index)
+        if not unit.appends:
+            return _unavailable("the snapshots were not stored", error)
+        first = unit.appends[0]
+        current = int((await connection.fetchrow(sql.events_in_stream, first.stream_id))[0])
+        conflict = ConcurrencyError(first.stream_id, first.expected_version, current)
+        conflict.__cause__ = error
+        return conflict
+
+
+async def _close_connection(connection: _Connection) -> None:
+    try:
+        async with asyncio.timeout(1.0):
+            await connection.close()
+    except _DATABASE_FAULTS:
+        connection.terminate()
+
+
+class PostgresEventStore:
+    """The event store in one PostgreSQL schema; open it with :meth:`open`, end with
+    :meth:`close`. Several processes may open the same schema and append at once."""
+
+    def __init__(
+        self,
+        writer: _Writer,
+        pool: _Pool,
+        connect: Callable[[], Awaitable[_Connection]],
+        sql: _Statements,
+        channel: str,
+        head: LogHead,
+        settings: Settings,
+    ) -> None:
+        """Use :meth:`open`, which builds the parts; this only wires them together."""
+        self._writer = writer
+        self._pool = pool
+        self._connect = connect
+        self._sql = sql
+        self._channel = channel
+        self._max_batch = settings.max_batch
+        self._batch_wait = settings.batch_wait
+        self._pending: list[_Unit] = []
+        self._wakeup = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._head_position = head.position
+        self._polled_at = 0.0
+        self._listener: _Connection | None = None
+        self._listener_lock = asyncio.Lock()
+        self._closing = False
+        self._close_task: asyncio.Task[None] | None = None
+        self._batcher = asyncio.create_task(self._write_batches(), name="postgres-event-writer")
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        rules: StreamRules,
+        settings: Settings | None = None,
+        *,
+        schema: str | None = None,
+    ) -> PostgresEventStore:
+        """Connect to ``url`` (``postgresql://...``), bring ``schema`` up to date, start the
+        writer.
+
+        ``schema`` (default ``public``, created if missing) holds the tables; a lower-case
+        SQL identifier. From ``settings``: ``max_batch`` caps how many appends one
+        transaction takes, ``batch_wait`` is how long the writer waits for more once it has
+        some, ``busy_timeout`` how long a write waits for another process's lock before
+        StoreUnavailableError. A server that cannot be reached is StoreUnavailableError.
+        """
+        settings = Settings() if settings is None else settings
+        schema = DEFAULT_SCHEMA if schema is None else schema
+        if not _SCHEMA_NAME.match(schema):
+            raise ValueError(f"schema must be a lower-case SQL identifier, not {schema!r}")
+        if settings.max_batch < 1 or settings.batch_wait < 0 or settings.busy_timeout < 0:
+            raise ValueError("max_batch must be positive, waits not negative")
+        # lock_timeout 0 would mean "wait for ever"; the nearest to "don't wait" is 1 ms.
+        lock_timeout = f"{max(1, round(settings.busy_timeout * 1000))}ms"
+        connect_timeout = max(settings.busy_timeout, 1.0)
+        server_settings = {"lock_timeout": lock_timeout, "application_name": "incidents"}
+
+        async def connect() -> _Connection:
+            return cast(
+                _Connection,
+                await asyncpg.connect(
+                    url, timeout=connect_timeout, server_settings=server_settings
+                ),
+            )
+
+        sql = _Statements(schema)
+        channel = f"incidents_{hashlib.blake2b(schema.encode(), digest_size=8).hexdigest()}"
+        writer = _Writer(connect, sql, rules, _lock_key("append", schema), channel)
+        pool: _Pool | None = None
+        try:
+            connection = await writer._connected()
+            await _migrate(connection, schema)
+            row = await connection.fetchrow(sql.read_head)
+            head = LogHead(0, GENESIS_HASH) if row is None else LogHead(row[0], row[1])
+            pool = cast(
+                _Pool,
+                await asyncpg.create_pool(
+                    url,
+                    min_size=1,
+                    max_size=POOL_SIZE,
+                    timeout=connect_timeout,
+                    server_settings=server_settings,
+                    reset=_keep_session,
+                ),
+            )
+        except BaseException as error:
+            await writer.close()
+            if pool is not None:
+                pool.terminate()
+            if isinstance(error, _DATABASE_FAULTS):
+                raise _unavailable(f"cannot open the event store in {schema!r}", error) from error
+            raise
+        return cls(writer, pool, connect, sql, channel, head, settings)
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[ProposedEvent],
+        expected_version: ExpectedVersion = "any",
+    ) -> AppendResult:
+        """Append events to one stream atomically; see :meth:`append_many`."""
+        results = await self.append_many([AppendRequest(stream_id, events, expected_version)])
+        return results[0]
+
+    async def append_many(self, appends: Sequence[AppendRequest]) -> list[AppendResult]:
+        """Append to several streams atomically: all of them are stored, or none.
+
+        Returns once the transaction that took them has committed.
+        """
+        check_appends(appends)
+        return await self._submit(appends, None)
+
+    async def replace_snapshots(self, snapshots: Mapping[str, StreamSnapshot]) -> None:
+        """Overwrite the folded state of existing streams; ValueError names unknown ones."""
+        if snapshots:
+            await self._submit((), dict(snapshots))
+
+    async def read_stream(
+        self,
+        stream_id: str,
+        from_version: int | None = None,
+        direction: Direction = "forward",
+        limit: int = 100,
+    ) -> list[RecordedEvent]:
+        """Events of one stream from a version (inclusive) in either direction."""
+        check_limit(limit)
+        if direction == "forward":
+            start = 1 if from_version is None else _clamp(from_version)
+            rows = await self._fetch(self._sql.read_forward, stream_id, start, _clamp(limit))
+        else:
+            end = _BIGINT_MAX if from_version is None else _clamp(from_version)
+            rows = await self._fetch(self._sql.read_backward, stream_id, end, _clamp(limit))
+        return [_event_from_row(row) for row in rows]
+
+    async def read_all(
+        self,
+        after: int = 0,
+        limit: int = 1000,
+        types: Sequence[str] | None = None,
+        categories: Sequence[str] | None = None,
+    ) -> list[RecordedEvent]:
+        """The global log in position order, strictly after ``after``, optionally filtered.
+
+        None or an empty sequence for ``types`` or ``categories`` means no filter.
+        """
+        check_limit(limit)
+        parameters: list[object] = [_clamp(after), _clamp(limit)]
+        if types:
+            parameters.append(list(types))
+        if categories:
+            parameters.append(list(categories))
+        sql = self._sql.read_all(bool(types), bool(categories))
+        return [_event_from_row(row) for row in await self._fetch(sql, *parameters)]
+
+    async def stream_version(self, stream_id: str) -> int:
+        """The stream's current version, 0 when it has no events."""
+        rows = await self._fetch(self._sql.stream_version, stream_id)
+        return int(rows[0][0]) if rows else 0
+
+    async def get_stream(self, stream_id: str) -> StreamRow | None:
+        """The stream's folded state, None when it has no events."""
+        rows = await self._fetch(self._sql.get_stream, stream_id)
+        return _stream_row(rows[0]) if rows else None
+
+    async def list_streams(
+        self,
+        category: str,
+        mission: str | None = None,
+        is_open: bool | None = None,
+    ) -> list[StreamRow]:
+        """Folded states of a category's streams, filtered on the index columns, by id."""
+        parameters: list[object] = [category]
+        if mission is not None:
+            parameters.append(mission)
+        if is_open is not None:
+            parameters.append(is_open)
+        sql = self._sql.list_streams(mission is not None, is_open is not None)
+        return [_stream_row(row) for row in await self._fetch(sql, *parameters)]
+
+    async def head(self) -> LogHead:
+        """The last position and hash in the log (every process's appends)."""
+        rows = await self._fetch(self._sql.read_head)
+        return LogHead(rows[0][0], rows[0][1]) if rows else LogHead(0, GENESIS_HASH)
+
+    async def watch(self) -> AsyncIterator[int]:
+        """Yield the head position now, then again after appends are committed.
+
+        Commits in this process wake watchers at once, other processes' through LISTEN/
+        NOTIFY; the head is also polled (every HEAD_POLL_INTERVAL seconds when LISTEN is not
+        available, LISTEN_POLL_INTERVAL when it is). Positions that come in quick succession
+        may be yielded once, as the latest. Ends on close().
+        """
+        last = -1
+        with contextlib.suppress(StoreUnavailableError):
+            await self._listen()
+            await self._poll_head(force=True)
+        while not self._closing:
+            changed = self._changed
+            if self._head_position > last:
+                last = self._head_position
+                yield last
+                continue
+            interval = HEAD_POLL_INTERVAL if self._listener is None else LISTEN_POLL_INTERVAL
+            try:
+                await asyncio.wait_for(changed.wait(), interval)
+            except TimeoutError:
+                try:
+                    await self._listen()
+                    await self._poll_head(interval)
+                except StoreUnavailableError:
+                    if self._closing:
+                        return
+                    raise
+
+    async def close(self) -> None:
+        """Finish the appends already submitted, stop the writer, close every connection.
+
+        Appends submitted afterwards raise StoreUnavailableError. Safe to call twice.
+        """
+        if self._close_task is None:
+            self._close_task = asyncio.create_task(self._shut_down())
+        await asyncio.shield(self._close_task)
+
+    async def _shut_down(self) -> None:
+        self._closing = True
+        self._wakeup.set()
+        self._notify()
+        await self._batcher
+        await self._writer.close()
+        async with self._listener_lock:
+            listener, self._listener = self._listener, None
+        if listener is not None:
+            await _close_connection(listener)
+        try:
+            # Reads still running get a moment to finish, then lose their connection.
+            async with asyncio.timeout(5.0):
+                await self._pool.close()
+        except _DATABASE_FAULTS:
+            self._pool.terminate()
+
+    async def _submit(
+        self, appends: Sequence[AppendRequest], snapshots: Mapping[str, StreamSnapshot] | None
+    ) -> list[AppendResult]:
+        if self._closing:
+            raise StoreUnavailableError("the store is closed")
+        future: asyncio.Future[list[AppendResult]] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Unit(future, appends, snapshots))
+        self._wakeup.set()
+        return await future
+
+    async def _write_batches(self) -> None:
+        """The batcher: run waiting units through the writer, resolve their futures."""
+        pending = self._pending
+        while True:
+            if not pending:
+                if self._closing:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            if self._batch_wait > 0 and len(pending) < self._max_batch:
+                await asyncio.sleep(self._batch_wait)
+            units = [unit for unit in pending[: self._max_batch] if not unit.future.done()]
+            del pending[: self._max_batch]
+            if not units:
+                continue
+            try:
+                outcomes, head = await self._writer.write(units)
+            except asyncio.CancelledError:
+                self._fail(units, StoreUnavailableError("the store was shut down"))
+                raise
+            except Exception as error:
+                # A bug, not a conflict: the callers hear of it, the writer keeps going.
+                self._fail(units, error)
+                continue
+            for unit, outcome in zip(units, outcomes, strict=True):
+                if unit.future.done():
+                    continue
+                if isinstance(outcome, BaseException):
+                    unit.future.set_exception(outcome)
+                else:
+                    unit.future.set_result(outcome)
+            if head is not None:
+                self._advance(head.position)
+
+    @staticmethod
+    def _fail(units: Iterable[_Unit], error: BaseException) -> None:
+        for unit in units:
+            if not unit.future.done():
+                unit.future.set_exception(error)
+
+    def _advance(self, position: int) -> None:
+        if position > self._head_position:
+            self._head_position = position
+            self._notify()
+
+    def _notify(self) -> None:
+        """Wake every watcher; each waits on the Event current when it last looked."""
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _listen(self) -> None:
+        """LISTEN for other processes' commits on a connection of its own, if not already.
+
+        Failing to connect leaves the watchers polling; they try again on their next poll.
+        """
+        async with self._listener_lock:
+            if self._closing or (self._listener is not None and not self._listener.is_closed()):
+                return
+            self._listener = None
+            try:
+                listener = await self._connect()
+                listener.add_termination_listener(self._on_listener_lost)
+                await listener.add_listener(self._channel, self._on_notification)
+            except _DATABASE_FAULTS:
+                return
+            self._listener = listener
+
+    def _on_notification(self, connection: object, pid: int, channel: str, payload: str) -> None:
+        with contextlib.suppress(ValueError):
+            self._advance(int(payload))
+
+    def _on_listener_lost(self, connection: object) -> None:
+        if self._listener is connection:
+            self._listener = None
+        # Watchers wake, find nothing new, and fall back to polling until LISTEN is back.
+        self._notify()
+
+    async def _poll_head(
+        self, interval: float = HEAD_POLL_INTERVAL, *, force: bool = False
+    ) -> None:
+        """Look at the head (shared by all watchers, at most once per interval)."""
+        now = asyncio.get_running_loop().time()
+        if not force and now - self._polled_at < interval:
+            return
+        self._polled_at = now
+        rows = await self._fetch(self._sql.head_position)
+        self._advance(int(rows[0][0]))
+
+    async def _fetch(self, sql: str, *parameters: object) -> list[Any]:
+        """Run one query on a pooled connection; a database failure is StoreUnavailableError."""
+        if self._close_task is not None and self._close_task.done():
+            raise StoreUnavailableError("the store is closed")
+        try:
+            return await self._pool.fetch(sql, *parameters)
+        except _DATABASE_FAULTS as error:
+            raise _unavailable("the read failed", error) from error
+
+
+async def _migrate(connection: _Connection, schema: str) -> list[int]:
+    """Apply the migrations the schema lacks; return the versions applied (empty if none).
+
+    A session advisory lock keyed on the schema makes processes that open a fresh schema
+    at once take turns; the later ones find the work done. Each migration commits with
+    the row that records it. Raises RuntimeError for a schema written by newer code.
+    """
+    key = _lock_key("migrate", schema)
+    s = f'"{schema}"'
+    await connection.execute("SELECT pg_advisory_lock($1)", key)
+    try:
+        # Looked up first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when
+        # the schema is there, and a deployment's role may own its schema and nothing more.
+        if (
+            await connection.fetchrow("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema)
+            is None
+        ):
+            await connection.execute(f"CREATE SCHEMA {s}")
+        await connection.execute(
+            f"CREATE TABLE IF NOT EXISTS {s}.schema_version ("
+            " version integer PRIMARY KEY, description text NOT NULL,"
+            " applied_at timestamptz NOT NULL)"
+        )
+        row = await connection.fetchrow(f"SELECT max(version) FROM {s}.schema_version")
+        current = 0 if row is None or row[0] is None else int(row[0])
+        if current > LATEST_VERSION:
+            raise RuntimeError(
+                f"schema {schema!r} is at version {current}; this code knows up to {LATEST_VERSION}"
+            )
+        applied: list[int] = []
+        for version, description, statements in _migrations(s):
+            if version <= current:
+                continue
+            async with connection.transaction():
+                for statement in statements:
+                    await connection.execute(statement)
+                await connection.execute(
+                    f"INSERT INTO {s}.schema_version (version, description, applied_at)"
+                    " VALUES ($1, $2, $3)",
+                    version,
+                    description,
+                    datetime.now(UTC),
+                )
+            applied.append(version)
+        return applied
+    finally:
+        # A connection that died has dropped the lock with it.
+        with contextlib.suppress(*_DATABASE_FAULTS):
+            await connection.execute("SELECT pg_advisory_unlock($1)", key)
