@@ -1,0 +1,720 @@
+"""The rules of the log: which event may follow which, and what each event makes of a stream.
+
+``decide(state, event, envelope)`` answers whether an event may be appended to a stream in a
+state (None, or the :class:`RuleBreak` it would cause); ``evolve(state, event, envelope)``
+folds it in. Both are pure. :class:`DomainRules` plugs them into the store as its
+``StreamRules``: the store calls it inside each append's transaction.
+
+Rule ids are short and stable; docs/events.md explains each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from msgspec.structs import replace
+
+from incidents.domain.events import (
+    CATEGORY_OF_TYPE,
+    CORRECTION_TYPES,
+    OPENING_TYPES,
+    TYPES_BY_CATEGORY,
+    CasualtiesReported,
+    CompensationPaid,
+    Correction,
+    CorrespondenceSummarized,
+    DamageRecorded,
+    DemandAnswered,
+    DomainEvent,
+    EventData,
+    HeadOfMissionAppointed,
+    HeadOfMissionRecalled,
+    HeadOfMissionReturned,
+    IncidentClosed,
+    IncidentReported,
+    InvestigationOpened,
+    MissionRegistered,
+    NoteAcknowledged,
+    NoteSent,
+    NoteWithdrawn,
+    PoliceResponded,
+    ProsecutionStarted,
+    ProtestClosed,
+    ProtestLodged,
+    ProtestResponseReceived,
+    ReplyReceived,
+    ResolutionAdopted,
+    StatementIssued,
+    Time,
+    UnknownEventType,
+    decode_data,
+    type_name,
+)
+from incidents.domain.state import (
+    Casualties,
+    CasualtyReport,
+    CorrectionEntry,
+    CorrespondenceEntry,
+    DamageEntry,
+    DemandState,
+    HeadOfMission,
+    HeadStatus,
+    HistoryEntry,
+    IncidentState,
+    Measure,
+    MissionState,
+    NoteState,
+    PoliceResponse,
+    ProtestResponse,
+    ProtestState,
+    Reply,
+    State,
+    StatementState,
+    decode_state,
+    encode_state,
+    is_open,
+    mission_of,
+)
+from incidents.domain.times import latest_possible
+from incidents.store.protocol import RecordedEvent, RuleViolation, StreamSnapshot, category_of
+
+_CORRECTION_NAMES = frozenset(CORRECTION_TYPES.values())
+# Categories whose opening event dates the stream: nothing in them can precede it.
+_DATED_BY_OPENING = frozenset({"incident", "note", "protest"})
+_SETTLED_DEMAND = frozenset({"met", "rejected"})
+
+_decode_json = msgspec.json.Decoder()
+_encode_json = msgspec.json.Encoder(order="deterministic")
+_decode_time = msgspec.json.Decoder(Time)
+
+
+class RuleBreak(msgspec.Struct, frozen=True):
+    """Why an event may not be appended: a stable rule id and a sentence for people."""
+
+    rule: str
+    detail: str
+
+
+class Envelope(msgspec.Struct, frozen=True):
+    """What the fold needs of an event besides its body: where and when, and the logged data."""
+
+    stream_id: str
+    event_id: UUID
+    occurred_at: datetime
+    data: msgspec.Raw
+
+
+# --- decide -------------------------------------------------------------------------------
+
+
+def decide(state: State | None, event: DomainEvent, envelope: Envelope) -> RuleBreak | None:
+    """The rule the event would break if appended to a stream in ``state``, or None."""
+    name = type_name(event)
+    category = category_of(envelope.stream_id)
+    accepted = TYPES_BY_CATEGORY.get(category)
+    if accepted is None:
+        return RuleBreak("unknown-category", f"{category!r} is not a stream category")
+    if name not in accepted:
+        return RuleBreak(
+            "type-not-in-category",
+            f"{name} belongs to {CATEGORY_OF_TYPE[name]} streams, not to {category} streams",
+        )
+    openings = OPENING_TYPES[category]
+    if state is None:
+        if name not in openings:
+            return RuleBreak(
+                "opening-event-first",
+                f"a {category} stream must open with {' or '.join(sorted(openings))}, not {name}",
+            )
+        return _decide_opening(event, envelope)
+    if name in openings:
+        return RuleBreak(
+            "opening-event-repeated", f"{name} opens a {category} stream; this one is open"
+        )
+    if isinstance(event, Correction):
+        refolded = _refold(state, event, envelope)
+        return refolded if isinstance(refolded, RuleBreak) else None
+    if category in _DATED_BY_OPENING and (broken := _before_opening(state, event, envelope)):
+        return broken
+    if isinstance(state, NoteState):
+        return _decide_note(state, event)
+    if isinstance(state, ProtestState):
+        return _decide_protest(state, event)
+    if isinstance(state, IncidentState):
+        return _decide_incident(state, event)
+    if isinstance(state, MissionState):
+        return _decide_mission(state, event)
+    return None
+
+
+def _decide_opening(event: DomainEvent, envelope: Envelope) -> RuleBreak | None:
+    at = envelope.occurred_at
+    if isinstance(event, NoteSent) and event.reply_due_at is not None and event.reply_due_at < at:
+        return RuleBreak(
+            "reply-due-before-sent",
+            f"reply_due_at {event.reply_due_at.isoformat()} is before the note was sent",
+        )
+    if (
+        isinstance(event, IncidentReported)
+        and event.ended_at is not None
+        and event.occurred_precision != "unknown"
+        and event.ended_at < at
+    ):
+        return RuleBreak(
+            "ended-before-occurred",
+            f"ended_at {event.ended_at.isoformat()} is before occurred_at {at.isoformat()}",
+        )
+    return None
+
+
+def _opening_time(state: State) -> datetime:
+    if isinstance(state, NoteState):
+        return state.sent_at
+    if isinstance(state, ProtestState):
+        return state.lodged_at
+    if isinstance(state, IncidentState):
+        return state.occurred_at
+    if isinstance(state, MissionState):
+        return state.registered_at
+    return state.issued_at
+
+
+def _before_opening(state: State, event: DomainEvent, envelope: Envelope) -> RuleBreak | None:
+    # Only a fact certainly earlier than the opening is refused: loose dates get their period.
+    if state.occurred_precision == "unknown":
+        return None
+    latest = latest_possible(envelope.occurred_at, event.occurred_precision)
+    opened = _opening_time(state)
+    if latest is None or latest >= opened:
+        return None
+    return RuleBreak(
+        "occurred-before-opening",
+        f"{type_name(event)} occurred at {envelope.occurred_at.isoformat()}, before the "
+        f"stream's opening event ({opened.isoformat()})",
+    )
+
+
+def _decide_note(state: NoteState, event: DomainEvent) -> RuleBreak | None:
+    if not isinstance(event, NoteAcknowledged | ReplyReceived | NoteWithdrawn):
+        return None
+    if state.status == "answered":
+        return RuleBreak(
+            "note-already-answered",
+            f"the note was answered; only a correction may follow, not {type_name(event)}",
+        )
+    if state.status == "withdrawn":
+        return RuleBreak(
+            "note-withdrawn",
+            f"the note was withdrawn; only a correction may follow, not {type_name(event)}",
+        )
+    if isinstance(event, NoteAcknowledged) and state.status == "acknowledged":
+        return RuleBreak("note-already-acknowledged", "the note's receipt was acknowledged before")
+    return None
+
+
+def _decide_protest(state: ProtestState, event: DomainEvent) -> RuleBreak | None:
+    if state.status == "closed":
+        return RuleBreak(
+            "protest-closed",
+            f"the protest is closed; only a correction may follow, not {type_name(event)}",
+        )
+    if isinstance(event, DemandAnswered):
+        demand = next((d for d in state.demands if d.demand == event.demand), None)
+        if demand is None:
+            made = ", ".join(d.demand for d in state.demands) or "none"
+            return RuleBreak(
+                "demand-not-in-protest",
+                f"{event.demand!r} is not a demand of this protest (its demands: {made})",
+            )
+        if demand.status in _SETTLED_DEMAND:
+            return RuleBreak(
+                "demand-already-answered",
+                f"the demand {event.demand!r} was answered {demand.status!r} and is settled",
+            )
+    return None
+
+
+def _decide_incident(state: IncidentState, event: DomainEvent) -> RuleBreak | None:
+    if state.status == "closed":
+        return RuleBreak(
+            "incident-closed",
+            f"the incident is closed; only a correction may follow, not {type_name(event)}",
+        )
+    if (
+        isinstance(event, PoliceResponded)
+        and state.occurred_precision != "unknown"
+        and event.arrived_at < state.occurred_at
+    ):
+        return RuleBreak(
+            "police-before-incident",
+            f"arrived_at {event.arrived_at.isoformat()} is before the incident occurred "
+            f"({state.occurred_at.isoformat()})",
+        )
+    return None
+
+
+def _decide_mission(state: MissionState, event: DomainEvent) -> RuleBreak | None:
+    head = state.head_of_mission
+    if isinstance(event, HeadOfMissionRecalled):
+        if head is not None and head.status == "recalled":
+            return RuleBreak(
+                "head-of-mission-already-recalled", "the head of mission is recalled already"
+            )
+        return _same_head(head, event.name)
+    if isinstance(event, HeadOfMissionReturned):
+        if head is None or head.status != "recalled":
+            return RuleBreak(
+                "head-of-mission-not-recalled", "only a recalled head of mission can return"
+            )
+        return _same_head(head, event.name)
+    return None
+
+
+def _same_head(head: HeadOfMission | None, name: str | None) -> RuleBreak | None:
+    if head is None or head.name is None or name is None or head.name == name:
+        return None
+    return RuleBreak(
+        "head-of-mission-name-mismatch",
+        f"the head of mission on record is {head.name!r}, not {name!r}",
+    )
+
+
+# --- evolve -------------------------------------------------------------------------------
+
+
+def evolve(state: State | None, event: DomainEvent, envelope: Envelope) -> State:
+    """The stream's state once ``event`` is folded in; call :func:`decide` first.
+
+    Raises ValueError for a correction that :func:`decide` would have refused.
+    """
+    if state is None:
+        return _open(event, envelope)
+    if isinstance(event, Correction):
+        refolded = _refold(state, event, envelope)
+        if isinstance(refolded, RuleBreak):
+            raise ValueError(f"{refolded.rule}: {refolded.detail}")
+        return refolded
+    if isinstance(state, NoteState):
+        return _evolve_note(state, event, envelope)
+    if isinstance(state, ProtestState):
+        return _evolve_protest(state, event, envelope)
+    if isinstance(state, IncidentState):
+        return _evolve_incident(state, event, envelope)
+    if isinstance(state, MissionState):
+        return _evolve_mission(state, event, envelope)
+    return replace(state, **_recorded(state, event, envelope))
+
+
+def _entry(event: EventData, envelope: Envelope) -> HistoryEntry:
+    return HistoryEntry(
+        event_id=envelope.event_id,
+        type=type_name(event),
+        occurred_at=envelope.occurred_at,
+        data=envelope.data,
+    )
+
+
+def _recorded(state: State, event: EventData, envelope: Envelope) -> dict[str, Any]:
+    """The fields every fold updates: the latest time, the sources cited, the history."""
+    changes: dict[str, Any] = {
+        "history": [*state.history, _entry(event, envelope)],
+    }
+    if envelope.occurred_at > state.last_event_at:
+        changes["last_event_at"] = envelope.occurred_at
+    new_sources = [source for source in event.sources if source not in state.sources]
+    if new_sources:
+        changes["sources"] = [*state.sources, *new_sources]
+    return changes
+
+
+def _opened(event: EventData, envelope: Envelope) -> dict[str, Any]:
+    """The fields every opening sets."""
+    sources: list[Any] = []
+    for source in event.sources:
+        if source not in sources:
+            sources.append(source)
+    return {
+        "stream_id": envelope.stream_id,
+        "occurred_precision": event.occurred_precision,
+        "occurred_zone": event.occurred_zone,
+        "last_event_at": envelope.occurred_at,
+        "sources": sources,
+        "history": [_entry(event, envelope)],
+    }
+
+
+def _open(event: DomainEvent, envelope: Envelope) -> State:
+    at = envelope.occurred_at
+    common = _opened(event, envelope)
+    if isinstance(event, NoteSent):
+        return NoteState(
+            **common,
+            status="sent",
+            from_=event.from_,
+            to=event.to,
+            subject=event.subject,
+            summary=event.summary,
+            mission=event.mission,
+            reference=event.reference,
+            form=event.form,
+            about_incident=event.about_incident,
+            in_reply_to=event.in_reply_to,
+            reply_due_at=event.reply_due_at,
+            channel=event.channel,
+            recipients=list(event.recipients),
+            sent_at=at,
+        )
+    if isinstance(event, ProtestLodged):
+        return ProtestState(
+            **common,
+            status="open",
+            by=event.by,
+            to=event.to,
+            form=event.form,
+            summary=event.summary,
+            mission=event.mission,
+            via_mission=event.via_mission,
+            about_incident=event.about_incident,
+            lodged_at=at,
+            demands=[
+                DemandState(demand=demand, detail=event.demand_details.get(demand))
+                for demand in event.demands
+            ],
+        )
+    if isinstance(event, IncidentReported):
+        return IncidentState(
+            **common,
+            status="reported",
+            kind=event.kind,
+            title=event.title,
+            summary=event.summary,
+            mission=event.mission,
+            location=event.location,
+            occurred_at=at,
+            ended_at=event.ended_at,
+            participants_estimate=event.participants_estimate,
+            perpetrators=event.perpetrators,
+            reported_by=event.reported_by,
+            attempted=event.attempted,
+            repeated=event.repeated,
+        )
+    if isinstance(event, MissionRegistered):
+        return MissionState(
+            **common,
+            sending_state=event.sending_state,
+            receiving_state=event.receiving_state,
+            city=event.city,
+            kind=event.kind,
+            name=event.name,
+            address=event.address,
+            reply_window_days=event.reply_window_days,
+            registered_at=at,
+        )
+    if isinstance(event, StatementIssued):
+        return StatementState(
+            **common,
+            kind="statement",
+            by=event.by,
+            stance=event.stance,
+            summary=event.summary,
+            title=event.title,
+            about=event.about,
+            related=list(event.related),
+            mission=event.mission,
+            issued_at=at,
+        )
+    if isinstance(event, ResolutionAdopted):
+        return StatementState(
+            **common,
+            kind="resolution",
+            body=event.body,
+            title=event.title,
+            summary=event.summary,
+            about=event.about,
+            adopted_on=event.adopted_on,
+            calls_for=list(event.calls_for),
+            issued_at=at,
+        )
+    raise ValueError(f"{type_name(event)} opens no stream")
+
+
+def _evolve_note(state: NoteState, event: DomainEvent, envelope: Envelope) -> NoteState:
+    at = envelope.occurred_at
+    common = _recorded(state, event, envelope)
+    if isinstance(event, NoteAcknowledged):
+        return replace(state, **common, status="acknowledged", acknowledged_at=at)
+    if isinstance(event, ReplyReceived):
+        reply = Reply(
+            from_=event.from_,
+            disposition=event.disposition,
+            summary=event.summary,
+            reference=event.reference,
+            reply_note=event.reply_note,
+        )
+        return replace(state, **common, status="answered", answered_at=at, reply=reply)
+    if isinstance(event, NoteWithdrawn):
+        return replace(
+            state, **common, status="withdrawn", withdrawn_at=at, withdrawn_reason=event.reason
+        )
+    return replace(state, **common)
+
+
+def _evolve_protest(state: ProtestState, event: DomainEvent, envelope: Envelope) -> ProtestState:
+    at = envelope.occurred_at
+    common = _recorded(state, event, envelope)
+    if isinstance(event, DemandAnswered):
+        demands = [
+            replace(
+                demand,
+                status=event.outcome,
+                outcome=event.outcome,
+                answered_at=at,
+                summary=event.summary,
+            )
+            if demand.demand == event.demand
+            else demand
+            for demand in state.demands
+        ]
+        return replace(state, **common, demands=demands)
+    if isinstance(event, ProtestResponseReceived):
+        response = ProtestResponse(from_=event.from_, summary=event.summary, received_at=at)
+        return replace(state, **common, responses=[*state.responses, response])
+    if isinstance(event, ProtestClosed):
+        return replace(state, **common, status="closed", closed_at=at, closed_reason=event.reason)
+    return replace(state, **common)
+
+
+def _evolve_incident(state: IncidentState, event: DomainEvent, envelope: Envelope) -> IncidentState:
+    at = envelope.occurred_at
+    common = _recorded(state, event, envelope)
+    if isinstance(event, PoliceResponded):
+        first = min(event.arrived_at, state.police_arrived_at or event.arrived_at)
+        response = PoliceResponse(arrived_at=event.arrived_at, by=event.by, summary=event.summary)
+        return replace(
+            state,
+            **common,
+            police_responses=[*state.police_responses, response],
+            police_arrived_at=first,
+            response_minutes=_response_minutes(state, first),
+        )
+    if isinstance(event, DamageRecorded):
+        damage = DamageEntry(
+            description=event.description, documented_by=event.documented_by, recorded_at=at
+        )
+        return replace(state, **common, damage=[*state.damage, damage])
+    if isinstance(event, CasualtiesReported):
+        report = CasualtyReport(
+            killed=event.killed,
+            injured=event.injured,
+            among=event.among,
+            reported_by=event.reported_by,
+            reported_at=at,
+        )
+        reports = [*state.casualty_reports, report]
+        return replace(state, **common, casualty_reports=reports, casualties=_casualties(reports))
+    if isinstance(event, InvestigationOpened):
+        measure = Measure(by=event.by, at=at, summary=event.summary)
+        return replace(state, **common, investigations=[*state.investigations, measure])
+    if isinstance(event, ProsecutionStarted):
+        measure = Measure(by=event.by, at=at, summary=event.summary)
+        return replace(state, **common, prosecutions=[*state.prosecutions, measure])
+    if isinstance(event, CompensationPaid):
+        measure = Measure(
+            by=event.by, at=at, to=event.to, amount=event.amount, summary=event.summary
+        )
+        return replace(state, **common, compensations=[*state.compensations, measure])
+    if isinstance(event, IncidentClosed):
+        return replace(state, **common, status="closed", closed_at=at, closed_reason=event.reason)
+    return replace(state, **common)
+
+
+def _response_minutes(state: IncidentState, arrived_at: datetime) -> float | None:
+    # A response time from a day-, month- or year-precise start would be meaningless.
+    if state.occurred_precision not in (None, "minute"):
+        return None
+    return (arrived_at - state.occurred_at).total_seconds() / 60
+
+
+def _casualties(reports: Sequence[CasualtyReport]) -> Casualties:
+    latest: dict[str | None, CasualtyReport] = {}
+    for report in reports:
+        latest[report.among] = report  # a later report on the same group supersedes
+    killed = [r.killed for r in latest.values() if r.killed is not None]
+    injured = [r.injured for r in latest.values() if r.injured is not None]
+    return Casualties(
+        killed=sum(killed) if killed else None, injured=sum(injured) if injured else None
+    )
+
+
+def _evolve_mission(state: MissionState, event: DomainEvent, envelope: Envelope) -> MissionState:
+    at = envelope.occurred_at
+    common = _recorded(state, event, envelope)
+    head = state.head_of_mission
+    if isinstance(event, HeadOfMissionAppointed):
+        appointed = HeadOfMission(
+            name=event.name, title=event.title, status="appointed", since=at, reason=event.reason
+        )
+        return replace(state, **common, head_of_mission=appointed)
+    if isinstance(event, HeadOfMissionRecalled | HeadOfMissionReturned):
+        status: HeadStatus = "recalled" if isinstance(event, HeadOfMissionRecalled) else "returned"
+        changed = HeadOfMission(
+            name=event.name or (head.name if head else None),
+            title=head.title if head else None,
+            status=status,
+            since=at,
+            reason=event.reason,
+        )
+        return replace(state, **common, head_of_mission=changed)
+    if isinstance(event, CorrespondenceSummarized):
+        entry = CorrespondenceEntry(
+            from_=event.from_,
+            to=list(event.to),
+            subject=event.subject,
+            count=event.count,
+            since=event.since,
+            until=event.until,
+            replies=list(event.replies),
+            recorded_at=at,
+        )
+        return replace(state, **common, correspondence=[*state.correspondence, entry])
+    return replace(state, **common)
+
+
+# --- corrections --------------------------------------------------------------------------
+
+
+def _refold(state: State, correction: Correction, envelope: Envelope) -> State | RuleBreak:
+    """Fold the stream again from its first event with every correction applied to its target.
+
+    The history keeps the events as logged; only the folded fields change.
+    """
+    target = next((e for e in state.history if e.event_id == correction.corrects), None)
+    if target is None:
+        return RuleBreak(
+            "correction-target-unknown", f"no event {correction.corrects} in this stream"
+        )
+    if target.type in _CORRECTION_NAMES:
+        return RuleBreak("correction-of-correction", "correct the original event instead")
+    if "type" in correction.changes:
+        return RuleBreak("correction-invalid", "a correction cannot change an event's type")
+    entries = [*state.history, _entry(correction, envelope)]
+    corrections: dict[UUID, Correction] = {envelope.event_id: correction}
+    patches: dict[UUID, list[Mapping[str, Any]]] = {}
+    for entry in entries:
+        if entry.type in _CORRECTION_NAMES:
+            earlier = corrections.get(entry.event_id) or decode_data(entry.type, entry.data)
+            assert isinstance(earlier, Correction)
+            corrections[entry.event_id] = earlier
+            patches.setdefault(earlier.corrects, []).append(earlier.changes)
+    rebuilt: State | None = None
+    for entry in entries:
+        if entry.type in _CORRECTION_NAMES:
+            assert rebuilt is not None  # the first entry is always the opening event
+            logged = Envelope(state.stream_id, entry.event_id, entry.occurred_at, entry.data)
+            rebuilt = _record_correction(rebuilt, corrections[entry.event_id], logged)
+            continue
+        patched = _patched(state.stream_id, entry, patches.get(entry.event_id, ()))
+        if isinstance(patched, RuleBreak):
+            return patched
+        event, replayed = patched
+        broken = decide(rebuilt, event, replayed)
+        if broken is not None:
+            return RuleBreak(
+                broken.rule, f"once corrected, event {entry.event_id}: {broken.detail}"
+            )
+        rebuilt = evolve(rebuilt, event, replayed)
+    assert rebuilt is not None
+    return replace(rebuilt, history=entries)
+
+
+def _record_correction(state: State, correction: Correction, envelope: Envelope) -> State:
+    entry = CorrectionEntry(
+        event_id=envelope.event_id,
+        corrects=correction.corrects,
+        fields=sorted(correction.changes),
+        reason=correction.reason,
+        occurred_at=envelope.occurred_at,
+    )
+    return replace(
+        state,
+        **_recorded(state, correction, envelope),
+        corrections=[*state.corrections, entry],
+    )
+
+
+def _patched(
+    stream_id: str, entry: HistoryEntry, patches: Sequence[Mapping[str, Any]]
+) -> tuple[DomainEvent, Envelope] | RuleBreak:
+    """The logged event with the corrections' changes applied, validated as its type."""
+    data: bytes | msgspec.Raw = entry.data
+    occurred_at = entry.occurred_at
+    if patches:
+        body = _decode_json.decode(entry.data)
+        for changes in patches:
+            for field, value in changes.items():
+                if field != "occurred_at":
+                    body[field] = value
+                    continue
+                try:
+                    occurred_at = _decode_time.decode(_encode_json.encode(value)).astimezone(UTC)
+                except msgspec.ValidationError as error:
+                    return RuleBreak("correction-invalid", f"occurred_at: {error}")
+        data = _encode_json.encode(body)
+    try:
+        event = decode_data(entry.type, data)
+    except msgspec.ValidationError as error:
+        return RuleBreak("correction-invalid", f"the corrected {entry.type} is invalid: {error}")
+    return event, Envelope(stream_id, entry.event_id, occurred_at, entry.data)
+
+
+# --- the store's hook ---------------------------------------------------------------------
+
+
+class DomainRules:
+    """The domain's :class:`~incidents.store.protocol.StreamRules`: check, then fold.
+
+    Pure and deterministic: the same events always give the same snapshot bytes.
+    """
+
+    def apply(
+        self,
+        stream_id: str,
+        current: StreamSnapshot | None,
+        events: Sequence[RecordedEvent],
+    ) -> StreamSnapshot:
+        """Fold ``events`` onto the stream, or raise RuleViolation naming the first to break
+        a rule (its index in ``events``, the rule id, a detail)."""
+        category = category_of(stream_id)
+        if category not in TYPES_BY_CATEGORY:
+            raise RuleViolation(0, "unknown-category", f"{category!r} is not a stream category")
+        state = None if current is None else decode_state(category, current.state)
+        for index, recorded in enumerate(events):
+            try:
+                event = decode_data(recorded.type, recorded.data)
+            except UnknownEventType as error:
+                raise RuleViolation(index, "unknown-event-type", str(error)) from error
+            except msgspec.ValidationError as error:
+                raise RuleViolation(index, "data-invalid", f"{recorded.type}: {error}") from error
+            envelope = Envelope(
+                stream_id, recorded.event_id, _utc(recorded.occurred_at), recorded.data
+            )
+            broken = decide(state, event, envelope)
+            if broken is not None:
+                raise RuleViolation(index, broken.rule, broken.detail)
+            state = evolve(state, event, envelope)
+        if state is None:
+            if current is None:
+                raise ValueError("a stream with no events has no snapshot")
+            return current
+        return StreamSnapshot(
+            state=encode_state(state), mission=mission_of(state), is_open=is_open(state)
+        )
+
+
+def _utc(moment: datetime) -> datetime:
+    # States write every time in UTC, whatever offset the store hands over.
+    return moment if moment.utcoffset() is None or moment.tzinfo is UTC else moment.astimezone(UTC)
