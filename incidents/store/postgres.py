@@ -89,8 +89,18 @@ _UNIT_FAULTS: tuple[type[BaseException], ...] = (
 _DATABASE_FAULTS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    # What asyncpg raises when the server's goodbye arrived on an idle connection.
+    asyncpg.InternalClientError,
     OSError,
     TimeoutError,
+)
+# Of those, the ones that say the connection itself is gone.
+_CONNECTION_FAULTS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.AdminShutdownError,
+    OSError,
 )
 
 
@@ -360,25 +370,33 @@ class _Writer:
         (lock not had within busy_timeout, a lost connection, COMMIT failing) fails every
         unit with StoreUnavailableError.
         """
-        try:
-            connection = await self._connected()
-        except _DATABASE_FAULTS as error:
-            return [_unavailable("cannot reach the database", error) for _ in units], None
-        try:
-            async with connection.transaction():
-                plan = await self._plan(connection, units)
-                start = plan.position
-                outcomes = [self._stage(plan, unit) for unit in units]
-                await self._persist(connection, plan)
-                await self._announce(connection, start, plan.head)
-            return outcomes, plan.head
-        except _UNIT_FAULTS:
-            return await self._write_one_by_one(connection, units)
-        except asyncpg.LockNotAvailableError as error:
-            return [_unavailable("the log is locked", error) for _ in units], None
-        except _DATABASE_FAULTS as error:
-            self._forget_if_broken(connection)
-            return [_unavailable("the batch was not stored", error) for _ in units], None
+        for attempt in (1, 2):
+            try:
+                connection = await self._connected()
+            except _DATABASE_FAULTS as error:
+                return [_unavailable("cannot reach the database", error) for _ in units], None
+            committing = False
+            try:
+                async with connection.transaction():
+                    plan = await self._plan(connection, units)
+                    start = plan.position
+                    outcomes = [self._stage(plan, unit) for unit in units]
+                    await self._persist(connection, plan)
+                    await self._announce(connection, start, plan.head)
+                    committing = True
+                return outcomes, plan.head
+            except _UNIT_FAULTS:
+                return await self._write_one_by_one(connection, units)
+            except asyncpg.LockNotAvailableError as error:
+                return [_unavailable("the log is locked", error) for _ in units], None
+            except _DATABASE_FAULTS as error:
+                self._forget(connection)
+                # A connection found dead before COMMIT was sent stored nothing: the batch
+                # may run again on a new one (the server may have closed an idle session).
+                # Past that point nobody knows whether it committed, so the callers hear.
+                if committing or attempt == 2 or not isinstance(error, _CONNECTION_FAULTS):
+                    return [_unavailable("the batch was not stored", error) for _ in units], None
+        raise AssertionError("unreachable: the second attempt always returns")
 
     async def _write_one_by_one(
         self, connection: _Connection, units: Sequence[_Unit]
@@ -410,7 +428,7 @@ class _Writer:
         except asyncpg.LockNotAvailableError as error:
             return [_unavailable("the log is locked", error) for _ in units], None
         except _DATABASE_FAULTS as error:
-            self._forget_if_broken(connection)
+            self._forget(connection)
             return [_unavailable("the batch was not stored", error) for _ in units], None
 
     async def _connected(self) -> _Connection:
@@ -418,9 +436,11 @@ class _Writer:
             self._connection = await self._connect()
         return self._connection
 
-    def _forget_if_broken(self, connection: _Connection) -> None:
-        """Drop a connection that died, so the next batch opens a new one."""
-        if connection.is_closed() and self._connection is connection:
+    def _forget(self, connection: _Connection) -> None:
+        """Drop the connection after a failure (it may be dead, or half way through a
+        message), so the next batch opens a new one."""
+        connection.terminate()
+        if self._connection is connection:
             self._connection = None
 
     async def _plan(
@@ -621,7 +641,8 @@ class PostgresEventStore:
         # lock_timeout 0 would mean "wait for ever"; the nearest to "don't wait" is 1 ms.
         lock_timeout = f"{max(1, round(settings.busy_timeout * 1000))}ms"
         connect_timeout = max(settings.busy_timeout, 1.0)
-        server_settings = {"lock_timeout": lock_timeout, "application_name": "incidents"}
+        # The application name says which log a server-side session serves.
+        server_settings = {"lock_timeout": lock_timeout, "application_name": f"incidents:{schema}"}
 
         async def connect() -> _Connection:
             return cast(
@@ -906,11 +927,19 @@ class PostgresEventStore:
         self._advance(int(rows[0][0]))
 
     async def _fetch(self, sql: str, *parameters: object) -> list[Any]:
-        """Run one query on a pooled connection; a database failure is StoreUnavailableError."""
+        """Run one query on a pooled connection, again once if the connection was lost; a
+        database failure is StoreUnavailableError."""
         if self._close_task is not None and self._close_task.done():
             raise StoreUnavailableError("the store is closed")
         try:
-            return await self._pool.fetch(sql, *parameters)
+            try:
+                return await self._pool.fetch(sql, *parameters)
+            except _CONNECTION_FAULTS:
+                # A pooled connection the server closed while it sat idle: reads are safe to
+                # run again, and the pool replaces the connection on release.
+                if self._closing:
+                    raise
+                return await self._pool.fetch(sql, *parameters)
         except _DATABASE_FAULTS as error:
             raise _unavailable("the read failed", error) from error
 
