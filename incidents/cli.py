@@ -45,6 +45,7 @@ def main() -> None:
 def serve(host: str, port: int, workers: int, database: str) -> None:
     """Run the HTTP service under granian."""
     from granian import Granian
+    from granian.constants import Interfaces
 
     # Worker processes read their settings from the environment.
     os.environ["INCIDENTS_DATABASE_URL"] = database_url(database)
@@ -53,7 +54,7 @@ def serve(host: str, port: int, workers: int, database: str) -> None:
         factory=True,
         address=host,
         port=port,
-        interface="asgi",
+        interface=Interfaces.ASGI,
         workers=workers,
         log_access=False,
     ).serve()
@@ -155,3 +156,7 @@ def export_schemas_command(out: Path) -> None:
 
     written = export_schemas(out)
     click.echo(f"wrote {len(written)} schemas under {out}")
+
+
+if __name__ == "__main__":
+    main()

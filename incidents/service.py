@@ -49,10 +49,10 @@ class EventIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One event as a client posts it."""
 
     type: str
-    data: dict[str, Any] = {}
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
     event_id: UUID | None = None
     occurred_at: AwareDatetime | None = None
-    metadata: dict[str, Any] = {}
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class AppendBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

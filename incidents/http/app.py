@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import msgspec
 from litestar import Litestar, get
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
@@ -37,7 +37,7 @@ class Health(msgspec.Struct, frozen=True):
 
 
 @get("/health", tags=["service"], summary="Liveness and the log's head")
-async def health(service: LogService) -> Health:
+async def health(service: NamedDependency[LogService]) -> Health:
     """The service answers and the log can be read."""
     head = await service.store.head()
     return Health("ok", head.position, head.hash)

@@ -106,13 +106,11 @@ def _unavailable(_: Request[Any, Any, Any], exc: StoreUnavailableError) -> Respo
 
 
 def _bad_request(_: Request[Any, Any, Any], exc: BadRequestError) -> Response[dict[str, Any]]:
-    extra = {"pointer": exc.pointer} if exc.pointer else {}
+    extra: dict[str, Any] = {"pointer": exc.pointer} if exc.pointer else {}
     return problem(400, "/problems/bad-request", "Bad request", exc.detail, **extra)
 
 
-def _invalid_append(
-    _: Request[Any, Any, Any], exc: InvalidAppendError
-) -> Response[dict[str, Any]]:
+def _invalid_append(_: Request[Any, Any, Any], exc: InvalidAppendError) -> Response[dict[str, Any]]:
     return problem(
         400, "/problems/bad-request", "Bad request", exc.detail, append_index=exc.append_index
     )

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from incidents.projections.incidents_by_mission import IncidentsView
 from incidents.projections.missions import MissionsView
@@ -16,7 +17,7 @@ from incidents.projections.unanswered_notes import UnansweredNotesView
 from incidents.service import BadRequestError
 from incidents.store.protocol import is_valid_stream_id
 
-StateCode = Annotated[str | None, Parameter(min_length=2, max_length=200)]
+StateCode = Annotated[str | None, QueryParameter(min_length=2, max_length=200)]
 
 
 def _mission(mission: str | None) -> str | None:
@@ -33,7 +34,7 @@ class ProjectionController(Controller):
 
     @get("/unanswered-notes", summary="Unanswered notes per mission, both directions")
     async def unanswered_notes(
-        self, projections: Projections, mission: str | None = None
+        self, projections: NamedDependency[Projections], mission: FromQuery[str | None] = None
     ) -> UnansweredNotesView:
         """Notes each mission sent that have no reply, and notes to it it has not answered."""
         return await projections.unanswered_notes(_mission(mission))
@@ -41,10 +42,10 @@ class ProjectionController(Controller):
     @get("/open-protests", summary="Protests not closed, with their open demands")
     async def open_protests(
         self,
-        projections: Projections,
+        projections: NamedDependency[Projections],
         by: StateCode = None,
         to: StateCode = None,
-        mission: str | None = None,
+        mission: FromQuery[str | None] = None,
     ) -> OpenProtestsView:
         """Filter by who lodged the protest (``by``), with whom (``to``), about which mission."""
         return await projections.open_protests(by, to, _mission(mission))
@@ -52,18 +53,18 @@ class ProjectionController(Controller):
     @get("/incidents", summary="Incidents by mission and host state over time")
     async def incidents(
         self,
-        projections: Projections,
-        mission: str | None = None,
+        projections: NamedDependency[Projections],
+        mission: FromQuery[str | None] = None,
         host_state: StateCode = None,
-        kind: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
+        kind: FromQuery[str | None] = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
     ) -> IncidentsView:
         """Incidents filtered by mission, host state, kind and time of occurrence."""
         return await projections.incidents(_mission(mission), host_state, kind, since, until)
 
     @get("/missions", summary="One summary row per mission")
-    async def missions(self, projections: Projections) -> MissionsView:
+    async def missions(self, projections: NamedDependency[Projections]) -> MissionsView:
         """Incidents, notes sent and unanswered, open protests and the latest event."""
         return await projections.missions()
 
@@ -76,7 +77,7 @@ class MissionController(Controller):
 
     @get("/{mission_id:str}/unanswered-notes", summary="One mission's unanswered notes")
     async def unanswered_notes(
-        self, mission_id: str, projections: Projections
+        self, mission_id: FromPath[str], projections: NamedDependency[Projections]
     ) -> UnansweredNotesView:
         """Like ``/projections/unanswered-notes``, for one mission."""
         return await projections.unanswered_notes(_mission(mission_id))

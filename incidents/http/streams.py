@@ -11,7 +11,8 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from incidents.service import (
     AppendBody,
@@ -108,10 +109,10 @@ class StreamController(Controller):
     )
     async def append(
         self,
-        stream_id: str,
-        data: AppendBody,
-        service: LogService,
-        if_match: Annotated[str | None, Parameter(header="If-Match")] = None,
+        stream_id: FromPath[str],
+        data: JSONBody[AppendBody],
+        service: NamedDependency[LogService],
+        if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
     ) -> Response[AppendOut]:
         """Append to one stream."""
         result = await service.append(_checked(stream_id), data, if_match)
@@ -124,11 +125,11 @@ class StreamController(Controller):
     @get("/{stream_id:str}/events", summary="Read a stream's events")
     async def read_events(
         self,
-        stream_id: str,
-        service: LogService,
-        from_version: Annotated[int | None, Parameter(ge=1)] = None,
-        direction: Literal["forward", "backward"] = "forward",
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        stream_id: FromPath[str],
+        service: NamedDependency[LogService],
+        from_version: Annotated[int | None, QueryParameter(ge=1)] = None,
+        direction: FromQuery[Literal["forward", "backward"]] = "forward",
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> StreamEventsOut:
         """Events of one stream from a version, forward or backward."""
         events = await service.store.read_stream(
@@ -146,9 +147,9 @@ class StreamController(Controller):
     @get("/{stream_id:str}", summary="A stream's current state")
     async def state(
         self,
-        stream_id: str,
-        service: LogService,
-        if_none_match: Annotated[str | None, Parameter(header="If-None-Match")] = None,
+        stream_id: FromPath[str],
+        service: NamedDependency[LogService],
+        if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match")] = None,
     ) -> Response[Any]:
         """The stream's folded state with its version; ``ETag`` is that version."""
         row = await service.store.get_stream(_checked(stream_id))
@@ -183,7 +184,7 @@ class LogController(Controller):
         description="Commits every append or none of them.",
     )
     async def append_many(
-        self, data: MultiAppendBody, service: LogService
+        self, data: JSONBody[MultiAppendBody], service: NamedDependency[LogService]
     ) -> Response[MultiAppendOut]:
         """Append to several streams in one transaction."""
         results = await service.append_many(data)
@@ -197,11 +198,11 @@ class LogController(Controller):
     async def read_all(
         self,
         request: Request[Any, Any, Any],
-        service: LogService,
-        after: Annotated[int, Parameter(ge=0)] = 0,
-        limit: Annotated[int, Parameter(ge=1, le=10_000)] = 1000,
-        type_: Annotated[list[str] | None, Parameter(query="type")] = None,
-        category: list[str] | None = None,
+        service: NamedDependency[LogService],
+        after: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
+        type_: Annotated[list[str] | None, QueryParameter(name="type")] = None,
+        category: FromQuery[list[str] | None] = None,
     ) -> Response[LogPageOut]:
         """The log in position order after a position, filtered by type and category."""
         events = await service.store.read_all(after, limit, type_, category)

@@ -45,7 +45,7 @@ class NotesWaiting(msgspec.Struct, frozen=True):
     overdue: int = 0
     oldest_sent_at: datetime | None = None
     max_days_waiting: int | None = None
-    notes: list[UnansweredNote] = []
+    notes: list[UnansweredNote] = msgspec.field(default_factory=list)
 
 
 class MissionNotes(msgspec.Struct, frozen=True):
@@ -55,8 +55,8 @@ class MissionNotes(msgspec.Struct, frozen=True):
     name: str | None = None
     sending_state: str | None = None
     receiving_state: str | None = None
-    sent: NotesWaiting = NotesWaiting()
-    received: NotesWaiting = NotesWaiting()
+    sent: NotesWaiting = msgspec.field(default_factory=NotesWaiting)
+    received: NotesWaiting = msgspec.field(default_factory=NotesWaiting)
 
 
 class UnansweredNotesView(msgspec.Struct, frozen=True):

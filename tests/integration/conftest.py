@@ -1,0 +1,20 @@
+"""An app on a fresh SQLite file, driven in process by Litestar's AsyncTestClient."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from incidents.http.app import create_app
+from incidents.settings import Settings
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    """A client of the whole application, on the embedded SQLite store."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'http.db'}", reply_window_days=30)
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        yield test_client
