@@ -641,8 +641,15 @@ class PostgresEventStore:
         # lock_timeout 0 would mean "wait for ever"; the nearest to "don't wait" is 1 ms.
         lock_timeout = f"{max(1, round(settings.busy_timeout * 1000))}ms"
         connect_timeout = max(settings.busy_timeout, 1.0)
-        # The application name says which log a server-side session serves.
-        server_settings = {"lock_timeout": lock_timeout, "application_name": f"incidents:{schema}"}
+        server_settings = {
+            "lock_timeout": lock_timeout,
+            # Says which log a server-side session serves.
+            "application_name": f"incidents:{schema}",
+            # asyncpg prepares every statement, and Postgres would soon reuse one generic
+            # plan per statement: made while the log is small it scans whole tables for ever
+            # after, and it cannot know which type or category filter is selective.
+            "plan_cache_mode": "force_custom_plan",
+        }
 
         async def connect() -> _Connection:
             return cast(
