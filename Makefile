@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATABASE ?= sqlite:///./incidents.db
 
-.PHONY: serve test test-long lint format bench bench-full schemas clean
+.PHONY: serve test fuzz lint format bench bench-full schemas clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Deep API fuzzing: many generated requests per operation (make test runs a short smoke).
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-400} $(BIN)/python -m pytest -q tests/e2e/test_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check incidents tests bench
