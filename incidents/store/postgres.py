@@ -72,6 +72,9 @@ HEAD_POLL_INTERVAL = 0.5
 LISTEN_POLL_INTERVAL = 5.0
 # Read connections in the pool.
 POOL_SIZE = 8
+# How long (seconds) one statement may take before the store gives up on the server (a
+# host gone without a word leaves a socket waiting for ever) and answers unavailable.
+COMMAND_TIMEOUT = 60.0
 DEFAULT_SCHEMA = "public"
 # Positions, versions and limits are bigint in SQL; clamp what callers pass into range.
 _BIGINT_MAX = 2**62
@@ -655,7 +658,10 @@ class PostgresEventStore:
             return cast(
                 _Connection,
                 await asyncpg.connect(
-                    url, timeout=connect_timeout, server_settings=server_settings
+                    url,
+                    timeout=connect_timeout,
+                    command_timeout=COMMAND_TIMEOUT,
+                    server_settings=server_settings,
                 ),
             )
 
@@ -675,6 +681,7 @@ class PostgresEventStore:
                     min_size=1,
                     max_size=POOL_SIZE,
                     timeout=connect_timeout,
+                    command_timeout=COMMAND_TIMEOUT,
                     server_settings=server_settings,
                     reset=_keep_session,
                 ),

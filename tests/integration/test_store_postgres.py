@@ -157,6 +157,20 @@ async def test_two_processes_expecting_the_same_version_one_wins(open_store: Ope
     assert await second.stream_version("note-shared") == 2
 
 
+async def test_a_retry_through_another_process_gets_the_first_answer(
+    open_store: OpenStore,
+) -> None:
+    first, second = await open_store(), await open_store()
+    sent = [event(), event()]
+    original = await first.append("note-a", sent, expected_version="no_stream")
+
+    retried = await second.append("note-a", sent, expected_version="no_stream")
+
+    assert retried.created is False
+    assert retried.events == original.events
+    assert len(await first.read_all()) == 2
+
+
 async def test_migrations_run_once_however_often_the_schema_is_opened(
     open_store: OpenStore, schema: str
 ) -> None:
