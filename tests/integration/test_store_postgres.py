@@ -28,7 +28,9 @@ from incidents.store.protocol import (
     InvalidAppendError,
     ProposedEvent,
     RecordedEvent,
+    RuleViolation,
     StoreUnavailableError,
+    StreamRules,
     StreamSnapshot,
 )
 
@@ -55,8 +57,6 @@ class CountingRules:
     def apply(
         self, stream_id: str, current: StreamSnapshot | None, events: Sequence[RecordedEvent]
     ) -> StreamSnapshot:
-        from incidents.store.protocol import RuleViolation
-
         for index, event in enumerate(events):
             if event.type == "Refused":
                 raise RuleViolation(index, "refused", "this type is always refused")
@@ -80,6 +80,29 @@ async def drop_schemas(prefix: str) -> None:
     rows = await sql("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)", prefix)
     for row in rows:
         await sql(f'DROP SCHEMA "{row[0]}" CASCADE')
+
+
+class ScratchPostgresStore(PostgresEventStore):
+    """A store on a schema of its own, which it drops when closed (for the contract suite)."""
+
+    scratch_schema: str
+
+    async def close(self) -> None:
+        """Close the store, then drop its schema; safe twice."""
+        await super().close()
+        await sql(f'DROP SCHEMA IF EXISTS "{self.scratch_schema}" CASCADE')
+
+
+async def open_scratch_store(rules: StreamRules) -> PostgresEventStore:
+    """A fresh store on a new schema, for ``tests/conftest.py``'s ``store`` fixture; skips
+    the test when no server answers on 127.0.0.1:5432."""
+    if not server_answers():
+        pytest.skip("no PostgreSQL server answers on 127.0.0.1:5432")
+    schema = f"test_contract_{uuid.uuid4().hex[:16]}"
+    store = await ScratchPostgresStore.open(URL, rules, schema=schema)
+    assert isinstance(store, ScratchPostgresStore)
+    store.scratch_schema = schema
+    return store
 
 
 @pytest.fixture(scope="module")
