@@ -106,7 +106,8 @@ def check_appends(appends: Sequence[AppendRequest]) -> None:
     """
     if not appends:
         raise InvalidAppendError("the request holds no appends")
-    seen: set[UUID] = set()
+    # One event alone cannot repeat an id; skipping the set keeps the common append cheap.
+    seen: set[UUID] | None = None if len(appends) == 1 and len(appends[0].events) == 1 else set()
     for index, request in enumerate(appends):
         if not is_valid_stream_id(request.stream_id):
             raise InvalidAppendError(f"invalid stream id {request.stream_id!r}", index)
@@ -117,6 +118,8 @@ def check_appends(appends: Sequence[AppendRequest]) -> None:
             expected in _NAMED_EXPECTATIONS or (isinstance(expected, int) and expected >= 0)
         ):
             raise InvalidAppendError(f"invalid expected version {expected!r}", index)
+        if seen is None:
+            continue
         for event in request.events:
             if event.event_id in seen:
                 raise DuplicateEventError(
@@ -173,6 +176,10 @@ class AppendPlan:
         """The stored (or staged) event with this id, if any."""
         found = self.new_identities.get(event_id)
         return found if found is not None else self._identities.get(event_id)
+
+    def stored_stream(self, stream_id: str) -> StreamRecord | None:
+        """The stream as the log had it before this plan."""
+        return self._streams.get(stream_id)
 
     def stream(self, stream_id: str) -> StreamRecord | None:
         """The stream as the log (with this plan's staged appends) has it."""

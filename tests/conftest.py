@@ -1,0 +1,38 @@
+"""Fixtures shared across the test suite.
+
+``store`` is one fresh event store per adapter in ``STORE_ADAPTERS``, so the contract suite
+runs over each; adding an adapter means one name there and one branch in ``open_test_store``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from incidents.store.memory import MemoryEventStore
+from incidents.store.protocol import EventStore, StreamRules
+from incidents.store.sqlite import SqliteEventStore
+from tests.store_rules import TallyRules
+
+STORE_ADAPTERS = ("memory", "sqlite")
+
+
+async def open_test_store(adapter: str, directory: Path, rules: StreamRules) -> EventStore:
+    """A fresh, empty store of the named adapter (files, if any, go in ``directory``)."""
+    if adapter == "memory":
+        return MemoryEventStore(rules)
+    if adapter == "sqlite":
+        return await SqliteEventStore.open(str(directory / "store.db"), rules)
+    raise ValueError(f"no test store for adapter {adapter!r}")
+
+
+@pytest.fixture(params=STORE_ADAPTERS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[EventStore]:
+    """An empty event store under TallyRules, closed after the test."""
+    opened = await open_test_store(request.param, tmp_path, TallyRules())
+    try:
+        yield opened
+    finally:
+        await opened.close()

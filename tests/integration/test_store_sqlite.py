@@ -1,0 +1,358 @@
+"""What only the SQLite store has to prove: the file, its schema, several processes on it,
+tampering, a locked database, and database trouble turned into the port's errors.
+
+The behaviour every adapter shares is in test_store_contract.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from incidents.store.chain import verify_log
+from incidents.store.factory import open_store
+from incidents.store.memory import MemoryEventStore
+from incidents.store.migrations import LATEST_VERSION, apply_migrations
+from incidents.store.protocol import (
+    AppendResult,
+    ConcurrencyError,
+    StoreUnavailableError,
+)
+from incidents.store.sqlite import SqliteEventStore
+from tests.store_rules import TallyRules, proposed, tally
+
+TIME_TEXT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+async def open_file(path: Path, **options: float) -> SqliteEventStore:
+    return await SqliteEventStore.open(str(path), TallyRules(), **options)  # type: ignore[arg-type]
+
+
+def query(path: Path, sql: str, *parameters: object) -> list[tuple[object, ...]]:
+    """Run one statement on a connection of its own, as another program would."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        return connection.execute(sql, parameters).fetchall()
+    finally:
+        connection.close()
+
+
+async def test_a_reopened_file_has_every_acknowledged_event(tmp_path: Path) -> None:
+    # given a store that took concurrent appends and was closed
+    path = tmp_path / "log.db"
+    store = await open_file(path)
+    await asyncio.gather(*(store.append(f"note-{i % 3}", [proposed()]) for i in range(40)))
+    head = await store.head()
+    before = await store.read_all()
+    await store.close()
+
+    # when the file is opened again
+    store = await open_file(path)
+    try:
+        # then the log, the head, the snapshots and the chain are as they were
+        assert await store.read_all() == before
+        assert await store.head() == head
+        row = await store.get_stream("note-0")
+        assert row is not None and tally(row.state).count == 14
+        assert (await verify_log(store)).count == 40
+        # and it goes on at the next position
+        result = await store.append("note-0", [proposed()], 14)
+        assert result.events[0].position == 41
+    finally:
+        await store.close()
+
+
+def test_appends_acknowledged_before_the_process_dies_are_in_the_file(tmp_path: Path) -> None:
+    # given a process that appends, prints what was acknowledged and dies without closing
+    path = tmp_path / "crash.db"
+    program = textwrap.dedent(
+        f"""
+        import asyncio, os, sys
+        from incidents.store.sqlite import SqliteEventStore
+        from tests.store_rules import TallyRules, proposed
+
+        async def main():
+            store = await SqliteEventStore.open({str(path)!r}, TallyRules())
+            results = await asyncio.gather(
+                *(store.append("incident-k", [proposed()]) for _ in range(25))
+            )
+            print(max(r.events[0].position for r in results), flush=True)
+            os._exit(0)
+
+        asyncio.run(main())
+        """
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=Path(__file__).parents[2],
+    )
+
+    # when the file is read afterwards
+    rows = query(path, "SELECT count(*), max(position) FROM events")
+
+    # then every acknowledged event is there
+    assert completed.stdout.strip() == "25"
+    assert rows == [(25, 25)]
+
+
+async def test_times_are_stored_as_fixed_width_utc_text(tmp_path: Path) -> None:
+    # given an appended event
+    path = tmp_path / "times.db"
+    store = await open_file(path)
+    await store.append("note-t", [proposed()])
+    await store.close()
+
+    # when its times are read straight from the file
+    ((occurred, recorded, updated),) = query(
+        path,
+        "SELECT occurred_at, recorded_at, updated_at FROM events JOIN streams USING (stream_id)",
+    )
+
+    # then they are RFC 3339 UTC with microseconds, so they sort as text
+    assert all(TIME_TEXT.match(str(text)) for text in (occurred, recorded, updated))
+
+
+async def test_migrations_are_applied_once_and_reopening_applies_none(tmp_path: Path) -> None:
+    # given a file opened and closed twice
+    path = tmp_path / "schema.db"
+    for _ in range(2):
+        store = await open_file(path)
+        await store.close()
+
+    # when its schema version and tables are read
+    versions = query(path, "SELECT version FROM schema_version")
+    tables = {
+        name for (name,) in query(path, "SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+
+    # then each migration ran once and a further run has nothing to do
+    assert versions == [(v,) for v in range(1, LATEST_VERSION + 1)]
+    assert {"events", "streams", "schema_version"} <= tables
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert apply_migrations(connection) == []
+    finally:
+        connection.close()
+    assert query(path, "PRAGMA journal_mode") == [("wal",)]
+
+
+async def test_a_file_from_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    # given a file whose schema is ahead of this code
+    path = tmp_path / "newer.db"
+    store = await open_file(path)
+    await store.close()
+    query(path, "INSERT INTO schema_version VALUES (?, 'future', 'x')", LATEST_VERSION + 1)
+
+    # when it is opened, then it is refused
+    with pytest.raises(RuntimeError, match="schema version"):
+        await open_file(path)
+
+
+async def test_changed_data_breaks_the_chain_at_that_position(tmp_path: Path) -> None:
+    # given a log of five events
+    path = tmp_path / "tamper.db"
+    store = await open_file(path)
+    try:
+        for _ in range(5):
+            await store.append("note-x", [proposed()])
+
+        # when another program changes the data of the third
+        query(path, "UPDATE events SET data = ? WHERE position = 3", b'{"n":666}')
+
+        # then verification points at position 3
+        report = await verify_log(store)
+        assert report.broken is not None
+        assert report.broken.position == 3
+        assert report.count == 2
+    finally:
+        await store.close()
+
+
+async def test_a_deleted_event_shows_as_a_gap(tmp_path: Path) -> None:
+    # given a log of five events
+    path = tmp_path / "gap.db"
+    store = await open_file(path)
+    try:
+        for _ in range(5):
+            await store.append("note-x", [proposed()])
+
+        # when another program deletes the fourth
+        query(path, "DELETE FROM events WHERE position = 4")
+
+        # then verification reports position 4 missing
+        report = await verify_log(store)
+        assert report.broken is not None
+        assert report.broken.position == 4
+        assert "missing" in report.broken.reason
+    finally:
+        await store.close()
+
+
+async def test_two_stores_on_one_file_keep_one_gap_free_chained_log(tmp_path: Path) -> None:
+    # given two stores on the same file, as two server processes would have
+    path = tmp_path / "shared.db"
+    first = await open_file(path)
+    second = await open_file(path)
+    try:
+        # when both append to the same streams, in turns and at the same time
+        for i in range(10):
+            await (first if i % 2 else second).append("note-s", [proposed()])
+        await asyncio.gather(
+            *(
+                (first if i % 2 else second).append(f"protest-{i % 4}", [proposed()])
+                for i in range(60)
+            )
+        )
+
+        # then the log is one: positions 1..70, versions dense, the chain whole
+        events = await first.read_all(limit=1000)
+        assert [e.position for e in events] == list(range(1, 71))
+        for stream_id in ("note-s", "protest-0", "protest-1", "protest-2", "protest-3"):
+            versions = [e.version for e in events if e.stream_id == stream_id]
+            assert versions == list(range(1, len(versions) + 1))
+            assert await second.stream_version(stream_id) == len(versions)
+        assert (await verify_log(second)).count == 70
+        assert await first.head() == await second.head()
+        # and each sees the other's version when it checks an expectation
+        with pytest.raises(ConcurrencyError) as refused:
+            await first.append("note-s", [proposed()], 9)
+        assert refused.value.current_version == 10
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_watcher_sees_appends_made_by_another_store(tmp_path: Path) -> None:
+    # given two stores on one file, and a watcher on the first
+    path = tmp_path / "watched.db"
+    first = await open_file(path)
+    second = await open_file(path)
+    try:
+        watch = aiter(first.watch())
+        assert await asyncio.wait_for(anext(watch), 5) == 0
+
+        # when the second store appends
+        await second.append("note-w", [proposed(), proposed()])
+
+        # then the first store's watcher hears of it by polling the file
+        assert await asyncio.wait_for(anext(watch), 5) == 2
+        await watch.aclose()  # type: ignore[attr-defined]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_lock_held_past_busy_timeout_is_unavailable_then_clears(tmp_path: Path) -> None:
+    # given a store with a short busy timeout, and another program holding the write lock
+    path = tmp_path / "locked.db"
+    store = await open_file(path, busy_timeout=0.2)
+    await store.append("note-l", [proposed()])
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+
+        # when an append comes, it waits, then is refused as unavailable
+        with pytest.raises(StoreUnavailableError):
+            await store.append("note-l", [proposed()])
+
+        # and once the lock is released the next append is stored
+        holder.execute("ROLLBACK")
+        result = await store.append("note-l", [proposed()], 1)
+        assert result.events[0].position == 2
+    finally:
+        holder.close()
+        await store.close()
+
+
+async def test_a_constraint_the_checks_missed_becomes_a_conflict(tmp_path: Path) -> None:
+    # given a stream whose row in `streams` was lost, so the writer believes it is empty
+    path = tmp_path / "inconsistent.db"
+    store = await open_file(path)
+    try:
+        await store.append("note-i", [proposed()])
+        query(path, "DELETE FROM streams WHERE stream_id = 'note-i'")
+
+        # when it is appended to as a new stream, together with an unrelated append
+        outcomes = await asyncio.gather(
+            store.append("note-i", [proposed()], "no_stream"),
+            store.append("protest-ok", [proposed()]),
+            return_exceptions=True,
+        )
+
+        # then UNIQUE(stream_id, version) turns it into a conflict, and the other is stored
+        conflict, stored = outcomes
+        assert isinstance(conflict, ConcurrencyError)
+        assert conflict.current_version == 1
+        assert isinstance(stored, AppendResult) and stored.events[0].position == 2
+        assert (await verify_log(store)).count == 2
+    finally:
+        await store.close()
+
+
+async def test_close_finishes_the_appends_already_submitted(tmp_path: Path) -> None:
+    # given appends submitted but not yet written
+    path = tmp_path / "drain.db"
+    store = await open_file(path)
+    tasks = [asyncio.create_task(store.append("note-d", [proposed()])) for _ in range(30)]
+    await asyncio.sleep(0)
+
+    # when the store is closed at once
+    await store.close()
+
+    # then every one of them was stored and acknowledged
+    results = await asyncio.gather(*tasks)
+    assert sorted(r.version for r in results) == list(range(1, 31))
+    assert query(path, "SELECT count(*) FROM events") == [(30,)]
+
+
+async def test_reads_after_close_are_unavailable(tmp_path: Path) -> None:
+    # given a closed store
+    store = await open_file(tmp_path / "closed.db")
+    await store.close()
+
+    # when it is read, then it says it is unavailable
+    with pytest.raises(StoreUnavailableError):
+        await store.read_all()
+
+
+async def test_open_store_understands_the_database_urls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a working directory of our own
+    monkeypatch.chdir(tmp_path)
+
+    # when stores are opened by URL
+    relative = await open_store("sqlite:///relative.db", TallyRules())
+    absolute = await open_store(f"sqlite:///{tmp_path / 'absolute.db'}", TallyRules())
+    memory = await open_store("memory://", TallyRules())
+
+    # then each is the adapter the URL names, on the file it names
+    try:
+        assert isinstance(relative, SqliteEventStore)
+        assert isinstance(absolute, SqliteEventStore)
+        assert isinstance(memory, MemoryEventStore)
+        assert (tmp_path / "relative.db").exists()
+        assert (tmp_path / "absolute.db").exists()
+    finally:
+        for store in (relative, absolute, memory):
+            await store.close()
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://db", "sqlite:///:memory:", "sqlite://relative.db", "sqlite:///"]
+)
+async def test_open_store_refuses_urls_it_cannot_serve(url: str) -> None:
+    # when a URL names no store this code has, then it says so
+    with pytest.raises(ValueError, match="URL"):
+        await open_store(url, TallyRules())
