@@ -16,7 +16,7 @@ from incidents.store.protocol import EventStore, StreamRules
 from incidents.store.sqlite import SqliteEventStore
 from tests.store_rules import TallyRules
 
-STORE_ADAPTERS = ("memory", "sqlite")
+STORE_ADAPTERS = ("memory", "sqlite", "postgres")
 
 
 async def open_test_store(adapter: str, directory: Path, rules: StreamRules) -> EventStore:
@@ -25,6 +25,11 @@ async def open_test_store(adapter: str, directory: Path, rules: StreamRules) -> 
         return MemoryEventStore(rules)
     if adapter == "sqlite":
         return await SqliteEventStore.open(str(directory / "store.db"), rules)
+    if adapter == "postgres":
+        # A schema of its own on 127.0.0.1:5432, dropped on close; skips when no server.
+        from tests.integration.test_store_postgres import open_scratch_store
+
+        return await open_scratch_store(rules)
     raise ValueError(f"no test store for adapter {adapter!r}")
 
 
