@@ -79,7 +79,7 @@ from incidents.domain.state import (
     is_open,
     mission_of,
 )
-from incidents.domain.times import latest_possible
+from incidents.domain.times import earliest_possible, latest_possible
 from incidents.store.protocol import RecordedEvent, RuleViolation, StreamSnapshot, category_of
 
 _CORRECTION_NAMES = frozenset(CORRECTION_TYPES.values())
@@ -153,21 +153,20 @@ def decide(state: State | None, event: DomainEvent, envelope: Envelope) -> RuleB
 
 def _decide_opening(event: DomainEvent, envelope: Envelope) -> RuleBreak | None:
     at = envelope.occurred_at
-    if isinstance(event, NoteSent) and event.reply_due_at is not None and event.reply_due_at < at:
-        return RuleBreak(
-            "reply-due-before-sent",
-            f"reply_due_at {event.reply_due_at.isoformat()} is before the note was sent",
-        )
-    if (
-        isinstance(event, IncidentReported)
-        and event.ended_at is not None
-        and event.occurred_precision != "unknown"
-        and event.ended_at < at
-    ):
-        return RuleBreak(
-            "ended-before-occurred",
-            f"ended_at {event.ended_at.isoformat()} is before occurred_at {at.isoformat()}",
-        )
+    if isinstance(event, NoteSent) and event.reply_due_at is not None:
+        earliest = earliest_possible(at, event.occurred_precision)
+        if earliest is not None and event.reply_due_at < earliest:
+            return RuleBreak(
+                "reply-due-before-sent",
+                f"reply_due_at {event.reply_due_at.isoformat()} is before the note was sent",
+            )
+    if isinstance(event, IncidentReported) and event.ended_at is not None:
+        earliest = earliest_possible(at, event.occurred_precision)
+        if earliest is not None and event.ended_at < earliest:
+            return RuleBreak(
+                "ended-before-occurred",
+                f"ended_at {event.ended_at.isoformat()} is before occurred_at {at.isoformat()}",
+            )
     return None
 
 
@@ -185,16 +184,14 @@ def _opening_time(state: State) -> datetime:
 
 def _before_opening(state: State, event: DomainEvent, envelope: Envelope) -> RuleBreak | None:
     # Only a fact certainly earlier than the opening is refused: loose dates get their period.
-    if state.occurred_precision == "unknown":
-        return None
+    opened = earliest_possible(_opening_time(state), state.occurred_precision)
     latest = latest_possible(envelope.occurred_at, event.occurred_precision)
-    opened = _opening_time(state)
-    if latest is None or latest >= opened:
+    if opened is None or latest is None or latest >= opened:
         return None
     return RuleBreak(
         "occurred-before-opening",
         f"{type_name(event)} occurred at {envelope.occurred_at.isoformat()}, before the "
-        f"stream's opening event ({opened.isoformat()})",
+        f"stream's opening event ({_opening_time(state).isoformat()})",
     )
 
 
@@ -244,16 +241,14 @@ def _decide_incident(state: IncidentState, event: DomainEvent) -> RuleBreak | No
             "incident-closed",
             f"the incident is closed; only a correction may follow, not {type_name(event)}",
         )
-    if (
-        isinstance(event, PoliceResponded)
-        and state.occurred_precision != "unknown"
-        and event.arrived_at < state.occurred_at
-    ):
-        return RuleBreak(
-            "police-before-incident",
-            f"arrived_at {event.arrived_at.isoformat()} is before the incident occurred "
-            f"({state.occurred_at.isoformat()})",
-        )
+    if isinstance(event, PoliceResponded):
+        began = earliest_possible(state.occurred_at, state.occurred_precision)
+        if began is not None and event.arrived_at < began:
+            return RuleBreak(
+                "police-before-incident",
+                f"arrived_at {event.arrived_at.isoformat()} is before the incident occurred "
+                f"({state.occurred_at.isoformat()})",
+            )
     return None
 
 
@@ -481,7 +476,12 @@ def _evolve_protest(state: ProtestState, event: DomainEvent, envelope: Envelope)
         ]
         return replace(state, **common, demands=demands)
     if isinstance(event, ProtestResponseReceived):
-        response = ProtestResponse(from_=event.from_, summary=event.summary, received_at=at)
+        response = ProtestResponse(
+            from_=event.from_,
+            summary=event.summary,
+            received_at=at,
+            precision=event.occurred_precision,
+        )
         return replace(state, **common, responses=[*state.responses, response])
     if isinstance(event, ProtestClosed):
         return replace(state, **common, status="closed", closed_at=at, closed_reason=event.reason)
@@ -503,7 +503,10 @@ def _evolve_incident(state: IncidentState, event: DomainEvent, envelope: Envelop
         )
     if isinstance(event, DamageRecorded):
         damage = DamageEntry(
-            description=event.description, documented_by=event.documented_by, recorded_at=at
+            description=event.description,
+            documented_by=event.documented_by,
+            recorded_at=at,
+            precision=event.occurred_precision,
         )
         return replace(state, **common, damage=[*state.damage, damage])
     if isinstance(event, CasualtiesReported):
@@ -513,18 +516,28 @@ def _evolve_incident(state: IncidentState, event: DomainEvent, envelope: Envelop
             among=event.among,
             reported_by=event.reported_by,
             reported_at=at,
+            precision=event.occurred_precision,
         )
         reports = [*state.casualty_reports, report]
         return replace(state, **common, casualty_reports=reports, casualties=_casualties(reports))
     if isinstance(event, InvestigationOpened):
-        measure = Measure(by=event.by, at=at, summary=event.summary)
+        measure = Measure(
+            by=event.by, at=at, precision=event.occurred_precision, summary=event.summary
+        )
         return replace(state, **common, investigations=[*state.investigations, measure])
     if isinstance(event, ProsecutionStarted):
-        measure = Measure(by=event.by, at=at, summary=event.summary)
+        measure = Measure(
+            by=event.by, at=at, precision=event.occurred_precision, summary=event.summary
+        )
         return replace(state, **common, prosecutions=[*state.prosecutions, measure])
     if isinstance(event, CompensationPaid):
         measure = Measure(
-            by=event.by, at=at, to=event.to, amount=event.amount, summary=event.summary
+            by=event.by,
+            at=at,
+            precision=event.occurred_precision,
+            to=event.to,
+            amount=event.amount,
+            summary=event.summary,
         )
         return replace(state, **common, compensations=[*state.compensations, measure])
     if isinstance(event, IncidentClosed):
@@ -556,7 +569,12 @@ def _evolve_mission(state: MissionState, event: DomainEvent, envelope: Envelope)
     head = state.head_of_mission
     if isinstance(event, HeadOfMissionAppointed):
         appointed = HeadOfMission(
-            name=event.name, title=event.title, status="appointed", since=at, reason=event.reason
+            name=event.name,
+            title=event.title,
+            status="appointed",
+            since=at,
+            precision=event.occurred_precision,
+            reason=event.reason,
         )
         return replace(state, **common, head_of_mission=appointed)
     if isinstance(event, HeadOfMissionRecalled | HeadOfMissionReturned):
@@ -566,6 +584,7 @@ def _evolve_mission(state: MissionState, event: DomainEvent, envelope: Envelope)
             title=head.title if head else None,
             status=status,
             since=at,
+            precision=event.occurred_precision,
             reason=event.reason,
         )
         return replace(state, **common, head_of_mission=changed)
@@ -579,6 +598,7 @@ def _evolve_mission(state: MissionState, event: DomainEvent, envelope: Envelope)
             until=event.until,
             replies=list(event.replies),
             recorded_at=at,
+            precision=event.occurred_precision,
         )
         return replace(state, **common, correspondence=[*state.correspondence, entry])
     return replace(state, **common)

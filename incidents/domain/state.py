@@ -41,7 +41,7 @@ HeadStatus = Literal["appointed", "recalled", "returned"]
 
 
 class Part(msgspec.Struct, frozen=True, kw_only=True):
-    """Base of the parts of a state."""
+    """Base of the parts of a state; ``precision`` beside a time is its event's precision."""
 
 
 class HistoryEntry(Part, frozen=True, kw_only=True):
@@ -92,6 +92,7 @@ class HeadOfMission(Part, frozen=True, kw_only=True):
     title: str | None = None
     status: HeadStatus
     since: datetime
+    precision: Precision | None = None
     reason: str | None = None
 
 
@@ -106,6 +107,7 @@ class CorrespondenceEntry(Part, frozen=True, kw_only=True):
     until: str | None = None
     replies: list[ReportedReply] = []
     recorded_at: datetime
+    precision: Precision | None = None
 
 
 class MissionState(StreamState, frozen=True):
@@ -140,6 +142,7 @@ class DamageEntry(Part, frozen=True, kw_only=True):
     description: str
     documented_by: Party | None = None
     recorded_at: datetime
+    precision: Precision | None = None
 
 
 class CasualtyReport(Part, frozen=True, kw_only=True):
@@ -150,6 +153,7 @@ class CasualtyReport(Part, frozen=True, kw_only=True):
     among: str | None = None
     reported_by: Party | None = None
     reported_at: datetime
+    precision: Precision | None = None
 
 
 class Casualties(Part, frozen=True, kw_only=True):
@@ -164,6 +168,7 @@ class Measure(Part, frozen=True, kw_only=True):
 
     by: Party
     at: datetime
+    precision: Precision | None = None
     to: Party | None = None
     amount: Money | None = None
     summary: str | None = None
@@ -259,6 +264,7 @@ class ProtestResponse(Part, frozen=True, kw_only=True):
     from_: Party = msgspec.field(name="from")
     summary: str
     received_at: datetime
+    precision: Precision | None = None
 
 
 class ProtestState(StreamState, frozen=True):

@@ -1,10 +1,12 @@
 """How the log writes down times the texts give loosely: local clocks, bare days, no date.
 
-``occurred_at`` is always an instant in UTC. A text's local time is converted with the place's
-IANA zone, kept in the event as ``occurred_zone``. A text that gives only a year, a month or
-a day puts ``occurred_at`` at the start of that period in the place's zone and says so in
-``occurred_precision``; ``unknown`` marks an ``occurred_at`` that is only a reference date
-(the document's), never a claim of when the fact happened.
+``occurred_at`` is always an instant in UTC. A text's local time ("14:20 local time") is
+converted with the place's IANA zone, which the event keeps in ``occurred_zone``. A text that
+gives only a year, a month or a day puts ``occurred_at`` at the start of it as a calendar
+date, midnight UTC ("On August 17" is ``2022-08-17T00:00:00Z``), and says so in
+``occurred_precision``, so the date reads the same in every UTC-based view. ``unknown`` marks
+an ``occurred_at`` that is only a reference date (the document's), never a claim of when the
+fact happened.
 """
 
 from __future__ import annotations
@@ -19,14 +21,17 @@ Precision = Literal["year", "month", "day", "minute", "unknown"]
 
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
-# The longest a period of each precision can last: a fact dated with that precision happened
-# at most this long after its ``occurred_at`` (a day may last 25 hours across a DST change).
+# How long a period of each precision lasts from its start.
 PERIOD_LENGTH: dict[str, timedelta] = {
     "minute": timedelta(minutes=1),
-    "day": timedelta(hours=25),
-    "month": timedelta(days=31, hours=1),
-    "year": timedelta(days=366, hours=1),
+    "day": timedelta(days=1),
+    "month": timedelta(days=31),
+    "year": timedelta(days=366),
 }
+# Clocks on Earth run from UTC-12 to UTC+14: a calendar date, read on the place's clock, may
+# begin up to 14 hours before its UTC midnight and end up to 12 hours after.
+_EARLIER_BY = timedelta(hours=14)
+_LATER_BY = timedelta(hours=12)
 
 
 @cache
@@ -59,15 +64,14 @@ def local_time(text: str, zone: str) -> datetime:
     return naive.replace(tzinfo=_zone(zone)).astimezone(UTC)
 
 
-def start_of(partial: str, zone: str | None = None) -> datetime:
-    """The first instant, in UTC, of a year ("2020"), month ("2022-08") or day ("2022-08-17")
-    in a zone (UTC when none is given)."""
+def start_of(partial: str) -> datetime:
+    """The calendar start, midnight UTC, of a year ("2020"), a month ("2022-08") or a day
+    ("2022-08-17")."""
     match = _PARTIAL_DATE.match(partial)
     if match is None:
         raise ValueError(f"{partial!r} is not a year, a year-month or a date")
     year, month, day = match.groups()
-    local = datetime(int(year), int(month or 1), int(day or 1), tzinfo=_zone(zone) or UTC)
-    return local.astimezone(UTC)
+    return datetime(int(year), int(month or 1), int(day or 1), tzinfo=UTC)
 
 
 def precision_of(partial: str) -> Precision:
@@ -82,21 +86,30 @@ def precision_of(partial: str) -> Precision:
 def occurred_label(
     occurred_at: datetime, precision: Precision | None = None, zone: str | None = None
 ) -> str | None:
-    """How to show an ``occurred_at`` no finer than the text gave it, on the place's calendar.
+    """How to show an ``occurred_at`` no finer than the text gave it.
 
-    ``2022-08-16T22:00Z`` with precision ``day`` in ``Europe/Paris`` reads ``2022-08-17``;
-    ``unknown`` reads None (the time is only a reference date).
+    A year, month or day reads as the calendar date (``2022-08-17`` for precision ``day``); a
+    time reads on the place's clock (``2022-09-18T14:20+02:00`` in ``Europe/Paris``);
+    ``unknown`` reads None, the time being only a reference date.
     """
     if precision == "unknown":
         return None
-    local = occurred_at.astimezone(_zone(zone) or UTC)
     if precision == "year":
-        return f"{local.year:04d}"
+        return f"{occurred_at.year:04d}"
     if precision == "month":
-        return f"{local.year:04d}-{local.month:02d}"
+        return f"{occurred_at.year:04d}-{occurred_at.month:02d}"
     if precision == "day":
-        return local.date().isoformat()
-    return local.isoformat(timespec="minutes")
+        return occurred_at.date().isoformat()
+    return occurred_at.astimezone(_zone(zone) or UTC).isoformat(timespec="minutes")
+
+
+def earliest_possible(occurred_at: datetime, precision: Precision | None) -> datetime | None:
+    """The first instant a fact dated this way can have happened; None when it is unknown."""
+    if precision == "unknown":
+        return None
+    if precision is None or precision == "minute":
+        return occurred_at
+    return occurred_at - _EARLIER_BY
 
 
 def latest_possible(occurred_at: datetime, precision: Precision | None) -> datetime | None:
@@ -105,4 +118,6 @@ def latest_possible(occurred_at: datetime, precision: Precision | None) -> datet
         return None
     if precision is None:
         return occurred_at
-    return occurred_at + PERIOD_LENGTH[precision]
+    if precision == "minute":
+        return occurred_at + PERIOD_LENGTH[precision]
+    return occurred_at + PERIOD_LENGTH[precision] + _LATER_BY

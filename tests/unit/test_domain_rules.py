@@ -468,6 +468,22 @@ def test_a_day_precise_incident_gives_no_response_time() -> None:
     assert incident_state(stream).response_minutes is None
 
 
+def test_a_day_precise_incident_takes_police_arrivals_from_any_clock_of_that_day() -> None:
+    nineteenth = datetime(2022, 9, 19, tzinfo=UTC)
+    stream = Stream("incident-1", (incident(occurred_precision="day"), nineteenth))
+    at_two_in_baku = datetime(2022, 9, 18, 22, tzinfo=UTC)
+    stream.append((PoliceResponded(arrived_at=at_two_in_baku), nineteenth))
+    assert incident_state(stream).police_arrived_at == at_two_in_baku
+    too_early = PoliceResponded(arrived_at=datetime(2022, 9, 18, 9, tzinfo=UTC))
+    assert stream.refused((too_early, nineteenth)).rule == "police-before-incident"
+
+
+def test_an_undated_incident_checks_no_arrival_time() -> None:
+    stream = Stream("incident-1", (incident(occurred_precision="unknown"), T0))
+    stream.append(PoliceResponded(arrived_at=T0 - timedelta(days=3)))
+    assert incident_state(stream).response_minutes is None
+
+
 def test_an_incident_cannot_end_before_it_began() -> None:
     violation = Stream("incident-1").refused((incident(ended_at=T0 - timedelta(hours=1)), T0))
     assert violation.rule == "ended-before-occurred"

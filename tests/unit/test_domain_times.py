@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from incidents.domain.times import (
+    earliest_possible,
     is_zone,
     latest_possible,
     local_time,
@@ -30,18 +31,17 @@ def test_a_local_time_must_be_a_wall_clock_time() -> None:
 
 
 @pytest.mark.parametrize(
-    ("partial", "zone", "start"),
+    ("partial", "start"),
     [
-        ("2022-08-17", "Europe/Paris", datetime(2022, 8, 16, 22, tzinfo=UTC)),
-        ("2022-09-19", "Asia/Baku", datetime(2022, 9, 18, 20, tzinfo=UTC)),
-        ("2020", "Europe/Paris", datetime(2019, 12, 31, 23, tzinfo=UTC)),
-        ("2022-11", None, datetime(2022, 11, 1, tzinfo=UTC)),
+        ("2022-08-17", datetime(2022, 8, 17, tzinfo=UTC)),
+        ("2022-11", datetime(2022, 11, 1, tzinfo=UTC)),
+        ("2020", datetime(2020, 1, 1, tzinfo=UTC)),
     ],
 )
-def test_a_day_month_or_year_starts_on_the_places_calendar(
-    partial: str, zone: str | None, start: datetime
+def test_a_day_month_or_year_starts_at_its_calendar_midnight_utc(
+    partial: str, start: datetime
 ) -> None:
-    assert start_of(partial, zone) == start
+    assert start_of(partial) == start
 
 
 def test_precision_follows_the_partial_date() -> None:
@@ -51,21 +51,25 @@ def test_precision_follows_the_partial_date() -> None:
 
 
 def test_a_label_shows_no_more_than_the_text_gave() -> None:
-    start = start_of("2022-08-17", "Europe/Paris")
-    assert occurred_label(start, "day", "Europe/Paris") == "2022-08-17"
-    assert occurred_label(start, "month", "Europe/Paris") == "2022-08"
-    assert occurred_label(start_of("2020", "Europe/Paris"), "year", "Europe/Paris") == "2020"
+    start = start_of("2022-08-17")
+    assert occurred_label(start, "day", "America/New_York") == "2022-08-17"
+    assert occurred_label(start, "month") == "2022-08"
+    assert occurred_label(start_of("2020"), "year", "Europe/Paris") == "2020"
     assert occurred_label(start, "unknown") is None
     minute = local_time("2022-09-18T14:20", "Europe/Paris")
     assert occurred_label(minute, "minute", "Europe/Paris") == "2022-09-18T14:20+02:00"
+    assert occurred_label(minute) == "2022-09-18T12:20+00:00"
 
 
-def test_a_loose_date_may_have_happened_until_its_period_ends() -> None:
-    start = datetime(2022, 8, 17, tzinfo=UTC)
-    assert latest_possible(start, None) == start
-    assert latest_possible(start, "unknown") is None
-    latest_day = latest_possible(start, "day")
-    assert latest_day is not None and latest_day > datetime(2022, 8, 17, 23, 59, tzinfo=UTC)
+def test_a_loose_date_spans_its_period_on_any_clock() -> None:
+    start = start_of("2022-08-17")
+    assert earliest_possible(start, None) == latest_possible(start, None) == start
+    assert earliest_possible(start, "unknown") is None and latest_possible(start, "unknown") is None
+    # 17 August begins at 10:00 UTC on the 16th in UTC+14 and ends at 12:00 UTC on the 18th in
+    # UTC-12.
+    assert earliest_possible(start, "day") == datetime(2022, 8, 16, 10, tzinfo=UTC)
+    assert latest_possible(start, "day") == datetime(2022, 8, 18, 12, tzinfo=UTC)
+    assert latest_possible(start, "minute") == start + timedelta(minutes=1)
 
 
 def test_zones_are_iana_names() -> None:
