@@ -11,9 +11,13 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
+import sys
+import textwrap
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import asyncpg
 import msgspec
@@ -21,7 +25,12 @@ import pytest
 
 from incidents.settings import Settings
 from incidents.store.chain import verify_log
-from incidents.store.postgres import LATEST_VERSION, PostgresEventStore
+from incidents.store.postgres import (
+    LATEST_VERSION,
+    LISTEN_POLL_INTERVAL,
+    PostgresEventStore,
+    _lock_key,
+)
 from incidents.store.protocol import (
     AppendRequest,
     ConcurrencyError,
@@ -138,6 +147,7 @@ async def open_store(schema: str) -> AsyncIterator[OpenStore]:
 async def test_two_processes_appending_at_once_keep_the_log_gap_free_and_chained(
     open_store: OpenStore,
 ) -> None:
+    # given two stores on one schema, as two processes would have
     first, second = await open_store(), await open_store()
 
     async def append_some(store: PostgresEventStore, name: str) -> None:
@@ -149,8 +159,10 @@ async def test_two_processes_appending_at_once_keep_the_log_gap_free_and_chained
                 )
             )
 
-    await asyncio.gather(append_some(first, "a"), append_some(second, "b"), append_some(first, "c"))
+    # when both append at once, to streams of their own and to shared ones
+    await asyncio.gather(append_some(first, "a"), append_some(second, "b"), append_some(first, "a"))
 
+    # then the log has every position once, the chain holds, and versions have no gaps
     events = await second.read_all(limit=10_000)
     assert [e.position for e in events] == list(range(1, 721))
     report = await verify_log(first)
@@ -162,15 +174,18 @@ async def test_two_processes_appending_at_once_keep_the_log_gap_free_and_chained
 
 
 async def test_two_processes_expecting_the_same_version_one_wins(open_store: OpenStore) -> None:
+    # given a stream at version 1 and two processes
     first, second = await open_store(), await open_store()
     await first.append("note-shared", [event()])
 
+    # when both append expecting version 1
     outcomes = await asyncio.gather(
         first.append("note-shared", [event()], expected_version=1),
         second.append("note-shared", [event()], expected_version=1),
         return_exceptions=True,
     )
 
+    # then one is stored and the other hears the version it lost to
     assert sorted(type(outcome).__name__ for outcome in outcomes) == [
         "AppendResult",
         "ConcurrencyError",
@@ -183,12 +198,15 @@ async def test_two_processes_expecting_the_same_version_one_wins(open_store: Ope
 async def test_a_retry_through_another_process_gets_the_first_answer(
     open_store: OpenStore,
 ) -> None:
+    # given events appended through one process
     first, second = await open_store(), await open_store()
     sent = [event(), event()]
     original = await first.append("note-a", sent, expected_version="no_stream")
 
+    # when a client retries them through another
     retried = await second.append("note-a", sent, expected_version="no_stream")
 
+    # then it gets the original positions and nothing is stored twice
     assert retried.created is False
     assert retried.events == original.events
     assert len(await first.read_all()) == 2
@@ -197,31 +215,37 @@ async def test_a_retry_through_another_process_gets_the_first_answer(
 async def test_migrations_run_once_however_often_the_schema_is_opened(
     open_store: OpenStore, schema: str
 ) -> None:
+    # given a fresh schema opened by three processes at once, then closed by one
     stores = await asyncio.gather(*(open_store() for _ in range(3)))
     await stores[0].append("note-a", [event()])
     await stores[0].close()
 
+    # when it is opened again
     reopened = await open_store()
 
+    # then each migration was recorded once and the log is as it was
     rows = await sql(f'SELECT version FROM "{schema}".schema_version')
     assert [row[0] for row in rows] == [LATEST_VERSION]
     assert (await reopened.head()).position == 1
 
 
 async def test_a_schema_from_newer_code_is_refused(open_store: OpenStore, schema: str) -> None:
+    # given a schema that newer code migrated further
     await (await open_store()).close()
     await sql(
         f'INSERT INTO "{schema}".schema_version VALUES ($1, $2, now())', LATEST_VERSION + 1, "new"
     )
 
+    # when it is opened, then this code refuses it
     with pytest.raises(RuntimeError, match="at version"):
         await open_store()
 
 
 async def test_everything_acknowledged_is_there_after_reopening(open_store: OpenStore) -> None:
+    # given appends (one with its own time, in another zone, and non-canonical JSON)
     store = await open_store()
     late = datetime(2022, 8, 17, 9, 30, 1, 654321, tzinfo=timezone(timedelta(hours=5)))
-    # Not canonical on purpose: jsonb would reorder the keys and drop the spaces.
+    # jsonb would reorder these keys and drop the spaces; the hash covers the bytes.
     await store.append("note-a", [event(data=b'{"z": 1,  "a": [2, 1]}', occurred_at=late)])
     await store.append_many(
         [AppendRequest("note-a", [event(), event()]), AppendRequest("protest-b", [event()])]
@@ -231,8 +255,10 @@ async def test_everything_acknowledged_is_there_after_reopening(open_store: Open
     head_before = await store.head()
     await store.close()
 
+    # when the schema is opened again
     reopened = await open_store()
 
+    # then every event, byte and microsecond is as acknowledged, and the log goes on
     after = await reopened.read_all()
     assert after == before
     assert bytes(after[0].data) == b'{"z": 1,  "a": [2, 1]}'
@@ -246,28 +272,102 @@ async def test_everything_acknowledged_is_there_after_reopening(open_store: Open
     assert result.events[0].position == 5
 
 
+def test_appends_acknowledged_before_the_process_dies_are_stored(schema: str) -> None:
+    # given a process that appends, prints what was acknowledged and dies without closing
+    program = textwrap.dedent(
+        f"""
+        import asyncio, os
+        from incidents.store.postgres import PostgresEventStore
+        from tests.store_rules import TallyRules, proposed
+
+        async def main():
+            store = await PostgresEventStore.open({URL!r}, TallyRules(), schema={schema!r})
+            results = await asyncio.gather(
+                *(store.append("incident-k", [proposed()]) for _ in range(25))
+            )
+            print(max(r.events[0].position for r in results), flush=True)
+            os._exit(0)
+
+        asyncio.run(main())
+        """
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=Path(__file__).parents[2],
+    )
+
+    # when the schema is read afterwards
+    rows = asyncio.run(sql(f'SELECT count(*), max(position) FROM "{schema}".events'))
+
+    # then every acknowledged event is there
+    assert completed.stdout.strip() == "25"
+    assert [tuple(row) for row in rows] == [(25, 25)]
+
+
+async def test_close_finishes_the_appends_already_submitted(open_store: OpenStore) -> None:
+    # given appends submitted but not yet written
+    store = await open_store()
+    tasks = [asyncio.create_task(store.append("note-d", [event()])) for _ in range(30)]
+    await asyncio.sleep(0)
+
+    # when the store is closed at once
+    await store.close()
+
+    # then every one of them was stored and acknowledged, and reads are refused
+    results = await asyncio.gather(*tasks)
+    assert sorted(r.version for r in results) == list(range(1, 31))
+    with pytest.raises(StoreUnavailableError):
+        await store.read_all()
+    with pytest.raises(StoreUnavailableError):
+        await store.append("note-d", [event()])
+    assert len(await (await open_store()).read_all()) == 30
+
+
 async def test_a_row_changed_behind_the_stores_back_breaks_the_chain_there(
     open_store: OpenStore, schema: str
 ) -> None:
+    # given a log whose chain holds
     store = await open_store()
     for index in range(5):
         await store.append(f"note-{index}", [event(data=b'{"amount":10}')])
     assert (await verify_log(store)).broken is None
 
+    # when one event's data is changed by hand
     await sql(f'UPDATE "{schema}".events SET data = $1 WHERE position = 3', b'{"amount":11}')
 
+    # then the walk stops at that position
     report = await verify_log(store)
     assert report.broken is not None
     assert report.broken.position == 3
     assert report.count == 2
 
 
+async def test_a_deleted_event_shows_as_a_gap(open_store: OpenStore, schema: str) -> None:
+    # given a log of four events
+    store = await open_store()
+    for index in range(4):
+        await store.append(f"note-{index}", [event()])
+
+    # when one is deleted by hand
+    await sql(f'DELETE FROM "{schema}".events WHERE position = 2')
+
+    # then the walk reports the missing position
+    report = await verify_log(store)
+    assert report.broken is not None
+    assert (report.broken.position, report.count) == (2, 1)
+    assert "missing" in report.broken.reason
+
+
 async def test_a_unique_violation_from_an_unlocked_writer_is_a_conflict_for_that_append_alone(
     open_store: OpenStore, schema: str
 ) -> None:
+    # given a stream whose version 2 something wrote without the lock or the streams row
     store = await open_store()
     await store.append("note-a", [event()])
-    # Something that ignores the store's lock writes version 2 but not the streams row.
     await sql(
         f'INSERT INTO "{schema}".events SELECT 2, stream_id, 2, $1, type, category, data,'
         " metadata, occurred_at, recorded_at, hash FROM"
@@ -275,12 +375,14 @@ async def test_a_unique_violation_from_an_unlocked_writer_is_a_conflict_for_that
         uuid.uuid4(),
     )
 
+    # when an append to it and one to another stream are written together
     outcomes = await asyncio.gather(
         store.append("note-a", [event()], expected_version=1),
         store.append("note-b", [event()]),
         return_exceptions=True,
     )
 
+    # then the first is a conflict naming the true version, and the second is stored
     conflict, appended = outcomes
     assert isinstance(conflict, ConcurrencyError)
     assert (conflict.stream_id, conflict.current_version) == ("note-a", 2)
@@ -291,14 +393,17 @@ async def test_a_unique_violation_from_an_unlocked_writer_is_a_conflict_for_that
 async def test_text_the_database_cannot_hold_is_an_invalid_append_not_a_server_fault(
     open_store: OpenStore,
 ) -> None:
+    # given an append whose type holds a NUL (Postgres text cannot) and a good one
     store = await open_store()
 
+    # when both are written together
     outcomes = await asyncio.gather(
         store.append("note-a", [event("Nul\x00Type")]),
         store.append("note-b", [event()]),
         return_exceptions=True,
     )
 
+    # then the first is invalid and the second is stored
     assert isinstance(outcomes[0], InvalidAppendError)
     assert not isinstance(outcomes[1], BaseException)
     assert [e.stream_id for e in await store.read_all()] == ["note-b"]
@@ -307,18 +412,20 @@ async def test_text_the_database_cannot_hold_is_an_invalid_append_not_a_server_f
 async def test_a_write_lock_held_too_long_elsewhere_is_unavailable_then_recovers(
     open_store: OpenStore, schema: str
 ) -> None:
+    # given a store that waits 0.2 s for the log and another session holding it
     store = await open_store(Settings(busy_timeout=0.2))
-    from incidents.store.postgres import _lock_key
-
     holder = await asyncpg.connect(URL)
     try:
         async with holder.transaction():
             await holder.execute("SELECT pg_advisory_xact_lock($1)", _lock_key("append", schema))
+
+            # when it appends, then it is unavailable
             with pytest.raises(StoreUnavailableError):
                 await store.append("note-a", [event()])
     finally:
         await holder.close()
 
+    # and once the lock is free, it appends again
     result = await store.append("note-a", [event()])
     assert result.events[0].position == 1
 
@@ -326,16 +433,25 @@ async def test_a_write_lock_held_too_long_elsewhere_is_unavailable_then_recovers
 async def test_connections_the_server_closed_are_replaced_without_failing_a_request(
     open_store: OpenStore, schema: str
 ) -> None:
+    # given a store that has written and read
     store = await open_store()
     await store.append("note-a", [event()])
     await store.read_all()
+    application = f"incidents:{schema}"[:63]
 
+    # when the server ends all its sessions (a restart, an idle timeout)
     killed = await sql(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-        f"incidents:{schema}"[:63],
+        "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+        application,
     )
     assert len(killed) >= 2  # the writer and a pooled reader
+    pids = [row[0] for row in killed]
+    for _ in range(500):  # the sessions end a moment after they are told to
+        if not await sql("SELECT 1 FROM pg_stat_activity WHERE pid = ANY($1)", pids):
+            break
+        await asyncio.sleep(0.01)
 
+    # then the next append and read reconnect instead of failing
     result = await store.append("note-a", [event()])
     assert result.events[0].position == 2
     assert [e.version for e in await store.read_stream("note-a")] == [1, 2]
@@ -345,13 +461,16 @@ async def test_connections_the_server_closed_are_replaced_without_failing_a_requ
 async def test_a_watcher_hears_of_another_processs_commit_without_waiting_for_a_poll(
     open_store: OpenStore,
 ) -> None:
+    # given a watcher in one process
     writer, watcher = await open_store(), await open_store()
     heads = watcher.watch()
     assert await anext(heads) == 0
 
+    # when another process appends
     await writer.append("note-a", [event(), event()])
 
-    assert await asyncio.wait_for(anext(heads), 2.0) == 2
+    # then the watcher yields the new head well before its fallback poll, and ends on close
+    assert await asyncio.wait_for(anext(heads), LISTEN_POLL_INTERVAL / 2) == 2
     await watcher.close()
     with pytest.raises(StopAsyncIteration):
         await asyncio.wait_for(anext(heads), 2.0)
