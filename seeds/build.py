@@ -740,12 +740,12 @@ def document_001() -> list[Stream]:
             "summary": "The latest written request for stronger security measures before the "
             "attack of 18 September 2022.",
             "sources": [
+                src(D001, "On August 17, we sent the next written note."),
                 src(
                     D001,
                     "When was the last time you applied for the strengthening of security "
                     "measures?",
                 ),
-                src(D001, "On August 17, we sent the next written note."),
                 src(
                     D001,
                     "we once again brought to the attention of the French Ministry of Foreign "
