@@ -21,10 +21,20 @@ def schema_documents() -> dict[str, dict[str, Any]]:
     """File name → schema: one per event type's data, one per request body."""
     documents: dict[str, dict[str, Any]] = {}
     for name, struct_type in sorted(EVENT_TYPES.items()):
-        documents[f"events/{name}.json"] = msgspec.json.schema(struct_type)
+        documents[f"events/{name}.json"] = _without_tag(msgspec.json.schema(struct_type), name)
     documents["requests/AppendBody.json"] = msgspec.json.schema(AppendBody)
     documents["requests/MultiAppendBody.json"] = msgspec.json.schema(MultiAppendBody)
     return documents
+
+
+def _without_tag(document: dict[str, Any], name: str) -> dict[str, Any]:
+    """The schema of ``data`` as clients send it: the type travels beside it, not inside."""
+    body = document["$defs"][name]
+    body["properties"].pop("type", None)
+    body["required"] = [field for field in body.get("required", []) if field != "type"]
+    if not body["required"]:
+        del body["required"]
+    return document
 
 
 def render(document: dict[str, Any]) -> bytes:

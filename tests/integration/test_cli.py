@@ -1,0 +1,119 @@
+"""The command line: seed, verify, replay, export-schemas, on a real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import jsonschema
+import msgspec
+import pytest
+from click.testing import CliRunner
+
+from incidents.cli import main
+from incidents.schemas import render, schema_documents
+from incidents.seeding import seed_files
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> Path:
+    """A SQLite log with the seed events loaded through ``incidents seed``."""
+    database = tmp_path / "log.db"
+    result = CliRunner().invoke(main, ["seed", "--database", str(database)])
+    assert result.exit_code == 0, result.output
+    assert "events stored" in result.output
+    return database
+
+
+def _count(database: Path) -> int:
+    with sqlite3.connect(database) as connection:
+        (count,) = connection.execute("SELECT count(*) FROM events").fetchone()
+        return int(count)
+
+
+def test_seed_twice_stores_nothing_new(seeded: Path) -> None:
+    before = _count(seeded)
+    result = CliRunner().invoke(main, ["seed", "--database", str(seeded)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("seeded: 0 events stored")
+    assert _count(seeded) == before > 0
+
+
+def test_verify_passes_on_an_untouched_log(seeded: Path) -> None:
+    result = CliRunner().invoke(main, ["verify", "--database", str(seeded)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"ok: {_count(seeded)} events, head hash ")
+
+
+def test_verify_names_the_position_whose_data_was_changed(seeded: Path) -> None:
+    # Given a log where someone edited one row's data behind the service's back
+    with sqlite3.connect(seeded) as connection:
+        connection.execute(
+            "UPDATE events SET data = replace(CAST(data AS TEXT), 'Paris', 'Lyon') WHERE position = "
+            "(SELECT min(position) FROM events WHERE CAST(data AS TEXT) LIKE '%Paris%')"
+        )
+        (position,) = connection.execute(
+            "SELECT min(position) FROM events WHERE CAST(data AS TEXT) LIKE '%Lyon%'"
+        ).fetchone()
+    # When the chain is verified, then it names that position and exits 1
+    result = CliRunner().invoke(main, ["verify", "--database", str(seeded)])
+    assert result.exit_code == 1, result.output
+    assert f"chain broken at position {position}:" in result.output
+
+
+def test_replay_finds_no_difference_then_finds_and_repairs_a_tampered_state(seeded: Path) -> None:
+    runner = CliRunner()
+    clean = runner.invoke(main, ["replay", "--database", str(seeded)])
+    assert clean.exit_code == 0, clean.output
+    assert "no difference" in clean.output
+
+    with sqlite3.connect(seeded) as connection:
+        (stream_id,) = connection.execute(
+            "SELECT stream_id FROM streams WHERE category = 'protest' LIMIT 1"
+        ).fetchone()
+        connection.execute("UPDATE streams SET is_open = 0 WHERE stream_id = ?", (stream_id,))
+    found = runner.invoke(main, ["replay", "--database", str(seeded)])
+    assert found.exit_code == 1
+    assert f"differs: {stream_id}" in found.output
+
+    repaired = runner.invoke(main, ["replay", "--database", str(seeded), "--repair"])
+    assert repaired.exit_code == 0, repaired.output
+    again = runner.invoke(main, ["replay", "--database", str(seeded)])
+    assert again.exit_code == 0, again.output
+    assert "no difference" in again.output
+
+
+def test_schemas_directory_is_what_the_structs_generate() -> None:
+    # A stale file here means: run `make schemas` and commit the result.
+    documents = schema_documents()
+    on_disk = {
+        str(path.relative_to(REPO / "schemas")): path.read_bytes()
+        for path in (REPO / "schemas").glob("*/*.json")
+    }
+    assert set(on_disk) == set(documents)
+    for name, document in documents.items():
+        assert on_disk[name] == render(document), f"schemas/{name} is stale"
+
+
+def test_export_schemas_writes_one_file_per_type_and_body(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["export-schemas", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "events" / "NoteSent.json").exists()
+    assert (tmp_path / "requests" / "AppendBody.json").exists()
+
+
+def test_every_seed_event_matches_its_exported_schema() -> None:
+    # The exported schemas describe data as clients send it, so real events must pass them.
+    for path in seed_files(REPO / "seeds"):
+        for append in msgspec.json.decode(path.read_bytes())["appends"]:
+            for event in append["events"]:
+                schema = msgspec.json.decode(
+                    (REPO / "schemas/events" / f"{event['type']}.json").read_bytes()
+                )
+                jsonschema.validate(event["data"], schema)
+            jsonschema.validate(
+                {"events": append["events"]},
+                msgspec.json.decode((REPO / "schemas/requests/AppendBody.json").read_bytes()),
+            )
