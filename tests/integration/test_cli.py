@@ -51,8 +51,9 @@ def test_verify_names_the_position_whose_data_was_changed(seeded: Path) -> None:
     # Given a log where someone edited one row's data behind the service's back
     with sqlite3.connect(seeded) as connection:
         connection.execute(
-            "UPDATE events SET data = replace(CAST(data AS TEXT), 'Paris', 'Lyon') WHERE position = "
-            "(SELECT min(position) FROM events WHERE CAST(data AS TEXT) LIKE '%Paris%')"
+            "UPDATE events SET data = replace(CAST(data AS TEXT), 'Paris', 'Lyon') "
+            "WHERE position = (SELECT min(position) FROM events "
+            "WHERE CAST(data AS TEXT) LIKE '%Paris%')"
         )
         (position,) = connection.execute(
             "SELECT min(position) FROM events WHERE CAST(data AS TEXT) LIKE '%Lyon%'"
