@@ -380,6 +380,64 @@ async def test_a_refused_append_does_not_fail_the_others_written_with_it(
     assert (await verify_log(store)).broken is None
 
 
+async def test_a_refused_multi_stream_request_leaves_no_gap_among_those_written_with_it(
+    store: EventStore,
+) -> None:
+    # given writers at once, two of them sending requests that fail at their second stream
+    appends = [store.append(f"note-g{i % 3}", [proposed()]) for i in range(10)]
+    appends.insert(
+        4,
+        store.append_many(
+            [
+                AppendRequest("note-x", [proposed(), proposed()]),
+                AppendRequest("protest-x", [proposed()], 7),
+            ]
+        ),
+    )
+    appends.insert(
+        8,
+        store.append_many(
+            [
+                AppendRequest("note-y", [proposed()]),
+                AppendRequest("protest-y", [proposed("Forbidden")]),
+            ]
+        ),
+    )
+
+    # when they are all awaited together
+    outcomes = await asyncio.gather(*appends, return_exceptions=True)
+
+    # then those two fail, and the others take positions 1..10 with the chain whole
+    assert isinstance(outcomes[4], ConcurrencyError)
+    assert isinstance(outcomes[8], RuleViolation)
+    assert sum(isinstance(o, BaseException) for o in outcomes) == 2
+    events = await store.read_all()
+    assert [e.position for e in events] == list(range(1, 11))
+    assert {e.stream_id for e in events} == {"note-g0", "note-g1", "note-g2"}
+    assert (await verify_log(store)).broken is None
+
+
+async def test_a_refused_request_sent_again_at_once_with_the_same_ids_is_stored(
+    store: EventStore,
+) -> None:
+    # given a two-stream request refused for its second stream, and its correction, made
+    # together (so the SQLite writer takes both in one batch)
+    first, second = proposed(), proposed()
+    wrong = [AppendRequest("note-x", [first]), AppendRequest("protest-x", [second], 7)]
+    right = [AppendRequest("note-x", [first]), AppendRequest("protest-x", [second], "no_stream")]
+
+    # when both are awaited
+    outcomes = await asyncio.gather(
+        store.append_many(wrong), store.append_many(right), return_exceptions=True
+    )
+
+    # then the refused one left no trace that makes the correction look like a retry
+    assert isinstance(outcomes[0], ConcurrencyError)
+    assert isinstance(outcomes[1], list)
+    assert [r.created for r in outcomes[1]] == [True, True]
+    assert [e.event_id for e in await store.read_all()] == [first.event_id, second.event_id]
+
+
 async def test_200_concurrent_appends_fill_positions_and_versions_without_gaps(
     store: EventStore,
 ) -> None:

@@ -25,7 +25,7 @@ from incidents.store.protocol import (
     ConcurrencyError,
     StoreUnavailableError,
 )
-from incidents.store.sqlite import SqliteEventStore
+from incidents.store.sqlite import HEAD_POLL_INTERVAL, SqliteEventStore
 from tests.store_rules import TallyRules, proposed, tally
 
 TIME_TEXT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -251,6 +251,27 @@ async def test_a_watcher_sees_appends_made_by_another_store(tmp_path: Path) -> N
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_watcher_hears_a_commit_in_its_process_before_the_next_poll(
+    tmp_path: Path,
+) -> None:
+    # given a watcher already waiting on an empty store
+    store = await open_file(tmp_path / "prompt.db")
+    try:
+        watch = aiter(store.watch())
+        assert await anext(watch) == 0
+        heard = asyncio.ensure_future(anext(watch))
+        await asyncio.sleep(0.05)
+
+        # when an append is committed
+        await store.append("note-p", [proposed()])
+
+        # then the watcher is woken by the commit, not by polling the file
+        assert await asyncio.wait_for(heard, HEAD_POLL_INTERVAL * 0.8) == 1
+        await watch.aclose()  # type: ignore[attr-defined]
+    finally:
+        await store.close()
 
 
 async def test_a_lock_held_past_busy_timeout_is_unavailable_then_clears(tmp_path: Path) -> None:
