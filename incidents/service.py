@@ -36,7 +36,9 @@ MAX_EVENTS_PER_REQUEST = 1000
 StreamId = Annotated[
     str, Meta(pattern=STREAM_ID_PATTERN, max_length=STREAM_ID_MAX_LENGTH, examples=["note-az-1"])
 ]
-Version = Annotated[int, Meta(ge=0)]
+# Positions and versions are 64-bit integers in every store.
+MAX_INT64 = 2**63 - 1
+Version = Annotated[int, Meta(ge=0, le=MAX_INT64)]
 ExpectedVersionIn = Version | Literal["any", "no_stream", "exists"]
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
 

@@ -15,6 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from incidents.service import (
+    MAX_INT64,
     AppendBody,
     BadRequestError,
     LogService,
@@ -127,7 +128,7 @@ class StreamController(Controller):
         self,
         stream_id: FromPath[str],
         service: NamedDependency[LogService],
-        from_version: Annotated[int | None, QueryParameter(ge=1)] = None,
+        from_version: Annotated[int | None, QueryParameter(ge=1, le=MAX_INT64)] = None,
         direction: FromQuery[Literal["forward", "backward"]] = "forward",
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> StreamEventsOut:
@@ -199,7 +200,7 @@ class LogController(Controller):
         self,
         request: Request[Any, Any, Any],
         service: NamedDependency[LogService],
-        after: Annotated[int, QueryParameter(ge=0)] = 0,
+        after: Annotated[int, QueryParameter(ge=0, le=MAX_INT64)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
         type_: Annotated[list[str] | None, QueryParameter(name="type")] = None,
         category: FromQuery[list[str] | None] = None,

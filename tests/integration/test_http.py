@@ -206,6 +206,8 @@ async def test_malformed_and_mismatched_bodies_are_400_and_store_nothing(client:
     assert_problem(await post(client, "note-a", missing), 400)
     bad_id = await post(client, "Note_A", note_sent())
     assert_problem(bad_id, 400)
+    huge = await post(client, "note-a", note_sent(), expected_version=2**63)
+    assert_problem(huge, 400)
     assert await head(client) == 0
 
 
@@ -302,6 +304,10 @@ async def test_the_global_log_pages_with_a_cursor_and_filters(client: Client) ->
     protests = (await client.get("/events?type=ProtestLodged&type=MissionRegistered")).json()
     assert [e["type"] for e in protests["events"]] == ["MissionRegistered", "ProtestLodged"]
     assert_problem(await client.get("/events", params={"limit": 0}), 400)
+    assert_problem(await client.get("/events", params={"after": 2**63}), 400)
+    assert_problem(
+        await client.get("/streams/note-a/events?from_version=99999999999999999999"), 400
+    )
 
 
 # --- projections --------------------------------------------------------------------------
