@@ -22,6 +22,7 @@ from pathlib import Path
 import asyncpg
 import msgspec
 import pytest
+from hypothesis import HealthCheck, settings
 
 from incidents.settings import Settings
 from incidents.store.chain import verify_log
@@ -34,6 +35,7 @@ from incidents.store.postgres import (
 from incidents.store.protocol import (
     AppendRequest,
     ConcurrencyError,
+    EventStore,
     InvalidAppendError,
     ProposedEvent,
     RecordedEvent,
@@ -42,6 +44,8 @@ from incidents.store.protocol import (
     StreamRules,
     StreamSnapshot,
 )
+from tests.store_rules import TallyRules
+from tests.unit.test_store_state_machine import StoreMachine
 
 pytestmark = pytest.mark.postgres
 
@@ -484,3 +488,21 @@ async def test_an_unreachable_server_is_unavailable() -> None:
 async def test_a_schema_name_must_be_a_plain_identifier() -> None:
     with pytest.raises(ValueError, match="schema"):
         await PostgresEventStore.open(URL, CountingRules(), schema='x"; DROP TABLE y; --')
+
+
+class PostgresStoreMachine(StoreMachine):
+    """The store's stateful property test (see its module) on a schema of its own."""
+
+    async def open_store(self) -> EventStore:
+        return await open_scratch_store(TallyRules())
+
+
+TestPostgresStore = pytest.mark.skipif(
+    not server_answers(), reason="no PostgreSQL server answers on 127.0.0.1:5432"
+)(PostgresStoreMachine.TestCase)
+TestPostgresStore.settings = settings(
+    max_examples=12,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
