@@ -242,7 +242,7 @@ class _Writer:
         except sqlite3.Error as error:
             return [_unavailable("the database is locked", error) for _ in units], None
         try:
-            plan = self._plan(units[:0])
+            plan = self._plan(())
             head = plan.head
             outcomes: list[_Outcome] = []
             for unit in units:
@@ -654,12 +654,15 @@ class SqliteEventStore:
         self._closing = True
         self._wakeup.set()
         self._notify()
-        await self._batcher
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._writer.close)
-        self._executor.shutdown(wait=True)
-        for reader in self._readers:
-            await reader.close()
+        # wait() rather than await: a batcher cancelled from outside must not stop the rest.
+        await asyncio.wait([self._batcher])
+        try:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._executor, self._writer.close)
+        finally:
+            self._executor.shutdown(wait=True)
+            for reader in self._readers:
+                await reader.close()
 
     async def _submit(
         self, appends: Sequence[AppendRequest], snapshots: Mapping[str, StreamSnapshot] | None
