@@ -1,0 +1,187 @@
+"""Run every benchmark of the Performance issue and report each figure against its baseline.
+
+``python -m bench`` (``make bench``) runs the default sizes (a 200,000-event log for figures
+4 and 5) in about ten minutes or less; ``python -m bench --full`` (``make bench-full``) the
+same with the issue's 1,000,000-event log. ``--only append,http`` runs some of them;
+``--smoke`` runs all at tiny sizes (what tests/bench checks). Results go to
+``bench/out/results-<preset>-<time>.json`` and ``bench/out/latest-<preset>.json``, the chart
+to ``docs/benchmarks-throughput.png``. A missed target is printed as MISSED; the run still
+exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from bench import append, chart, commands, replay, served
+from bench.generate import generate
+from bench.report import Figure, Run
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+CHART = ROOT / "docs" / "benchmarks-throughput.png"
+PARTS = ("append", "sweep", "commands", "http", "scale", "replay")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes and durations of one run."""
+
+    preset: str = "default"
+    append_seconds: float = 5.0
+    append_rounds: int = 3
+    writers: int = 64
+    sweep_levels: list[int] = field(default_factory=lambda: [1, 4, 16, 64, 128])
+    sweep_seconds: float = 1.5
+    command_seconds: float = 5.0
+    command_rounds: int = 2
+    http_seconds: float = 10.0
+    http_warmup: float = 2.0
+    http_workers: list[int] = field(default_factory=lambda: [1, 2])
+    log_events: int = 200_000
+    small_events: int = 10_000
+    samples: int = 300
+    sample_seconds: float = 5.0
+
+    @classmethod
+    def preset_named(cls, name: str) -> Settings:
+        """``default``, ``full`` (1M-event log) or ``smoke`` (seconds in all)."""
+        if name == "full":
+            return cls(preset="full", log_events=1_000_000)
+        if name == "smoke":
+            return cls(
+                preset="smoke",
+                append_seconds=0.3,
+                append_rounds=1,
+                sweep_levels=[1, 4],
+                sweep_seconds=0.2,
+                command_seconds=0.3,
+                command_rounds=1,
+                http_seconds=1.0,
+                http_warmup=0.3,
+                http_workers=[1],
+                log_events=2_000,
+                small_events=500,
+                samples=10,
+                sample_seconds=1.0,
+            )
+        return cls()
+
+
+def run(
+    settings: Settings,
+    out: Path = OUT,
+    chart_path: Path | None = CHART,
+    only: tuple[str, ...] = PARTS,
+    keep: bool = False,
+) -> Run:
+    """Run the selected parts; print each figure as it comes; write the JSON and the chart."""
+    started = time.perf_counter()
+    result = Run(settings.preset, asdict(settings))
+    scratch = out / f"scratch-{settings.preset}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    scale_note = "" if settings.log_events >= 1_000_000 else " (the issue asks 1M: bench-full)"
+    print(
+        f"bench ({settings.preset}): a log of {settings.log_events:,} events for figures 4 "
+        f"and 5{scale_note}",
+        flush=True,
+    )
+    try:
+        if "append" in only:
+            print("figure 1: store append against raw sqlite3", flush=True)
+            result.add(
+                append.figure_store_append(
+                    scratch, settings.append_seconds, settings.append_rounds, settings.writers
+                )
+            )
+        if "sweep" in only:
+            print("chart: throughput against concurrency", flush=True)
+            sweep = append.sweep(scratch, settings.sweep_levels, settings.sweep_seconds)
+            result.extra["sweep"] = sweep
+            if chart_path is not None:
+                drawn = chart.draw(
+                    sweep,
+                    chart_path,
+                    f"{settings.sweep_seconds:g} s per point, WAL + synchronous=FULL, "
+                    f"{result.machine['nproc']} cores",
+                )
+                result.extra["chart"] = str(drawn)
+                print(f"    chart written to {drawn}", flush=True)
+        if "commands" in only:
+            print("figure 3: load-decide-append commands against eventsourcing", flush=True)
+            result.add(
+                commands.figure_commands(
+                    scratch, settings.command_seconds, settings.command_rounds, settings.writers
+                )
+            )
+        if "http" in only:
+            print("figure 2: HTTP appends against a bare Litestar app", flush=True)
+            for figure in served.figure_http(
+                scratch, settings.http_seconds, settings.http_warmup, settings.http_workers
+            ):
+                result.add(figure)
+        log: Path | None = None
+        if "scale" in only:
+            print(f"figure 5: the service with {settings.log_events:,} events", flush=True)
+            figures, log = served.figure_scale(
+                scratch,
+                settings.log_events,
+                settings.small_events,
+                settings.samples,
+                settings.sample_seconds,
+            )
+            for figure in figures:
+                result.add(figure)
+        if "replay" in only:
+            if log is None:
+                log = scratch / "log.db"
+                made = asyncio.run(generate(log, settings.log_events))
+                print(f"    generated {made.events:,} events in {made.seconds:.1f} s", flush=True)
+            print("figure 4: replay against raw read + decode", flush=True)
+            for figure in replay.figure_replay(log):
+                result.add(figure)
+    finally:
+        if not keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+    result.seconds = time.perf_counter() - started
+    print(result.summary(), flush=True)
+    written = result.write(out)
+    print(f"results written to {written}", flush=True)
+    return result
+
+
+def main() -> None:
+    """Parse the options and run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--full", action="store_true", help="the 1,000,000-event log")
+    size.add_argument("--smoke", action="store_true", help="tiny sizes, seconds in all")
+    parser.add_argument("--events", type=int, help="log size for figures 4 and 5")
+    parser.add_argument("--only", help=f"comma-separated parts of: {', '.join(PARTS)}")
+    parser.add_argument("--out", type=Path, default=OUT, help="where results JSON goes")
+    parser.add_argument("--chart", type=Path, default=CHART, help="where the PNG goes")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
+    options = parser.parse_args()
+    settings = Settings.preset_named("full" if options.full else "smoke" if options.smoke else "")
+    if options.events:
+        settings = replace(settings, log_events=options.events)
+    only = tuple(options.only.split(",")) if options.only else PARTS
+    unknown = set(only) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown parts {sorted(unknown)}; choose from {', '.join(PARTS)}")
+    run(settings, options.out, options.chart, only, options.keep)
+
+
+def figures_by_key(result: Run) -> dict[str, Figure]:
+    """The run's figures by key (``1``, ``2-w1``, ``5-append``...)."""
+    return {figure.key: figure for figure in result.figures}
+
+
+if __name__ == "__main__":
+    main()

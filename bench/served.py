@@ -1,0 +1,418 @@
+"""Figures 2 and 5: the service as a real granian process on 127.0.0.1.
+
+Figure 2, appends over HTTP: wrk (``bench/post_event.lua``: 2 threads, 64 connections, one
+realistic NoteSent per request, each to a fresh note stream) against the service on a fresh
+SQLite file, and against the bare Litestar app of :mod:`bench.bare_app`, same granian flags
+and worker count. A warm-up run, then a measured run, per server. Where wrk is not
+installed, :mod:`bench.loadgen` (Python, in its own process) stands in, and the figure says so.
+
+Figure 5, the service at scale: a server (1 worker) starts on an empty file; its worker's
+RSS is read after a warm-up; :mod:`bench.generate` then writes the log into the same file
+from this process (the store lets several processes share one file), first ``small``
+events (append p50 measured there), then up to the full size, where the projection GETs'
+p99, the append p50 and the RSS are measured again. Requests are sequential, over one
+keep-alive connection, timed on the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import math
+import random
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from bench.generate import LogGenerator
+from bench.report import Figure, Target
+from bench.servers import BARE, HOST, SERVICE, Server, serve
+from bench.world import CaseMaker, default_now, make_missions
+from incidents.domain.events import encode_data
+
+WRK_SCRIPT = Path(__file__).with_name("post_event.lua")
+
+
+def note_body(seed: int = 3) -> bytes:
+    """A realistic ``POST /streams/{id}/events`` body: one NoteSent, as a desk would post it."""
+    rng = random.Random(seed)
+    now = default_now()
+    missions = make_missions(10, rng, now)
+    planned = CaseMaker(rng, missions).note(missions[0], now, "out", fate="open")[0]
+    data = msgspec.json.decode(encode_data(planned.data))
+    occurred = planned.at.isoformat().replace("+00:00", "Z")
+    return msgspec.json.encode(
+        {"events": [{"type": "NoteSent", "data": data, "occurred_at": occurred}]}
+    )
+
+
+# --- load ------------------------------------------------------------------------------------
+
+
+def load_tool() -> str:
+    """``wrk`` when it is installed, else ``loadgen`` (the Python stand-in)."""
+    return "wrk" if shutil.which("wrk") else "loadgen"
+
+
+def load(
+    server: Server,
+    seconds: float,
+    prefix: str,
+    body_file: Path,
+    connections: int = 64,
+    tool: str | None = None,
+) -> dict[str, Any]:
+    """Run the load generator against ``server``; its JSON summary."""
+    tool = tool or load_tool()
+    if tool == "wrk":
+        command = [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(WRK_SCRIPT),
+            f"http://{server.base}",
+            "--",
+            prefix,
+            str(body_file),
+        ]
+    else:
+        command = [
+            sys.executable,
+            "-m",
+            "bench.loadgen",
+            "--port",
+            str(server.port),
+            "--connections",
+            str(connections),
+            "--seconds",
+            str(seconds),
+            "--prefix",
+            prefix,
+            "--body",
+            str(body_file),
+        ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"{tool} printed no summary: {done.stdout} {done.stderr}")
+    summary: dict[str, Any] = json.loads(lines[-1])
+    summary["tool"] = tool
+    summary["rate"] = summary["requests"] / (summary["duration_us"] / 1e6)
+    return summary
+
+
+def head_position(server: Server) -> int:
+    """The log's head position, from ``GET /health``."""
+    status, body, _ = request(_connect(server), "GET", "/health")
+    return int(json.loads(body)["head_position"]) if status == 200 else -1
+
+
+def figure_http(
+    scratch: Path, seconds: float, warmup: float, workers_list: list[int], connections: int = 64
+) -> list[Figure]:
+    """Figure 2 for each worker count: the service's appends/s over the bare app's."""
+    body_file = scratch / "note-body.json"
+    body_file.write_bytes(note_body())
+    tool = load_tool()
+    figures = []
+    for workers in workers_list:
+        with serve(BARE, workers, scratch / f"bare-{workers}.log") as server:
+            load(server, warmup, "warm", body_file, connections, tool)
+            bare = load(server, seconds, "run", body_file, connections, tool)
+        database = scratch / f"http-{workers}.db"
+        environment = {"INCIDENTS_DATABASE_URL": f"sqlite:///{database}"}
+        with serve(SERVICE, workers, scratch / f"ours-{workers}.log", environment) as server:
+            load(server, warmup, "warm", body_file, connections, tool)
+            before = head_position(server)
+            ours = load(server, seconds, "run", body_file, connections, tool)
+            stored = head_position(server) - before
+        for path in scratch.glob(f"http-{workers}.db*"):
+            path.unlink()
+        print(
+            f"    {workers} worker(s): bare {bare['rate']:,.0f} req/s, ours {ours['rate']:,.0f} "
+            f"req/s ({tool})",
+            flush=True,
+        )
+        errors = {
+            key: ours.get(key, 0)
+            for key in (
+                "status_errors",
+                "connect_errors",
+                "read_errors",
+                "write_errors",
+                "timeouts",
+            )
+        }
+        notes = [
+            f"load: {tool}, {connections} connections, {warmup:g} s warm-up then {seconds:g} s"
+            + ("" if tool == "wrk" else " (Python stand-in: wrk is not installed)"),
+            f"non-2xx responses (wrk counts status >= 400): ours {ours['status_errors']}, "
+            f"bare {bare['status_errors']}; socket errors ours "
+            f"{sum(errors.values()) - errors['status_errors']}",
+            f"events stored during the measured run: {stored:,} for {ours['requests']:,} "
+            "requests answered",
+            f"latency p50/p99: ours {ours['latency_p50_us'] / 1000:.1f}/"
+            f"{ours['latency_p99_us'] / 1000:.1f} ms, bare {bare['latency_p50_us'] / 1000:.1f}/"
+            f"{bare['latency_p99_us'] / 1000:.1f} ms",
+        ]
+        figures.append(
+            Figure(
+                key=f"2-w{workers}",
+                title=f"HTTP POST /streams/{{id}}/events, {connections} connections, "
+                f"granian {workers} worker(s)",
+                unit="requests/s",
+                ours=ours["rate"],
+                ours_label="the service, SQLite store, durable",
+                baseline=bare["rate"],
+                baseline_label="bare Litestar POST decoding AppendBody and returning it",
+                ratio=ours["rate"] / bare["rate"],
+                targets=[Target(">=", 0.5)],
+                notes=notes,
+                details={"ours": ours, "bare": bare, "stored": stored, "errors": errors},
+            )
+        )
+    return figures
+
+
+# --- sequential requests ---------------------------------------------------------------------
+
+
+def _connect(server: Server) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection(HOST, server.port, timeout=120)
+
+
+def request(
+    connection: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None
+) -> tuple[int, bytes, float]:
+    """One request on a keep-alive connection: status, body, seconds taken."""
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    started = time.perf_counter()
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    payload = response.read()
+    return response.status, payload, time.perf_counter() - started
+
+
+@dataclass
+class Latencies:
+    """Client-side latencies of one kind of request."""
+
+    seconds: list[float]
+    statuses: dict[int, int]
+    bytes: float
+
+    def percentile(self, share: float) -> float:
+        """The latency (ms) below which ``share`` of the requests fall (nearest rank)."""
+        ordered = sorted(self.seconds)
+        rank = max(0, min(len(ordered), math.ceil(share * len(ordered))) - 1)
+        return ordered[rank] * 1000
+
+
+def timed_requests(
+    server: Server,
+    method: str,
+    paths: list[str],
+    count: int,
+    seconds: float,
+    bodies: list[bytes] | None = None,
+    warmup: int = 3,
+) -> Latencies:
+    """Up to ``count`` requests (rotating over ``paths``) within ``seconds``, after a warm-up."""
+    connection = _connect(server)
+    try:
+        warm_until = time.perf_counter() + seconds / 2
+        for index in range(warmup):
+            body = bodies[index % len(bodies)] if bodies else None
+            request(connection, method, paths[index % len(paths)], body)
+            if time.perf_counter() > warm_until:
+                break  # a slow endpoint: its warm-up must not take the measurement's time
+        taken: list[float] = []
+        statuses: dict[int, int] = {}
+        sizes = 0
+        stop = time.perf_counter() + seconds
+        index = warmup
+        while len(taken) < count and time.perf_counter() < stop:
+            body = bodies[index % len(bodies)] if bodies else None
+            status, payload, elapsed = request(connection, method, paths[index % len(paths)], body)
+            taken.append(elapsed)
+            statuses[status] = statuses.get(status, 0) + 1
+            sizes += len(payload)
+            index += 1
+    finally:
+        connection.close()
+    return Latencies(taken, statuses, sizes / max(1, len(taken)))
+
+
+def append_latencies(server: Server, tag: str, count: int, seconds: float) -> Latencies:
+    """Sequential single-event appends, each a NoteSent to a fresh note stream."""
+    body = note_body()
+    paths = [f"/streams/note-p50-{tag}-{i}/events" for i in range(count + 3)]
+    return timed_requests(server, "POST", paths, count, seconds, [body])
+
+
+# --- figure 5 --------------------------------------------------------------------------------
+
+ENDPOINTS = (
+    ("/missions/{mission}/unanswered-notes", True),
+    ("/projections/open-protests?mission={mission}", True),
+    ("/projections/missions", False),
+    ("/projections/unanswered-notes", False),
+)
+
+
+def _get_paths(missions: list[str], rng: random.Random) -> dict[str, list[str]]:
+    chosen = rng.sample(missions, min(20, len(missions)))
+    return {
+        template: [template.format(mission=m) for m in chosen] if per_mission else [template]
+        for template, per_mission in ENDPOINTS
+    }
+
+
+def measure_gets(
+    server: Server, paths: dict[str, list[str]], count: int, seconds: float
+) -> dict[str, Latencies]:
+    """Each projection endpoint, ``count`` times at most, ``seconds`` at most."""
+    return {
+        template: timed_requests(server, "GET", rotation, count, seconds)
+        for template, rotation in paths.items()
+    }
+
+
+def figure_scale(
+    scratch: Path,
+    events: int,
+    small: int,
+    samples: int,
+    seconds: float,
+    seed: int = 7,
+) -> tuple[list[Figure], Path]:
+    """Figure 5; returns the figures and the generated log (for figure 4)."""
+    database = scratch / "log.db"
+    for path in scratch.glob("log.db*"):
+        path.unlink()
+    generator = LogGenerator(events, seed)
+    paths = _get_paths(generator.missions, random.Random(seed))
+    environment = {"INCIDENTS_DATABASE_URL": f"sqlite:///{database}"}
+    step = max(1, events // 5)
+    reported = [0]
+
+    def progress(written: int) -> None:
+        if written - reported[0] >= step:
+            reported[0] = written
+            print(f"    generated {small + written:,} events", flush=True)
+
+    with serve(SERVICE, 1, scratch / "scale.log", environment) as server:
+        # Warm the empty service with the same requests it gets later, then read its RSS.
+        measure_gets(server, paths, 5, seconds)
+        append_latencies(server, "warm", 20, seconds)
+        rss_empty = server.rss()
+        first = asyncio.run(generator.write(database, small))
+        gets_small = measure_gets(server, paths, samples, seconds)
+        appends_small = append_latencies(server, "small", samples, seconds)
+        rest = asyncio.run(generator.write(database, events - small, progress=progress))
+        gets_full = measure_gets(server, paths, samples, seconds)
+        appends_full = append_latencies(server, "full", samples, seconds)
+        rss_full = server.rss()
+        pids = server.worker_pids()
+    generated = first.events + rest.events
+    generation_seconds = first.seconds + rest.seconds
+    size = f"{generated:,}"
+    figures = []
+    for template, latencies in gets_full.items():
+        small_p99 = gets_small[template].percentile(0.99)
+        figures.append(
+            Figure(
+                key=f"5-get {template.split('?')[0]}",
+                title=f"GET {template} p99 with {size} events in the log",
+                unit="ms",
+                ours=latencies.percentile(0.99),
+                ours_label=f"p99 of {len(latencies.seconds)} sequential requests, client-side",
+                targets=[Target("<", 5, of="value")],
+                notes=[
+                    f"p50 {latencies.percentile(0.5):.2f} ms; response {latencies.bytes:,.0f} "
+                    f"bytes; statuses {latencies.statuses}",
+                    f"at {small:,} events: p99 {small_p99:.2f} ms",
+                ],
+                details={
+                    "p50_ms": latencies.percentile(0.5),
+                    "p99_ms": latencies.percentile(0.99),
+                    "max_ms": max(latencies.seconds) * 1000,
+                    "requests": len(latencies.seconds),
+                    "statuses": latencies.statuses,
+                    "bytes": latencies.bytes,
+                    "small_p99_ms": small_p99,
+                },
+            )
+        )
+    p50_full, p50_small = appends_full.percentile(0.5), appends_small.percentile(0.5)
+    figures.append(
+        Figure(
+            key="5-append",
+            title=f"Append p50 over HTTP at {size} events / at {small:,} events",
+            unit="ms",
+            ours=p50_full,
+            ours_label=f"p50 of {len(appends_full.seconds)} sequential POSTs at {size} events",
+            baseline=p50_small,
+            baseline_label=f"p50 of {len(appends_small.seconds)} sequential POSTs at {small:,}",
+            ratio=p50_full / p50_small,
+            targets=[Target("<=", 1.2)],
+            notes=[
+                f"statuses at {size}: {appends_full.statuses}; at {small:,}: "
+                f"{appends_small.statuses}",
+                f"p99 {appends_full.percentile(0.99):.2f} ms at {size}, "
+                f"{appends_small.percentile(0.99):.2f} ms at {small:,}",
+            ],
+        )
+    )
+    growth = (rss_full["VmRSS"] - rss_empty["VmRSS"]) / 1024
+    figures.append(
+        Figure(
+            key="5-rss",
+            title=f"Server RSS growth from an empty log to {size} events",
+            unit="MB",
+            ours=growth,
+            ours_label="VmRSS of the granian worker after the same requests, full - empty",
+            targets=[Target("<", 100, of="value")],
+            notes=[
+                f"VmRSS {rss_empty['VmRSS'] / 1024:.0f} MB empty, {rss_full['VmRSS'] / 1024:.0f}"
+                f" MB at {size}; peak (VmHWM) {rss_full['VmHWM'] / 1024:.0f} MB; worker pids "
+                f"{pids}",
+            ],
+            details={"empty_kb": rss_empty, "full_kb": rss_full},
+        )
+    )
+    figures.append(
+        Figure(
+            key="5-generate",
+            title=f"Generating the log: {size} events through the store's append path",
+            unit="events/s",
+            ours=generated / generation_seconds,
+            ours_label=f"{generation_seconds:.1f} s in all, append_many of ~1000-event chunks, "
+            "8 in flight",
+            notes=[
+                f"{len(generator.missions)} missions, {rest.streams:,} streams; "
+                f"types: {json.dumps(_merge(first.types, rest.types))}"
+            ],
+            details={"seconds": generation_seconds, "events": generated},
+        )
+    )
+    return figures, database
+
+
+def _merge(*counts: dict[str, int]) -> dict[str, int]:
+    merged: dict[str, int] = {}
+    for count in counts:
+        for key, value in count.items():
+            merged[key] = merged.get(key, 0) + value
+    return dict(sorted(merged.items()))
