@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
@@ -72,7 +71,7 @@ class Protest(Aggregate):
         self.closed = True
 
 
-class Log(Application[UUID]):
+class Log(Application):
     """The application whose repository loads and saves the aggregates above."""
 
 

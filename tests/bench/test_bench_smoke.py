@@ -1,0 +1,98 @@
+"""Smoke test of the benchmark harness: every figure comes out, at tiny sizes, in seconds.
+
+It checks that the harness runs and produces each figure as a positive number, and that the
+generator's log is one ``incidents verify`` and ``incidents replay`` accept. It asserts no
+timing and no target: benchmarks measure, tests check behaviour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import served
+from bench.__main__ import PARTS, Settings, figures_by_key, run
+from bench.generate import generate
+
+EXPECTED = (
+    "1",
+    "2-w1",
+    "3",
+    "4",
+    "5-get /missions/{mission}/unanswered-notes",
+    "5-get /projections/open-protests",
+    "5-get /projections/missions",
+    "5-get /projections/unanswered-notes",
+    "5-append",
+    "5-rss",
+    "5-generate",
+)
+
+
+def test_every_figure_is_measured_at_tiny_sizes(tmp_path: Path) -> None:
+    """Given the smoke sizes, when the whole suite runs, then each figure is a positive
+    number, ratios are computed where there is a baseline, and the JSON and chart exist."""
+    result = run(Settings.preset_named("smoke"), out=tmp_path, chart_path=tmp_path / "chart.png")
+
+    figures = figures_by_key(result)
+    assert sorted(figures) == sorted(EXPECTED)
+    for key in EXPECTED:
+        figure = figures[key]
+        if key == "5-rss":
+            # Growth may be zero or even negative at a 2,000-event log; it must be measured.
+            assert figure.details["full_kb"]["VmRSS"] > 0, key
+        else:
+            assert figure.ours > 0, key
+        if figure.baseline is not None:
+            assert figure.baseline > 0, key
+            assert figure.ratio is not None and figure.ratio > 0, key
+    assert figures["2-w1"].details["ours"]["requests"] > 0
+    assert figures["4"].details["differences"] == 0
+    assert figures["4"].details["verify_ok"]
+    saved = json.loads((tmp_path / "latest-smoke.json").read_text())
+    assert [figure["key"] for figure in saved["figures"]] == [f.key for f in result.figures]
+    assert saved["extra"]["sweep"]["levels"] == [1, 4]
+    assert (tmp_path / "chart.png").stat().st_size > 0
+    assert not (tmp_path / "scratch-smoke").exists()
+    assert set(PARTS) == {"append", "sweep", "commands", "http", "scale", "replay"}
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="without wrk the suite uses loadgen")
+def test_the_python_load_generator_stands_in_for_wrk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given no wrk, when figure 2 runs, then bench.loadgen drives both servers."""
+    monkeypatch.setattr(served, "load_tool", lambda: "loadgen")
+
+    (figure,) = served.figure_http(tmp_path, seconds=0.5, warmup=0.2, workers_list=[1])
+
+    assert figure.details["ours"]["tool"] == "loadgen"
+    assert figure.details["ours"]["requests"] > 0
+    assert figure.details["bare"]["requests"] > 0
+    assert figure.details["ours"]["non_2xx"] == 0
+
+
+def test_the_generated_log_passes_verify_and_replay(tmp_path: Path) -> None:
+    """Given a generated log, when the CLI verifies and replays it, then both accept it."""
+    database = tmp_path / "log.db"
+    made = asyncio.run(generate(database, 2_000))
+    assert made.events == 2_000
+
+    outputs = {}
+    for command in ("verify", "replay"):
+        done = subprocess.run(
+            [sys.executable, "-m", "incidents.cli", command, "--database", str(database)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        outputs[command] = done.stdout
+    assert "ok: 2000 events" in outputs["verify"]
+    assert "no difference" in outputs["replay"]
