@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
+from hashlib import sha256 as _sha256
 from typing import NamedTuple
 from uuid import UUID
 
 import msgspec
+from msgspec import Raw
 
-from incidents.store.chain import chain_hash, envelope_bytes
 from incidents.store.protocol import (
     GENESIS_HASH,
     AppendedEvent,
@@ -42,6 +43,11 @@ from incidents.store.protocol import (
 )
 
 _NAMED_EXPECTATIONS = frozenset(("any", "no_stream", "exists"))
+
+# The chain's envelope (incidents.store.chain.envelope_bytes), encoded here in one step with
+# the event id as a UUID (msgspec writes it as str() does): the same bytes, less work per
+# event. tests/unit/test_perf_append.py checks the two agree.
+_encode_envelope = msgspec.json.Encoder().encode
 
 
 def to_utc(moment: datetime) -> datetime:
@@ -225,14 +231,17 @@ class AppendPlan:
     ) -> AppendResult:
         stream_id = request.stream_id
         proposed = request.events
-        found = [self.identity(event.event_id) for event in proposed]
+        staged = self.new_identities
+        stored = self._identities
+        found = [staged.get(event.event_id) or stored.get(event.event_id) for event in proposed]
         if any(identity is not None for identity in found):
             return self._retry(index, request, found)
 
         record = self.stream(stream_id)
         current = 0 if record is None else record.version
-        if not expectation_holds(request.expected_version, current):
-            raise ConcurrencyError(stream_id, request.expected_version, current, index)
+        expected = request.expected_version
+        if expected != "any" and not expectation_holds(expected, current):
+            raise ConcurrencyError(stream_id, expected, current, index)
 
         recorded_at = self.recorded_at
         position = self.position
@@ -245,20 +254,23 @@ class AppendPlan:
             data = bytes(event.data)
             metadata = bytes(event.metadata)
             occurred_at = recorded_at if event.occurred_at is None else to_utc(event.occurred_at)
-            previous_hash = chain_hash(
-                previous_hash,
-                envelope_bytes(
-                    position,
-                    stream_id,
-                    version,
-                    event.event_id,
-                    event.type,
-                    data,
-                    metadata,
-                    occurred_at,
-                    recorded_at,
-                ),
+            digest = _sha256(previous_hash.encode())
+            digest.update(
+                _encode_envelope(
+                    (
+                        position,
+                        stream_id,
+                        version,
+                        event.event_id,
+                        event.type,
+                        Raw(data),
+                        Raw(metadata),
+                        occurred_at,
+                        recorded_at,
+                    )
+                )
             )
+            previous_hash = digest.hexdigest()
             recorded.append(
                 RecordedEvent(
                     position,
@@ -266,8 +278,8 @@ class AppendPlan:
                     version,
                     event.event_id,
                     event.type,
-                    msgspec.Raw(data),
-                    msgspec.Raw(metadata),
+                    Raw(data),
+                    Raw(metadata),
                     occurred_at,
                     recorded_at,
                     previous_hash,
@@ -282,26 +294,26 @@ class AppendPlan:
             violation.append_index = index
             raise
 
+        changed = self.changed_streams
         if stream_id not in previous_streams:
-            previous_streams[stream_id] = self.changed_streams.get(stream_id)
-        self.changed_streams[stream_id] = StreamRecord(
-            category_of(stream_id), version, snapshot, position, recorded_at
+            previous_streams[stream_id] = changed.get(stream_id)
+        changed[stream_id] = StreamRecord(
+            category_of(stream_id) if record is None else record.category,
+            version,
+            snapshot,
+            position,
+            recorded_at,
         )
-        for stored, raw in zip(recorded, proposed, strict=True):
-            self.new_identities[stored.event_id] = StoredIdentity(
-                stream_id, stored.type, bytes(raw.data), stored.position, stored.version
+        appended: list[AppendedEvent] = []
+        for landed in recorded:
+            staged[landed.event_id] = StoredIdentity(
+                stream_id, landed.type, bytes(landed.data), landed.position, landed.version
             )
+            appended.append(AppendedEvent(landed.event_id, landed.position, landed.version))
         self.events.extend(recorded)
         self.position = position
         self.hash = previous_hash
-        return AppendResult(
-            stream_id,
-            version,
-            [
-                AppendedEvent(stored.event_id, stored.position, stored.version)
-                for stored in recorded
-            ],
-        )
+        return AppendResult(stream_id, version, appended)
 
     def _retry(
         self, index: int, request: AppendRequest, found: list[StoredIdentity | None]

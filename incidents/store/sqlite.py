@@ -31,7 +31,8 @@ import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 from uuid import UUID
 
 import aiosqlite
@@ -68,6 +69,10 @@ from incidents.store.protocol import (
 
 # How often a watcher looks at the file for appends made by other processes (seconds).
 HEAD_POLL_INTERVAL = 0.5
+# How many streams' rows (and how many bytes of their states) the writer keeps in memory
+# between batches, so that a stream appended to again is not read back from the file.
+KNOWN_STREAMS = 4096
+KNOWN_STATE_BYTES = 16 * 2**20
 # Larger than any version a stream can reach: "read backward from the end".
 _LAST_VERSION = 2**62
 
@@ -172,6 +177,14 @@ class _Writer:
     def __init__(self, connection: sqlite3.Connection, rules: StreamRules) -> None:
         self._connection = connection
         self._rules = rules
+        # What this writer knows of the file as of its last commit: the file's
+        # data_version then, the head and its recorded_at, and the rows of the streams it
+        # wrote or read lately (most recent last). Valid only while data_version says no
+        # other connection has committed since; see _plan.
+        self._known_version: int | None = None
+        self._known_head: tuple[LogHead, datetime] | None = None
+        self._known_streams: dict[str, StreamRecord] = {}
+        self._known_bytes = 0
 
     @classmethod
     def connect(cls, path: str, rules: StreamRules, busy_timeout: float) -> _Writer:
@@ -219,11 +232,14 @@ class _Writer:
         except sqlite3.Error as error:
             return [_unavailable("the database is locked", error) for _ in units], None
         try:
-            plan = self._plan(units)
-            outcomes = [self._stage(plan, unit) for unit in units]
+            (data_version,) = connection.execute("PRAGMA data_version").fetchone()
+            if data_version != self._known_version:
+                self._forget()
+            plan = self._plan(units, cached=True)
+            stage = self._stage
+            outcomes = [stage(plan, unit) for unit in units]
             self._persist(plan)
             connection.execute("COMMIT")
-            return outcomes, plan.head
         except sqlite3.IntegrityError:
             self._rollback()
             return self._write_one_by_one(units)
@@ -233,6 +249,41 @@ class _Writer:
         except BaseException:
             self._rollback()
             raise
+        self._remember(data_version, plan)
+        return outcomes, plan.head
+
+    def _forget(self) -> None:
+        """Drop what the writer knew of the file (another connection wrote, or a batch failed)."""
+        self._known_version = None
+        self._known_head = None
+        self._known_streams.clear()
+        self._known_bytes = 0
+
+    def _remember(self, data_version: int, plan: AppendPlan) -> None:
+        """Keep the head and the streams a committed plan wrote, for the next batch.
+
+        The connection's own commits leave ``PRAGMA data_version`` as it was, so the next
+        batch finds the same value unless another connection (another process, a repair)
+        committed in between; then it reads everything from the file again.
+        """
+        self._known_version = data_version
+        if plan.events:
+            self._known_head = (plan.head, plan.recorded_at)
+        # A batch that stored no event leaves the head, and its recorded_at, as they were;
+        # if the head was not known, it is read from the file next time.
+        known = self._known_streams
+        size = self._known_bytes
+        for stream_id, record in plan.changed_streams.items():
+            previous = known.pop(stream_id, None)
+            if previous is not None:
+                size -= len(previous.snapshot.state)
+            known[stream_id] = record
+            size += len(record.snapshot.state)
+        # Bounded, oldest first out, so the writer's memory does not grow with the log.
+        while known and (len(known) > KNOWN_STREAMS or size > KNOWN_STATE_BYTES):
+            oldest = next(iter(known))
+            size -= len(known.pop(oldest).snapshot.state)
+        self._known_bytes = size
 
     def _write_one_by_one(self, units: Sequence[_Unit]) -> tuple[list[_Outcome], LogHead | None]:
         """The batch again, each unit in a SAVEPOINT, turning constraint failures into errors."""
@@ -269,6 +320,7 @@ class _Writer:
             raise
 
     def _rollback(self) -> None:
+        self._forget()
         if self._connection.in_transaction:
             with contextlib.suppress(sqlite3.Error):
                 self._connection.execute("ROLLBACK")
@@ -278,38 +330,54 @@ class _Writer:
         units: Sequence[_Unit],
         head: LogHead | None = None,
         previous: AppendPlan | None = None,
+        *,
+        cached: bool = False,
     ) -> AppendPlan:
         """An empty plan over the rows the units mention, read under the write lock.
 
         The head (and the last recorded_at) is re-read unless given: another process may
-        have appended since the last batch.
+        have appended since the last batch. With ``cached``, the head and the streams this
+        writer committed last are taken from memory when it still holds them (write() has
+        checked that no other connection committed since).
         """
         connection = self._connection
-        if previous is None:
+        known = self._known_streams if cached else {}
+        if previous is not None:
+            recorded_at = previous.recorded_at
+        elif cached and self._known_head is not None:
+            head, last_recorded_at = self._known_head
+            recorded_at = recording_time(last_recorded_at)
+        else:
             row = connection.execute(_READ_HEAD).fetchone()
             if row is None:
                 head, recorded_at = LogHead(0, GENESIS_HASH), recording_time(None)
             else:
                 head, recorded_at = LogHead(row[0], row[1]), recording_time(parse_time(row[2]))
-        else:
-            recorded_at = previous.recorded_at
         event_ids: list[UUID] = []
-        stream_ids: set[str] = set()
+        streams: dict[str, StreamRecord] = {}
+        missing: set[str] = set()
         for unit in units:
             for request in unit.appends:
-                stream_ids.add(request.stream_id)
-                event_ids.extend(event.event_id for event in request.events)
+                stream_id = request.stream_id
+                if stream_id not in streams:
+                    record = known.pop(stream_id, None)
+                    if record is None:
+                        missing.add(stream_id)
+                    else:
+                        # Most recently used last; _remember puts it back if it changes.
+                        known[stream_id] = streams[stream_id] = record
+                for event in request.events:
+                    event_ids.append(event.event_id)
             if unit.snapshots is not None:
-                stream_ids.update(unit.snapshots)
+                missing.update(id_ for id_ in unit.snapshots if id_ not in streams)
         identities: dict[UUID, StoredIdentity] = {}
         if event_ids:
             for found in connection.execute(_LOAD_IDENTITIES, (_encode(event_ids),)):
                 identities[UUID(found[0])] = StoredIdentity(
                     found[1], found[2], bytes(found[3]), found[4], found[5]
                 )
-        streams: dict[str, StreamRecord] = {}
-        if stream_ids:
-            for found in connection.execute(_LOAD_STREAMS, (_encode(sorted(stream_ids)),)):
+        if missing:
+            for found in connection.execute(_LOAD_STREAMS, (_encode(sorted(missing)),)):
                 streams[found[0]] = _record_from_row(found)
         assert head is not None
         return AppendPlan(self._rules, head, recorded_at, identities, streams)
@@ -462,6 +530,7 @@ class SqliteEventStore:
         self._polled_at = 0.0
         self._closing = False
         self._close_task: asyncio.Task[None] | None = None
+        self._loop = asyncio.get_running_loop()
         self._batcher = asyncio.create_task(self._write_batches(), name="sqlite-event-writer")
 
     @classmethod
@@ -520,8 +589,15 @@ class SqliteEventStore:
         expected_version: ExpectedVersion = "any",
     ) -> AppendResult:
         """Append events to one stream atomically; see :meth:`append_many`."""
-        results = await self.append_many([AppendRequest(stream_id, events, expected_version)])
-        return results[0]
+        appends = (AppendRequest(stream_id, events, expected_version),)
+        check_appends(appends)
+        if self._closing:
+            raise StoreUnavailableError("the store is closed")
+        # _submit inlined: one coroutine frame less on the path every single append takes.
+        future: asyncio.Future[list[AppendResult]] = self._loop.create_future()
+        self._pending.append(_Unit(future, appends))
+        self._wakeup.set()
+        return (await future)[0]
 
     async def append_many(self, appends: Sequence[AppendRequest]) -> list[AppendResult]:
         """Append to several streams atomically: all of them are stored, or none.
@@ -703,12 +779,13 @@ class SqliteEventStore:
                 self._fail(units, error)
                 continue
             for unit, outcome in zip(units, outcomes, strict=True):
-                if unit.future.done():
+                future = unit.future
+                if future.done():
                     continue
-                if isinstance(outcome, BaseException):
-                    unit.future.set_exception(outcome)
+                if type(outcome) is list:
+                    future.set_result(outcome)
                 else:
-                    unit.future.set_result(outcome)
+                    future.set_exception(cast(BaseException, outcome))
             if head is not None and head.position > self._head_position:
                 self._head_position = head.position
                 self._notify()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from incidents.store import sqlite as sqlite_module
 from incidents.store.chain import verify_log
 from incidents.store.factory import open_store
 from incidents.store.memory import MemoryEventStore
@@ -24,6 +25,7 @@ from incidents.store.protocol import (
     AppendResult,
     ConcurrencyError,
     StoreUnavailableError,
+    StreamSnapshot,
 )
 from incidents.store.sqlite import HEAD_POLL_INTERVAL, SqliteEventStore
 from tests.store_rules import TallyRules, proposed, tally
@@ -377,3 +379,75 @@ async def test_open_store_refuses_urls_it_cannot_serve(url: str) -> None:
     # when a URL names no store this code has, then it says so
     with pytest.raises(ValueError, match="URL"):
         await open_store(url, TallyRules())
+
+
+async def test_a_snapshot_replaced_by_another_store_is_what_the_next_append_folds_onto(
+    tmp_path: Path,
+) -> None:
+    # given a store that has just appended to a stream (so its writer remembers the row)
+    path = tmp_path / "repaired.db"
+    first = await open_file(path)
+    second = await open_file(path)
+    try:
+        await first.append("note-r", [proposed()])
+        await first.append("note-r", [proposed()])
+
+        # when another store (a repair run) replaces the stream's snapshot without events
+        repaired = b'{"count":40,"types":["Repaired"]}'
+        await second.replace_snapshots({"note-r": StreamSnapshot(repaired, "mission-x", True)})
+
+        # then the first store's next append folds onto the repaired snapshot
+        await first.append("note-r", [proposed()])
+        row = await first.get_stream("note-r")
+        assert row is not None
+        assert tally(row.state).count == 41
+        assert tally(row.state).types == ["Repaired", "Noted"]
+        assert row.mission == "mission-x"
+        assert row.version == 3
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_rows_changed_by_another_program_between_batches_are_read_again(
+    tmp_path: Path,
+) -> None:
+    # given a store that has appended to a stream, and a program that rewinds the head by
+    # deleting the last event and the stream's row behind the store's back
+    path = tmp_path / "rewound.db"
+    store = await open_file(path)
+    try:
+        await store.append("note-w", [proposed()])
+        await store.append("note-w", [proposed()])
+        query(path, "DELETE FROM events WHERE position = 2")
+        query(path, "UPDATE streams SET version = 1, last_position = 1 WHERE stream_id = 'note-w'")
+
+        # when it appends again
+        result = await store.append("note-w", [proposed()], 1)
+
+        # then it lands where the file says, not where the store last left it
+        assert (result.version, result.events[0].position) == (2, 2)
+        assert (await verify_log(store)).count == 2
+    finally:
+        await store.close()
+
+
+async def test_the_writer_keeps_a_bounded_number_of_stream_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a writer that may remember three streams
+    monkeypatch.setattr(sqlite_module, "KNOWN_STREAMS", 3)
+    store = await open_file(tmp_path / "bounded.db")
+    try:
+        # when ten streams are appended to, twice each
+        for _ in range(2):
+            for i in range(10):
+                await store.append(f"note-{i}", [proposed()])
+
+        # then it remembers only the three most recent, and every stream is right
+        assert list(store._writer._known_streams) == ["note-7", "note-8", "note-9"]
+        for i in range(10):
+            assert await store.stream_version(f"note-{i}") == 2
+        assert (await verify_log(store)).count == 20
+    finally:
+        await store.close()
