@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import jsonschema
 import msgspec
 import pytest
@@ -13,6 +17,7 @@ from click.testing import CliRunner
 from incidents.cli import main
 from incidents.schemas import render, schema_documents
 from incidents.seeding import seed_files
+from tests.integration.test_store_postgres import URL, server_answers
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -118,3 +123,38 @@ def test_every_seed_event_matches_its_exported_schema() -> None:
                 {"events": append["events"]},
                 msgspec.json.decode((REPO / "schemas/requests/AppendBody.json").read_bytes()),
             )
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A scratch PostgreSQL database on the local server, dropped afterwards."""
+    if not server_answers():
+        pytest.skip("no PostgreSQL server answers on 127.0.0.1:5432")
+    name = f"incidents_cli_{uuid.uuid4().hex[:12]}"
+
+    async def admin(statement: str) -> None:
+        connection = await asyncpg.connect(URL)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        asyncio.run(admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+def test_seed_verify_and_replay_on_postgresql(postgres_url: str) -> None:
+    runner = CliRunner()
+    first = runner.invoke(main, ["seed", "--database", postgres_url])
+    assert first.exit_code == 0, first.output
+    stored = int(first.output.split()[1])
+    assert stored > 0
+    again = runner.invoke(main, ["seed", "--database", postgres_url])
+    assert again.output.startswith(f"seeded: 0 events stored, {stored} already in the log")
+    verified = runner.invoke(main, ["verify", "--database", postgres_url])
+    assert verified.exit_code == 0 and verified.output.startswith(f"ok: {stored} events")
+    replayed = runner.invoke(main, ["replay", "--database", postgres_url])
+    assert replayed.exit_code == 0 and "no difference" in replayed.output
