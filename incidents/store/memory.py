@@ -11,6 +11,7 @@ answer every request the same way, down to the error and its ``append_index``.
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_left, bisect_right
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from hashlib import sha256 as _sha256
@@ -446,6 +447,36 @@ class MemoryEventStore:
                 break
         return chosen
 
+    async def read_by_stream(
+        self, after: tuple[str, int] | None = None, limit: int = 1000
+    ) -> list[RecordedEvent]:
+        """The whole log ordered by stream id, then version, after ``(stream id, version)``."""
+        check_limit(limit)
+        after_id, after_version = after if after is not None else ("", 0)
+        chosen: list[RecordedEvent] = []
+        stream_ids = sorted(self._stream_positions, key=_id_bytes)
+        start = bisect_left(stream_ids, _id_bytes(after_id), key=_id_bytes)
+        for stream_id in stream_ids[start:]:
+            if len(chosen) >= limit:
+                break
+            positions = self._stream_positions[stream_id]
+            first = max(after_version, 0) if stream_id == after_id else 0
+            for position in positions[first : first + limit - len(chosen)]:
+                chosen.append(self._events[position - 1])
+        return chosen
+
+    async def list_streams_after(
+        self, after: str | None = None, limit: int = 1000
+    ) -> list[StreamRow]:
+        """Every stream's row ordered by stream id, after ``after``."""
+        check_limit(limit)
+        stream_ids = sorted(self._streams, key=_id_bytes)
+        start = 0 if after is None else bisect_right(stream_ids, _id_bytes(after), key=_id_bytes)
+        return [
+            self._streams[stream_id].row(stream_id)
+            for stream_id in stream_ids[start : start + limit]
+        ]
+
     async def stream_version(self, stream_id: str) -> int:
         """The stream's current version, 0 when it has no events."""
         record = self._streams.get(stream_id)
@@ -519,6 +550,11 @@ class MemoryEventStore:
         if plan.events:
             self._changed.set()
             self._changed = asyncio.Event()
+
+
+def _id_bytes(stream_id: str) -> bytes:
+    """The order stream ids sort in, in every store: their bytes (SQLite's BINARY, "C")."""
+    return stream_id.encode()
 
 
 def check_limit(limit: int) -> None:

@@ -261,6 +261,14 @@ class _Statements:
             f"SELECT {_EVENT_COLUMNS} FROM {s}.events WHERE stream_id = $1"
             " AND version <= $2::bigint ORDER BY version DESC LIMIT $3::bigint"
         )
+        self.read_by_stream = (
+            f"SELECT {_EVENT_COLUMNS} FROM {s}.events WHERE (stream_id, version) > ($1, $2::bigint)"
+            " ORDER BY stream_id, version LIMIT $3::bigint"
+        )
+        self.list_streams_after = (
+            f"SELECT {_STREAM_COLUMNS} FROM {s}.streams WHERE stream_id > $1"
+            " ORDER BY stream_id LIMIT $2::bigint"
+        )
         self.stream_version = f"SELECT version FROM {s}.streams WHERE stream_id = $1"
         self.get_stream = f"SELECT {_STREAM_COLUMNS} FROM {s}.streams WHERE stream_id = $1"
         self.event_stored = f"SELECT 1 FROM {s}.events WHERE event_id = $1"
@@ -754,6 +762,30 @@ class PostgresEventStore:
             parameters.append(list(categories))
         sql = self._sql.read_all(bool(types), bool(categories))
         return [_event_from_row(row) for row in await self._fetch(sql, *parameters)]
+
+    async def read_by_stream(
+        self, after: tuple[str, int] | None = None, limit: int = 1000
+    ) -> list[RecordedEvent]:
+        """The whole log ordered by stream id, then version, after ``(stream id, version)``.
+
+        Read along the UNIQUE (stream_id, version) index ("C" collation: bytes order).
+        """
+        check_limit(limit)
+        after_id, after_version = after if after is not None else ("", 0)
+        rows = await self._fetch(
+            self._sql.read_by_stream, after_id, _clamp(after_version), _clamp(limit)
+        )
+        return [_event_from_row(row) for row in rows]
+
+    async def list_streams_after(
+        self, after: str | None = None, limit: int = 1000
+    ) -> list[StreamRow]:
+        """Every stream's row ordered by stream id, after ``after``."""
+        check_limit(limit)
+        rows = await self._fetch(
+            self._sql.list_streams_after, "" if after is None else after, _clamp(limit)
+        )
+        return [_stream_row(row) for row in rows]
 
     async def stream_version(self, stream_id: str) -> int:
         """The stream's current version, 0 when it has no events."""

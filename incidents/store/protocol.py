@@ -250,6 +250,23 @@ class EventStore(Protocol):
         """The global log in position order, strictly after ``after``, optionally filtered."""
         ...
 
+    async def read_by_stream(
+        self, after: tuple[str, int] | None = None, limit: int = 1000
+    ) -> list[RecordedEvent]:
+        """The whole log ordered by stream id, then version: the events that come after
+        ``after`` (a stream id and a version) in that order, or from the start when None.
+
+        Every stream's events come together, first to last, so a reader can fold each
+        stream in one go and let it go (``incidents replay``). Stream ids compare as bytes.
+        """
+        ...
+
+    async def list_streams_after(
+        self, after: str | None = None, limit: int = 1000
+    ) -> list[StreamRow]:
+        """Every stream's row, of every category, ordered by stream id, after ``after``."""
+        ...
+
     async def stream_version(self, stream_id: str) -> int:
         """The stream's current version, 0 when it has no events."""
         ...

@@ -558,6 +558,71 @@ async def test_the_log_reads_after_a_position_with_a_limit_and_filters(store: Ev
     assert positions(await store.read_all(types=[], categories=[])) == [1, 2, 3, 4, 5, 6]
 
 
+async def test_the_log_reads_stream_by_stream_in_pages(store: EventStore) -> None:
+    # given streams whose events interleave in the log, with ids that sort differently as
+    # text and as categories ("note-a" < "note-a-b" < "notes-z" < "protest-b")
+    layout = ["protest-b", "note-a-b", "note-a", "notes-z", "note-a", "protest-b", "note-a-b"]
+    for stream_id in layout:
+        await store.append(stream_id, [proposed()])
+    await store.append("note-a", [proposed(), proposed()])
+
+    # when the whole log is read by stream, in one page and in pages of every size
+    def keys(events: list) -> list[tuple[str, int]]:  # type: ignore[type-arg]
+        return [(e.stream_id, e.version) for e in events]
+
+    expected = [
+        ("note-a", 1),
+        ("note-a", 2),
+        ("note-a", 3),
+        ("note-a", 4),
+        ("note-a-b", 1),
+        ("note-a-b", 2),
+        ("notes-z", 1),
+        ("protest-b", 1),
+        ("protest-b", 2),
+    ]
+    whole = await store.read_by_stream(limit=100)
+
+    # then every stream's events come together, in version order, streams by id
+    assert keys(whole) == expected
+    by_position = {e.position: e for e in await store.read_all(limit=100)}
+    assert all(by_position[e.position] == e for e in whole)
+    for size in (1, 2, 3, 4):
+        paged: list[tuple[str, int]] = []
+        after: tuple[str, int] | None = None
+        while page := await store.read_by_stream(after, limit=size):
+            assert len(page) <= size
+            paged.extend(keys(page))
+            after = (page[-1].stream_id, page[-1].version)
+        assert paged == expected
+    # and reading from inside a stream starts at its next version
+    assert keys(await store.read_by_stream(("note-a", 2), limit=3)) == expected[2:5]
+    assert keys(await store.read_by_stream(("note-a", 0), limit=1)) == expected[:1]
+    assert keys(await store.read_by_stream(("protest-b", 2))) == []
+    assert await store.read_by_stream(limit=0) == []
+
+
+async def test_every_stream_lists_by_id_in_pages(store: EventStore) -> None:
+    # given streams of several categories
+    for stream_id in ["protest-b", "note-a-b", "note-a", "notes-z", "incident-q"]:
+        await store.append(stream_id, [proposed()])
+
+    # when they are listed after an id, in pages
+    async def listed(after: str | None, limit: int = 100) -> list[str]:
+        return [row.stream_id for row in await store.list_streams_after(after, limit)]
+
+    # then they come by id across categories, with their rows as list_streams has them
+    everyone = ["incident-q", "note-a", "note-a-b", "notes-z", "protest-b"]
+    assert await listed(None) == everyone
+    assert await listed(None, 2) == everyone[:2]
+    assert await listed("note-a", 2) == ["note-a-b", "notes-z"]
+    assert await listed("note-a-a") == everyone[2:]
+    assert await listed("protest-b") == []
+    assert await store.list_streams_after(None, 0) == []
+    rows = {row.stream_id: row for row in await store.list_streams_after()}
+    assert rows["note-a"] == (await store.list_streams("note"))[0]
+
+
 # Snapshots
 
 
