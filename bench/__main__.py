@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench import append, chart, commands, replay, served
 from bench.generate import generate
-from bench.report import Figure, Run
+from bench.report import Figure, Run, fsync_rate
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -86,6 +86,13 @@ def run(
     scratch = out / f"scratch-{settings.preset}"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
+    result.machine["fsync_per_second"] = round(fsync_rate(scratch))
+    print(
+        f"machine: {result.machine['nproc']} cores, {result.machine['cpu']}, "
+        f"{result.machine['memory']}, {result.machine['fsync_per_second']:,} fsync/s "
+        f"(4 KiB write + fsync) in {out}",
+        flush=True,
+    )
     scale_note = "" if settings.log_events >= 1_000_000 else " (the issue asks 1M: bench-full)"
     print(
         f"bench ({settings.preset}): a log of {settings.log_events:,} events for figures 4 "

@@ -145,6 +145,27 @@ def machine() -> dict[str, Any]:
     }
 
 
+def fsync_rate(directory: Path, seconds: float = 1.0) -> float:
+    """4 KiB write + fsync pairs per second in ``directory``: what a durable commit costs."""
+    import os
+    import time
+
+    path = directory / "fsync-probe"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        count = 0
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds and count < 1_000_000:
+            os.write(descriptor, b"x" * 4096)
+            os.fsync(descriptor)
+            count += 1
+        elapsed = time.perf_counter() - started
+    finally:
+        os.close(descriptor)
+        path.unlink()
+    return count / elapsed
+
+
 @dataclass
 class Run:
     """A whole benchmark run: its settings, the machine and every figure."""

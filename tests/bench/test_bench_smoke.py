@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bench import served
-from bench.__main__ import PARTS, Settings, figures_by_key, run
+from bench.__main__ import Settings, figures_by_key, run
 from bench.generate import generate
 
 EXPECTED = (
@@ -60,7 +60,6 @@ def test_every_figure_is_measured_at_tiny_sizes(tmp_path: Path) -> None:
     assert saved["extra"]["sweep"]["levels"] == [1, 4]
     assert (tmp_path / "chart.png").stat().st_size > 0
     assert not (tmp_path / "scratch-smoke").exists()
-    assert set(PARTS) == {"append", "sweep", "commands", "http", "scale", "replay"}
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="without wrk the suite uses loadgen")
