@@ -25,7 +25,7 @@ from bench.report import Figure, Run, fsync_rate
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 CHART = ROOT / "docs" / "benchmarks-throughput.png"
-PARTS = ("append", "sweep", "commands", "http", "scale", "replay")
+PARTS = ("append", "sweep", "http", "commands", "scale", "replay")
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,12 @@ def run(
                 )
                 result.extra["chart"] = str(drawn)
                 print(f"    chart written to {drawn}", flush=True)
+        if "http" in only:
+            print("figure 2: HTTP appends against a bare Litestar app", flush=True)
+            for figure in served.figure_http(
+                scratch, settings.http_seconds, settings.http_warmup, settings.http_workers
+            ):
+                result.add(figure)
         if "commands" in only:
             print("figure 3: load-decide-append commands against eventsourcing", flush=True)
             result.add(
@@ -127,12 +133,6 @@ def run(
                     scratch, settings.command_seconds, settings.command_rounds, settings.writers
                 )
             )
-        if "http" in only:
-            print("figure 2: HTTP appends against a bare Litestar app", flush=True)
-            for figure in served.figure_http(
-                scratch, settings.http_seconds, settings.http_warmup, settings.http_workers
-            ):
-                result.add(figure)
         log: Path | None = None
         if "scale" in only:
             print(f"figure 5: the service with {settings.log_events:,} events", flush=True)
