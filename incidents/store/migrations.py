@@ -58,8 +58,10 @@ MIGRATIONS: tuple[Migration, ...] = (
                 updated_at TEXT NOT NULL
             )
             """,
-            "CREATE INDEX streams_by_category ON streams (category, is_open)",
-            "CREATE INDEX streams_by_mission ON streams (mission, category)",
+            # list_streams filters on category, mission and is_open and sorts by stream_id:
+            # with stream_id last, the filtered rows come from the index already in order.
+            "CREATE INDEX streams_by_category ON streams (category, is_open, stream_id)",
+            "CREATE INDEX streams_by_mission ON streams (mission, category, is_open, stream_id)",
         ),
     ),
 )

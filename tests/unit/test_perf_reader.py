@@ -1,0 +1,81 @@
+"""The read models decode only the fields their views read: the views come out exactly as
+they do from the full states, over the seed cases and every mission filter."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from incidents.domain.rules import DomainRules
+from incidents.domain.state import DemandState, decode_state
+from incidents.projections import reader
+from incidents.projections.incidents_by_mission import incidents_view
+from incidents.projections.missions import missions_view
+from incidents.projections.open_protests import open_protests
+from incidents.projections.unanswered_notes import unanswered_notes
+from incidents.seeding import load_into
+from incidents.service import LogService
+from incidents.store.memory import MemoryEventStore
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def full(rows: list[Any]) -> list[Any]:
+    """The states as they were decoded before: whole."""
+    return [decode_state(row.category, bytes(row.state)) for row in rows]
+
+
+@pytest.fixture
+async def seeded() -> MemoryEventStore:
+    store = MemoryEventStore(DomainRules())
+    await load_into(LogService(store), SEEDS)
+    return store
+
+
+async def test_each_view_is_the_same_from_the_slices_as_from_the_full_states(
+    seeded: MemoryEventStore,
+) -> None:
+    projections = reader.Projections(seeded, 30, lambda: NOW)
+    missions = await seeded.list_streams("mission")
+    mission_ids: list[str | None] = [None, *(row.stream_id for row in missions), "mission-none"]
+    assert len(mission_ids) > 3
+    for mission in mission_ids:
+        notes = await seeded.list_streams("note", mission=mission, is_open=True)
+        protests = await seeded.list_streams("protest", mission=mission, is_open=True)
+        incidents = await seeded.list_streams("incident", mission=mission)
+        expected_notes = unanswered_notes(full(notes), full(missions), NOW, 30)
+        expected_protests = open_protests(full(protests), NOW, mission=mission)
+        expected_incidents = incidents_view(full(incidents), full(missions), mission)
+        assert await projections.unanswered_notes(mission) == expected_notes
+        assert await projections.open_protests(mission=mission) == expected_protests
+        assert await projections.incidents(mission) == expected_incidents
+    related = [
+        row
+        for category in ("incident", "protest", "note")
+        for row in await seeded.list_streams(category)
+    ]
+    expected = missions_view(
+        list(zip(missions, full(missions), strict=True)),
+        related,
+        full([row for row in related if row.category == "note"]),
+    )
+    assert await projections.missions() == expected
+    # the seeds hold something for every view to show
+    assert expected.missions and (await projections.unanswered_notes()).missions
+
+
+def test_every_field_a_slice_keeps_is_a_field_of_its_state_with_the_same_name() -> None:
+    # a slice field the state lacks would always take its default: a silent wrong answer
+    pairs = [(state, decoder.type) for state, decoder in reader._SLICES.items()]
+    for state_type, slice_type in [*pairs, (DemandState, reader._DemandFacts)]:
+        state_fields = {f.encode_name: f for f in msgspec.structs.fields(state_type)}
+        for field in msgspec.structs.fields(slice_type):
+            assert field.encode_name in state_fields, (slice_type, field.name)
+            assert field.name == state_fields[field.encode_name].name
+            if field.required:
+                assert state_fields[field.encode_name].required, (slice_type, field.name)
