@@ -90,7 +90,7 @@ def run(
     print(
         f"machine: {result.machine['nproc']} cores, {result.machine['cpu']}, "
         f"{result.machine['memory']}, {result.machine['fsync_per_second']:,} fsync/s "
-        f"(4 KiB write + fsync) in {out}",
+        f"(4 KiB write + fsync) in {out}; code at {result.machine['checkout']}",
         flush=True,
     )
     scale_note = "" if settings.log_events >= 1_000_000 else " (the issue asks 1M: bench-full)"

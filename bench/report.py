@@ -132,6 +132,7 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     return {
+        "checkout": checkout(),
         "nproc": os.cpu_count(),
         "cpu": cpu,
         "memory": memory,
@@ -143,6 +144,25 @@ def machine() -> dict[str, Any]:
             for name in ("litestar", "msgspec", "granian", "aiosqlite", "eventsourcing", "uvloop")
         },
     }
+
+
+def checkout() -> str:
+    """The commit the code was run at, ``+changes`` when the working tree differs from it."""
+    import subprocess
+
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "-"
+    return f"{head}{' +changes' if dirty else ''}" if head else "-"
 
 
 def fsync_rate(directory: Path, seconds: float = 1.0) -> float:
