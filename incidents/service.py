@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
 import msgspec
@@ -42,7 +42,10 @@ Version = Annotated[int, Meta(ge=0, le=MAX_INT64)]
 ExpectedVersionIn = Version | Literal["any", "no_stream", "exists"]
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
 
-KNOWN_CATEGORIES = frozenset({"mission", "incident", "note", "protest", "statement"})
+Category = Literal["mission", "incident", "note", "protest", "statement"]
+KNOWN_CATEGORIES: frozenset[str] = frozenset(get_args(Category))
+# Event type names are past-tense CamelCase words; the catalogue decides which exist.
+EVENT_TYPE_PATTERN = r"^[A-Z][A-Za-z]*$"
 
 _encode_metadata = msgspec.json.Encoder(order="sorted").encode
 
@@ -50,7 +53,7 @@ _encode_metadata = msgspec.json.Encoder(order="sorted").encode
 class EventIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One event as a client posts it."""
 
-    type: str
+    type: Annotated[str, Meta(pattern=EVENT_TYPE_PATTERN, max_length=64)]
     data: dict[str, Any] = msgspec.field(default_factory=dict)
     event_id: UUID | None = None
     occurred_at: AwareDatetime | None = None

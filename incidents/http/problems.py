@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
@@ -43,6 +45,50 @@ _TITLES = {
     429: "Too many requests",
     503: "Service unavailable",
 }
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    """An RFC 9457 problem, as documented in the OpenAPI document.
+
+    The optional fields appear on the problems that carry them (docs/api.md).
+    """
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    current_version: int | None = None
+    expected_version: int | str | None = None
+    stream_id: str | None = None
+    event_id: str | None = None
+    rule: str | None = None
+    event_index: int | None = None
+    append_index: int | None = None
+    pointer: str | None = None
+
+
+def _spec(description: str) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=Problem,
+        description=description,
+        media_type=PROBLEM_MEDIA_TYPE,
+        generate_examples=False,
+    )
+
+
+# What each kind of operation may answer besides success, for the OpenAPI document.
+READ_PROBLEMS = {
+    400: _spec("A query parameter or stream id is malformed"),
+    404: _spec("The stream has no events"),
+}
+APPEND_PROBLEMS = {
+    400: _spec("Malformed JSON, or a body or event data that does not match its schema"),
+    409: _spec("Wrong expected version, or an event id stored with other content"),
+    413: _spec("The body is over the size limit"),
+    422: _spec("An event breaks a domain rule; nothing was stored"),
+    503: _spec("The log stayed locked past the busy timeout; nothing was stored"),
+}
+QUERY_PROBLEMS = {400: _spec("A query parameter is malformed")}
 
 
 def problem(

@@ -12,17 +12,39 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.openapi.spec import Example
+from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
+from msgspec import Meta
 
+from incidents.http.problems import APPEND_PROBLEMS, QUERY_PROBLEMS, READ_PROBLEMS
 from incidents.service import (
+    EVENT_TYPE_PATTERN,
     MAX_INT64,
     AppendBody,
     BadRequestError,
+    Category,
     LogService,
     MultiAppendBody,
     StreamNotFoundError,
 )
-from incidents.store.protocol import AppendResult, RecordedEvent, is_valid_stream_id
+from incidents.store.protocol import (
+    STREAM_ID_MAX_LENGTH,
+    STREAM_ID_PATTERN,
+    AppendResult,
+    RecordedEvent,
+    is_valid_stream_id,
+)
+
+StreamIdPath = Annotated[
+    str,
+    PathParameter(
+        pattern=STREAM_ID_PATTERN,
+        max_length=STREAM_ID_MAX_LENGTH,
+        description="<category>-<name>: lower-case ASCII letters, digits and '-'",
+        examples=[Example(value="note-az-paris-2022-08-17")],
+    ),
+]
+EventTypeName = Annotated[str, Meta(pattern=EVENT_TYPE_PATTERN, max_length=64)]
 
 
 class AppendedOut(msgspec.Struct, frozen=True):
@@ -103,6 +125,7 @@ class StreamController(Controller):
     @post(
         "/{stream_id:str}/events",
         status_code=201,
+        responses=APPEND_PROBLEMS,
         summary="Append events to a stream",
         description="All events are appended atomically, in order, or none are. "
         'If-Match: "<n>" is another way to say expected_version n. '
@@ -110,7 +133,7 @@ class StreamController(Controller):
     )
     async def append(
         self,
-        stream_id: FromPath[str],
+        stream_id: StreamIdPath,
         data: JSONBody[AppendBody],
         service: NamedDependency[LogService],
         if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
@@ -123,10 +146,10 @@ class StreamController(Controller):
             headers={"Location": f"/streams/{stream_id}", "ETag": f'"{result.version}"'},
         )
 
-    @get("/{stream_id:str}/events", summary="Read a stream's events")
+    @get("/{stream_id:str}/events", summary="Read a stream's events", responses=READ_PROBLEMS)
     async def read_events(
         self,
-        stream_id: FromPath[str],
+        stream_id: StreamIdPath,
         service: NamedDependency[LogService],
         from_version: Annotated[int | None, QueryParameter(ge=1, le=MAX_INT64)] = None,
         direction: FromQuery[Literal["forward", "backward"]] = "forward",
@@ -145,10 +168,10 @@ class StreamController(Controller):
         more = len(events) == limit and (direction == "forward" or last > 1)
         return StreamEventsOut(stream_id, direction, events, last + step if more else None)
 
-    @get("/{stream_id:str}", summary="A stream's current state")
+    @get("/{stream_id:str}", summary="A stream's current state", responses=READ_PROBLEMS)
     async def state(
         self,
-        stream_id: FromPath[str],
+        stream_id: StreamIdPath,
         service: NamedDependency[LogService],
         if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match")] = None,
     ) -> Response[Any]:
@@ -181,6 +204,7 @@ class LogController(Controller):
     @post(
         "/",
         status_code=201,
+        responses=APPEND_PROBLEMS,
         summary="Append to several streams atomically",
         description="Commits every append or none of them.",
     )
@@ -195,15 +219,15 @@ class LogController(Controller):
             status_code=201 if created else 200,
         )
 
-    @get("/", summary="Read the global log")
+    @get("/", summary="Read the global log", responses=QUERY_PROBLEMS)
     async def read_all(
         self,
         request: Request[Any, Any, Any],
         service: NamedDependency[LogService],
         after: Annotated[int, QueryParameter(ge=0, le=MAX_INT64)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
-        type_: Annotated[list[str] | None, QueryParameter(name="type")] = None,
-        category: FromQuery[list[str] | None] = None,
+        type_: Annotated[list[EventTypeName] | None, QueryParameter(name="type")] = None,
+        category: FromQuery[list[Category] | None] = None,
     ) -> Response[LogPageOut]:
         """The log in position order after a position, filtered by type and category."""
         events = await service.store.read_all(after, limit, type_, category)
