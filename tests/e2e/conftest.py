@@ -12,6 +12,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+# Generous: CI machines are shared, and a loaded one starts Python slowly.
+STARTUP_SECONDS = 90
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -43,7 +46,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             if process.poll() is not None:
                 output = process.stdout.read().decode() if process.stdout else ""
@@ -54,7 +57,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail("incidents serve did not answer /health within 30 s")
+                pytest.fail(f"incidents serve did not answer /health within {STARTUP_SECONDS} s")
             time.sleep(0.1)
         yield base
     finally:
