@@ -144,6 +144,23 @@ class _Unit:
         self.snapshots = snapshots
 
 
+# SQLITE_BUSY and SQLITE_LOCKED with their extended codes (the low byte is the primary code).
+_BUSY_CODES = frozenset(
+    code for code in range(0, 4096) if code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+)
+
+
+def _point_reader(path: str) -> sqlite3.Connection:
+    """The loop's connection for point lookups: read-only, never waiting for a lock."""
+    connection = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
+    try:
+        connection.execute("PRAGMA query_only = ON")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
 def _unavailable(what: str, error: BaseException) -> StoreUnavailableError:
     unavailable = StoreUnavailableError(f"{what}: {error}")
     unavailable.__cause__ = error
@@ -537,11 +554,13 @@ class SqliteEventStore:
         head: LogHead,
         max_batch: int,
         batch_wait: float,
+        point: sqlite3.Connection | None = None,
     ) -> None:
         """Use :meth:`open`, which builds the parts; this only wires them together."""
         self._writer = writer
         self._executor = executor
         self._readers = readers
+        self._point = point
         self._pool: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         for reader in readers:
             self._pool.put_nowait(reader)
@@ -590,21 +609,25 @@ class SqliteEventStore:
             executor.shutdown(wait=False)
             raise
         connections: list[aiosqlite.Connection] = []
+        point: sqlite3.Connection | None = None
         try:
             for _ in range(readers):
                 reader = await aiosqlite.connect(path, timeout=busy_timeout, isolation_level=None)
                 connections.append(reader)
                 await reader.execute_fetchall("PRAGMA query_only = ON")
+            point = _point_reader(path)
             head = await loop.run_in_executor(executor, writer.read_head)
         except BaseException as error:
             for reader in connections:
                 await reader.close()
+            if point is not None:
+                point.close()
             await loop.run_in_executor(executor, writer.close)
             executor.shutdown(wait=False)
             if isinstance(error, sqlite3.Error):
                 raise _unavailable(f"cannot open {path!r}", error) from error
             raise
-        return cls(writer, executor, connections, head, max_batch, batch_wait)
+        return cls(writer, executor, connections, head, max_batch, batch_wait, point)
 
     async def append(
         self,
@@ -702,12 +725,12 @@ class SqliteEventStore:
 
     async def stream_version(self, stream_id: str) -> int:
         """The stream's current version, 0 when it has no events."""
-        rows = list(await self._fetch(_STREAM_VERSION, (stream_id,)))
+        rows = await self._lookup(_STREAM_VERSION, (stream_id,))
         return int(rows[0][0]) if rows else 0
 
     async def get_stream(self, stream_id: str) -> StreamRow | None:
         """The stream's folded state, None when it has no events."""
-        rows = list(await self._fetch(_GET_STREAM, (stream_id,)))
+        rows = await self._lookup(_GET_STREAM, (stream_id,))
         return _stream_row(rows[0]) if rows else None
 
     async def list_streams(
@@ -783,6 +806,8 @@ class SqliteEventStore:
             self._executor.shutdown(wait=True)
             for reader in self._readers:
                 await reader.close()
+            if self._point is not None:
+                self._point.close()
 
     async def _submit(
         self, appends: Sequence[AppendRequest], snapshots: Mapping[str, StreamSnapshot] | None
@@ -855,6 +880,27 @@ class SqliteEventStore:
         if position > self._head_position:
             self._head_position = position
             self._notify()
+
+    async def _lookup(self, sql: str, parameters: Sequence[object]) -> list[Any]:
+        """A point lookup by primary key: run at once on the loop's own read connection.
+
+        A lookup of one row by its key takes a few microseconds in SQLite, less than the
+        hand-over to a pooled reader's thread and back (measured: bench/probes/
+        commands_only.py). WAL readers never wait for the writer; if the file is busy all
+        the same (another connection recovering the WAL), the lookup goes to the pool,
+        which waits up to busy_timeout.
+        """
+        if self._close_task is not None and self._close_task.done():
+            raise StoreUnavailableError("the store is closed")
+        if self._point is not None:
+            try:
+                return self._point.execute(sql, parameters).fetchall()
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode not in _BUSY_CODES:
+                    raise _unavailable("the read failed", error) from error
+            except (sqlite3.Error, ValueError) as error:
+                raise _unavailable("the read failed", error) from error
+        return list(await self._fetch(sql, parameters))
 
     async def _fetch(self, sql: str, parameters: Sequence[object]) -> Iterable[Any]:
         """Run one query on a pooled reader; a database failure is StoreUnavailableError."""

@@ -451,3 +451,61 @@ async def test_the_writer_keeps_a_bounded_number_of_stream_rows(
         assert (await verify_log(store)).count == 20
     finally:
         await store.close()
+
+
+class _BusyConnection:
+    """Stands in for the point-lookup connection while another connection holds the file."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+        self.calls = 0
+
+    def execute(self, sql: str, parameters: object) -> None:
+        self.calls += 1
+        error = sqlite3.OperationalError("database is locked")
+        error.sqlite_errorcode = self.code  # type: ignore[attr-defined]
+        raise error
+
+    def close(self) -> None:
+        pass
+
+
+async def test_a_point_lookup_that_finds_the_file_busy_is_read_through_the_pool(
+    tmp_path: Path,
+) -> None:
+    # given a stream, and the loop's lookup connection finding the file busy
+    store = await open_file(tmp_path / "busy.db")
+    try:
+        await store.append("note-p", [proposed(), proposed()])
+        busy = _BusyConnection(sqlite3.SQLITE_BUSY)
+        store._point = busy  # type: ignore[assignment]
+
+        # when the stream and its version are looked up, then the pool answers
+        row = await store.get_stream("note-p")
+        assert row is not None and row.version == 2
+        assert await store.stream_version("note-p") == 2
+        assert busy.calls == 2
+
+        # and any other failure of the lookup is the store being unavailable
+        store._point = _BusyConnection(sqlite3.SQLITE_IOERR)  # type: ignore[assignment]
+        with pytest.raises(StoreUnavailableError):
+            await store.get_stream("note-p")
+    finally:
+        await store.close()
+
+
+async def test_a_point_lookup_sees_every_append_acknowledged_before_it(tmp_path: Path) -> None:
+    # given appends acknowledged one after the other, by this store and by another one
+    path = tmp_path / "fresh.db"
+    store = await open_file(path)
+    other = await open_file(path)
+    try:
+        for i in range(1, 21):
+            await (store if i % 2 else other).append("note-f", [proposed()])
+            # when the stream is looked up right after, then it is at that version
+            row = await store.get_stream("note-f")
+            assert row is not None and row.version == i
+            assert await store.stream_version("note-f") == i
+    finally:
+        await store.close()
+        await other.close()
