@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -86,6 +87,8 @@ def run(
     scratch = out / f"scratch-{settings.preset}"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
+    # Other processes on the machine (a test suite, another benchmark) skew every figure.
+    result.extra["load_average_at_start"] = os.getloadavg()
     result.machine["fsync_per_second"] = round(fsync_rate(scratch))
     print(
         f"machine: {result.machine['nproc']} cores, {result.machine['cpu']}, "
@@ -157,7 +160,17 @@ def run(
         if not keep:
             shutil.rmtree(scratch, ignore_errors=True)
     result.seconds = time.perf_counter() - started
+    result.extra["load_average_at_end"] = os.getloadavg()
     print(result.summary(), flush=True)
+    print(
+        "load average (1, 5, 15 min) at start {:.2f} {:.2f} {:.2f}, at end {:.2f} {:.2f} {:.2f}"
+        " on {} cores".format(
+            *result.extra["load_average_at_start"],
+            *result.extra["load_average_at_end"],
+            result.machine["nproc"],
+        ),
+        flush=True,
+    )
     written = result.write(out)
     print(f"results written to {written}", flush=True)
     return result
