@@ -54,7 +54,11 @@ def main() -> None:
             units = [
                 store_sqlite._Unit(
                     _Done(),  # type: ignore[arg-type]
-                    [AppendRequest(f"note-w{i}", [ProposedEvent(new_event_id(), "NoteSent", DATA)])],
+                    [
+                        AppendRequest(
+                            f"note-w{i}", [ProposedEvent(new_event_id(), "NoteSent", DATA)]
+                        )
+                    ],
                 )
                 for i in range(64)
             ]

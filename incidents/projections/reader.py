@@ -9,11 +9,16 @@ into a small Struct of just those fields (``_NoteFacts`` and the like): msgspec 
 rest of the document without building it, which is most of the cost of decoding a state.
 The views get them in place of the full states; tests/unit/test_perf_reader.py checks that
 every field a view reads is there and that the views come out the same.
+
+Rows are read a page at a time (``list_streams`` with ``after`` and ``limit``) and decoded
+page by page, so a read holds one page of states at once, not every state it lists; the
+missions view, which counts every incident, protest and note, is built page by page and
+added up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -115,10 +120,43 @@ _SLICES: dict[type[Any], msgspec.json.Decoder[Any]] = {
 }
 
 
+# Rows a paged read takes at a time: a few MB of states.
+_PAGE_SIZE = 1000
+
+
 def _decode(rows: Sequence[StreamRow], kind: type[S]) -> list[S]:
     """The rows' states as the view of ``kind`` reads them (a slice standing in for it)."""
     decode = _SLICES[kind].decode
     return [cast(S, decode(row.state)) for row in rows]
+
+
+async def _pages(
+    store: EventStore, category: str, mission: str | None = None, is_open: bool | None = None
+) -> AsyncIterator[list[StreamRow]]:
+    """What ``list_streams`` lists, a page at a time: each page can be decoded into the
+    view's slices and let go, so a read holds one page of states, not all of them."""
+    after: str | None = None
+    while True:
+        page = await store.list_streams(category, mission, is_open, after, _PAGE_SIZE)
+        if page:
+            yield page
+        if len(page) < _PAGE_SIZE:
+            return
+        after = page[-1].stream_id
+
+
+async def _load(
+    store: EventStore,
+    kind: type[S],
+    category: str,
+    mission: str | None = None,
+    is_open: bool | None = None,
+) -> list[S]:
+    """The slices of the streams ``list_streams`` lists, read a page at a time."""
+    loaded: list[S] = []
+    async for page in _pages(store, category, mission, is_open):
+        loaded.extend(_decode(page, kind))
+    return loaded
 
 
 class Projections:
@@ -135,15 +173,13 @@ class Projections:
         """Every mission, or only the one named: a view filtered on one mission looks up
         no other (its rows all name that mission)."""
         if mission is None:
-            return _decode(await self.store.list_streams("mission"), MissionState)
+            return await _load(self.store, MissionState, "mission")
         row = await self.store.get_stream(mission) if mission.startswith("mission-") else None
         return [] if row is None else _decode([row], MissionState)
 
     async def unanswered_notes(self, mission: str | None = None) -> UnansweredNotesView:
         """Open notes of every mission (or one), in both directions."""
-        notes = _decode(
-            await self.store.list_streams("note", mission=mission, is_open=True), NoteState
-        )
+        notes = await _load(self.store, NoteState, "note", mission, is_open=True)
         return unanswered_notes(
             notes, await self._missions(mission), self.clock(), self.reply_window_days
         )
@@ -152,9 +188,7 @@ class Projections:
         self, by: str | None = None, to: str | None = None, mission: str | None = None
     ) -> OpenProtestsView:
         """Protests not closed, with their open demands."""
-        protests = _decode(
-            await self.store.list_streams("protest", mission=mission, is_open=True), ProtestState
-        )
+        protests = await _load(self.store, ProtestState, "protest", mission, is_open=True)
         return open_protests(protests, self.clock(), by=by, to=to, mission=mission)
 
     async def incidents(
@@ -166,21 +200,51 @@ class Projections:
         until: datetime | None = None,
     ) -> IncidentsView:
         """Incidents by mission and host state over time."""
-        incidents = _decode(
-            await self.store.list_streams("incident", mission=mission), IncidentState
-        )
+        incidents = await _load(self.store, IncidentState, "incident", mission)
         return incidents_view(
             incidents, await self._missions(mission), mission, host_state, kind, since, until
         )
 
     async def missions(self) -> MissionsView:
-        """One summary row per mission."""
+        """One summary row per mission.
+
+        Every incident, protest and note counts, so the view is built a page of rows at a
+        time and the pages are added up: memory holds one page, however long the log.
+        """
         mission_rows = await self.store.list_streams("mission")
-        related = [
-            row
-            for category in ("incident", "protest", "note")
-            for row in await self.store.list_streams(category)
-        ]
-        notes = _decode([row for row in related if row.category == "note"], NoteState)
-        states = _decode(mission_rows, MissionState)
-        return missions_view(list(zip(mission_rows, states, strict=True)), related, notes)
+        pairs = list(zip(mission_rows, _decode(mission_rows, MissionState), strict=True))
+        view = missions_view(pairs, (), ())
+        for category in ("incident", "protest", "note"):
+            async for page in _pages(self.store, category):
+                notes = _decode(page, NoteState) if category == "note" else []
+                view = _add_up(view, missions_view(pairs, page, notes))
+        return view
+
+
+_COUNTS = (
+    "incidents",
+    "open_incidents",
+    "notes_sent",
+    "notes_sent_unanswered",
+    "notes_received",
+    "notes_received_unanswered",
+    "open_protests",
+)
+
+
+def _add_up(total: MissionsView, page: MissionsView) -> MissionsView:
+    """Two missions views over the same missions and disjoint related rows, as one.
+
+    Counts add up; the latest position is the greater one (positions are unique, so it is
+    the row missions_view would have picked from all the rows at once).
+    """
+    rows = []
+    for mine, theirs in zip(total.missions, page.missions, strict=True):
+        changes: dict[str, Any] = {
+            name: getattr(mine, name) + getattr(theirs, name) for name in _COUNTS
+        }
+        if theirs.latest_position > mine.latest_position:
+            changes["latest_position"] = theirs.latest_position
+            changes["latest_recorded_at"] = theirs.latest_recorded_at
+        rows.append(msgspec.structs.replace(mine, **changes))
+    return MissionsView(count=total.count, missions=rows)

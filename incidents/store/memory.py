@@ -492,15 +492,23 @@ class MemoryEventStore:
         category: str,
         mission: str | None = None,
         is_open: bool | None = None,
+        after: str | None = None,
+        limit: int | None = None,
     ) -> list[StreamRow]:
-        """Folded states of a category's streams, filtered on the index columns, by id."""
-        return [
+        """Folded states of a category's streams, filtered on the index columns, by id;
+        the first ``limit`` after ``after`` when given."""
+        if limit is not None:
+            check_limit(limit)
+        start = None if after is None else _id_bytes(after)
+        chosen = [
             record.row(stream_id)
-            for stream_id, record in sorted(self._streams.items())
+            for stream_id, record in sorted(self._streams.items(), key=lambda i: _id_bytes(i[0]))
             if record.category == category
             and (mission is None or record.snapshot.mission == mission)
             and (is_open is None or record.snapshot.is_open == is_open)
+            and (start is None or _id_bytes(stream_id) > start)
         ]
+        return chosen if limit is None else chosen[:limit]
 
     async def replace_snapshots(self, snapshots: Mapping[str, StreamSnapshot]) -> None:
         """Overwrite the folded state of existing streams; ValueError names unknown ones."""

@@ -288,16 +288,22 @@ class _Statements:
             " ORDER BY position LIMIT $2::bigint"
         )
 
-    def list_streams(self, by_mission: bool, by_open: bool) -> str:
-        """A category's streams ($1), optionally filtered by mission and is_open, by id."""
+    def list_streams(
+        self, by_mission: bool, by_open: bool, by_after: bool = False, limited: bool = False
+    ) -> str:
+        """A category's streams ($1), optionally filtered by mission and is_open and after
+        an id, by id, optionally limited (the limit is the last parameter)."""
         where = ["category = $1"]
         if by_mission:
             where.append(f"mission = ${len(where) + 1}")
         if by_open:
             where.append(f"is_open = ${len(where) + 1}")
+        if by_after:
+            where.append(f"stream_id > ${len(where) + 1}")
+        limit = f" LIMIT ${len(where) + 1}::bigint" if limited else ""
         return (
             f"SELECT {_STREAM_COLUMNS} FROM {self.schema}.streams"
-            f" WHERE {' AND '.join(where)} ORDER BY stream_id"
+            f" WHERE {' AND '.join(where)} ORDER BY stream_id{limit}"
         )
 
 
@@ -802,14 +808,24 @@ class PostgresEventStore:
         category: str,
         mission: str | None = None,
         is_open: bool | None = None,
+        after: str | None = None,
+        limit: int | None = None,
     ) -> list[StreamRow]:
-        """Folded states of a category's streams, filtered on the index columns, by id."""
+        """Folded states of a category's streams, filtered on the index columns, by id;
+        the first ``limit`` after ``after`` when given."""
         parameters: list[object] = [category]
         if mission is not None:
             parameters.append(mission)
         if is_open is not None:
             parameters.append(is_open)
-        sql = self._sql.list_streams(mission is not None, is_open is not None)
+        if after is not None:
+            parameters.append(after)
+        if limit is not None:
+            check_limit(limit)
+            parameters.append(_clamp(limit))
+        sql = self._sql.list_streams(
+            mission is not None, is_open is not None, after is not None, limit is not None
+        )
         return [_stream_row(row) for row in await self._fetch(sql, *parameters)]
 
     async def head(self) -> LogHead:

@@ -280,8 +280,14 @@ class EventStore(Protocol):
         category: str,
         mission: str | None = None,
         is_open: bool | None = None,
+        after: str | None = None,
+        limit: int | None = None,
     ) -> list[StreamRow]:
-        """Folded states of a category's streams, filtered on the index columns."""
+        """Folded states of a category's streams, filtered on the index columns, by id.
+
+        ``after`` and ``limit`` page through them: the first ``limit`` (all when None) of
+        those whose id comes after ``after``.
+        """
         ...
 
     async def replace_snapshots(self, snapshots: Mapping[str, StreamSnapshot]) -> None:

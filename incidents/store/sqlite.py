@@ -738,19 +738,38 @@ class SqliteEventStore:
         category: str,
         mission: str | None = None,
         is_open: bool | None = None,
+        after: str | None = None,
+        limit: int | None = None,
     ) -> list[StreamRow]:
-        """Folded states of a category's streams, filtered on the index columns, by id."""
-        where = ["category = ?"]
-        parameters: list[object] = [category]
-        if mission is not None:
-            where.append("mission = ?")
-            parameters.append(mission)
-        if is_open is not None:
-            where.append("is_open = ?")
-            parameters.append(int(is_open))
+        """Folded states of a category's streams, filtered on the index columns, by id;
+        the first ``limit`` after ``after`` when given."""
+        if mission is None and is_open is None:
+            # A whole category: its ids are those that start with "category-", a range of
+            # the primary key, which gives them in order (the unary + keeps SQLite from
+            # sorting all of the category's rows for each page instead).
+            prefix = f"{category}-"
+            lower = prefix if after is None or after.encode() < prefix.encode() else after
+            where = ["stream_id > ?", "stream_id < ?", "+category = ?"]
+            parameters: list[object] = [lower, f"{category}.", category]
+        else:
+            where = ["category = ?"]
+            parameters = [category]
+            if mission is not None:
+                where.append("mission = ?")
+                parameters.append(mission)
+            if is_open is not None:
+                where.append("is_open = ?")
+                parameters.append(int(is_open))
+            if after is not None:
+                where.append("stream_id > ?")
+                parameters.append(after)
         sql = (
             f"SELECT {_STREAM_COLUMNS} FROM streams WHERE {' AND '.join(where)} ORDER BY stream_id"
         )
+        if limit is not None:
+            check_limit(limit)
+            sql += " LIMIT ?"
+            parameters.append(limit)
         return [_stream_row(row) for row in await self._fetch(sql, parameters)]
 
     async def head(self) -> LogHead:

@@ -666,6 +666,41 @@ async def test_streams_list_by_category_mission_and_openness(store: EventStore) 
     assert await listed("incident") == []
 
 
+async def test_streams_list_in_pages_after_an_id(store: EventStore) -> None:
+    # given open and closed notes of two missions, and a protest
+    for stream_id, mission, closed in [
+        ("note-e", "mission-x", False),
+        ("note-a", "mission-x", False),
+        ("note-c", "mission-y", True),
+        ("note-b", "mission-x", True),
+        ("note-d", "mission-x", False),
+        ("protest-a", "mission-x", False),
+    ]:
+        events = [proposed("Sent", b'{"mission":"%s"}' % mission.encode())]
+        await store.append(stream_id, events + ([proposed("Closed")] if closed else []))
+
+    # when they are listed a page at a time
+    async def paged(size: int, **filters: object) -> list[list[str]]:
+        pages: list[list[str]] = []
+        after: str | None = None
+        while True:
+            page = await store.list_streams("note", after=after, limit=size, **filters)  # type: ignore[arg-type]
+            pages.append([row.stream_id for row in page])
+            if len(page) < size:
+                return pages
+            after = page[-1].stream_id
+
+    # then the pages hold what one list would, in order, the filters applied first
+    assert await paged(2) == [["note-a", "note-b"], ["note-c", "note-d"], ["note-e"]]
+    assert await paged(3, is_open=True) == [["note-a", "note-d", "note-e"], []]
+    assert await paged(1, mission="mission-x", is_open=False) == [["note-b"], []]
+    assert await paged(10, mission="mission-x") == [["note-a", "note-b", "note-d", "note-e"]]
+    listed = await store.list_streams("note", after="note-b")
+    assert [row.stream_id for row in listed] == ["note-c", "note-d", "note-e"]
+    assert await store.list_streams("note", limit=0) == []
+    assert await store.list_streams("note", after="note-e") == []
+
+
 async def test_replacing_snapshots_touches_no_event(store: EventStore) -> None:
     # given two streams
     await fill(store, "note-q", 2)
