@@ -33,14 +33,14 @@ async def main(path: str, calls: int) -> None:
         for label, module in (("before", _reader_before), ("after", current)) * 2:
             projections: Any = module.Projections(store, 30, _now)  # type: ignore[attr-defined]
             views: dict[str, Callable[[int], Awaitable[object]]] = {
-                "mission unanswered-notes": lambda i: projections.unanswered_notes(
+                "mission unanswered-notes": lambda i, p=projections: p.unanswered_notes(
                     chosen[i % len(chosen)]
                 ),
-                "open-protests?mission": lambda i: projections.open_protests(
+                "open-protests?mission": lambda i, p=projections: p.open_protests(
                     mission=chosen[i % len(chosen)]
                 ),
-                "unanswered-notes": lambda i: projections.unanswered_notes(),
-                "missions": lambda i: projections.missions(),
+                "unanswered-notes": lambda i, p=projections: p.unanswered_notes(),
+                "missions": lambda i, p=projections: p.missions(),
             }
             for name, call in views.items():
                 times = []
