@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATABASE ?= sqlite:///./incidents.db
 
-.PHONY: serve test fuzz lint format bench bench-full schemas clean
+.PHONY: serve test fuzz crash lint format bench bench-full schemas clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)
 # Deep API fuzzing: many generated requests per operation (make test runs a short smoke).
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-400} $(BIN)/python -m pytest -q tests/e2e/test_fuzz.py
+
+# Many crash rounds: the served process killed under load must lose no acknowledged event.
+crash: $(STAMP)
+	CRASH_ROUNDS=$${CRASH_ROUNDS:-30} $(BIN)/python -m pytest -q tests/e2e/test_crash.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check incidents tests bench

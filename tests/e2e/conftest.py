@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,47 +25,82 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A running ``incidents serve`` on a fresh SQLite file (one per test module)."""
-    tmp_path = tmp_path_factory.mktemp("served")
-    port = _free_port()
-    env = {**os.environ, "INCIDENTS_REPLY_WINDOW_DAYS": "30"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "incidents.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--database",
-            f"sqlite:///{tmp_path / 'served.db'}",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
+class ServedProcess:
+    """``incidents serve`` on a SQLite file, in a process group of its own.
+
+    Its output goes to a log file beside the database (a pipe nobody reads would fill up
+    and stall the server).
+    """
+
+    def __init__(self, database: Path) -> None:
+        self.database = database
+        self.log = database.with_suffix(".log")
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> str:
+        """Start the server and wait until it answers ``/health``; returns its base URL."""
+        env = {**os.environ, "INCIDENTS_REPLY_WINDOW_DAYS": "30"}
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "incidents.cli",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--database",
+                    f"sqlite:///{self.database}",
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"incidents serve exited with {process.returncode}:\n{output}")
+            if self.process.poll() is not None:
+                pytest.fail(
+                    f"incidents serve exited with {self.process.returncode}:\n"
+                    + self.log.read_text(errors="replace")
+                )
             try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
+                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
+                    return self.base
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
                 pytest.fail(f"incidents serve did not answer /health within {STARTUP_SECONDS} s")
             time.sleep(0.1)
-        yield base
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no shutdown code runs."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+    def stop(self) -> None:
+        """Stop gracefully, or kill after ten seconds."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.process = None
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A running ``incidents serve`` on a fresh SQLite file (one per test module)."""
+    server = ServedProcess(tmp_path_factory.mktemp("served") / "served.db")
+    try:
+        yield server.start()
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()
