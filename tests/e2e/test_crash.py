@@ -49,8 +49,11 @@ def _note(event_id: str) -> dict[str, object]:
     }
 
 
-async def _post_until_killed(base: str, acknowledged: set[str], stop: asyncio.Event) -> None:
-    """Post single-event appends until ``stop``; remember each id the server acknowledged."""
+async def _post_until_killed(
+    base: str, acknowledged: set[str], stop: asyncio.Event, flowing: asyncio.Event, target: int
+) -> None:
+    """Post single-event appends until ``stop``; remember each id the server acknowledged,
+    and say when ``target`` of them are."""
     async with httpx.AsyncClient(base_url=base, timeout=5) as client:
         while not stop.is_set():
             event_id = str(uuid.uuid4())
@@ -62,17 +65,24 @@ async def _post_until_killed(base: str, acknowledged: set[str], stop: asyncio.Ev
                 return  # the server is gone
             if response.status_code == 201:
                 acknowledged.add(event_id)
+                if len(acknowledged) >= target:
+                    flowing.set()
             else:
                 assert response.status_code == 503, response.text
 
 
 async def _round(server: ServedProcess, acknowledged: set[str], rng: random.Random) -> None:
     base = server.start()
-    stop = asyncio.Event()
+    stop, flowing = asyncio.Event(), asyncio.Event()
+    target = len(acknowledged) + 20
     clients = [
-        asyncio.create_task(_post_until_killed(base, acknowledged, stop)) for _ in range(CLIENTS)
+        asyncio.create_task(_post_until_killed(base, acknowledged, stop, flowing, target))
+        for _ in range(CLIENTS)
     ]
-    await asyncio.sleep(rng.uniform(0.3, 1.5))
+    # Kill only once appends are flowing (a loaded machine may be slow to start them),
+    # then at a random moment while they go on.
+    await asyncio.wait_for(flowing.wait(), timeout=60)
+    await asyncio.sleep(rng.uniform(0.0, 1.0))
     await asyncio.to_thread(server.kill)
     stop.set()
     await asyncio.gather(*clients)
