@@ -6,7 +6,8 @@ same with the issue's 1,000,000-event log. ``--only append,http`` runs some of t
 ``--smoke`` runs all at tiny sizes (what tests/bench checks). Results go to
 ``bench/out/results-<preset>-<time>.json`` and ``bench/out/latest-<preset>.json``, the chart
 to ``docs/benchmarks-throughput.png``. A missed target is printed as MISSED; the run still
-exits 0.
+exits 0. A part that fails is reported as an ERROR and the others still run; the run then
+exits 1.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ import argparse
 import asyncio
 import os
 import shutil
+import sys
 import time
+import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -102,60 +106,88 @@ def run(
         f"and 5{scale_note}",
         flush=True,
     )
+    logs: list[Path] = []
+
+    def figure_1() -> None:
+        print("figure 1: store append against raw sqlite3", flush=True)
+        result.add(
+            append.figure_store_append(
+                scratch, settings.append_seconds, settings.append_rounds, settings.writers
+            )
+        )
+
+    def the_chart() -> None:
+        print("chart: throughput against concurrency", flush=True)
+        sweep = append.sweep(scratch, settings.sweep_levels, settings.sweep_seconds)
+        result.extra["sweep"] = sweep
+        if chart_path is not None:
+            drawn = chart.draw(
+                sweep,
+                chart_path,
+                f"{settings.sweep_seconds:g} s per point, WAL + synchronous=FULL, "
+                f"{result.machine['nproc']} cores",
+            )
+            result.extra["chart"] = str(drawn)
+            print(f"    chart written to {drawn}", flush=True)
+
+    def figure_2() -> None:
+        print("figure 2: HTTP appends against a bare Litestar app", flush=True)
+        for figure in served.figure_http(
+            scratch, settings.http_seconds, settings.http_warmup, settings.http_workers
+        ):
+            result.add(figure)
+
+    def figure_3() -> None:
+        print("figure 3: load-decide-append commands against eventsourcing", flush=True)
+        result.add(
+            commands.figure_commands(
+                scratch, settings.command_seconds, settings.command_rounds, settings.writers
+            )
+        )
+
+    def figure_5() -> None:
+        print(f"figure 5: the service with {settings.log_events:,} events", flush=True)
+        figures, log = served.figure_scale(
+            scratch,
+            settings.log_events,
+            settings.small_events,
+            settings.samples,
+            settings.sample_seconds,
+        )
+        logs.append(log)
+        for figure in figures:
+            result.add(figure)
+
+    def figure_4() -> None:
+        if not logs:
+            log = scratch / "replay-log.db"
+            made = asyncio.run(generate(log, settings.log_events))
+            print(f"    generated {made.events:,} events in {made.seconds:.1f} s", flush=True)
+            logs.append(log)
+        print("figure 4: replay against raw read + decode", flush=True)
+        for figure in replay.figure_replay(logs[-1]):
+            result.add(figure)
+
+    steps: dict[str, Callable[[], None]] = {
+        "append": figure_1,
+        "sweep": the_chart,
+        "http": figure_2,
+        "commands": figure_3,
+        "scale": figure_5,
+        "replay": figure_4,
+    }
     try:
-        if "append" in only:
-            print("figure 1: store append against raw sqlite3", flush=True)
-            result.add(
-                append.figure_store_append(
-                    scratch, settings.append_seconds, settings.append_rounds, settings.writers
-                )
-            )
-        if "sweep" in only:
-            print("chart: throughput against concurrency", flush=True)
-            sweep = append.sweep(scratch, settings.sweep_levels, settings.sweep_seconds)
-            result.extra["sweep"] = sweep
-            if chart_path is not None:
-                drawn = chart.draw(
-                    sweep,
-                    chart_path,
-                    f"{settings.sweep_seconds:g} s per point, WAL + synchronous=FULL, "
-                    f"{result.machine['nproc']} cores",
-                )
-                result.extra["chart"] = str(drawn)
-                print(f"    chart written to {drawn}", flush=True)
-        if "http" in only:
-            print("figure 2: HTTP appends against a bare Litestar app", flush=True)
-            for figure in served.figure_http(
-                scratch, settings.http_seconds, settings.http_warmup, settings.http_workers
-            ):
-                result.add(figure)
-        if "commands" in only:
-            print("figure 3: load-decide-append commands against eventsourcing", flush=True)
-            result.add(
-                commands.figure_commands(
-                    scratch, settings.command_seconds, settings.command_rounds, settings.writers
-                )
-            )
-        log: Path | None = None
-        if "scale" in only:
-            print(f"figure 5: the service with {settings.log_events:,} events", flush=True)
-            figures, log = served.figure_scale(
-                scratch,
-                settings.log_events,
-                settings.small_events,
-                settings.samples,
-                settings.sample_seconds,
-            )
-            for figure in figures:
-                result.add(figure)
-        if "replay" in only:
-            if log is None:
-                log = scratch / "log.db"
-                made = asyncio.run(generate(log, settings.log_events))
-                print(f"    generated {made.events:,} events in {made.seconds:.1f} s", flush=True)
-            print("figure 4: replay against raw read + decode", flush=True)
-            for figure in replay.figure_replay(log):
-                result.add(figure)
+        for part in PARTS:
+            if part not in only:
+                continue
+            try:
+                steps[part]()
+            except Exception as error:
+                # One part failing (say, the code changed under a running benchmark) must
+                # not lose the others' figures; the run then ends with exit status 1.
+                traceback.print_exc()
+                result.errors.append(f"{part}: {type(error).__name__}: {error}")
+                print(f"    ERROR in {part}: {error}", flush=True)
     finally:
         if not keep:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -195,7 +227,9 @@ def main() -> None:
     unknown = set(only) - set(PARTS)
     if unknown:
         parser.error(f"unknown parts {sorted(unknown)}; choose from {', '.join(PARTS)}")
-    run(settings, options.out, options.chart, only, options.keep)
+    result = run(settings, options.out, options.chart, only, options.keep)
+    if result.errors:
+        sys.exit(1)
 
 
 def figures_by_key(result: Run) -> dict[str, Figure]:

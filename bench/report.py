@@ -197,6 +197,7 @@ class Run:
     seconds: float = 0.0
     machine: dict[str, Any] = field(default_factory=machine)
     extra: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
 
     def add(self, figure: Figure) -> Figure:
         """Keep a figure and print it at once."""
@@ -218,6 +219,7 @@ class Run:
                     for target, value, held in verdicts
                 )
             lines.append(f"  [{figure.key}] {figure.title}: {state}")
+        lines.extend(f"  ERROR {error}" for error in self.errors)
         return "\n".join(lines)
 
     def write(self, directory: Path) -> Path:

@@ -40,6 +40,7 @@ def test_every_figure_is_measured_at_tiny_sizes(tmp_path: Path) -> None:
     number, ratios are computed where there is a baseline, and the JSON and chart exist."""
     result = run(Settings.preset_named("smoke"), out=tmp_path, chart_path=tmp_path / "chart.png")
 
+    assert result.errors == []
     figures = figures_by_key(result)
     assert sorted(figures) == sorted(EXPECTED)
     for key in EXPECTED:
