@@ -3,17 +3,27 @@
 It folds a stream into ``{"count": n, "types": [...]}``, refuses the type "Forbidden"
 anywhere (rule "forbidden-type") and "NotOpening" as a stream's first event (rule
 "opening-event"). The snapshot's mission is the latest event's ``"mission"``, and a stream is
-open until a "Closed" event.
+open until a "Closed" event. Its tallies are the stream's category, and
+``"<category>:open"`` while it is open (:func:`labels`).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 
 import msgspec
 
-from incidents.store.protocol import ProposedEvent, RecordedEvent, RuleViolation, StreamSnapshot
+from incidents.store.protocol import (
+    MissionTally,
+    ProposedEvent,
+    RecordedEvent,
+    RuleViolation,
+    StreamRow,
+    StreamSnapshot,
+    category_of,
+)
 
 
 class TallyState(msgspec.Struct):
@@ -53,7 +63,34 @@ class TallyRules:
                 is_open = False
             state.count += 1
             state.types.append(event.type)
-        return StreamSnapshot(_encode(state), mission, is_open)
+        return StreamSnapshot(_encode(state), mission, is_open, labels(stream_id, is_open))
+
+
+def labels(stream_id: str, is_open: bool) -> tuple[str, ...]:
+    """The tallies TallyRules gives a stream."""
+    category = category_of(stream_id)
+    return (category, f"{category}:open") if is_open else (category,)
+
+
+def recount(
+    rows: Iterable[StreamRow], labels_of: Callable[[StreamRow], tuple[str, ...]]
+) -> list[MissionTally]:
+    """What ``EventStore.mission_tallies`` must say, counted afresh from every stream row."""
+    counts: dict[str, dict[str, int]] = {}
+    latest: dict[str, tuple[int, datetime]] = {}
+    for row in rows:
+        tallies = labels_of(row)
+        if row.mission is None or not tallies:
+            continue
+        bucket = counts.setdefault(row.mission, {})
+        for label in tallies:
+            bucket[label] = bucket.get(label, 0) + 1
+        if row.mission not in latest or row.last_position > latest[row.mission][0]:
+            latest[row.mission] = (row.last_position, row.updated_at)
+    return [
+        MissionTally(mission, counts[mission], *latest[mission])
+        for mission in sorted(counts, key=str.encode)
+    ]
 
 
 def tally(state: msgspec.Raw | bytes) -> TallyState:

@@ -8,7 +8,7 @@ from datetime import datetime
 import msgspec
 
 from incidents.domain.state import MissionState, NoteState
-from incidents.store.protocol import StreamRow
+from incidents.store.protocol import MissionTally, StreamRow
 
 
 class MissionSummary(msgspec.Struct, frozen=True):
@@ -96,3 +96,62 @@ def missions_view(
             )
         )
     return MissionsView(count=len(rows), missions=rows)
+
+
+_NOTE_FROM = "note:from:"
+_NOTE_UNANSWERED_FROM = "note:unanswered:from:"
+# The labels (incidents.domain.rules.tallies_of) that count as they are.
+_PLAIN_LABELS = {
+    "incident": "incidents",
+    "incident:open": "open_incidents",
+    "protest:open": "open_protests",
+}
+
+
+def missions_from_tallies(
+    missions: Iterable[tuple[StreamRow, MissionState]], tallies: Iterable[MissionTally]
+) -> MissionsView:
+    """The view :func:`missions_view` builds, from the store's per-mission tallies instead
+    of every related stream: a note's label names the state it is from, which makes it
+    sent or received once set beside the mission's sending state."""
+    by_mission = {tally.mission: tally for tally in tallies}
+    rows = []
+    for row, state in sorted(missions, key=lambda pair: pair[0].stream_id):
+        counts: dict[str, int] = {}
+        position = row.last_position
+        recorded_at: datetime | None = row.updated_at
+        tally = by_mission.get(row.stream_id)
+        if tally is not None:
+            for label, number in tally.counts.items():
+                if label in _PLAIN_LABELS:
+                    key = _PLAIN_LABELS[label]
+                elif label.startswith(_NOTE_UNANSWERED_FROM):
+                    side = _side(label[len(_NOTE_UNANSWERED_FROM) :], state)
+                    key = f"notes_{side}_unanswered"
+                elif label.startswith(_NOTE_FROM):
+                    key = f"notes_{_side(label[len(_NOTE_FROM) :], state)}"
+                else:
+                    continue
+                counts[key] = counts.get(key, 0) + number
+            if tally.latest_position > position:
+                position, recorded_at = tally.latest_position, tally.latest_recorded_at
+        head = state.head_of_mission
+        rows.append(
+            MissionSummary(
+                mission=row.stream_id,
+                name=state.name,
+                sending_state=state.sending_state,
+                receiving_state=state.receiving_state,
+                city=state.city,
+                kind=state.kind,
+                head_of_mission=head.status if head else None,
+                latest_position=position,
+                latest_recorded_at=recorded_at,
+                **counts,
+            )
+        )
+    return MissionsView(count=len(rows), missions=rows)
+
+
+def _side(sender: str, mission: MissionState) -> str:
+    return "sent" if sender == mission.sending_state else "received"

@@ -11,9 +11,9 @@ The views get them in place of the full states; tests/unit/test_perf_reader.py c
 every field a view reads is there and that the views come out the same.
 
 Rows are read a page at a time (``list_streams`` with ``after`` and ``limit``) and decoded
-page by page, so a read holds one page of states at once, not every state it lists; the
-missions view, which counts every incident, protest and note, is built page by page and
-added up.
+page by page, so a read holds one page of states at once, not every state it lists. The
+missions view, which counts every incident, protest and note, reads none of them: it sets
+the store's per-mission tallies beside the mission streams.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from incidents.domain.state import (
     ProtestStatus,
 )
 from incidents.projections.incidents_by_mission import IncidentsView, incidents_view
-from incidents.projections.missions import MissionsView, missions_view
+from incidents.projections.missions import MissionsView, missions_from_tallies
 from incidents.projections.open_protests import OpenProtestsView, open_protests
 from incidents.projections.unanswered_notes import UnansweredNotesView, unanswered_notes
 from incidents.store.protocol import EventStore, StreamRow
@@ -208,43 +208,11 @@ class Projections:
     async def missions(self) -> MissionsView:
         """One summary row per mission.
 
-        Every incident, protest and note counts, so the view is built a page of rows at a
-        time and the pages are added up: memory holds one page, however long the log.
+        Built from the mission streams and the tallies the store keeps per mission in the
+        append's transaction (``EventStore.mission_tallies``): no incident, protest or
+        note is read, however long the log.
         """
         mission_rows = await self.store.list_streams("mission")
+        tallies = await self.store.mission_tallies()
         pairs = list(zip(mission_rows, _decode(mission_rows, MissionState), strict=True))
-        view = missions_view(pairs, (), ())
-        for category in ("incident", "protest", "note"):
-            async for page in _pages(self.store, category):
-                notes = _decode(page, NoteState) if category == "note" else []
-                view = _add_up(view, missions_view(pairs, page, notes))
-        return view
-
-
-_COUNTS = (
-    "incidents",
-    "open_incidents",
-    "notes_sent",
-    "notes_sent_unanswered",
-    "notes_received",
-    "notes_received_unanswered",
-    "open_protests",
-)
-
-
-def _add_up(total: MissionsView, page: MissionsView) -> MissionsView:
-    """Two missions views over the same missions and disjoint related rows, as one.
-
-    Counts add up; the latest position is the greater one (positions are unique, so it is
-    the row missions_view would have picked from all the rows at once).
-    """
-    rows = []
-    for mine, theirs in zip(total.missions, page.missions, strict=True):
-        changes: dict[str, Any] = {
-            name: getattr(mine, name) + getattr(theirs, name) for name in _COUNTS
-        }
-        if theirs.latest_position > mine.latest_position:
-            changes["latest_position"] = theirs.latest_position
-            changes["latest_recorded_at"] = theirs.latest_recorded_at
-        rows.append(msgspec.structs.replace(mine, **changes))
-    return MissionsView(count=total.count, missions=rows)
+        return missions_from_tallies(pairs, tallies)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from bisect import bisect_left, bisect_right
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from hashlib import sha256 as _sha256
 from typing import NamedTuple
@@ -32,6 +32,7 @@ from incidents.store.protocol import (
     ExpectedVersion,
     InvalidAppendError,
     LogHead,
+    MissionTally,
     ProposedEvent,
     RecordedEvent,
     RuleViolation,
@@ -103,6 +104,51 @@ class StreamRecord(NamedTuple):
             last_position=self.last_position,
             updated_at=self.updated_at,
         )
+
+
+class TallyChanges(NamedTuple):
+    """What a plan does to the mission tallies, for an adapter to write with the streams.
+
+    ``counts`` are the non-zero changes of (mission, label) counts; ``latest`` the greatest
+    (last_position, updated_at) per mission among the changed streams that carry tallies
+    (the stored latest is to become the greater of the two); ``stale`` the missions that a
+    stream carrying tallies left (moved away, or lost its labels): their latest is to be
+    found again among their streams once the changed rows are written.
+    """
+
+    counts: dict[tuple[str, str], int]
+    latest: dict[str, tuple[int, datetime]]
+    stale: set[str]
+
+
+def tally_changes(
+    changed: Mapping[str, StreamRecord], before: Callable[[str], StreamRecord | None]
+) -> TallyChanges:
+    """The tally changes of writing ``changed`` over the rows ``before`` gives."""
+    counts: dict[tuple[str, str], int] = {}
+    latest: dict[str, tuple[int, datetime]] = {}
+    stale: set[str] = set()
+    for stream_id, record in changed.items():
+        new = record.snapshot
+        old_record = before(stream_id)
+        old = None if old_record is None else old_record.snapshot
+        if old is not None and old.mission is not None and old.tallies:
+            if old.mission != new.mission or not new.tallies:
+                stale.add(old.mission)
+            if old.mission != new.mission or old.tallies != new.tallies:
+                for label in old.tallies:
+                    key = (old.mission, label)
+                    counts[key] = counts.get(key, 0) - 1
+        if new.mission is None or not new.tallies:
+            continue
+        if old is None or old.mission != new.mission or old.tallies != new.tallies:
+            for label in new.tallies:
+                key = (new.mission, label)
+                counts[key] = counts.get(key, 0) + 1
+        candidate = (record.last_position, record.updated_at)
+        if new.mission not in latest or candidate[0] > latest[new.mission][0]:
+            latest[new.mission] = candidate
+    return TallyChanges({key: delta for key, delta in counts.items() if delta}, latest, stale)
 
 
 def check_appends(appends: Sequence[AppendRequest]) -> None:
@@ -367,6 +413,8 @@ class MemoryEventStore:
         self._identities: dict[UUID, StoredIdentity] = {}
         self._streams: dict[str, StreamRecord] = {}
         self._stream_positions: dict[str, list[int]] = {}
+        self._tallies: dict[str, dict[str, int]] = {}
+        self._latest: dict[str, tuple[int, datetime]] = {}
         self._changed = asyncio.Event()
         self._closed = False
 
@@ -517,7 +565,42 @@ class MemoryEventStore:
                 raise StoreUnavailableError("the store is closed")
             plan = AppendPlan(self._rules, self._head(), datetime.now(UTC), {}, self._streams)
             plan.replace(snapshots)
+            changes = tally_changes(plan.changed_streams, self._streams.get)
             self._streams.update(plan.changed_streams)
+            self._count(changes)
+
+    async def mission_tallies(self) -> list[MissionTally]:
+        """Per mission named by a stream with tallies: label counts and latest, by mission."""
+        tallies = []
+        for mission in sorted(set(self._tallies) | set(self._latest), key=_id_bytes):
+            counts = {label: n for label, n in self._tallies.get(mission, {}).items() if n}
+            position, recorded_at = self._latest.get(mission, (0, None))
+            tallies.append(MissionTally(mission, counts, position, recorded_at))
+        return tallies
+
+    def _count(self, changes: TallyChanges) -> None:
+        """Apply a plan's tally changes, once its streams are in ``_streams``."""
+        for (mission, label), delta in changes.counts.items():
+            bucket = self._tallies.setdefault(mission, {})
+            bucket[label] = bucket.get(label, 0) + delta
+            if not bucket[label]:
+                del bucket[label]
+                if not bucket:
+                    del self._tallies[mission]
+        for mission, candidate in changes.latest.items():
+            stored = self._latest.get(mission)
+            if stored is None or candidate[0] > stored[0]:
+                self._latest[mission] = candidate
+        for mission in changes.stale:
+            found = [
+                (record.last_position, record.updated_at)
+                for record in self._streams.values()
+                if record.snapshot.mission == mission and record.snapshot.tallies
+            ]
+            if found:
+                self._latest[mission] = max(found, key=lambda pair: pair[0])
+            else:
+                self._latest.pop(mission, None)
 
     async def head(self) -> LogHead:
         """The last position and hash in the log."""
@@ -552,7 +635,9 @@ class MemoryEventStore:
             return
         self._events.extend(plan.events)
         self._identities.update(plan.new_identities)
+        changes = tally_changes(plan.changed_streams, self._streams.get)
         self._streams.update(plan.changed_streams)
+        self._count(changes)
         for event in plan.events:
             self._stream_positions.setdefault(event.stream_id, []).append(event.position)
         if plan.events:

@@ -1,12 +1,15 @@
 """The SQLite store's schema, as numbered migrations recorded in ``schema_version``.
 
 Each migration runs once, inside the same ``BEGIN IMMEDIATE`` transaction that records it,
-so two processes opening a fresh file at the same time cannot both apply it.
+so two processes opening a fresh file at the same time cannot both apply it. A migration
+that needs the domain to fill in data (2: which labels each stream carries) gets it from
+a ``fill`` the store passes in, run in that same transaction.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from incidents.store.memory import format_time
@@ -64,16 +67,45 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX streams_by_mission ON streams (mission, category, is_open, stream_id)",
         ),
     ),
+    Migration(
+        2,
+        "mission tallies",
+        (
+            # The stream's labels (a JSON array; NULL for none), so that the writer knows
+            # what to take away when they change. A file with streams already gets them
+            # from the rules in the same transaction (the store's fill for 2).
+            "ALTER TABLE streams ADD COLUMN tallies TEXT",
+            """
+            CREATE TABLE mission_tallies (
+                mission TEXT NOT NULL,
+                label TEXT NOT NULL,
+                count INTEGER NOT NULL,
+                PRIMARY KEY (mission, label)
+            ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE mission_latest (
+                mission TEXT PRIMARY KEY,
+                position INTEGER NOT NULL,
+                recorded_at TEXT NOT NULL
+            )
+            """,
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
-def apply_migrations(connection: sqlite3.Connection) -> list[int]:
+def apply_migrations(
+    connection: sqlite3.Connection,
+    fill: Mapping[int, Callable[[sqlite3.Connection], None]] | None = None,
+) -> list[int]:
     """Apply the migrations the file lacks; return the versions applied (empty if none).
 
-    ``connection`` must be in autocommit mode (``isolation_level=None``). Raises
-    RuntimeError for a file written by a newer version of this code.
+    ``connection`` must be in autocommit mode (``isolation_level=None``). ``fill`` maps a
+    migration's version to what fills in its data after its statements, in its transaction.
+    Raises RuntimeError for a file written by a newer version of this code.
     """
     connection.execute("BEGIN IMMEDIATE")
     try:
@@ -94,6 +126,8 @@ def apply_migrations(connection: sqlite3.Connection) -> list[int]:
                 continue
             for statement in migration.statements:
                 connection.execute(statement)
+            if fill is not None and migration.version in fill:
+                fill[migration.version](connection)
             connection.execute(
                 "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
                 (migration.version, migration.description, format_time(datetime.now(UTC))),

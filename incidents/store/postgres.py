@@ -43,9 +43,11 @@ from incidents.store.memory import (
     AppendPlan,
     StoredIdentity,
     StreamRecord,
+    TallyChanges,
     check_appends,
     check_limit,
     recording_time,
+    tally_changes,
 )
 from incidents.store.protocol import (
     GENESIS_HASH,
@@ -57,6 +59,7 @@ from incidents.store.protocol import (
     ExpectedVersion,
     InvalidAppendError,
     LogHead,
+    MissionTally,
     ProposedEvent,
     RecordedEvent,
     StoreUnavailableError,
@@ -209,10 +212,34 @@ def _migrations(s: str) -> tuple[tuple[int, str, tuple[str, ...]], ...]:
                 f"CREATE INDEX streams_by_mission ON {s}.streams (mission, category)",
             ),
         ),
+        (
+            2,
+            "mission tallies",
+            (
+                # The stream's labels (NULL for none), so the writer knows what to take
+                # away when they change; a schema with streams gets them from the rules.
+                f"ALTER TABLE {s}.streams ADD COLUMN tallies text[]",
+                f"""
+                CREATE TABLE {s}.mission_tallies (
+                    mission text COLLATE "C" NOT NULL,
+                    label text COLLATE "C" NOT NULL,
+                    count bigint NOT NULL,
+                    PRIMARY KEY (mission, label)
+                )
+                """,
+                f"""
+                CREATE TABLE {s}.mission_latest (
+                    mission text COLLATE "C" PRIMARY KEY,
+                    position bigint NOT NULL,
+                    recorded_at timestamptz NOT NULL
+                )
+                """,
+            ),
+        ),
     )
 
 
-LATEST_VERSION = 1
+LATEST_VERSION = 2
 
 _EVENT_COLUMNS = (
     "position, stream_id, version, event_id, type, data, metadata, occurred_at, recorded_at, hash"
@@ -236,7 +263,42 @@ class _Statements:
             " WHERE event_id = ANY($1::uuid[])"
         )
         self.load_streams = (
-            f"SELECT {_STREAM_COLUMNS} FROM {s}.streams WHERE stream_id = ANY($1::text[])"
+            f"SELECT {_STREAM_COLUMNS}, tallies FROM {s}.streams WHERE stream_id = ANY($1::text[])"
+        )
+        self.fill_streams = (
+            f"SELECT {_STREAM_COLUMNS}, tallies FROM {s}.streams WHERE stream_id > $1"
+            " ORDER BY stream_id LIMIT 1000"
+        )
+        self.set_tallies = (
+            f"UPDATE {s}.streams AS t SET tallies = u.tallies FROM"
+            " (SELECT unnest($1::text[]) AS stream_id, unnest($2::text[])::text[] AS tallies) AS u"
+            " WHERE t.stream_id = u.stream_id"
+        )
+        # Mission tallies: counts move by the plan's changes; a mission's latest rises to a
+        # changed stream's position, or is looked for again among its streams when one
+        # left it.
+        self.add_tallies = (
+            f"INSERT INTO {s}.mission_tallies AS t (mission, label, count)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])"
+            " ON CONFLICT (mission, label) DO UPDATE SET count = t.count + excluded.count"
+        )
+        self.raise_latest = (
+            f"INSERT INTO {s}.mission_latest AS t (mission, position, recorded_at)"
+            " SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[])"
+            " ON CONFLICT (mission) DO UPDATE SET position = excluded.position,"
+            " recorded_at = excluded.recorded_at WHERE excluded.position > t.position"
+        )
+        self.forget_latest = f"DELETE FROM {s}.mission_latest WHERE mission = ANY($1::text[])"
+        self.find_latest = (
+            f"INSERT INTO {s}.mission_latest (mission, position, recorded_at)"
+            f" SELECT DISTINCT ON (mission) mission, last_position, updated_at FROM {s}.streams"
+            " WHERE mission = ANY($1::text[]) AND tallies IS NOT NULL"
+            " ORDER BY mission, last_position DESC"
+        )
+        self.mission_tallies = (
+            f"SELECT mission, NULL, position, recorded_at FROM {s}.mission_latest"
+            f" UNION ALL SELECT mission, label, count, NULL FROM {s}.mission_tallies"
+            " WHERE count <> 0"
         )
         self.insert_events = (
             f"INSERT INTO {s}.events (position, stream_id, version, event_id, type, category,"
@@ -246,12 +308,16 @@ class _Statements:
             " $10::timestamptz[], $11::text[])"
         )
         self.upsert_streams = (
-            f"INSERT INTO {s}.streams ({_STREAM_COLUMNS})"
-            " SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::bytea[],"
-            " $5::text[], $6::boolean[], $7::bigint[], $8::timestamptz[])"
+            f"INSERT INTO {s}.streams ({_STREAM_COLUMNS}, tallies)"
+            " SELECT stream_id, category, version, state, mission, is_open, last_position,"
+            " updated_at, tallies::text[] FROM unnest($1::text[], $2::text[], $3::integer[],"
+            " $4::bytea[], $5::text[], $6::boolean[], $7::bigint[], $8::timestamptz[],"
+            " $9::text[]) AS u (stream_id, category, version, state, mission, is_open,"
+            " last_position, updated_at, tallies)"
             " ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version,"
             " state = excluded.state, mission = excluded.mission, is_open = excluded.is_open,"
-            " last_position = excluded.last_position, updated_at = excluded.updated_at"
+            " last_position = excluded.last_position, updated_at = excluded.updated_at,"
+            " tallies = excluded.tallies"
         )
         self.read_forward = (
             f"SELECT {_EVENT_COLUMNS} FROM {s}.events WHERE stream_id = $1"
@@ -343,11 +409,74 @@ def _event_from_row(row: Any) -> RecordedEvent:
 
 
 def _record_from_row(row: Any) -> StreamRecord:
-    return StreamRecord(row[1], row[2], StreamSnapshot(row[3], row[4], row[5]), row[6], row[7])
+    # A row read with its tallies (load_streams).
+    tallies = () if row[8] is None else tuple(row[8])
+    return StreamRecord(
+        row[1], row[2], StreamSnapshot(row[3], row[4], row[5], tallies), row[6], row[7]
+    )
 
 
 def _stream_row(row: Any) -> StreamRow:
-    return _record_from_row(row).row(row[0])
+    return StreamRow(row[0], row[1], row[2], msgspec.Raw(row[3]), row[4], row[5], row[6], row[7])
+
+
+# A text[] of a stream's tallies travels as one text inside a text[] parameter (arrays
+# of arrays must be rectangular); NULL for none.
+_encode_tallies = msgspec.json.Encoder().encode
+
+
+def _tallies_text(tallies: tuple[str, ...]) -> str | None:
+    """A stream's tallies as a Postgres array literal, NULL for none."""
+    if not tallies:
+        return None
+    return "{" + ",".join(_encode_tallies(label).decode() for label in tallies) + "}"
+
+
+async def _write_tallies(connection: _Connection, sql: _Statements, changes: TallyChanges) -> None:
+    """Apply tally changes, once the streams they come from are written."""
+    if changes.counts:
+        keys = list(changes.counts)
+        await connection.execute(
+            sql.add_tallies,
+            [mission for mission, _ in keys],
+            [label for _, label in keys],
+            [changes.counts[key] for key in keys],
+        )
+    if changes.latest:
+        missions = list(changes.latest)
+        await connection.execute(
+            sql.raise_latest,
+            missions,
+            [changes.latest[mission][0] for mission in missions],
+            [changes.latest[mission][1] for mission in missions],
+        )
+    if changes.stale:
+        stale = sorted(changes.stale)
+        await connection.execute(sql.forget_latest, stale)
+        await connection.execute(sql.find_latest, stale)
+
+
+async def _fill_tallies(connection: _Connection, sql: _Statements, rules: StreamRules) -> None:
+    """Migration 2 on a schema with streams: each stream's labels, from the rules folding
+    no events onto its snapshot, and the missions' tallies from them."""
+    after = ""
+    while rows := await connection.fetch(sql.fill_streams, after):
+        before = {row[0]: _record_from_row(row) for row in rows}
+        changed: dict[str, StreamRecord] = {}
+        for stream_id, record in before.items():
+            tallies = tuple(rules.apply(stream_id, record.snapshot, ()).tallies)
+            if tallies:
+                changed[stream_id] = record._replace(
+                    snapshot=msgspec.structs.replace(record.snapshot, tallies=tallies)
+                )
+        if changed:
+            await connection.execute(
+                sql.set_tallies,
+                list(changed),
+                [_tallies_text(record.snapshot.tallies) for record in changed.values()],
+            )
+        await _write_tallies(connection, sql, tally_changes(changed, before.get))
+        after = rows[-1][0]
 
 
 async def _keep_session(connection: object) -> None:
@@ -546,7 +675,9 @@ class _Writer:
                 [record.snapshot.is_open for record in records],
                 [record.last_position for record in records],
                 [record.updated_at for record in records],
+                [_tallies_text(record.snapshot.tallies) for record in records],
             )
+        await _write_tallies(connection, sql, tally_changes(streams, plan.stored_stream))
 
     async def _announce(self, connection: _Connection, start: int, head: LogHead) -> None:
         """NOTIFY the new head; Postgres delivers it to listeners only once we commit."""
@@ -685,7 +816,7 @@ class PostgresEventStore:
         pool: _Pool | None = None
         try:
             connection = await writer._connected()
-            await _migrate(connection, schema)
+            await _migrate(connection, schema, lambda: _fill_tallies(connection, sql, rules))
             row = await connection.fetchrow(sql.read_head)
             head = LogHead(0, GENESIS_HASH) if row is None else LogHead(row[0], row[1])
             pool = cast(
@@ -827,6 +958,24 @@ class PostgresEventStore:
             mission is not None, is_open is not None, after is not None, limit is not None
         )
         return [_stream_row(row) for row in await self._fetch(sql, *parameters)]
+
+    async def mission_tallies(self) -> list[MissionTally]:
+        """Per mission named by a stream with tallies: label counts and latest, by mission.
+
+        Two small tables the writer keeps in the append's transaction; one read of both.
+        """
+        counts: dict[str, dict[str, int]] = {}
+        latest: dict[str, tuple[int, datetime]] = {}
+        for mission, label, number, recorded_at in await self._fetch(self._sql.mission_tallies):
+            if label is None:
+                latest[mission] = (number, recorded_at)
+            else:
+                counts.setdefault(mission, {})[label] = number
+        tallies = []
+        for mission in sorted(counts.keys() | latest.keys(), key=str.encode):
+            position, recorded_at = latest.get(mission, (0, None))
+            tallies.append(MissionTally(mission, counts.get(mission, {}), position, recorded_at))
+        return tallies
 
     async def head(self) -> LogHead:
         """The last position and hash in the log (every process's appends)."""
@@ -1006,7 +1155,9 @@ class PostgresEventStore:
             raise _unavailable("the read failed", error) from error
 
 
-async def _migrate(connection: _Connection, schema: str) -> list[int]:
+async def _migrate(
+    connection: _Connection, schema: str, fill: Callable[[], Awaitable[None]] | None = None
+) -> list[int]:
     """Apply the migrations the schema lacks; return the versions applied (empty if none).
 
     A session advisory lock keyed on the schema makes processes that open a fresh schema
@@ -1042,6 +1193,8 @@ async def _migrate(connection: _Connection, schema: str) -> list[int]:
             async with connection.transaction():
                 for statement in statements:
                     await connection.execute(statement)
+                if version == 2 and fill is not None:
+                    await fill()
                 await connection.execute(
                     f"INSERT INTO {s}.schema_version (version, description, applied_at)"
                     " VALUES ($1, $2, $3)",

@@ -101,11 +101,17 @@ class StreamSnapshot(msgspec.Struct, frozen=True):
     ``state`` is the domain's JSON document for the stream. ``mission`` and ``is_open`` are
     index columns that projections filter on (which mission a stream concerns; whether a
     note is unanswered, a protest open, an incident not closed).
+
+    ``tallies`` are labels the stream counts under in its mission's summary (say
+    ``"incident"``, ``"incident:open"``): the store keeps, per mission, how many streams carry
+    each label and the latest position of a stream carrying any (:meth:`EventStore.
+    mission_tallies`), updated in the append's transaction, so a summary reads no stream.
     """
 
     state: bytes
     mission: str | None = None
     is_open: bool = False
+    tallies: tuple[str, ...] = ()
 
 
 class StreamRow(msgspec.Struct, frozen=True):
@@ -119,6 +125,20 @@ class StreamRow(msgspec.Struct, frozen=True):
     is_open: bool
     last_position: int
     updated_at: datetime
+
+
+class MissionTally(msgspec.Struct, frozen=True):
+    """What the streams that name one mission and carry tallies add up to.
+
+    ``counts`` maps each label to how many such streams carry it (labels with no stream are
+    left out); ``latest_position`` and ``latest_recorded_at`` are the ``last_position`` and
+    ``updated_at`` of the one of them appended to last.
+    """
+
+    mission: str
+    counts: dict[str, int]
+    latest_position: int = 0
+    latest_recorded_at: datetime | None = None
 
 
 class LogHead(msgspec.Struct, frozen=True):
@@ -202,7 +222,9 @@ class StreamRules(Protocol):
         """Fold ``events`` onto the stream's snapshot, or raise :class:`RuleViolation`.
 
         ``current`` is None for a stream with no events. Must be pure and deterministic:
-        ``incidents replay`` folds the log again and expects the same snapshots.
+        ``incidents replay`` folds the log again and expects the same snapshots. With no
+        events it gives ``current`` again with its ``tallies`` derived afresh (a store
+        whose file predates tallies fills them in so).
         """
         ...
 
@@ -293,7 +315,16 @@ class EventStore(Protocol):
     async def replace_snapshots(self, snapshots: Mapping[str, StreamSnapshot]) -> None:
         """Overwrite the folded state of the given streams (``incidents replay --repair``).
 
-        Touches no event; versions and last positions stay as they are.
+        Touches no event; versions and last positions stay as they are. Mission tallies
+        follow the new snapshots.
+        """
+        ...
+
+    async def mission_tallies(self) -> list[MissionTally]:
+        """Per mission named by a stream with tallies: label counts and latest, by mission.
+
+        Kept in the append's transaction, so it agrees with ``list_streams`` read at the
+        same moment: a stream's labels count under its mission, once.
         """
         ...
 

@@ -43,11 +43,13 @@ from incidents.store.memory import (
     AppendPlan,
     StoredIdentity,
     StreamRecord,
+    TallyChanges,
     check_appends,
     check_limit,
     format_time,
     parse_time,
     recording_time,
+    tally_changes,
 )
 from incidents.store.migrations import apply_migrations
 from incidents.store.protocol import (
@@ -59,6 +61,7 @@ from incidents.store.protocol import (
     DuplicateEventError,
     ExpectedVersion,
     LogHead,
+    MissionTally,
     ProposedEvent,
     RecordedEvent,
     StoreUnavailableError,
@@ -87,23 +90,53 @@ _LOAD_IDENTITIES = (
     "SELECT event_id, stream_id, type, data, position, version FROM events"
     " WHERE event_id IN (SELECT value FROM json_each(?))"
 )
+# The writer reads a stream's tallies too (what to take away when they change).
 _LOAD_STREAMS = (
-    f"SELECT {_STREAM_COLUMNS} FROM streams WHERE stream_id IN (SELECT value FROM json_each(?))"
+    f"SELECT {_STREAM_COLUMNS}, tallies FROM streams"
+    " WHERE stream_id IN (SELECT value FROM json_each(?))"
 )
 _INSERT_EVENT = (
     "INSERT INTO events (position, stream_id, version, event_id, type, data, metadata,"
     " occurred_at, recorded_at, category, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_INSERT_STREAM = f"INSERT INTO streams ({_STREAM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_STREAM = (
+    f"INSERT INTO streams ({_STREAM_COLUMNS}, tallies) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 # Two updates: naming mission and is_open only when they change spares their index upkeep.
 _UPDATE_STREAM_STATE = (
-    "UPDATE streams SET version = ?, state = ?, last_position = ?, updated_at = ?"
-    " WHERE stream_id = ?"
+    "UPDATE streams SET version = ?, state = ?, last_position = ?, updated_at = ?,"
+    " tallies = ? WHERE stream_id = ?"
 )
 _UPDATE_STREAM = (
     "UPDATE streams SET version = ?, state = ?, mission = ?, is_open = ?, last_position = ?,"
-    " updated_at = ? WHERE stream_id = ?"
+    " updated_at = ?, tallies = ? WHERE stream_id = ?"
 )
+# Mission tallies: counts move by the plan's changes; a mission's latest rises to a changed
+# stream's position, or is looked for again among its streams when one left it.
+_ADD_TALLY = (
+    "INSERT INTO mission_tallies (mission, label, count) VALUES (?, ?, ?)"
+    " ON CONFLICT (mission, label) DO UPDATE SET count = count + excluded.count"
+)
+_RAISE_LATEST = (
+    "INSERT INTO mission_latest (mission, position, recorded_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (mission) DO UPDATE SET position = excluded.position,"
+    " recorded_at = excluded.recorded_at WHERE excluded.position > mission_latest.position"
+)
+_FORGET_LATEST = "DELETE FROM mission_latest WHERE mission = ?"
+_FIND_LATEST = (
+    "INSERT INTO mission_latest (mission, position, recorded_at)"
+    " SELECT mission, last_position, updated_at FROM streams"
+    " WHERE mission = ? AND tallies IS NOT NULL ORDER BY last_position DESC LIMIT 1"
+)
+_MISSION_TALLIES = (
+    "SELECT mission, NULL, position, recorded_at FROM mission_latest"
+    " UNION ALL SELECT mission, label, count, NULL FROM mission_tallies WHERE count != 0"
+)
+_BACKFILL_STREAMS = (
+    f"SELECT {_STREAM_COLUMNS}, tallies FROM streams WHERE stream_id > ?"
+    " ORDER BY stream_id LIMIT 1000"
+)
+_SET_TALLIES = "UPDATE streams SET tallies = ? WHERE stream_id = ?"
 _READ_FORWARD = (
     f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? AND version >= ?"
     " ORDER BY version LIMIT ?"
@@ -123,6 +156,13 @@ _STREAM_VERSION = "SELECT version FROM streams WHERE stream_id = ?"
 _GET_STREAM = f"SELECT {_STREAM_COLUMNS} FROM streams WHERE stream_id = ?"
 
 _encode = msgspec.json.Encoder().encode
+_decode_tallies = msgspec.json.Decoder(tuple[str, ...]).decode
+
+
+def _tallies_text(tallies: tuple[str, ...]) -> str | None:
+    """The ``streams.tallies`` column: a JSON array, NULL for none (what _FIND_LATEST skips)."""
+    return _encode(tallies).decode() if tallies else None
+
 
 # What a unit's future resolves to (a replace_snapshots unit resolves to an empty list).
 _Outcome = list[AppendResult] | BaseException
@@ -189,13 +229,56 @@ def _event_from_row(row: Any) -> RecordedEvent:
 
 
 def _record_from_row(row: Any) -> StreamRecord:
+    # A row read with its tallies (_LOAD_STREAMS).
     return StreamRecord(
         row[1],
         row[2],
-        StreamSnapshot(bytes(row[3]), row[4], bool(row[5])),
+        StreamSnapshot(
+            bytes(row[3]), row[4], bool(row[5]), () if row[8] is None else _decode_tallies(row[8])
+        ),
         row[6],
         parse_time(row[7]),
     )
+
+
+def _write_tallies(connection: sqlite3.Connection, changes: TallyChanges) -> None:
+    """Apply tally changes, once the streams they come from are written."""
+    if changes.counts:
+        connection.executemany(
+            _ADD_TALLY, [(mission, label, n) for (mission, label), n in changes.counts.items()]
+        )
+    if changes.latest:
+        connection.executemany(
+            _RAISE_LATEST,
+            [
+                (mission, position, format_time(recorded_at))
+                for mission, (position, recorded_at) in changes.latest.items()
+            ],
+        )
+    for mission in sorted(changes.stale):
+        connection.execute(_FORGET_LATEST, (mission,))
+        connection.execute(_FIND_LATEST, (mission,))
+
+
+def _fill_tallies(rules: StreamRules, connection: sqlite3.Connection) -> None:
+    """Migration 2 on a file with streams: each stream's labels, from the rules folding no
+    events onto its snapshot, and the missions' tallies from them."""
+    after = ""
+    while rows := connection.execute(_BACKFILL_STREAMS, (after,)).fetchall():
+        before = {row[0]: _record_from_row(row) for row in rows}
+        changed: dict[str, StreamRecord] = {}
+        for stream_id, record in before.items():
+            tallies = rules.apply(stream_id, record.snapshot, ()).tallies
+            if tallies:
+                changed[stream_id] = record._replace(
+                    snapshot=msgspec.structs.replace(record.snapshot, tallies=tuple(tallies))
+                )
+        connection.executemany(
+            _SET_TALLIES,
+            [(_tallies_text(r.snapshot.tallies), stream_id) for stream_id, r in changed.items()],
+        )
+        _write_tallies(connection, tally_changes(changed, before.get))
+        after = rows[-1][0]
 
 
 def _stream_row(row: Any) -> StreamRow:
@@ -245,7 +328,7 @@ class _Writer:
             # Checkpoint every ~16 MiB of WAL rather than 4 MiB: each batch rewrites the same
             # hot index pages, which a checkpoint then copies once instead of four times.
             connection.execute("PRAGMA wal_autocheckpoint = 4000")
-            apply_migrations(connection)
+            apply_migrations(connection, {2: functools.partial(_fill_tallies, rules)})
         except BaseException:
             connection.close()
             raise
@@ -472,6 +555,7 @@ class _Writer:
                 else format_time(record.updated_at)
             )
             before = plan.stored_stream(stream_id)
+            tallies = _tallies_text(snapshot.tallies)
             if before is None:
                 inserts.append(
                     (
@@ -483,6 +567,7 @@ class _Writer:
                         int(snapshot.is_open),
                         record.last_position,
                         updated_at,
+                        tallies,
                     )
                 )
             elif (
@@ -490,7 +575,14 @@ class _Writer:
                 and before.snapshot.is_open == snapshot.is_open
             ):
                 state_updates.append(
-                    (record.version, snapshot.state, record.last_position, updated_at, stream_id)
+                    (
+                        record.version,
+                        snapshot.state,
+                        record.last_position,
+                        updated_at,
+                        tallies,
+                        stream_id,
+                    )
                 )
             else:
                 updates.append(
@@ -501,6 +593,7 @@ class _Writer:
                         int(snapshot.is_open),
                         record.last_position,
                         updated_at,
+                        tallies,
                         stream_id,
                     )
                 )
@@ -510,6 +603,7 @@ class _Writer:
             connection.executemany(_UPDATE_STREAM_STATE, state_updates)
         if updates:
             connection.executemany(_UPDATE_STREAM, updates)
+        _write_tallies(connection, tally_changes(plan.changed_streams, plan.stored_stream))
 
     def _explain(
         self, unit: _Unit, plan: AppendPlan, error: sqlite3.IntegrityError
@@ -771,6 +865,24 @@ class SqliteEventStore:
             sql += " LIMIT ?"
             parameters.append(limit)
         return [_stream_row(row) for row in await self._fetch(sql, parameters)]
+
+    async def mission_tallies(self) -> list[MissionTally]:
+        """Per mission named by a stream with tallies: label counts and latest, by mission.
+
+        Two small tables the writer keeps in the append's transaction; one read of both.
+        """
+        counts: dict[str, dict[str, int]] = {}
+        latest: dict[str, tuple[int, datetime]] = {}
+        for mission, label, number, recorded_at in await self._fetch(_MISSION_TALLIES, ()):
+            if label is None:
+                latest[mission] = (number, _time(recorded_at))
+            else:
+                counts.setdefault(mission, {})[label] = number
+        tallies = []
+        for mission in sorted(counts.keys() | latest.keys(), key=str.encode):
+            position, recorded_at = latest.get(mission, (0, None))
+            tallies.append(MissionTally(mission, counts.get(mission, {}), position, recorded_at))
+        return tallies
 
     async def head(self) -> LogHead:
         """The last position and hash in the log (as the file has it, other processes too)."""

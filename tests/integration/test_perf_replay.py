@@ -122,7 +122,9 @@ def _add_row(store: EventStore, directory: Path, stream_id: str) -> None:
     else:
         _sql(
             directory,
-            "INSERT INTO streams VALUES (?, ?, 1, ?, NULL, 1, 1, '2026-01-01T00:00:00.000000Z')",
+            "INSERT INTO streams (stream_id, category, version, state, mission, is_open,"
+            " last_position, updated_at) VALUES (?, ?, 1, ?, NULL, 1, 1,"
+            " '2026-01-01T00:00:00.000000Z')",
             stream_id,
             category,
             snapshot.state,

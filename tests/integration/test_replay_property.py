@@ -2,7 +2,8 @@
 
 Random actions on notes, protests, incidents and a mission go through the service, the
 same path as HTTP; some break rules and are refused, which must leave no trace. Then
-``replay`` rebuilds every stream's state from the log and must find no difference.
+``replay`` rebuilds every stream's state from the log and must find no difference, and the
+mission tallies the store kept must be those counted afresh from the stream states.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incidents.domain.rules import DomainRules
+from incidents.domain.rules import DomainRules, tallies_of
+from incidents.domain.state import decode_state
 from incidents.projections.replay import replay
 from incidents.service import AppendBody, EventIn, LogService
 from incidents.store.protocol import StoreError
 from tests.conftest import STORE_ADAPTERS, open_test_store
+from tests.store_rules import recount
 
 MISSION = "mission-az-paris"
 AZ = {"state": "AZ", "body": "Embassy of Azerbaijan in France"}
@@ -123,6 +126,10 @@ async def _run(adapter: str, steps: list[tuple[str, EventIn]]) -> None:
             report = await replay(store, DomainRules())
             assert report.differences == []
             assert report.events == accepted
+            rows = await store.list_streams_after(limit=1000)
+            assert await store.mission_tallies() == recount(
+                rows, lambda row: tallies_of(decode_state(row.category, bytes(row.state)))
+            )
         finally:
             await store.close()
 

@@ -229,7 +229,7 @@ async def test_migrations_run_once_however_often_the_schema_is_opened(
 
     # then each migration was recorded once and the log is as it was
     rows = await sql(f'SELECT version FROM "{schema}".schema_version')
-    assert [row[0] for row in rows] == [LATEST_VERSION]
+    assert [row[0] for row in rows] == list(range(1, LATEST_VERSION + 1))
     assert (await reopened.head()).position == 1
 
 

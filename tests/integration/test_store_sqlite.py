@@ -149,6 +149,43 @@ async def test_migrations_are_applied_once_and_reopening_applies_none(tmp_path: 
     assert query(path, "PRAGMA journal_mode") == [("wal",)]
 
 
+async def test_a_file_from_before_mission_tallies_gets_them_when_opened(
+    tmp_path: Path,
+) -> None:
+    # given a file with streams of two missions, taken back to schema 1 (no tallies)
+    path = tmp_path / "v1.db"
+    store = await open_file(path)
+    await store.append("note-a", [proposed("Sent", b'{"mission":"mission-x"}')])
+    await store.append("protest-b", [proposed("Sent", b'{"mission":"mission-x"}')])
+    await store.append("note-c", [proposed("Sent", b'{"mission":"mission-y"}'), proposed("Closed")])
+    await store.append("note-d", [proposed("Sent")])
+    expected = await store.mission_tallies()
+    await store.close()
+    for statement in (
+        "DROP TABLE mission_tallies",
+        "DROP TABLE mission_latest",
+        "ALTER TABLE streams DROP COLUMN tallies",
+        "DELETE FROM schema_version WHERE version = 2",
+    ):
+        query(path, statement)
+
+    # when it is opened again
+    store = await open_file(path)
+    try:
+        # then migration 2 filled in every stream's labels and the missions' tallies
+        assert [t.mission for t in expected] == ["mission-x", "mission-y"]
+        assert await store.mission_tallies() == expected
+        # and appends go on from there
+        await store.append("note-a", [proposed("Closed")])
+        assert (await store.mission_tallies())[0].counts == {
+            "note": 1,
+            "protest": 1,
+            "protest:open": 1,
+        }
+    finally:
+        await store.close()
+
+
 async def test_a_file_from_a_newer_schema_is_refused(tmp_path: Path) -> None:
     # given a file whose schema is ahead of this code
     path = tmp_path / "newer.db"

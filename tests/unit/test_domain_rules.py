@@ -264,7 +264,15 @@ def test_a_sent_note_is_open_and_names_its_mission() -> None:
     stream = Stream("note-1", (note_sent(mission="mission-az-fr", reference="No. 1"), T0))
     state = note_state(stream)
     assert (state.status, state.sent_at, state.reference) == ("sent", T0, "No. 1")
-    assert stream.snapshot == StreamSnapshot(stream.snapshot.state, "mission-az-fr", True)
+    assert stream.snapshot == StreamSnapshot(
+        stream.snapshot.state,
+        "mission-az-fr",
+        True,
+        (
+            "note:from:AZ",
+            "note:unanswered:from:AZ",
+        ),
+    )
 
 
 def test_an_acknowledged_note_stays_unanswered() -> None:
@@ -363,7 +371,15 @@ def test_a_lodged_protest_has_every_demand_open() -> None:
         ("investigation", "open"),
         ("compensation", "open"),
     ]
-    assert stream.snapshot == StreamSnapshot(stream.snapshot.state, "mission-az-fr", True)
+    assert stream.snapshot == StreamSnapshot(
+        stream.snapshot.state,
+        "mission-az-fr",
+        True,
+        (
+            "protest",
+            "protest:open",
+        ),
+    )
 
 
 def test_a_partial_answer_keeps_the_demand_open_and_answerable() -> None:
