@@ -82,23 +82,37 @@ def seed(database: str, seeds_dir: Path) -> None:
 @main.command()
 @database_option
 @click.option("--repair", is_flag=True, help="Write the rebuilt states back where they differ.")
-def replay(database: str, repair: bool) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes replaying a SQLite file [default: one per CPU on a large log].",
+)
+def replay(database: str, repair: bool, workers: int | None) -> None:
     """Rebuild every projection from the log and compare it with the live one."""
     from rich.progress import Progress
 
     from incidents.domain.rules import DomainRules
     from incidents.projections.replay import replay as run_replay
-    from incidents.store.factory import open_store
+    from incidents.store.factory import open_store, sqlite_path
 
     async def run() -> int:
         settings = Settings.from_env(database_url=database_url(database))
+        scheme = settings.database_url.partition(":")[0].lower()
+        # A SQLite file is read by replay itself, split over worker processes.
+        path = sqlite_path(settings.database_url) if scheme == "sqlite" else None
         store = await open_store(settings.database_url, DomainRules(), settings)
         try:
             head = await store.head()
             with Progress(transient=False) as progress:
                 task = progress.add_task("replaying", total=head.position)
                 report = await run_replay(
-                    store, DomainRules(), repair, lambda n: progress.advance(task, n)
+                    store,
+                    DomainRules(),
+                    repair,
+                    lambda n: progress.advance(task, n),
+                    path=path,
+                    workers=workers,
                 )
         finally:
             await store.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import msgspec
@@ -97,6 +97,22 @@ class RuleBreak(msgspec.Struct, frozen=True):
 
     rule: str
     detail: str
+
+
+class LoggedEvent(Protocol):
+    """What a whole-stream fold reads of each logged event (a RecordedEvent has it all)."""
+
+    @property
+    def event_id(self) -> UUID: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def data(self) -> msgspec.Raw: ...
+
+    @property
+    def occurred_at(self) -> datetime: ...
 
 
 class Envelope(msgspec.Struct, frozen=True):
@@ -731,13 +747,14 @@ class DomainRules:
                 raise ValueError("a stream with no events has no snapshot")
             return current
         return StreamSnapshot(
-            state=encode_state(state),
-            mission=mission_of(state),
-            is_open=is_open(state),
-            tallies=tallies_of(state),
+            state=encode_state(state), mission=mission_of(state), is_open=is_open(state)
         )
 
-    def fold(self, stream_id: str, events: Sequence[RecordedEvent]) -> StreamSnapshot:
+    def fold_logged(self, stream_id: str, events: Sequence[LoggedEvent]) -> StreamSnapshot:
+        """:meth:`fold` over events that carry only what the fold reads (replay's light rows)."""
+        return self.fold(stream_id, events)
+
+    def fold(self, stream_id: str, events: Sequence[LoggedEvent]) -> StreamSnapshot:
         """The snapshot of a stream from its whole log, first event to last (replay).
 
         The same snapshot :meth:`apply` gives from no snapshot for events it accepts, without
@@ -764,31 +781,10 @@ class DomainRules:
         if state is None:
             raise ValueError("a stream with no events has no snapshot")
         return StreamSnapshot(
-            state=encode_state(state),
-            mission=mission_of(state),
-            is_open=is_open(state),
-            tallies=tallies_of(state),
+            state=encode_state(state), mission=mission_of(state), is_open=is_open(state)
         )
 
 
 def _utc(moment: datetime) -> datetime:
     # States write every time in UTC, whatever offset the store hands over.
     return moment if moment.utcoffset() is None or moment.tzinfo is UTC else moment.astimezone(UTC)
-
-
-def tallies_of(state: State) -> tuple[str, ...]:
-    """The labels a stream counts under in its mission's summary (``missions_view``).
-
-    A note's label names the state it is from: whether it was sent or received depends on
-    the mission's sending state, which the missions view knows and a note's fold does not.
-    """
-    if isinstance(state, IncidentState):
-        return ("incident", "incident:open") if is_open(state) else ("incident",)
-    if isinstance(state, ProtestState):
-        return ("protest", "protest:open") if is_open(state) else ("protest",)
-    if isinstance(state, NoteState):
-        sender = state.from_.state
-        if is_open(state):
-            return (f"note:from:{sender}", f"note:unanswered:from:{sender}")
-        return (f"note:from:{sender}",)
-    return ()
