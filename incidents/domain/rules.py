@@ -336,9 +336,10 @@ def _recorded(state: State, event: EventData, envelope: Envelope) -> dict[str, A
     }
     if envelope.occurred_at > state.last_event_at:
         changes["last_event_at"] = envelope.occurred_at
-    new_sources = [source for source in event.sources if source not in state.sources]
-    if new_sources:
-        changes["sources"] = [*state.sources, *new_sources]
+    if event.sources:
+        new_sources = [source for source in event.sources if source not in state.sources]
+        if new_sources:
+            changes["sources"] = [*state.sources, *new_sources]
     return changes
 
 
@@ -776,11 +777,11 @@ class DomainRules:
                 raise RuleViolation(index, "unknown-event-type", str(error)) from error
             except msgspec.ValidationError as error:
                 raise RuleViolation(index, "data-invalid", f"{recorded.type}: {error}") from error
-            state = evolve(
-                state,
-                event,
-                Envelope(stream_id, recorded.event_id, _utc(recorded.occurred_at), recorded.data),
-            )
+            at = recorded.occurred_at
+            if at.tzinfo is not UTC:  # _utc inlined: it runs once per event of the log
+                at = _utc(at)
+            envelope = Envelope(stream_id, recorded.event_id, at, recorded.data)
+            state = _open(event, envelope) if state is None else evolve(state, event, envelope)
         if state is None:
             raise ValueError("a stream with no events has no snapshot")
         return StreamSnapshot(
