@@ -18,6 +18,7 @@ the store's per-mission tallies beside the mission streams.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
@@ -212,7 +213,9 @@ class Projections:
         append's transaction (``EventStore.mission_tallies``): no incident, protest or
         note is read, however long the log.
         """
-        mission_rows = await self.store.list_streams("mission")
-        tallies = await self.store.mission_tallies()
+        # Two independent reads: each pooled reader runs its query while the other does.
+        mission_rows, tallies = await asyncio.gather(
+            self.store.list_streams("mission"), self.store.mission_tallies()
+        )
         pairs = list(zip(mission_rows, _decode(mission_rows, MissionState), strict=True))
         return missions_from_tallies(pairs, tallies)

@@ -128,9 +128,12 @@ _FIND_LATEST = (
     " SELECT mission, last_position, updated_at FROM streams"
     " WHERE mission = ? AND tallies IS NOT NULL ORDER BY last_position DESC LIMIT 1"
 )
+# Every mission with a stream carrying tallies has its latest, so the missions come from
+# mission_latest; all of it as one JSON document (one row for the reader to hand over).
 _MISSION_TALLIES = (
-    "SELECT mission, NULL, position, recorded_at FROM mission_latest"
-    " UNION ALL SELECT mission, label, count, NULL FROM mission_tallies WHERE count != 0"
+    "SELECT json_group_array(json_array(mission, position, recorded_at, json(("
+    "SELECT json_group_object(label, count) FROM mission_tallies AS t"
+    " WHERE t.mission = l.mission AND count != 0)))) FROM mission_latest AS l"
 )
 _BACKFILL_STREAMS = (
     f"SELECT {_STREAM_COLUMNS}, tallies FROM streams WHERE stream_id > ?"
@@ -157,6 +160,9 @@ _GET_STREAM = f"SELECT {_STREAM_COLUMNS} FROM streams WHERE stream_id = ?"
 
 _encode = msgspec.json.Encoder().encode
 _decode_tallies = msgspec.json.Decoder(tuple[str, ...]).decode
+_decode_mission_tallies = msgspec.json.Decoder(
+    list[tuple[str, int, datetime, dict[str, int]]]
+).decode
 
 
 def _tallies_text(tallies: tuple[str, ...]) -> str | None:
@@ -869,20 +875,17 @@ class SqliteEventStore:
     async def mission_tallies(self) -> list[MissionTally]:
         """Per mission named by a stream with tallies: label counts and latest, by mission.
 
-        Two small tables the writer keeps in the append's transaction; one read of both.
+        Two small tables the writer keeps in the append's transaction, read as one JSON
+        document.
         """
-        counts: dict[str, dict[str, int]] = {}
-        latest: dict[str, tuple[int, datetime]] = {}
-        for mission, label, number, recorded_at in await self._fetch(_MISSION_TALLIES, ()):
-            if label is None:
-                latest[mission] = (number, _time(recorded_at))
-            else:
-                counts.setdefault(mission, {})[label] = number
-        tallies = []
-        for mission in sorted(counts.keys() | latest.keys(), key=str.encode):
-            position, recorded_at = latest.get(mission, (0, None))
-            tallies.append(MissionTally(mission, counts.get(mission, {}), position, recorded_at))
-        return tallies
+        rows = list(await self._fetch(_MISSION_TALLIES, ()))
+        found = _decode_mission_tallies(rows[0][0]) if rows and rows[0][0] else []
+        return [
+            MissionTally(mission, counts, position, recorded_at)
+            for mission, position, recorded_at, counts in sorted(
+                found, key=lambda item: item[0].encode()
+            )
+        ]
 
     async def head(self) -> LogHead:
         """The last position and hash in the log (as the file has it, other processes too)."""
