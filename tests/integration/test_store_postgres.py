@@ -233,6 +233,38 @@ async def test_migrations_run_once_however_often_the_schema_is_opened(
     assert (await reopened.head()).position == 1
 
 
+async def test_a_schema_from_before_mission_tallies_gets_them_when_opened(
+    schema: str,
+) -> None:
+    # given a schema with streams of two missions, taken back to version 1 (no tallies)
+    from tests.store_rules import proposed
+
+    store = await PostgresEventStore.open(URL, TallyRules(), schema=schema)
+    await store.append("note-a", [proposed("Sent", b'{"mission":"mission-x"}')])
+    await store.append("protest-b", [proposed("Sent", b'{"mission":"mission-x"}')])
+    await store.append("note-c", [proposed("Sent", b'{"mission":"mission-y"}'), proposed("Closed")])
+    expected = await store.mission_tallies()
+    await store.close()
+    s = f'"{schema}"'
+    await sql(f"DROP TABLE {s}.mission_tallies, {s}.mission_latest")
+    await sql(f"ALTER TABLE {s}.streams DROP COLUMN tallies")
+    await sql(f"DELETE FROM {s}.schema_version WHERE version = 2")
+
+    # when it is opened again, then migration 2 filled in the labels and the tallies
+    store = await PostgresEventStore.open(URL, TallyRules(), schema=schema)
+    try:
+        assert [t.mission for t in expected] == ["mission-x", "mission-y"]
+        assert await store.mission_tallies() == expected
+        await store.append("note-a", [proposed("Closed")])
+        assert (await store.mission_tallies())[0].counts == {
+            "note": 1,
+            "protest": 1,
+            "protest:open": 1,
+        }
+    finally:
+        await store.close()
+
+
 async def test_a_schema_from_newer_code_is_refused(open_store: OpenStore, schema: str) -> None:
     # given a schema that newer code migrated further
     await (await open_store()).close()
