@@ -655,8 +655,10 @@ class SqliteEventStore:
         max_batch: int,
         batch_wait: float,
         point: sqlite3.Connection | None = None,
+        path: str | None = None,
     ) -> None:
         """Use :meth:`open`, which builds the parts; this only wires them together."""
+        self._path = path
         self._writer = writer
         self._executor = executor
         self._readers = readers
@@ -675,6 +677,11 @@ class SqliteEventStore:
         self._close_task: asyncio.Task[None] | None = None
         self._loop = asyncio.get_running_loop()
         self._batcher = asyncio.create_task(self._write_batches(), name="sqlite-event-writer")
+
+    @property
+    def path(self) -> str | None:
+        """The file behind the store; ``incidents replay`` reads it directly, in parallel."""
+        return self._path
 
     @classmethod
     async def open(
@@ -727,7 +734,7 @@ class SqliteEventStore:
             if isinstance(error, sqlite3.Error):
                 raise _unavailable(f"cannot open {path!r}", error) from error
             raise
-        return cls(writer, executor, connections, head, max_batch, batch_wait, point)
+        return cls(writer, executor, connections, head, max_batch, batch_wait, point, path)
 
     async def append(
         self,

@@ -546,3 +546,12 @@ async def test_a_point_lookup_sees_every_append_acknowledged_before_it(tmp_path:
     finally:
         await store.close()
         await other.close()
+
+
+async def test_the_store_names_its_file_so_replay_can_read_it_in_parallel(tmp_path: Path) -> None:
+    path = str(tmp_path / "named.db")
+    store = await SqliteEventStore.open(path, TallyRules())
+    try:
+        assert store.path == path
+    finally:
+        await store.close()
