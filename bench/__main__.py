@@ -186,8 +186,9 @@ def run(
                 # One part failing (say, the code changed under a running benchmark) must
                 # not lose the others' figures; the run then ends with exit status 1.
                 traceback.print_exc()
-                result.errors.append(f"{part}: {type(error).__name__}: {error}")
-                print(f"    ERROR in {part}: {error}", flush=True)
+                first_line = (str(error).splitlines() or [""])[0]
+                result.errors.append(f"{part}: {type(error).__name__}: {first_line}")
+                print(f"    ERROR in {part}: {first_line}", flush=True)
     finally:
         if not keep:
             shutil.rmtree(scratch, ignore_errors=True)

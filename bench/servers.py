@@ -117,9 +117,12 @@ def wait_ready(server: Server, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
+            tail = server.log.read_text(errors="replace").strip().splitlines()[-15:]
             raise RuntimeError(
-                f"server exited with {server.process.returncode}: "
-                f"{server.log.read_text(errors='replace')[-2000:]}"
+                f"server exited with {server.process.returncode} (log: {server.log}); "
+                + " | ".join(line.strip() for line in tail if line.strip())[-300:]
+                + "\n"
+                + "\n".join(tail)
             )
         try:
             connection = http.client.HTTPConnection(HOST, server.port, timeout=2)
