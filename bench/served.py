@@ -360,6 +360,7 @@ def figure_scale(
         rss_full = server.rss()
         pids = server.worker_pids()
     generated = first.events + rest.events
+    file_bytes = sum(path.stat().st_size for path in scratch.glob("log.db*"))
     generation_seconds = first.seconds + rest.seconds
     size = f"{generated:,}"
     figures = []
@@ -436,10 +437,12 @@ def figure_scale(
             ours_label=f"{generation_seconds:.1f} s in all, append_many of ~1000-event chunks, "
             "8 in flight",
             notes=[
+                f"the file: {file_bytes / 1e6:,.0f} MB with its WAL, "
+                f"{file_bytes / generated:,.0f} bytes per event",
                 f"{len(generator.missions)} missions, {rest.streams:,} streams; "
-                f"types: {json.dumps(_merge(first.types, rest.types))}"
+                f"types: {json.dumps(_merge(first.types, rest.types))}",
             ],
-            details={"seconds": generation_seconds, "events": generated},
+            details={"seconds": generation_seconds, "events": generated, "bytes": file_bytes},
         )
     )
     return figures, database
