@@ -27,6 +27,7 @@ import msgspec
 
 from incidents.domain.events import Location, Party
 from incidents.domain.state import (
+    CorrespondenceEntry,
     DemandStatus,
     HeadOfMission,
     IncidentState,
@@ -62,6 +63,7 @@ class _MissionFacts(_Facts, frozen=True, kw_only=True):
     name: str
     reply_window_days: int | None = None
     head_of_mission: HeadOfMission | None = None
+    correspondence: list[CorrespondenceEntry] = []
 
 
 class _NoteFacts(_Facts, frozen=True, kw_only=True):

@@ -16,7 +16,7 @@ from typing import Literal
 import msgspec
 
 from incidents.domain.events import Party
-from incidents.domain.state import MissionState, NoteState
+from incidents.domain.state import CorrespondenceEntry, MissionState, NoteState
 
 Direction = Literal["sent", "received"]
 
@@ -49,7 +49,12 @@ class NotesWaiting(msgspec.Struct, frozen=True):
 
 
 class MissionNotes(msgspec.Struct, frozen=True):
-    """One mission's unanswered notes."""
+    """One mission's unanswered notes.
+
+    ``reported_in_bulk`` is correspondence the mission's texts report only in bulk ("about
+    50 notes and letters since 2017"), with whatever replies they report: shown beside the
+    individual notes, never counted among them, since its notes have no dates of their own.
+    """
 
     mission: str | None
     name: str | None = None
@@ -57,6 +62,7 @@ class MissionNotes(msgspec.Struct, frozen=True):
     receiving_state: str | None = None
     sent: NotesWaiting = msgspec.field(default_factory=NotesWaiting)
     received: NotesWaiting = msgspec.field(default_factory=NotesWaiting)
+    reported_in_bulk: list[CorrespondenceEntry] = msgspec.field(default_factory=list)
 
 
 class UnansweredNotesView(msgspec.Struct, frozen=True):
@@ -138,6 +144,7 @@ def unanswered_notes(
                 receiving_state=mission.receiving_state if mission else None,
                 sent=_waiting(sides["sent"], now, window),
                 received=_waiting(sides["received"], now, window),
+                reported_in_bulk=list(mission.correspondence) if mission else [],
             )
         )
     return UnansweredNotesView(
