@@ -117,15 +117,17 @@ def replay(database: str, repair: bool, workers: int | None) -> None:
         finally:
             await store.close()
         click.echo(f"replayed {report.events} events into {report.streams} streams")
-        for difference in report.differences:
+        for difference in [*report.differences, *report.tally_differences]:
             click.echo(f"  differs: {difference.stream_id}: {difference.reason}")
-        if not report.differences:
+        if not report.differences and not report.tally_differences:
             click.echo("no difference: live projections equal the rebuilt ones")
             return 0
         if report.repaired:
             click.echo(f"repaired {len(report.differences)} streams")
-            return 0
-        return 1
+        if report.tally_differences:
+            click.echo("mission tallies are not repaired by replay")
+            return 1
+        return 0 if report.repaired else 1
 
     sys.exit(asyncio.run(run()))
 

@@ -51,6 +51,9 @@ class ReplayReport(msgspec.Struct, frozen=True):
     streams: int
     differences: list[StreamDifference]
     repaired: bool = False
+    # Missions whose per-mission tallies (the missions view's counts) are not what the
+    # rebuilt streams add up to; replay reports them but does not repair them.
+    tally_differences: list[StreamDifference] = msgspec.field(default_factory=list)
 
 
 @runtime_checkable
@@ -119,6 +122,28 @@ def _order(stream_id: str) -> bytes:
     return stream_id.encode()
 
 
+Tallies = dict[str, dict[str, int]]
+
+
+def _count_tallies(tallies: Tallies, snapshot: StreamSnapshot) -> None:
+    """Add one rebuilt stream's labels to its mission's counts."""
+    if snapshot.mission is None or not snapshot.tallies:
+        return
+    counts = tallies.setdefault(snapshot.mission, {})
+    for label in snapshot.tallies:
+        counts[label] = counts.get(label, 0) + 1
+
+
+async def _tally_differences(store: EventStore, rebuilt: Tallies) -> list[StreamDifference]:
+    """Missions whose live tallies differ from what the rebuilt streams add up to."""
+    live = {tally.mission: tally.counts for tally in await store.mission_tallies()}
+    return [
+        StreamDifference(mission, "mission tallies differ")
+        for mission in sorted(set(live) | set(rebuilt))
+        if live.get(mission, {}) != rebuilt.get(mission, {})
+    ]
+
+
 async def replay(
     store: EventStore,
     rules: StreamRules,
@@ -152,6 +177,7 @@ async def replay(
     differences: list[StreamDifference] = []
     missing: list[StreamDifference] = []
     repairable: dict[str, StreamSnapshot] = {}
+    tallies: Tallies = {}
     count = 0
     streams = 0
 
@@ -161,6 +187,7 @@ async def replay(
     async def compare(rebuilt: list[tuple[str, StreamSnapshot]]) -> None:
         """Merge a page's rebuilt streams with the live rows, both in stream id order."""
         for stream_id, snapshot in rebuilt:
+            _count_tallies(tallies, snapshot)
             row = live.buffered()
             if row is None or row.stream_id != stream_id:
                 key = _order(stream_id)
@@ -211,9 +238,16 @@ async def replay(
         differences.append(StreamDifference(row.stream_id, "no events in the log"))
         live.take()
     differences.extend(missing)
+    tally_differences = await _tally_differences(store, tallies)
     if repair and repairable:
         await store.replace_snapshots(repairable)
-    return ReplayReport(count, streams, differences, repaired=repair and bool(repairable))
+    return ReplayReport(
+        count,
+        streams,
+        differences,
+        repaired=repair and bool(repairable),
+        tally_differences=tally_differences,
+    )
 
 
 # --- reading the SQLite file directly ---------------------------------------------------------
@@ -253,6 +287,7 @@ class _RangeResult(msgspec.Struct):
     missing: list[str]
     repairable: dict[str, StreamSnapshot]
     violation: tuple[int, str, str, int] | None = None
+    tallies: Tallies = msgspec.field(default_factory=dict)
 
 
 _uuid = functools.partial(msgspec.convert, type=UUID)
@@ -343,6 +378,7 @@ def _replay_range(
 
         def compare(stream_id: str, snapshot: StreamSnapshot) -> None:
             nonlocal live_index
+            _count_tallies(result.tallies, snapshot)
             row = next_live()
             if row is None or row[0] != stream_id:
                 key = stream_id.encode()
@@ -517,13 +553,19 @@ async def _replay_file(
     differences: list[StreamDifference] = []
     missing: list[StreamDifference] = []
     repairable: dict[str, StreamSnapshot] = {}
+    tallies: Tallies = {}
     for result in results:
         if result.violation is not None:
             raise RuleViolation(*result.violation)
+        for mission, counts in result.tallies.items():
+            into = tallies.setdefault(mission, {})
+            for label, number in counts.items():
+                into[label] = into.get(label, 0) + number
         differences.extend(StreamDifference(i, reason) for i, reason in result.differences)
         missing.extend(StreamDifference(i, "missing from the live states") for i in result.missing)
         repairable.update(result.repairable)
     differences.extend(missing)
+    tally_differences = await _tally_differences(store, tallies)
     if repair and repairable:
         await store.replace_snapshots(repairable)
     return ReplayReport(
@@ -531,6 +573,7 @@ async def _replay_file(
         sum(r.streams for r in results),
         differences,
         repaired=repair and bool(repairable),
+        tally_differences=tally_differences,
     )
 
 

@@ -158,3 +158,19 @@ def test_seed_verify_and_replay_on_postgresql(postgres_url: str) -> None:
     assert verified.exit_code == 0 and verified.output.startswith(f"ok: {stored} events")
     replayed = runner.invoke(main, ["replay", "--database", postgres_url])
     assert replayed.exit_code == 0 and "no difference" in replayed.output
+
+
+def test_replay_reports_mission_tallies_that_drifted_from_the_log(seeded: Path) -> None:
+    # Given a missions summary count changed behind the service's back
+    with sqlite3.connect(seeded) as connection:
+        (mission, label) = connection.execute(
+            "SELECT mission, label FROM mission_tallies ORDER BY mission, label LIMIT 1"
+        ).fetchone()
+        connection.execute(
+            "UPDATE mission_tallies SET count = count + 1 WHERE mission = ? AND label = ?",
+            (mission, label),
+        )
+    # When the log is replayed, then that mission is named and the exit code is 1
+    result = CliRunner().invoke(main, ["replay", "--database", str(seeded), "--workers", "2"])
+    assert result.exit_code == 1, result.output
+    assert f"differs: {mission}: mission tallies differ" in result.output

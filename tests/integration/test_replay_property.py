@@ -125,6 +125,7 @@ async def _run(adapter: str, steps: list[tuple[str, EventIn]]) -> None:
             assert (await store.head()).position == accepted
             report = await replay(store, DomainRules())
             assert report.differences == []
+            assert report.tally_differences == []
             assert report.events == accepted
             rows = await store.list_streams_after(limit=1000)
             assert await store.mission_tallies() == recount(
