@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import hashlib
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 from uuid import UUID
@@ -39,20 +39,20 @@ import asyncpg
 import msgspec
 
 from incidents.settings import Settings
+from incidents.store.batching import GroupCommitFront
+from incidents.store.batching import Outcome as _Outcome
+from incidents.store.batching import Unit as _Unit
 from incidents.store.memory import (
     AppendPlan,
     StoredIdentity,
     StreamRecord,
     TallyChanges,
-    check_appends,
     check_limit,
     recording_time,
     tally_changes,
 )
 from incidents.store.protocol import (
     GENESIS_HASH,
-    AppendRequest,
-    AppendResult,
     ConcurrencyError,
     Direction,
     DuplicateEventError,
@@ -60,7 +60,6 @@ from incidents.store.protocol import (
     InvalidAppendError,
     LogHead,
     MissionTally,
-    ProposedEvent,
     RecordedEvent,
     StoreUnavailableError,
     StreamRow,
@@ -371,26 +370,6 @@ class _Statements:
             f"SELECT {_STREAM_COLUMNS} FROM {self.schema}.streams"
             f" WHERE {' AND '.join(where)} ORDER BY stream_id{limit}"
         )
-
-
-# What a unit's future resolves to (a replace_snapshots unit resolves to an empty list).
-_Outcome = list[AppendResult] | BaseException
-
-
-class _Unit:
-    """One caller's request waiting for the writer: appends or snapshots, and its future."""
-
-    __slots__ = ("appends", "future", "snapshots")
-
-    def __init__(
-        self,
-        future: asyncio.Future[list[AppendResult]],
-        appends: Sequence[AppendRequest] = (),
-        snapshots: Mapping[str, StreamSnapshot] | None = None,
-    ) -> None:
-        self.future = future
-        self.appends = appends
-        self.snapshots = snapshots
 
 
 def _event_from_row(row: Any) -> RecordedEvent:
@@ -729,7 +708,7 @@ async def _close_connection(connection: _Connection) -> None:
         connection.terminate()
 
 
-class PostgresEventStore:
+class PostgresEventStore(GroupCommitFront):
     """The event store in one PostgreSQL schema; open it with :meth:`open`, end with
     :meth:`close`. Several processes may open the same schema and append at once."""
 
@@ -751,6 +730,7 @@ class PostgresEventStore:
         self._channel = channel
         self._max_batch = settings.max_batch
         self._batch_wait = settings.batch_wait
+        self._loop = asyncio.get_running_loop()
         self._pending: list[_Unit] = []
         self._wakeup = asyncio.Event()
         self._changed = asyncio.Event()
@@ -839,29 +819,6 @@ class PostgresEventStore:
                 raise _unavailable(f"cannot open the event store in {schema!r}", error) from error
             raise
         return cls(writer, pool, connect, sql, channel, head, settings)
-
-    async def append(
-        self,
-        stream_id: str,
-        events: Sequence[ProposedEvent],
-        expected_version: ExpectedVersion = "any",
-    ) -> AppendResult:
-        """Append events to one stream atomically; see :meth:`append_many`."""
-        results = await self.append_many([AppendRequest(stream_id, events, expected_version)])
-        return results[0]
-
-    async def append_many(self, appends: Sequence[AppendRequest]) -> list[AppendResult]:
-        """Append to several streams atomically: all of them are stored, or none.
-
-        Returns once the transaction that took them has committed.
-        """
-        check_appends(appends)
-        return await self._submit(appends, None)
-
-    async def replace_snapshots(self, snapshots: Mapping[str, StreamSnapshot]) -> None:
-        """Overwrite the folded state of existing streams; ValueError names unknown ones."""
-        if snapshots:
-            await self._submit((), dict(snapshots))
 
     async def read_stream(
         self,
@@ -1038,61 +995,8 @@ class PostgresEventStore:
         except _DATABASE_FAULTS:
             self._pool.terminate()
 
-    async def _submit(
-        self, appends: Sequence[AppendRequest], snapshots: Mapping[str, StreamSnapshot] | None
-    ) -> list[AppendResult]:
-        if self._closing:
-            raise StoreUnavailableError("the store is closed")
-        future: asyncio.Future[list[AppendResult]] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Unit(future, appends, snapshots))
-        self._wakeup.set()
-        return await future
-
-    async def _write_batches(self) -> None:
-        """The batcher: run waiting units through the writer, resolve their futures."""
-        pending = self._pending
-        while True:
-            if not pending:
-                if self._closing:
-                    return
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            if self._batch_wait > 0 and len(pending) < self._max_batch:
-                await asyncio.sleep(self._batch_wait)
-            units = [unit for unit in pending[: self._max_batch] if not unit.future.done()]
-            del pending[: self._max_batch]
-            if not units:
-                continue
-            try:
-                outcomes, head = await self._writer.write(units)
-            except asyncio.CancelledError:
-                self._fail(units, StoreUnavailableError("the store was shut down"))
-                raise
-            except Exception as error:
-                # A bug, not a conflict: the callers hear of it, the writer keeps going.
-                self._fail(units, error)
-                continue
-            for unit, outcome in zip(units, outcomes, strict=True):
-                if unit.future.done():
-                    continue
-                if isinstance(outcome, BaseException):
-                    unit.future.set_exception(outcome)
-                else:
-                    unit.future.set_result(outcome)
-            if head is not None:
-                self._advance(head.position)
-
-    @staticmethod
-    def _fail(units: Iterable[_Unit], error: BaseException) -> None:
-        for unit in units:
-            if not unit.future.done():
-                unit.future.set_exception(error)
-
-    def _advance(self, position: int) -> None:
-        if position > self._head_position:
-            self._head_position = position
-            self._notify()
+    async def _write_units(self, units: Sequence[_Unit]) -> tuple[list[_Outcome], LogHead | None]:
+        return await self._writer.write(units)
 
     def _notify(self) -> None:
         """Wake every watcher; each waits on the Event current when it last looked."""

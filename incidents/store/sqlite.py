@@ -30,21 +30,23 @@ import asyncio
 import contextlib
 import functools
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 import aiosqlite
 import msgspec
 
+from incidents.store.batching import GroupCommitFront
+from incidents.store.batching import Outcome as _Outcome
+from incidents.store.batching import Unit as _Unit
 from incidents.store.memory import (
     AppendPlan,
     StoredIdentity,
     StreamRecord,
     TallyChanges,
-    check_appends,
     check_limit,
     format_time,
     parse_time,
@@ -54,15 +56,12 @@ from incidents.store.memory import (
 from incidents.store.migrations import apply_migrations
 from incidents.store.protocol import (
     GENESIS_HASH,
-    AppendRequest,
-    AppendResult,
     ConcurrencyError,
     Direction,
     DuplicateEventError,
     ExpectedVersion,
     LogHead,
     MissionTally,
-    ProposedEvent,
     RecordedEvent,
     StoreUnavailableError,
     StreamRow,
@@ -168,26 +167,6 @@ _decode_mission_tallies = msgspec.json.Decoder(
 def _tallies_text(tallies: tuple[str, ...]) -> str | None:
     """The ``streams.tallies`` column: a JSON array, NULL for none (what _FIND_LATEST skips)."""
     return _encode(tallies).decode() if tallies else None
-
-
-# What a unit's future resolves to (a replace_snapshots unit resolves to an empty list).
-_Outcome = list[AppendResult] | BaseException
-
-
-class _Unit:
-    """One caller's request waiting for the writer: appends or snapshots, and its future."""
-
-    __slots__ = ("appends", "future", "snapshots")
-
-    def __init__(
-        self,
-        future: asyncio.Future[list[AppendResult]],
-        appends: Sequence[AppendRequest] = (),
-        snapshots: Mapping[str, StreamSnapshot] | None = None,
-    ) -> None:
-        self.future = future
-        self.appends = appends
-        self.snapshots = snapshots
 
 
 # SQLITE_BUSY and SQLITE_LOCKED with their extended codes (the low byte is the primary code).
@@ -643,7 +622,7 @@ class _Writer:
         return conflict
 
 
-class SqliteEventStore:
+class SqliteEventStore(GroupCommitFront):
     """The event store in one SQLite file; open it with :meth:`open`, end with :meth:`close`."""
 
     def __init__(
@@ -735,36 +714,6 @@ class SqliteEventStore:
                 raise _unavailable(f"cannot open {path!r}", error) from error
             raise
         return cls(writer, executor, connections, head, max_batch, batch_wait, point, path)
-
-    async def append(
-        self,
-        stream_id: str,
-        events: Sequence[ProposedEvent],
-        expected_version: ExpectedVersion = "any",
-    ) -> AppendResult:
-        """Append events to one stream atomically; see :meth:`append_many`."""
-        appends = (AppendRequest(stream_id, events, expected_version),)
-        check_appends(appends)
-        if self._closing:
-            raise StoreUnavailableError("the store is closed")
-        # _submit inlined: one coroutine frame less on the path every single append takes.
-        future: asyncio.Future[list[AppendResult]] = self._loop.create_future()
-        self._pending.append(_Unit(future, appends))
-        self._wakeup.set()
-        return (await future)[0]
-
-    async def append_many(self, appends: Sequence[AppendRequest]) -> list[AppendResult]:
-        """Append to several streams atomically: all of them are stored, or none.
-
-        Returns once the transaction that took them has committed.
-        """
-        check_appends(appends)
-        return await self._submit(appends, None)
-
-    async def replace_snapshots(self, snapshots: Mapping[str, StreamSnapshot]) -> None:
-        """Overwrite the folded state of existing streams; ValueError names unknown ones."""
-        if snapshots:
-            await self._submit((), dict(snapshots))
 
     async def read_stream(
         self,
@@ -950,61 +899,9 @@ class SqliteEventStore:
             if self._point is not None:
                 self._point.close()
 
-    async def _submit(
-        self, appends: Sequence[AppendRequest], snapshots: Mapping[str, StreamSnapshot] | None
-    ) -> list[AppendResult]:
-        if self._closing:
-            raise StoreUnavailableError("the store is closed")
-        future: asyncio.Future[list[AppendResult]] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Unit(future, appends, snapshots))
-        self._wakeup.set()
-        return await future
-
-    async def _write_batches(self) -> None:
-        """The batcher: hand waiting units to the writer thread, resolve their futures."""
-        loop = asyncio.get_running_loop()
-        pending = self._pending
-        while True:
-            if not pending:
-                if self._closing:
-                    return
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            if self._batch_wait > 0 and len(pending) < self._max_batch:
-                await asyncio.sleep(self._batch_wait)
-            units = [unit for unit in pending[: self._max_batch] if not unit.future.done()]
-            del pending[: self._max_batch]
-            if not units:
-                continue
-            try:
-                outcomes, head = await loop.run_in_executor(
-                    self._executor, self._writer.write, units
-                )
-            except asyncio.CancelledError:
-                self._fail(units, StoreUnavailableError("the store was shut down"))
-                raise
-            except Exception as error:
-                # A bug, not a conflict: the callers hear of it, the writer keeps going.
-                self._fail(units, error)
-                continue
-            for unit, outcome in zip(units, outcomes, strict=True):
-                future = unit.future
-                if future.done():
-                    continue
-                if type(outcome) is list:
-                    future.set_result(outcome)
-                else:
-                    future.set_exception(cast(BaseException, outcome))
-            if head is not None and head.position > self._head_position:
-                self._head_position = head.position
-                self._notify()
-
-    @staticmethod
-    def _fail(units: Iterable[_Unit], error: BaseException) -> None:
-        for unit in units:
-            if not unit.future.done():
-                unit.future.set_exception(error)
+    async def _write_units(self, units: Sequence[_Unit]) -> tuple[list[_Outcome], LogHead | None]:
+        # The whole batch runs in the writer thread in one hop.
+        return await self._loop.run_in_executor(self._executor, self._writer.write, units)
 
     def _notify(self) -> None:
         """Wake every watcher; each waits on the Event current when it last looked."""
