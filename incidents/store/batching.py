@@ -58,6 +58,8 @@ class GroupCommitFront(ABC):
     _max_batch: int
     _batch_wait: float
     _head_position: int
+    _batcher: asyncio.Task[None]
+    _close_task: asyncio.Task[None] | None
 
     @abstractmethod
     async def _write_units(self, units: Sequence[Unit]) -> tuple[list[Outcome], LogHead | None]:
@@ -67,6 +69,27 @@ class GroupCommitFront(ABC):
     @abstractmethod
     def _notify(self) -> None:
         """Wake whoever watches the log's head."""
+
+    @abstractmethod
+    async def _release(self) -> None:
+        """Close the writer and every connection, once the batcher has finished."""
+
+    async def close(self) -> None:
+        """Finish the appends already submitted, stop the writer, close every connection.
+
+        Appends submitted afterwards raise StoreUnavailableError. Safe to call twice.
+        """
+        if self._close_task is None:
+            self._close_task = asyncio.create_task(self._shut_down())
+        await asyncio.shield(self._close_task)
+
+    async def _shut_down(self) -> None:
+        self._closing = True
+        self._wakeup.set()
+        self._notify()
+        # wait() rather than await: a batcher cancelled from outside must not stop the rest.
+        await asyncio.wait([self._batcher])
+        await self._release()
 
     async def append(
         self,

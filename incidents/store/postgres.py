@@ -969,20 +969,7 @@ class PostgresEventStore(GroupCommitFront):
                         return
                     raise
 
-    async def close(self) -> None:
-        """Finish the appends already submitted, stop the writer, close every connection.
-
-        Appends submitted afterwards raise StoreUnavailableError. Safe to call twice.
-        """
-        if self._close_task is None:
-            self._close_task = asyncio.create_task(self._shut_down())
-        await asyncio.shield(self._close_task)
-
-    async def _shut_down(self) -> None:
-        self._closing = True
-        self._wakeup.set()
-        self._notify()
-        await self._batcher
+    async def _release(self) -> None:
         await self._writer.close()
         async with self._listener_lock:
             listener, self._listener = self._listener, None

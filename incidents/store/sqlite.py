@@ -874,21 +874,7 @@ class SqliteEventStore(GroupCommitFront):
                         return
                     raise
 
-    async def close(self) -> None:
-        """Finish the appends already submitted, stop the writer, close every connection.
-
-        Appends submitted afterwards raise StoreUnavailableError. Safe to call twice.
-        """
-        if self._close_task is None:
-            self._close_task = asyncio.create_task(self._shut_down())
-        await asyncio.shield(self._close_task)
-
-    async def _shut_down(self) -> None:
-        self._closing = True
-        self._wakeup.set()
-        self._notify()
-        # wait() rather than await: a batcher cancelled from outside must not stop the rest.
-        await asyncio.wait([self._batcher])
+    async def _release(self) -> None:
         try:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self._executor, self._writer.close)
