@@ -13,7 +13,7 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 
-from incidents.store.memory import check_appends
+from incidents.store.memory import AppendPlan, check_appends
 from incidents.store.protocol import (
     AppendRequest,
     AppendResult,
@@ -42,6 +42,17 @@ class Unit:
         self.future = future
         self.appends = appends
         self.snapshots = snapshots
+
+
+def stage(plan: AppendPlan, unit: Unit) -> Outcome:
+    """Work one unit into a batch's plan; its error (a conflict, a rule, a bug) is its alone."""
+    try:
+        if unit.snapshots is not None:
+            plan.replace(unit.snapshots)
+            return []
+        return plan.add(unit.appends)
+    except Exception as error:
+        return error
 
 
 class GroupCommitFront(ABC):

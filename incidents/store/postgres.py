@@ -39,7 +39,7 @@ import asyncpg
 import msgspec
 
 from incidents.settings import Settings
-from incidents.store.batching import GroupCommitFront
+from incidents.store.batching import GroupCommitFront, stage
 from incidents.store.batching import Outcome as _Outcome
 from incidents.store.batching import Unit as _Unit
 from incidents.store.memory import (
@@ -505,7 +505,7 @@ class _Writer:
                 async with connection.transaction():
                     plan = await self._plan(connection, units)
                     start = plan.position
-                    outcomes = [self._stage(plan, unit) for unit in units]
+                    outcomes = [stage(plan, unit) for unit in units]
                     await self._persist(connection, plan)
                     await self._announce(connection, start, plan.head)
                     committing = True
@@ -538,7 +538,7 @@ class _Writer:
                     try:
                         async with connection.transaction():
                             unit_plan = await self._plan(connection, [unit], head, plan)
-                            outcome = self._stage(unit_plan, unit)
+                            outcome = stage(unit_plan, unit)
                             if not isinstance(outcome, BaseException):
                                 await self._persist(connection, unit_plan)
                     except _UNIT_FAULTS as error:
@@ -610,17 +610,6 @@ class _Writer:
                 streams[found[0]] = _record_from_row(found)
         assert head is not None
         return AppendPlan(self._rules, head, recorded_at, identities, streams)
-
-    @staticmethod
-    def _stage(plan: AppendPlan, unit: _Unit) -> _Outcome:
-        """Work one unit into the plan; its error (a conflict, a rule, a bug) is its alone."""
-        try:
-            if unit.snapshots is not None:
-                plan.replace(unit.snapshots)
-                return []
-            return plan.add(unit.appends)
-        except Exception as error:
-            return error
 
     async def _persist(self, connection: _Connection, plan: AppendPlan) -> None:
         """Write what the plan staged: its events, then the final row of each stream."""

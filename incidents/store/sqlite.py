@@ -39,7 +39,7 @@ from uuid import UUID
 import aiosqlite
 import msgspec
 
-from incidents.store.batching import GroupCommitFront
+from incidents.store.batching import GroupCommitFront, stage
 from incidents.store.batching import Outcome as _Outcome
 from incidents.store.batching import Unit as _Unit
 from incidents.store.memory import (
@@ -345,7 +345,6 @@ class _Writer:
             if data_version != self._known_version:
                 self._forget()
             plan = self._plan(units, cached=True)
-            stage = self._stage
             outcomes = [stage(plan, unit) for unit in units]
             self._persist(plan)
             connection.execute("COMMIT")
@@ -408,7 +407,7 @@ class _Writer:
             for unit in units:
                 connection.execute("SAVEPOINT unit")
                 plan = self._plan([unit], head, plan)
-                outcome = self._stage(plan, unit)
+                outcome = stage(plan, unit)
                 if not isinstance(outcome, BaseException):
                     try:
                         self._persist(plan)
@@ -490,17 +489,6 @@ class _Writer:
                 streams[found[0]] = _record_from_row(found)
         assert head is not None
         return AppendPlan(self._rules, head, recorded_at, identities, streams)
-
-    @staticmethod
-    def _stage(plan: AppendPlan, unit: _Unit) -> _Outcome:
-        """Work one unit into the plan; its error (a conflict, a rule, a bug) is its alone."""
-        try:
-            if unit.snapshots is not None:
-                plan.replace(unit.snapshots)
-                return []
-            return plan.add(unit.appends)
-        except Exception as error:
-            return error
 
     def _persist(self, plan: AppendPlan) -> None:
         """Write what the plan staged: its events, then the final row of each stream."""
