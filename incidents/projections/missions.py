@@ -76,25 +76,10 @@ def missions_view(
         if note.status in ("sent", "acknowledged"):
             bump(note.mission, f"notes_{side}_unanswered")
 
-    rows = []
-    for mission_id in sorted(states):
-        state = states[mission_id]
-        position, recorded_at = latest[mission_id]
-        head = state.head_of_mission
-        rows.append(
-            MissionSummary(
-                mission=mission_id,
-                name=state.name,
-                sending_state=state.sending_state,
-                receiving_state=state.receiving_state,
-                city=state.city,
-                kind=state.kind,
-                head_of_mission=head.status if head else None,
-                latest_position=position,
-                latest_recorded_at=recorded_at,
-                **counts[mission_id],
-            )
-        )
+    rows = [
+        _summary(mission_id, states[mission_id], *latest[mission_id], counts[mission_id])
+        for mission_id in sorted(states)
+    ]
     return MissionsView(count=len(rows), missions=rows)
 
 
@@ -135,22 +120,31 @@ def missions_from_tallies(
                 counts[key] = counts.get(key, 0) + number
             if tally.latest_position > position:
                 position, recorded_at = tally.latest_position, tally.latest_recorded_at
-        head = state.head_of_mission
-        rows.append(
-            MissionSummary(
-                mission=row.stream_id,
-                name=state.name,
-                sending_state=state.sending_state,
-                receiving_state=state.receiving_state,
-                city=state.city,
-                kind=state.kind,
-                head_of_mission=head.status if head else None,
-                latest_position=position,
-                latest_recorded_at=recorded_at,
-                **counts,
-            )
-        )
+        rows.append(_summary(row.stream_id, state, position, recorded_at, counts))
     return MissionsView(count=len(rows), missions=rows)
+
+
+def _summary(
+    mission_id: str,
+    state: MissionState,
+    position: int,
+    recorded_at: datetime | None,
+    counts: dict[str, int],
+) -> MissionSummary:
+    """One mission's row: what its own stream says, and the counts of what names it."""
+    head = state.head_of_mission
+    return MissionSummary(
+        mission=mission_id,
+        name=state.name,
+        sending_state=state.sending_state,
+        receiving_state=state.receiving_state,
+        city=state.city,
+        kind=state.kind,
+        head_of_mission=head.status if head else None,
+        latest_position=position,
+        latest_recorded_at=recorded_at,
+        **counts,
+    )
 
 
 def _side(sender: str, mission: MissionState) -> str:
