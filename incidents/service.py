@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
 from msgspec import Meta
 
-from incidents.domain.events import EVENT_TYPES, encode_data
+from incidents.domain.events import EVENT_TYPES, TYPES_BY_CATEGORY, encode_data
 from incidents.store.ids import new_event_id
 from incidents.store.protocol import (
     STREAM_ID_MAX_LENGTH,
@@ -42,8 +42,10 @@ Version = Annotated[int, Meta(ge=0, le=MAX_INT64)]
 ExpectedVersionIn = Version | Literal["any", "no_stream", "exists"]
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
 
+# The categories the domain's catalogue knows; the Literal spells them out for OpenAPI
+# (tests/integration/test_http.py checks the two agree).
+KNOWN_CATEGORIES: frozenset[str] = frozenset(TYPES_BY_CATEGORY)
 Category = Literal["mission", "incident", "note", "protest", "statement"]
-KNOWN_CATEGORIES: frozenset[str] = frozenset(get_args(Category))
 # Event type names are past-tense CamelCase words; the catalogue decides which exist.
 EVENT_TYPE_PATTERN = r"^[A-Z][A-Za-z]*$"
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 from uuid import uuid4
 
 from litestar.testing import AsyncTestClient
+
+from incidents.service import KNOWN_CATEGORIES, Category
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
@@ -434,3 +436,7 @@ async def test_openapi_document_and_docs_are_served(client: Client) -> None:
 
 async def test_a_method_the_path_does_not_take_is_405_problem(client: Client) -> None:
     assert_problem(await client.delete("/streams/note-a"), 405)
+
+
+def test_the_categories_openapi_lists_are_the_catalogues() -> None:
+    assert set(get_args(Category)) == KNOWN_CATEGORIES
