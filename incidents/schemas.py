@@ -6,6 +6,7 @@ there is not what this module generates, so the directory never drifts from the 
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,25 @@ def _without_tag(document: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def render(document: dict[str, Any]) -> bytes:
-    """A schema as it is written to disk: sorted keys, indented, newline at the end."""
-    return msgspec.json.format(_encode.encode(document), indent=2) + b"\n"
+    """A schema as it is written to disk: sorted keys, indented, newline at the end.
+
+    Descriptions (the Structs' docstrings) are dedented here, as msgspec 0.23 does and
+    earlier releases did not, so the files do not depend on which release is installed.
+    """
+    return msgspec.json.format(_encode.encode(_cleaned(document)), indent=2) + b"\n"
+
+
+def _cleaned(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: inspect.cleandoc(value)
+            if key == "description" and isinstance(value, str)
+            else _cleaned(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_cleaned(item) for item in node]
+    return node
 
 
 def export_schemas(out: Path) -> list[Path]:
