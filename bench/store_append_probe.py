@@ -34,8 +34,15 @@ INSERT = (
 class CountingRules:
     """The cheapest fold: every stream's state is its event count."""
 
+    def needs_history(self, event_type: str) -> bool:
+        return False
+
     def apply(
-        self, stream_id: str, current: StreamSnapshot | None, events: Sequence[RecordedEvent]
+        self,
+        stream_id: str,
+        current: StreamSnapshot | None,
+        events: Sequence[RecordedEvent],
+        history: Sequence[RecordedEvent] | None = None,
     ) -> StreamSnapshot:
         """Count the events."""
         count = (0 if current is None else int(current.state)) + len(events)

@@ -5,6 +5,11 @@ anywhere (rule "forbidden-type") and "NotOpening" as a stream's first event (rul
 "opening-event"). The snapshot's mission is the latest event's ``"mission"``, and a stream is
 open until a "Closed" event. Its tallies are the stream's category, and
 ``"<category>:open"`` while it is open (:func:`labels`).
+
+An "Audit" event is folded with the stream's history (``needs_history``): it records in
+``audited`` how many events the history and the events before it in the same call hold,
+and is refused (rule "history-mismatch") when that is not the stream's count, so a store
+that hands over a wrong history fails loudly.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ class TallyState(msgspec.Struct):
 
     count: int = 0
     types: list[str] = msgspec.field(default_factory=list)
+    audited: int | None = None
 
 
 _decode_state = msgspec.json.Decoder(TallyState).decode
@@ -41,11 +47,16 @@ _encode = msgspec.json.Encoder().encode
 class TallyRules:
     """Counts events and their types; refuses two kinds of event (see the module)."""
 
+    def needs_history(self, event_type: str) -> bool:
+        """Only an audit reads the stream's earlier events."""
+        return event_type == "Audit"
+
     def apply(
         self,
         stream_id: str,
         current: StreamSnapshot | None,
         events: Sequence[RecordedEvent],
+        history: Sequence[RecordedEvent] | None = None,
     ) -> StreamSnapshot:
         """Fold ``events`` onto ``current`` or raise RuleViolation."""
         state = TallyState() if current is None else _decode_state(current.state)
@@ -61,6 +72,16 @@ class TallyRules:
                 mission = str(data["mission"])
             if event.type == "Closed":
                 is_open = False
+            if event.type == "Audit":
+                if history is None:
+                    raise ValueError("an audit needs the stream's history")
+                seen = len(history) + index
+                versions = [e.version for e in [*history, *events[:index]]]
+                if seen != state.count or versions != list(range(1, seen + 1)):
+                    raise RuleViolation(
+                        index, "history-mismatch", f"history of {seen}, count {state.count}"
+                    )
+                state.audited = seen
             state.count += 1
             state.types.append(event.type)
         return StreamSnapshot(_encode(state), mission, is_open, labels(stream_id, is_open))

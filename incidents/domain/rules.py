@@ -5,6 +5,10 @@ state (None, or the :class:`RuleBreak` it would cause); ``evolve(state, event, e
 folds it in. Both are pure. :class:`DomainRules` plugs them into the store as its
 ``StreamRules``: the store calls it inside each append's transaction.
 
+A state does not keep the stream's events. The one fold that needs them, a correction
+(the stream folded again from its first event), gets them as ``history``: the store loads a
+stream's events before an append whose types :meth:`DomainRules.needs_history` names.
+
 Rule ids are short and stable; docs/events.md explains each.
 """
 
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 import msgspec
@@ -63,7 +67,6 @@ from incidents.domain.state import (
     DemandState,
     HeadOfMission,
     HeadStatus,
-    HistoryEntry,
     IncidentState,
     Measure,
     MissionState,
@@ -115,6 +118,10 @@ class LoggedEvent(Protocol):
     def occurred_at(self) -> datetime: ...
 
 
+class HistoryRequiredError(ValueError):
+    """A correction was folded without the stream's earlier events (a caller's bug)."""
+
+
 class Envelope(msgspec.Struct, frozen=True):
     """What the fold needs of an event besides its body: where and when, and the logged data."""
 
@@ -127,8 +134,17 @@ class Envelope(msgspec.Struct, frozen=True):
 # --- decide -------------------------------------------------------------------------------
 
 
-def decide(state: State | None, event: DomainEvent, envelope: Envelope) -> RuleBreak | None:
-    """The rule the event would break if appended to a stream in ``state``, or None."""
+def decide(
+    state: State | None,
+    event: DomainEvent,
+    envelope: Envelope,
+    history: Sequence[LoggedEvent] | None = None,
+) -> RuleBreak | None:
+    """The rule the event would break if appended to a stream in ``state``, or None.
+
+    ``history`` is the stream's events so far, oldest first; only a correction reads it,
+    and raises HistoryRequiredError without it.
+    """
     name = type_name(event)
     category = category_of(envelope.stream_id)
     accepted = TYPES_BY_CATEGORY.get(category)
@@ -152,7 +168,7 @@ def decide(state: State | None, event: DomainEvent, envelope: Envelope) -> RuleB
             "opening-event-repeated", f"{name} opens a {category} stream; this one is open"
         )
     if isinstance(event, Correction):
-        refolded = _refold(state, event, envelope)
+        refolded = _refold(state, event, envelope, _required(history))
         return refolded if isinstance(refolded, RuleBreak) else None
     if category in _DATED_BY_OPENING and (broken := _before_opening(state, event, envelope)):
         return broken
@@ -297,15 +313,21 @@ def _same_head(head: HeadOfMission | None, name: str | None) -> RuleBreak | None
 # --- evolve -------------------------------------------------------------------------------
 
 
-def evolve(state: State | None, event: DomainEvent, envelope: Envelope) -> State:
+def evolve(
+    state: State | None,
+    event: DomainEvent,
+    envelope: Envelope,
+    history: Sequence[LoggedEvent] | None = None,
+) -> State:
     """The stream's state once ``event`` is folded in; call :func:`decide` first.
 
-    Raises ValueError for a correction that :func:`decide` would have refused.
+    ``history`` is as for :func:`decide`. Raises ValueError for a correction that
+    :func:`decide` would have refused.
     """
     if state is None:
         return _open(event, envelope)
     if isinstance(event, Correction):
-        refolded = _refold(state, event, envelope)
+        refolded = _refold(state, event, envelope, _required(history))
         if isinstance(refolded, RuleBreak):
             raise ValueError(f"{refolded.rule}: {refolded.detail}")
         return refolded
@@ -320,20 +342,15 @@ def evolve(state: State | None, event: DomainEvent, envelope: Envelope) -> State
     return replace(state, **_recorded(state, event, envelope))
 
 
-def _entry(event: EventData, envelope: Envelope) -> HistoryEntry:
-    return HistoryEntry(
-        event_id=envelope.event_id,
-        type=type_name(event),
-        occurred_at=envelope.occurred_at,
-        data=envelope.data,
-    )
+def _required(history: Sequence[LoggedEvent] | None) -> Sequence[LoggedEvent]:
+    if history is None:
+        raise HistoryRequiredError("a correction is folded with the stream's earlier events")
+    return history
 
 
 def _recorded(state: State, event: EventData, envelope: Envelope) -> dict[str, Any]:
-    """The fields every fold updates: the latest time, the sources cited, the history."""
-    changes: dict[str, Any] = {
-        "history": [*state.history, _entry(event, envelope)],
-    }
+    """The fields every fold updates: the latest time and the sources cited."""
+    changes: dict[str, Any] = {}
     if envelope.occurred_at > state.last_event_at:
         changes["last_event_at"] = envelope.occurred_at
     if event.sources:
@@ -355,7 +372,6 @@ def _opened(event: EventData, envelope: Envelope) -> dict[str, Any]:
         "occurred_zone": event.occurred_zone,
         "last_event_at": envelope.occurred_at,
         "sources": sources,
-        "history": [_entry(event, envelope)],
     }
 
 
@@ -624,12 +640,24 @@ def _evolve_mission(state: MissionState, event: DomainEvent, envelope: Envelope)
 # --- corrections --------------------------------------------------------------------------
 
 
-def _refold(state: State, correction: Correction, envelope: Envelope) -> State | RuleBreak:
+class _Logged(NamedTuple):
+    """One event as logged (its data uncorrected), as the refold reads it."""
+
+    event_id: UUID
+    type: str
+    occurred_at: datetime
+    data: msgspec.Raw
+
+
+def _refold(
+    state: State, correction: Correction, envelope: Envelope, history: Sequence[LoggedEvent]
+) -> State | RuleBreak:
     """Fold the stream again from its first event with every correction applied to its target.
 
-    The history keeps the events as logged; only the folded fields change.
+    ``history`` is the stream's events before this correction, as logged; only the folded
+    fields change.
     """
-    target = next((e for e in state.history if e.event_id == correction.corrects), None)
+    target = next((e for e in history if e.event_id == correction.corrects), None)
     if target is None:
         return RuleBreak(
             "correction-target-unknown", f"no event {correction.corrects} in this stream"
@@ -638,7 +666,12 @@ def _refold(state: State, correction: Correction, envelope: Envelope) -> State |
         return RuleBreak("correction-of-correction", "correct the original event instead")
     if "type" in correction.changes:
         return RuleBreak("correction-invalid", "a correction cannot change an event's type")
-    entries = [*state.history, _entry(correction, envelope)]
+    entries = [
+        _Logged(e.event_id, e.type, _utc(e.occurred_at), msgspec.Raw(e.data)) for e in history
+    ]
+    entries.append(
+        _Logged(envelope.event_id, type_name(correction), envelope.occurred_at, envelope.data)
+    )
     corrections: dict[UUID, Correction] = {envelope.event_id: correction}
     patches: dict[UUID, list[Mapping[str, Any]]] = {}
     for entry in entries:
@@ -665,7 +698,7 @@ def _refold(state: State, correction: Correction, envelope: Envelope) -> State |
             )
         rebuilt = evolve(rebuilt, event, replayed)
     assert rebuilt is not None
-    return replace(rebuilt, history=entries)
+    return rebuilt
 
 
 def _record_correction(state: State, correction: Correction, envelope: Envelope) -> State:
@@ -684,7 +717,7 @@ def _record_correction(state: State, correction: Correction, envelope: Envelope)
 
 
 def _patched(
-    stream_id: str, entry: HistoryEntry, patches: Sequence[Mapping[str, Any]]
+    stream_id: str, entry: _Logged, patches: Sequence[Mapping[str, Any]]
 ) -> tuple[DomainEvent, Envelope] | RuleBreak:
     """The logged event with the corrections' changes applied, validated as its type."""
     data: bytes | msgspec.Raw = entry.data
@@ -722,13 +755,20 @@ class DomainRules:
         stream_id: str,
         current: StreamSnapshot | None,
         events: Sequence[RecordedEvent],
+        history: Sequence[RecordedEvent] | None = None,
     ) -> StreamSnapshot:
         """Fold ``events`` onto the stream, or raise RuleViolation naming the first to break
-        a rule (its index in ``events``, the rule id, a detail)."""
+        a rule (its index in ``events``, the rule id, a detail).
+
+        ``history`` is the stream's events before ``events``, oldest first; it is needed
+        (HistoryRequiredError otherwise) when a type in ``events`` is one that
+        :meth:`needs_history` names.
+        """
         category = category_of(stream_id)
         if category not in TYPES_BY_CATEGORY:
             raise RuleViolation(0, "unknown-category", f"{category!r} is not a stream category")
         state = None if current is None else decode_state(category, current.state)
+        logged: list[LoggedEvent] | None = None if history is None else list(history)
         for index, recorded in enumerate(events):
             try:
                 event = decode_data(recorded.type, recorded.data)
@@ -739,10 +779,12 @@ class DomainRules:
             envelope = Envelope(
                 stream_id, recorded.event_id, _utc(recorded.occurred_at), recorded.data
             )
-            broken = decide(state, event, envelope)
+            broken = decide(state, event, envelope, logged)
             if broken is not None:
                 raise RuleViolation(index, broken.rule, broken.detail)
-            state = evolve(state, event, envelope)
+            state = evolve(state, event, envelope, logged)
+            if logged is not None:
+                logged.append(recorded)
         if state is None:
             if current is None:
                 raise ValueError("a stream with no events has no snapshot")
@@ -753,6 +795,11 @@ class DomainRules:
             is_open=is_open(state),
             tallies=tallies_of(state),
         )
+
+    def needs_history(self, event_type: str) -> bool:
+        """Whether folding an event of this type reads the stream's earlier events (a
+        correction folds the stream again from its first event)."""
+        return event_type in _CORRECTION_NAMES
 
     def fold_logged(self, stream_id: str, events: Sequence[LoggedEvent]) -> StreamSnapshot:
         """:meth:`fold` over events that carry only what the fold reads (replay's light rows)."""
@@ -770,6 +817,7 @@ class DomainRules:
         if category not in TYPES_BY_CATEGORY:
             raise RuleViolation(0, "unknown-category", f"{category!r} is not a stream category")
         state: State | None = None
+        # A correction refolds from the events before it: those are events[:index].
         for index, recorded in enumerate(events):
             try:
                 event = decode_data(recorded.type, recorded.data)
@@ -781,7 +829,12 @@ class DomainRules:
             if at.tzinfo is not UTC:  # _utc inlined: it runs once per event of the log
                 at = _utc(at)
             envelope = Envelope(stream_id, recorded.event_id, at, recorded.data)
-            state = _open(event, envelope) if state is None else evolve(state, event, envelope)
+            if state is None:
+                state = _open(event, envelope)
+            elif isinstance(event, Correction):
+                state = evolve(state, event, envelope, events[:index])
+            else:
+                state = evolve(state, event, envelope)
         if state is None:
             raise ValueError("a stream with no events has no snapshot")
         return StreamSnapshot(

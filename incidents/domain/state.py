@@ -1,10 +1,10 @@
 """What each stream folds to: one frozen, JSON-encodable Struct per category.
 
 The store keeps one of these documents per stream, updated in the append's transaction;
-projections read them instead of replaying the log. Every state keeps the stream's history
-(event ids, types, times and data as logged) so that a correction can fold the stream again,
-the corrections made, the union of the sources cited, and ``last_event_at``: the latest
-``occurred_at`` of its events.
+projections read them instead of replaying the log. Every state keeps the corrections made,
+the union of the sources cited, and ``last_event_at``: the latest ``occurred_at`` of its
+events. The events themselves stay in the log only: a state's size follows what the stream
+says, not how many events said it, so an append rewrites a small document.
 """
 
 from __future__ import annotations
@@ -46,15 +46,6 @@ class Part(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Base of the parts of a state; ``precision`` beside a time is its event's precision."""
 
 
-class HistoryEntry(Part, frozen=True, kw_only=True):
-    """One event of the stream as logged (data uncorrected; corrections are entries too)."""
-
-    event_id: UUID
-    type: str
-    occurred_at: datetime
-    data: msgspec.Raw
-
-
 class CorrectionEntry(Part, frozen=True, kw_only=True):
     """A correction made to one of the stream's events."""
 
@@ -81,7 +72,6 @@ class StreamState(_Identified, frozen=True, kw_only=True):
     last_event_at: datetime
     sources: list[Source] = []
     corrections: list[CorrectionEntry] = []
-    history: list[HistoryEntry] = []
 
 
 # --- mission ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from bisect import bisect_left, bisect_right
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from hashlib import sha256 as _sha256
 from typing import NamedTuple
@@ -192,13 +192,26 @@ def expectation_holds(expected: ExpectedVersion, current: int) -> bool:
     return current == expected
 
 
+def history_streams(rules: StreamRules, appends: Iterable[AppendRequest]) -> set[str]:
+    """The streams whose stored events an adapter must load for these appends: those that
+    receive an event of a type the rules fold with the stream's history."""
+    needs = rules.needs_history
+    return {
+        request.stream_id
+        for request in appends
+        if any(needs(event.type) for event in request.events)
+    }
+
+
 class AppendPlan:
     """One batch of appends worked out in memory against what the log already holds.
 
     ``identities`` must hold every already-stored event id the batch mentions and
-    ``streams`` every stream it touches (missing keys mean "not in the log"). Each call of
-    :meth:`add` is atomic: on an error nothing it staged remains, and later calls see what
-    earlier successful calls staged (head, versions, snapshots, event ids).
+    ``streams`` every stream it touches (missing keys mean "not in the log");
+    ``histories`` the stored events, oldest first, of every existing stream that
+    :func:`history_streams` names for the batch. Each call of :meth:`add` is atomic: on an
+    error nothing it staged remains, and later calls see what earlier successful calls
+    staged (head, versions, snapshots, event ids, histories).
     """
 
     def __init__(
@@ -208,6 +221,7 @@ class AppendPlan:
         recorded_at: datetime,
         identities: Mapping[UUID, StoredIdentity],
         streams: Mapping[str, StreamRecord],
+        histories: Mapping[str, Sequence[RecordedEvent]] | None = None,
     ) -> None:
         self.rules = rules
         self.position = head.position
@@ -215,6 +229,8 @@ class AppendPlan:
         self.recorded_at = recorded_at
         self._identities = identities
         self._streams = streams
+        # Loaded histories, each extended by the events this plan stages on its stream.
+        self._histories: dict[str, Sequence[RecordedEvent]] = dict(histories or {})
         # What this plan adds, in log order; the adapter persists exactly these.
         self.events: list[RecordedEvent] = []
         self.new_identities: dict[UUID, StoredIdentity] = {}
@@ -243,9 +259,10 @@ class AppendPlan:
         """Stage one request (one or more streams) atomically and return its results."""
         mark = (self.position, self.hash, len(self.events))
         previous_streams: dict[str, StreamRecord | None] = {}
+        previous_histories: dict[str, Sequence[RecordedEvent] | None] = {}
         try:
             return [
-                self._add_one(index, request, previous_streams)
+                self._add_one(index, request, previous_streams, previous_histories)
                 for index, request in enumerate(appends)
             ]
         except BaseException:
@@ -258,6 +275,11 @@ class AppendPlan:
                     del self.changed_streams[stream_id]
                 else:
                     self.changed_streams[stream_id] = record
+            for stream_id, history in previous_histories.items():
+                if history is None:
+                    del self._histories[stream_id]
+                else:
+                    self._histories[stream_id] = history
             raise
 
     def replace(self, snapshots: Mapping[str, StreamSnapshot]) -> None:
@@ -275,6 +297,7 @@ class AppendPlan:
         index: int,
         request: AppendRequest,
         previous_streams: dict[str, StreamRecord | None],
+        previous_histories: dict[str, Sequence[RecordedEvent] | None],
     ) -> AppendResult:
         stream_id = request.stream_id
         proposed = request.events
@@ -333,13 +356,23 @@ class AppendPlan:
                 )
             )
 
+        histories = self._histories
+        history = histories.get(stream_id)
+        if history is None and any(self.rules.needs_history(e.type) for e in proposed):
+            if record is not None:
+                raise RuntimeError(f"the history of {stream_id!r} was not loaded for this plan")
+            history = ()
         try:
             snapshot = self.rules.apply(
-                stream_id, None if record is None else record.snapshot, recorded
+                stream_id, None if record is None else record.snapshot, recorded, history
             )
         except RuleViolation as violation:
             violation.append_index = index
             raise
+        if history is not None:
+            if stream_id not in previous_histories:
+                previous_histories[stream_id] = histories.get(stream_id)
+            histories[stream_id] = [*history, *recorded]
 
         changed = self.changed_streams
         if stream_id not in previous_streams:
@@ -440,6 +473,11 @@ class MemoryEventStore:
                 recording_time(self._events[-1].recorded_at if self._events else None),
                 self._identities,
                 self._streams,
+                {
+                    stream_id: [self._events[p - 1] for p in self._stream_positions[stream_id]]
+                    for stream_id in history_streams(self._rules, appends)
+                    if stream_id in self._stream_positions
+                },
             )
             results = plan.add(appends)
             self._apply(plan)

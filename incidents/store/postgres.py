@@ -48,6 +48,7 @@ from incidents.store.memory import (
     StreamRecord,
     TallyChanges,
     check_limit,
+    history_streams,
     recording_time,
     tally_changes,
 )
@@ -235,10 +236,12 @@ def _migrations(s: str) -> tuple[tuple[int, str, tuple[str, ...]], ...]:
                 """,
             ),
         ),
+        # States no longer carry their stream's events: the fill re-encodes every snapshot.
+        (3, "snapshots without their events", ()),
     )
 
 
-LATEST_VERSION = 2
+LATEST_VERSION = 3
 
 _EVENT_COLUMNS = (
     "position, stream_id, version, event_id, type, data, metadata, occurred_at, recorded_at, hash"
@@ -268,9 +271,10 @@ class _Statements:
             f"SELECT {_STREAM_COLUMNS}, tallies FROM {s}.streams WHERE stream_id > $1"
             " ORDER BY stream_id LIMIT 1000"
         )
-        self.set_tallies = (
-            f"UPDATE {s}.streams AS t SET tallies = u.tallies FROM"
-            " (SELECT unnest($1::text[]) AS stream_id, unnest($2::text[])::text[] AS tallies) AS u"
+        self.set_snapshots = (
+            f"UPDATE {s}.streams AS t SET state = u.state, tallies = u.tallies FROM"
+            " (SELECT unnest($1::text[]) AS stream_id, unnest($2::bytea[]) AS state,"
+            " unnest($3::text[])::text[] AS tallies) AS u"
             " WHERE t.stream_id = u.stream_id"
         )
         # Mission tallies: counts move by the plan's changes; a mission's latest rises to a
@@ -321,6 +325,10 @@ class _Statements:
         self.read_forward = (
             f"SELECT {_EVENT_COLUMNS} FROM {s}.events WHERE stream_id = $1"
             " AND version >= $2::bigint ORDER BY version LIMIT $3::bigint"
+        )
+        self.load_histories = (
+            f"SELECT {_EVENT_COLUMNS} FROM {s}.events WHERE stream_id = ANY($1::text[])"
+            " ORDER BY stream_id, version"
         )
         self.read_backward = (
             f"SELECT {_EVENT_COLUMNS} FROM {s}.events WHERE stream_id = $1"
@@ -435,23 +443,28 @@ async def _write_tallies(connection: _Connection, sql: _Statements, changes: Tal
         await connection.execute(sql.find_latest, stale)
 
 
-async def _fill_tallies(connection: _Connection, sql: _Statements, rules: StreamRules) -> None:
-    """Migration 2 on a schema with streams: each stream's labels, from the rules folding
-    no events onto its snapshot, and the missions' tallies from them."""
+async def _refresh_snapshots(connection: _Connection, sql: _Statements, rules: StreamRules) -> None:
+    """Migrations 2 and 3 on a schema with streams: each stream's snapshot as the rules now
+    encode it (3: without the events it used to carry) and its labels (2), from the rules
+    folding no events onto it; then the missions' tallies from the labels that changed."""
     after = ""
     while rows := await connection.fetch(sql.fill_streams, after):
         before = {row[0]: _record_from_row(row) for row in rows}
         changed: dict[str, StreamRecord] = {}
         for stream_id, record in before.items():
-            tallies = tuple(rules.apply(stream_id, record.snapshot, ()).tallies)
-            if tallies:
+            fresh = rules.apply(stream_id, record.snapshot, ())
+            snapshot = record.snapshot
+            if fresh.state != snapshot.state or tuple(fresh.tallies) != snapshot.tallies:
                 changed[stream_id] = record._replace(
-                    snapshot=msgspec.structs.replace(record.snapshot, tallies=tallies)
+                    snapshot=msgspec.structs.replace(
+                        snapshot, state=fresh.state, tallies=tuple(fresh.tallies)
+                    )
                 )
         if changed:
             await connection.execute(
-                sql.set_tallies,
+                sql.set_snapshots,
                 list(changed),
+                [record.snapshot.state for record in changed.values()],
                 [_tallies_text(record.snapshot.tallies) for record in changed.values()],
             )
         await _write_tallies(connection, sql, tally_changes(changed, before.get))
@@ -608,8 +621,13 @@ class _Writer:
         if stream_ids:
             for found in await connection.fetch(sql.load_streams, sorted(stream_ids)):
                 streams[found[0]] = _record_from_row(found)
+        histories: dict[str, list[RecordedEvent]] = {}
+        wanted = history_streams(self._rules, (r for unit in units for r in unit.appends))
+        if wanted:
+            for found in await connection.fetch(sql.load_histories, sorted(wanted)):
+                histories.setdefault(found[1], []).append(_event_from_row(found))
         assert head is not None
-        return AppendPlan(self._rules, head, recorded_at, identities, streams)
+        return AppendPlan(self._rules, head, recorded_at, identities, streams, histories)
 
     async def _persist(self, connection: _Connection, plan: AppendPlan) -> None:
         """Write what the plan staged: its events, then the final row of each stream."""
@@ -785,7 +803,7 @@ class PostgresEventStore(GroupCommitFront):
         pool: _Pool | None = None
         try:
             connection = await writer._connected()
-            await _migrate(connection, schema, lambda: _fill_tallies(connection, sql, rules))
+            await _migrate(connection, schema, lambda: _refresh_snapshots(connection, sql, rules))
             row = await connection.fetchrow(sql.read_head)
             head = LogHead(0, GENESIS_HASH) if row is None else LogHead(row[0], row[1])
             pool = cast(
@@ -1073,7 +1091,7 @@ async def _migrate(
             async with connection.transaction():
                 for statement in statements:
                     await connection.execute(statement)
-                if version == 2 and fill is not None:
+                if version in (2, 3) and fill is not None:
                     await fill()
                 await connection.execute(
                     f"INSERT INTO {s}.schema_version (version, description, applied_at)"

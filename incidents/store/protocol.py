@@ -213,18 +213,29 @@ class StoreUnavailableError(Exception):
 class StreamRules(Protocol):
     """The domain's hook, called by the store's writer inside the append transaction."""
 
+    def needs_history(self, event_type: str) -> bool:
+        """Whether folding an event of this type reads the stream's earlier events.
+
+        The store then loads them (under the write lock) and passes them to :meth:`apply`
+        as ``history``; for other types it passes None and reads nothing more than the
+        stream's snapshot.
+        """
+        ...
+
     def apply(
         self,
         stream_id: str,
         current: StreamSnapshot | None,
         events: Sequence[RecordedEvent],
+        history: Sequence[RecordedEvent] | None = None,
     ) -> StreamSnapshot:
         """Fold ``events`` onto the stream's snapshot, or raise :class:`RuleViolation`.
 
-        ``current`` is None for a stream with no events. Must be pure and deterministic:
-        ``incidents replay`` folds the log again and expects the same snapshots. With no
-        events it gives ``current`` again with its ``tallies`` derived afresh (a store
-        whose file predates tallies fills them in so).
+        ``current`` is None for a stream with no events; ``history`` is every event the
+        stream already holds, oldest first, when a type in ``events`` needs it (else None).
+        Must be pure and deterministic: ``incidents replay`` folds the log again and
+        expects the same snapshots. With no events it gives ``current`` again, re-encoded,
+        with its ``tallies`` derived afresh (migrations refresh old snapshots so).
         """
         ...
 

@@ -49,6 +49,7 @@ from incidents.store.memory import (
     TallyChanges,
     check_limit,
     format_time,
+    history_streams,
     parse_time,
     recording_time,
     tally_changes,
@@ -94,6 +95,11 @@ _LOAD_STREAMS = (
     f"SELECT {_STREAM_COLUMNS}, tallies FROM streams"
     " WHERE stream_id IN (SELECT value FROM json_each(?))"
 )
+# The whole of each stream whose append folds with its history (a correction).
+_LOAD_HISTORIES = (
+    f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id IN (SELECT value FROM json_each(?))"
+    " ORDER BY stream_id, version"
+)
 _INSERT_EVENT = (
     "INSERT INTO events (position, stream_id, version, event_id, type, data, metadata,"
     " occurred_at, recorded_at, category, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -138,7 +144,7 @@ _BACKFILL_STREAMS = (
     f"SELECT {_STREAM_COLUMNS}, tallies FROM streams WHERE stream_id > ?"
     " ORDER BY stream_id LIMIT 1000"
 )
-_SET_TALLIES = "UPDATE streams SET tallies = ? WHERE stream_id = ?"
+_SET_SNAPSHOT = "UPDATE streams SET state = ?, tallies = ? WHERE stream_id = ?"
 _READ_FORWARD = (
     f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? AND version >= ?"
     " ORDER BY version LIMIT ?"
@@ -245,22 +251,29 @@ def _write_tallies(connection: sqlite3.Connection, changes: TallyChanges) -> Non
         connection.execute(_FIND_LATEST, (mission,))
 
 
-def _fill_tallies(rules: StreamRules, connection: sqlite3.Connection) -> None:
-    """Migration 2 on a file with streams: each stream's labels, from the rules folding no
-    events onto its snapshot, and the missions' tallies from them."""
+def _refresh_snapshots(rules: StreamRules, connection: sqlite3.Connection) -> None:
+    """Migrations 2 and 3 on a file with streams: each stream's snapshot as the rules now
+    encode it (3: without the events it used to carry) and its labels (2), from the rules
+    folding no events onto it; then the missions' tallies from the labels that changed."""
     after = ""
     while rows := connection.execute(_BACKFILL_STREAMS, (after,)).fetchall():
         before = {row[0]: _record_from_row(row) for row in rows}
         changed: dict[str, StreamRecord] = {}
         for stream_id, record in before.items():
-            tallies = rules.apply(stream_id, record.snapshot, ()).tallies
-            if tallies:
+            fresh = rules.apply(stream_id, record.snapshot, ())
+            snapshot = record.snapshot
+            if fresh.state != snapshot.state or tuple(fresh.tallies) != snapshot.tallies:
                 changed[stream_id] = record._replace(
-                    snapshot=msgspec.structs.replace(record.snapshot, tallies=tuple(tallies))
+                    snapshot=msgspec.structs.replace(
+                        snapshot, state=fresh.state, tallies=tuple(fresh.tallies)
+                    )
                 )
         connection.executemany(
-            _SET_TALLIES,
-            [(_tallies_text(r.snapshot.tallies), stream_id) for stream_id, r in changed.items()],
+            _SET_SNAPSHOT,
+            [
+                (r.snapshot.state, _tallies_text(r.snapshot.tallies), stream_id)
+                for stream_id, r in changed.items()
+            ],
         )
         _write_tallies(connection, tally_changes(changed, before.get))
         after = rows[-1][0]
@@ -313,7 +326,8 @@ class _Writer:
             # Checkpoint every ~16 MiB of WAL rather than 4 MiB: each batch rewrites the same
             # hot index pages, which a checkpoint then copies once instead of four times.
             connection.execute("PRAGMA wal_autocheckpoint = 4000")
-            apply_migrations(connection, {2: functools.partial(_fill_tallies, rules)})
+            refresh = functools.partial(_refresh_snapshots, rules)
+            apply_migrations(connection, {2: refresh, 3: refresh})
         except BaseException:
             connection.close()
             raise
@@ -487,8 +501,15 @@ class _Writer:
         if missing:
             for found in connection.execute(_LOAD_STREAMS, (_encode(sorted(missing)),)):
                 streams[found[0]] = _record_from_row(found)
+        # A correction folds with its stream's events: read under the lock like the rest
+        # (the writer keeps no events in memory; the plan adds what it stages itself).
+        histories: dict[str, list[RecordedEvent]] = {}
+        wanted = history_streams(self._rules, (r for unit in units for r in unit.appends))
+        if wanted:
+            for found in connection.execute(_LOAD_HISTORIES, (_encode(sorted(wanted)),)):
+                histories.setdefault(found[1], []).append(_event_from_row(found))
         assert head is not None
-        return AppendPlan(self._rules, head, recorded_at, identities, streams)
+        return AppendPlan(self._rules, head, recorded_at, identities, streams, histories)
 
     def _persist(self, plan: AppendPlan) -> None:
         """Write what the plan staged: its events, then the final row of each stream."""

@@ -362,6 +362,60 @@ async def test_appends_to_one_stream_in_one_request_see_each_other(store: EventS
     assert row is not None and tally(row.state).count == 3
 
 
+async def test_a_type_folded_with_its_history_gets_every_earlier_event(
+    store: EventStore,
+) -> None:
+    # given a stream of three events ("Audit" checks the history it is handed against the
+    # stream's count and versions, and records its length)
+    await fill(store, "note-audited", 3)
+
+    # when an audit is appended alone, then after two more events in the same request
+    await store.append("note-audited", [proposed("Audit")])
+    first = await store.get_stream("note-audited")
+    await store.append_many(
+        [AppendRequest("note-audited", [proposed(), proposed(), proposed("Audit")])]
+    )
+
+    # then each saw exactly the events before it, in order
+    assert first is not None and tally(first.state).audited == 3
+    row = await store.get_stream("note-audited")
+    assert row is not None and tally(row.state).audited == 6
+
+
+async def test_a_new_stream_folded_with_its_history_sees_only_its_own_request(
+    store: EventStore,
+) -> None:
+    # when a stream's first request opens it and audits it
+    await store.append("note-fresh-audit", [proposed(), proposed("Audit")])
+
+    # then the audit saw the one event before it
+    row = await store.get_stream("note-fresh-audit")
+    assert row is not None and tally(row.state).audited == 1
+
+
+async def test_histories_include_what_earlier_appends_of_the_same_batch_staged(
+    store: EventStore,
+) -> None:
+    # given a stream with one event
+    await fill(store, "note-busy", 1)
+
+    # when many writers append to it at once, audits among them (one SQLite batch)
+    appends = [
+        store.append("note-busy", [proposed("Audit" if i % 3 == 0 else "Noted")]) for i in range(30)
+    ]
+    appends.append(store.append("note-other", [proposed("Audit")]))
+    outcomes = await asyncio.gather(*appends, return_exceptions=True)
+
+    # then every audit saw the events staged before it: none was refused
+    assert [o for o in outcomes if isinstance(o, BaseException)] == []
+    row = await store.get_stream("note-busy")
+    assert row is not None and tally(row.state).count == 31
+    audited = [
+        v for v, e in enumerate(await store.read_stream("note-busy"), 1) if e.type == "Audit"
+    ]
+    assert tally(row.state).audited == audited[-1] - 1
+
+
 async def test_a_refused_append_does_not_fail_the_others_written_with_it(
     store: EventStore,
 ) -> None:

@@ -165,7 +165,7 @@ async def test_a_file_from_before_mission_tallies_gets_them_when_opened(
         "DROP TABLE mission_tallies",
         "DROP TABLE mission_latest",
         "ALTER TABLE streams DROP COLUMN tallies",
-        "DELETE FROM schema_version WHERE version = 2",
+        "DELETE FROM schema_version WHERE version >= 2",
     ):
         query(path, statement)
 
@@ -182,6 +182,37 @@ async def test_a_file_from_before_mission_tallies_gets_them_when_opened(
             "protest": 1,
             "protest:open": 1,
         }
+    finally:
+        await store.close()
+
+
+async def test_migration_3_re_encodes_snapshots_that_carry_their_events(
+    tmp_path: Path,
+) -> None:
+    # given a file at schema 2 whose snapshots still carry the stream's events, as they did
+    path = tmp_path / "v2.db"
+    store = await open_file(path)
+    await store.append("note-a", [proposed("Sent", b'{"mission":"mission-x"}'), proposed()])
+    await store.append("note-b", [proposed()])
+    before = {s: await store.get_stream(s) for s in ("note-a", "note-b")}
+    tallies = await store.mission_tallies()
+    await store.close()
+    query(
+        path,
+        "UPDATE streams SET state = CAST(json_insert(state, '$.history', json('[1, 2]')) AS BLOB)",
+    )
+    query(path, "DELETE FROM schema_version WHERE version = 3")
+    assert all(b"history" in bytes(row[0]) for row in query(path, "SELECT state FROM streams"))
+
+    # when it is opened again
+    store = await open_file(path)
+    try:
+        # then every snapshot is what the rules encode now, and nothing else moved
+        for stream_id, row in before.items():
+            assert row is not None
+            assert await store.get_stream(stream_id) == row
+        assert await store.mission_tallies() == tallies
+        assert query(path, "SELECT max(version) FROM schema_version") == [(LATEST_VERSION,)]
     finally:
         await store.close()
 

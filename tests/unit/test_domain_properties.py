@@ -77,7 +77,8 @@ class Run:
         self.attempts += 1
         candidate = _recorded(self.stream_id, self.attempts, event)
         try:
-            self.snapshot = RULES.apply(self.stream_id, self.snapshot, [candidate])
+            history = list(self.accepted) if RULES.needs_history(candidate.type) else None
+            self.snapshot = RULES.apply(self.stream_id, self.snapshot, [candidate], history)
         except RuleViolation:
             return
         self.accepted.append(candidate)
@@ -88,9 +89,10 @@ class Run:
 
     def assert_deterministic(self) -> None:
         assert self.snapshot is not None
-        at_once = RULES.apply(self.stream_id, None, self.accepted)
+        at_once = RULES.apply(self.stream_id, None, self.accepted, [])
         assert at_once == self.snapshot
-        assert RULES.apply(self.stream_id, None, self.accepted).state == at_once.state
+        assert RULES.apply(self.stream_id, None, self.accepted, []).state == at_once.state
+        assert RULES.fold(self.stream_id, self.accepted) == at_once
 
 
 def effective(accepted: list[RecordedEvent]) -> list[tuple[str, dict[str, Any]]]:

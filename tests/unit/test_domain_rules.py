@@ -49,7 +49,7 @@ from incidents.domain.events import (
     encode_data,
     type_name,
 )
-from incidents.domain.rules import DomainRules
+from incidents.domain.rules import DomainRules, HistoryRequiredError
 from incidents.domain.state import (
     IncidentState,
     MissionState,
@@ -98,6 +98,7 @@ class Stream:
         self.stream_id = stream_id
         self.snapshot: StreamSnapshot | None = None
         self.ids: list[UUID] = []
+        self.log: list[RecordedEvent] = []
         for event in given:
             self.append(event)
 
@@ -106,8 +107,13 @@ class Stream:
             recorded(self.stream_id, len(self.ids) + index + 1, event)
             for index, event in enumerate(events)
         ]
-        self.snapshot = RULES.apply(self.stream_id, self.snapshot, batch)
+        # As the store does: the history only for a batch holding a type that reads it.
+        needs = any(RULES.needs_history(event.type) for event in batch)
+        self.snapshot = RULES.apply(
+            self.stream_id, self.snapshot, batch, list(self.log) if needs else None
+        )
         self.ids.extend(event.event_id for event in batch)
+        self.log.extend(batch)
         return self.snapshot
 
     def refused(self, *events: Event) -> RuleViolation:
@@ -656,8 +662,33 @@ def test_a_correction_changes_the_folded_fields_and_keeps_the_log() -> None:
     assert [(c.corrects, c.fields) for c in state.corrections] == [
         (stream.ids[0], ["occurred_at", "subject"])
     ]
-    assert b'"securty"' in bytes(state.history[0].data)  # the log's data is never rewritten
+    assert b'"securty"' in bytes(stream.log[0].data)  # the log's data is never rewritten
+    assert stream.snapshot is not None
+    assert b'"securty"' not in stream.snapshot.state  # nor does the state carry it
     assert state.sources == [Source(document="d", quote="q")]
+
+
+def test_a_correction_reads_events_appended_with_it() -> None:
+    # given a note and its correction in one call, the history before the call being empty
+    stream = Stream("note-1")
+    sent = recorded("note-1", 1, note_sent(subject="securty"))
+    fix = recorded(
+        "note-1", 2, NoteCorrected(corrects=sent.event_id, changes={"subject": "x"}, reason="r")
+    )
+    snapshot = RULES.apply("note-1", None, [sent, fix], [])
+    state = decode_state("note", snapshot.state)
+    assert isinstance(state, NoteState) and state.subject == "x"
+    assert stream.snapshot is None
+
+
+def test_a_correction_without_the_history_is_a_callers_bug() -> None:
+    stream = Stream("note-1", note_sent())
+    fix = recorded(
+        "note-1", 2, NoteCorrected(corrects=stream.ids[0], changes={"subject": "x"}, reason="r")
+    )
+    with pytest.raises(HistoryRequiredError):
+        RULES.apply("note-1", stream.snapshot, [fix])
+    assert RULES.needs_history("NoteCorrected") and not RULES.needs_history("NoteSent")
 
 
 def test_corrections_of_one_event_apply_in_order() -> None:

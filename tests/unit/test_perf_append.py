@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 
 import msgspec
@@ -22,8 +23,15 @@ from incidents.store.protocol import (
 
 
 class _Count:
+    def needs_history(self, event_type: str) -> bool:
+        return False
+
     def apply(
-        self, stream_id: str, current: StreamSnapshot | None, events: list[RecordedEvent]
+        self,
+        stream_id: str,
+        current: StreamSnapshot | None,
+        events: Sequence[RecordedEvent],
+        history: Sequence[RecordedEvent] | None = None,
     ) -> StreamSnapshot:
         return StreamSnapshot(b"0")
 
