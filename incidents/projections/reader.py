@@ -3,12 +3,8 @@
 States are kept current by the store's writer in the same transaction as each append, so a
 view built here reflects every append acknowledged before the read began.
 
-A stream's state document holds its whole history (every event's data, sources with their
-quotes); the views read a handful of its fields. Each view's states are therefore decoded
-into a small Struct of just those fields (``_NoteFacts`` and the like): msgspec skips the
-rest of the document without building it, which is most of the cost of decoding a state.
-The views get them in place of the full states; tests/unit/test_perf_reader.py checks that
-every field a view reads is there and that the views come out the same.
+The views read a handful of each state's fields: each view's states are decoded into a
+small Struct of just those (:mod:`incidents.projections.slices`).
 
 Rows are read a page at a time (``list_streams`` with ``after`` and ``limit``) and decoded
 page by page, so a read holds one page of states at once, not every state it lists. The
@@ -19,118 +15,23 @@ the store's per-mission tallies beside the mission streams.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import TypeVar
 
-import msgspec
-
-from incidents.domain.events import Location, Party
-from incidents.domain.state import (
-    CorrespondenceEntry,
-    DemandStatus,
-    HeadOfMission,
-    IncidentState,
-    IncidentStatus,
-    MissionState,
-    NoteState,
-    NoteStatus,
-    ProtestState,
-    ProtestStatus,
-)
+from incidents.domain.state import IncidentState, MissionState, NoteState, ProtestState
 from incidents.projections.incidents_by_mission import IncidentsView, incidents_view
 from incidents.projections.missions import MissionsView, missions_from_tallies
 from incidents.projections.open_protests import OpenProtestsView, open_protests
+from incidents.projections.slices import decode_rows
 from incidents.projections.unanswered_notes import UnansweredNotesView, unanswered_notes
 from incidents.store.protocol import EventStore, StreamRow
 
 S = TypeVar("S")
 
 
-class _Facts(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """Base of the views' slices of a state; unknown fields (the rest) are skipped."""
-
-    stream_id: str
-
-
-class _MissionFacts(_Facts, frozen=True, kw_only=True):
-    """What the views read of a MissionState."""
-
-    sending_state: str
-    receiving_state: str
-    city: str
-    kind: str
-    name: str
-    reply_window_days: int | None = None
-    head_of_mission: HeadOfMission | None = None
-    correspondence: list[CorrespondenceEntry] = []
-
-
-class _NoteFacts(_Facts, frozen=True, kw_only=True):
-    """What unanswered_notes and missions_view read of a NoteState."""
-
-    status: NoteStatus
-    from_: Party = msgspec.field(name="from")
-    to: Party
-    subject: str
-    sent_at: datetime
-    mission: str | None = None
-    reference: str | None = None
-    about_incident: str | None = None
-    reply_due_at: datetime | None = None
-
-
-class _DemandFacts(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """What open_protests reads of a DemandState."""
-
-    demand: str
-    status: DemandStatus = "open"
-    answered_at: datetime | None = None
-
-
-class _ProtestFacts(_Facts, frozen=True, kw_only=True):
-    """What open_protests reads of a ProtestState (responses are only counted)."""
-
-    status: ProtestStatus
-    by: Party
-    to: Party
-    form: str
-    lodged_at: datetime
-    mission: str | None = None
-    about_incident: str | None = None
-    demands: list[_DemandFacts] = []
-    responses: list[msgspec.Raw] = []
-
-
-class _IncidentFacts(_Facts, frozen=True, kw_only=True):
-    """What incidents_view reads of an IncidentState."""
-
-    status: IncidentStatus
-    kind: str
-    title: str
-    occurred_at: datetime
-    mission: str | None = None
-    location: Location | None = None
-    response_minutes: float | None = None
-
-
-# Each slice's decoder, and the full state type whose place it takes in the views.
-_SLICES: dict[type[Any], msgspec.json.Decoder[Any]] = {
-    MissionState: msgspec.json.Decoder(_MissionFacts),
-    NoteState: msgspec.json.Decoder(_NoteFacts),
-    ProtestState: msgspec.json.Decoder(_ProtestFacts),
-    IncidentState: msgspec.json.Decoder(_IncidentFacts),
-}
-
-
 # Rows a paged read takes at a time: a few MB of states.
 _PAGE_SIZE = 1000
-
-
-def _decode(rows: Sequence[StreamRow], kind: type[S]) -> list[S]:
-    """The rows' states as the view of ``kind`` reads them (a slice standing in for it)."""
-    decode = _SLICES[kind].decode
-    return [cast(S, decode(row.state)) for row in rows]
 
 
 async def _pages(
@@ -158,7 +59,7 @@ async def _load(
     """The slices of the streams ``list_streams`` lists, read a page at a time."""
     loaded: list[S] = []
     async for page in _pages(store, category, mission, is_open):
-        loaded.extend(_decode(page, kind))
+        loaded.extend(decode_rows(page, kind))
     return loaded
 
 
@@ -178,7 +79,7 @@ class Projections:
         if mission is None:
             return await _load(self.store, MissionState, "mission")
         row = await self.store.get_stream(mission) if mission.startswith("mission-") else None
-        return [] if row is None else _decode([row], MissionState)
+        return [] if row is None else decode_rows([row], MissionState)
 
     async def unanswered_notes(self, mission: str | None = None) -> UnansweredNotesView:
         """Open notes of every mission (or one), in both directions."""
@@ -219,5 +120,5 @@ class Projections:
         mission_rows, tallies = await asyncio.gather(
             self.store.list_streams("mission"), self.store.mission_tallies()
         )
-        pairs = list(zip(mission_rows, _decode(mission_rows, MissionState), strict=True))
+        pairs = list(zip(mission_rows, decode_rows(mission_rows, MissionState), strict=True))
         return missions_from_tallies(pairs, tallies)

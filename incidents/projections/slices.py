@@ -1,0 +1,133 @@
+"""The fields of each stream state that the views read, and the decoders that read just them.
+
+A stream's state document holds much more than a view shows (summaries, sources with their
+quotes, corrections). Each view's states are decoded into a small Struct of the fields it
+reads (``NoteFacts`` and the like): msgspec skips the rest of the document without building
+it, which is most of the cost of decoding a state, and a slice kept in memory weighs a
+fraction of the state. The views get them in place of the full states;
+tests/unit/test_perf_reader.py checks that every field a view reads is there and that the
+views come out the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+import msgspec
+
+from incidents.domain.events import Location, Party
+from incidents.domain.state import (
+    CorrespondenceEntry,
+    DemandStatus,
+    HeadOfMission,
+    IncidentState,
+    IncidentStatus,
+    MissionState,
+    NoteState,
+    NoteStatus,
+    ProtestState,
+    ProtestStatus,
+)
+from incidents.store.protocol import StreamRow
+
+S = TypeVar("S")
+
+
+class Facts(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Base of the views' slices of a state; unknown fields (the rest) are skipped."""
+
+    stream_id: str
+
+
+class MissionFacts(Facts, frozen=True, kw_only=True):
+    """What the views read of a MissionState."""
+
+    sending_state: str
+    receiving_state: str
+    city: str
+    kind: str
+    name: str
+    reply_window_days: int | None = None
+    head_of_mission: HeadOfMission | None = None
+    correspondence: list[CorrespondenceEntry] = []
+
+
+class NoteFacts(Facts, frozen=True, kw_only=True):
+    """What unanswered_notes and missions_view read of a NoteState."""
+
+    status: NoteStatus
+    from_: Party = msgspec.field(name="from")
+    to: Party
+    subject: str
+    sent_at: datetime
+    mission: str | None = None
+    reference: str | None = None
+    about_incident: str | None = None
+    reply_due_at: datetime | None = None
+
+
+class DemandFacts(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """What open_protests reads of a DemandState."""
+
+    demand: str
+    status: DemandStatus = "open"
+    answered_at: datetime | None = None
+
+
+class Counted(msgspec.Struct, frozen=True, gc=False):
+    """An entry a view only counts: decoded as nothing at all (every field skipped).
+
+    Unlike ``msgspec.Raw``, which refers to the whole document it was decoded from, it
+    keeps no part of the state alive in a slice kept in memory.
+    """
+
+
+class ProtestFacts(Facts, frozen=True, kw_only=True):
+    """What open_protests reads of a ProtestState (responses are only counted)."""
+
+    status: ProtestStatus
+    by: Party
+    to: Party
+    form: str
+    lodged_at: datetime
+    mission: str | None = None
+    about_incident: str | None = None
+    demands: list[DemandFacts] = []
+    responses: list[Counted] = []
+
+
+class IncidentFacts(Facts, frozen=True, kw_only=True):
+    """What incidents_view reads of an IncidentState."""
+
+    status: IncidentStatus
+    kind: str
+    title: str
+    occurred_at: datetime
+    mission: str | None = None
+    location: Location | None = None
+    response_minutes: float | None = None
+
+
+# Each slice's decoder, and the full state type whose place it takes in the views.
+SLICES: dict[type[Any], msgspec.json.Decoder[Any]] = {
+    MissionState: msgspec.json.Decoder(MissionFacts),
+    NoteState: msgspec.json.Decoder(NoteFacts),
+    ProtestState: msgspec.json.Decoder(ProtestFacts),
+    IncidentState: msgspec.json.Decoder(IncidentFacts),
+}
+
+# The state type of each category whose streams the views read.
+STATE_OF_CATEGORY: dict[str, type[Any]] = {
+    "mission": MissionState,
+    "note": NoteState,
+    "protest": ProtestState,
+    "incident": IncidentState,
+}
+
+
+def decode_rows(rows: Sequence[StreamRow], kind: type[S]) -> list[S]:
+    """The rows' states as the view of ``kind`` reads them (a slice standing in for it)."""
+    decode = SLICES[kind].decode
+    return [cast(S, decode(row.state)) for row in rows]
