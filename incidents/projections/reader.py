@@ -1,34 +1,29 @@
-"""Loads the per-stream states a read model needs from the store and builds the view.
+"""Builds the read models from the per-stream states the store keeps current.
 
-States are kept current by the store's writer in the same transaction as each append, so a
-view built here reflects every append acknowledged before the read began.
-
-The views read a handful of each state's fields: each view's states are decoded into a
-small Struct of just those (:mod:`incidents.projections.slices`).
-
-Rows are read a page at a time (``list_streams`` with ``after`` and ``limit``) and decoded
-page by page, so a read holds one page of states at once, not every state it lists. The
-missions view, which counts every incident, protest and note, reads none of them: it sets
-the store's per-mission tallies beside the mission streams.
+States are updated by the store's writer in the same transaction as each append. The
+missions, and the open notes and protests of the missions asked about, are held in memory
+and caught up with the log at the start of each read (:mod:`incidents.projections.states`);
+the other reads list their streams from the store, a page of rows at a time, each decoded
+into a small slice of the fields the view reads (:mod:`incidents.projections.slices`). Either
+way a view reflects every append acknowledged before the read began.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import TypeVar
 
-from incidents.domain.state import IncidentState, MissionState, NoteState, ProtestState
+from incidents.domain.state import IncidentState, NoteState, ProtestState
 from incidents.projections.incidents_by_mission import IncidentsView, incidents_view
 from incidents.projections.missions import MissionsView, missions_from_tallies
 from incidents.projections.open_protests import OpenProtestsView, open_protests
 from incidents.projections.slices import decode_rows
+from incidents.projections.states import CurrentStates
 from incidents.projections.unanswered_notes import UnansweredNotesView, unanswered_notes
 from incidents.store.protocol import EventStore, StreamRow
 
 S = TypeVar("S")
-
 
 # Rows a paged read takes at a time: a few MB of states.
 _PAGE_SIZE = 1000
@@ -67,32 +62,39 @@ class Projections:
     """The four read models of the contract, read from the store's stream states."""
 
     def __init__(
-        self, store: EventStore, reply_window_days: int, clock: Callable[[], datetime]
+        self,
+        store: EventStore,
+        reply_window_days: int,
+        clock: Callable[[], datetime],
+        *,
+        max_held_streams: int = 20_000,
     ) -> None:
         self.store = store
         self.reply_window_days = reply_window_days
         self.clock = clock
-
-    async def _missions(self, mission: str | None = None) -> list[MissionState]:
-        """Every mission, or only the one named: a view filtered on one mission looks up
-        no other (its rows all name that mission)."""
-        if mission is None:
-            return await _load(self.store, MissionState, "mission")
-        row = await self.store.get_stream(mission) if mission.startswith("mission-") else None
-        return [] if row is None else decode_rows([row], MissionState)
+        self.states = CurrentStates(store, max_streams=max_held_streams)
+        self._missions_view: tuple[int, MissionsView] | None = None
 
     async def unanswered_notes(self, mission: str | None = None) -> UnansweredNotesView:
-        """Open notes of every mission (or one), in both directions."""
-        notes = await _load(self.store, NoteState, "note", mission, is_open=True)
-        return unanswered_notes(
-            notes, await self._missions(mission), self.clock(), self.reply_window_days
-        )
+        """Open notes in both directions, of every mission or of one."""
+        async with self.states.current() as states:
+            missions = [state for _, state in (await states.missions()).values()]
+            if mission is not None:
+                notes = await states.open_streams("note", mission)
+        if mission is None:
+            notes = await _load(self.store, NoteState, "note", None, is_open=True)
+        return unanswered_notes(notes, missions, self.clock(), self.reply_window_days)
 
     async def open_protests(
         self, by: str | None = None, to: str | None = None, mission: str | None = None
     ) -> OpenProtestsView:
         """Protests not closed, with their open demands."""
-        protests = await _load(self.store, ProtestState, "protest", mission, is_open=True)
+        protests: list[ProtestState]
+        if mission is not None:
+            async with self.states.current() as states:
+                protests = await states.open_streams("protest", mission)
+        else:
+            protests = await _load(self.store, ProtestState, "protest", None, is_open=True)
         return open_protests(protests, self.clock(), by=by, to=to, mission=mission)
 
     async def incidents(
@@ -104,21 +106,23 @@ class Projections:
         until: datetime | None = None,
     ) -> IncidentsView:
         """Incidents by mission and host state over time."""
+        async with self.states.current() as states:
+            missions = [state for _, state in (await states.missions()).values()]
         incidents = await _load(self.store, IncidentState, "incident", mission)
-        return incidents_view(
-            incidents, await self._missions(mission), mission, host_state, kind, since, until
-        )
+        return incidents_view(incidents, missions, mission, host_state, kind, since, until)
 
     async def missions(self) -> MissionsView:
         """One summary row per mission.
 
         Built from the mission streams and the tallies the store keeps per mission in the
         append's transaction (``EventStore.mission_tallies``): no incident, protest or
-        note is read, however long the log.
+        note is read, however long the log. Built again only when the log has moved.
         """
-        # Two independent reads: each pooled reader runs its query while the other does.
-        mission_rows, tallies = await asyncio.gather(
-            self.store.list_streams("mission"), self.store.mission_tallies()
-        )
-        pairs = list(zip(mission_rows, decode_rows(mission_rows, MissionState), strict=True))
-        return missions_from_tallies(pairs, tallies)
+        async with self.states.current() as states:
+            built = self._missions_view
+            if built is not None and built[0] == states.position:
+                return built[1]
+            missions = await states.missions()
+            view = missions_from_tallies(missions.values(), await states.tallies())
+            self._missions_view = (states.position, view)
+        return view

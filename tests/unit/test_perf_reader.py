@@ -12,7 +12,7 @@ import pytest
 
 from incidents.domain.rules import DomainRules
 from incidents.domain.state import DemandState, decode_state
-from incidents.projections import reader, slices
+from incidents.projections import reader, slices, states
 from incidents.projections.incidents_by_mission import incidents_view
 from incidents.projections.missions import missions_view
 from incidents.projections.open_protests import open_protests
@@ -41,8 +41,9 @@ async def seeded() -> MemoryEventStore:
 async def test_each_view_is_the_same_from_the_slices_as_from_the_full_states(
     seeded: MemoryEventStore, page_size: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # (the missions view reads its rows a page at a time and adds the pages up)
+    # (the views read their rows a page at a time and add the pages up)
     monkeypatch.setattr(reader, "_PAGE_SIZE", page_size)
+    monkeypatch.setattr(states, "PAGE_SIZE", page_size)
     projections = reader.Projections(seeded, 30, lambda: NOW)
     missions = await seeded.list_streams("mission")
     mission_ids: list[str | None] = [None, *(row.stream_id for row in missions), "mission-none"]
