@@ -1,12 +1,18 @@
-"""Read models: unanswered notes, open protests, incidents, missions."""
+"""Read models: unanswered notes, open protests, incidents, missions.
+
+The views whose answer grows with the log come a page at a time, as ``GET /events`` does:
+``after`` and ``limit`` in the query, ``next_after`` and ``has_more`` in the body, and a
+``Link: <...>; rel="next"`` header while there is more.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
 from litestar.params import FromQuery, PathParameter, QueryParameter
@@ -16,7 +22,7 @@ from incidents.http.problems import QUERY_PROBLEMS
 from incidents.projections.incidents_by_mission import IncidentsView
 from incidents.projections.missions import MissionsView
 from incidents.projections.open_protests import OpenProtestsView
-from incidents.projections.reader import Projections
+from incidents.projections.reader import CursorError, Projections
 from incidents.projections.unanswered_notes import UnansweredNotesView
 from incidents.service import AwareDatetime, BadRequestError
 from incidents.store.protocol import STREAM_ID_MAX_LENGTH, is_valid_stream_id
@@ -43,6 +49,54 @@ PartyFilter = Annotated[str | None, QueryParameter(min_length=2, max_length=200)
 StateCode = Annotated[
     str | None, QueryParameter(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")
 ]
+
+
+# A page's cursor: the last mission, protest or incident the previous page listed.
+MissionCursor = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=MISSION_PATTERN,
+        max_length=STREAM_ID_MAX_LENGTH,
+        description="the previous page's next_after: the last mission it listed",
+    ),
+]
+ProtestCursor = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=r"^protest-[a-z0-9][a-z0-9-]*$",
+        max_length=STREAM_ID_MAX_LENGTH,
+        description="the previous page's next_after: the last protest it listed",
+    ),
+]
+IncidentCursor = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=r"^incident-[a-z0-9][a-z0-9-]*$",
+        max_length=STREAM_ID_MAX_LENGTH,
+        description="the previous page's next_after: the last incident it listed",
+    ),
+]
+# How much a page holds by default, and at most.
+MISSIONS_PAGE, MISSIONS_PAGE_MAX = 5, 50
+ROWS_PAGE, ROWS_PAGE_MAX = 100, 1000
+MissionsLimit = Annotated[
+    int,
+    QueryParameter(ge=1, le=MISSIONS_PAGE_MAX, description="missions a page holds"),
+]
+RowsLimit = Annotated[int, QueryParameter(ge=1, le=ROWS_PAGE_MAX, description="rows a page holds")]
+
+V = TypeVar("V", bound=msgspec.Struct)
+
+
+def _page(request: Request[Any, Any, Any], view: V) -> Response[V]:
+    """The view, with a ``Link`` to the next page when it has one (as ``GET /events``)."""
+    headers = {}
+    next_after = getattr(view, "next_after", None)
+    if getattr(view, "has_more", False) and next_after is not None:
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
+        link = urlencode([("after", next_after), *query])
+        headers["Link"] = f'<{request.url.path}?{link}>; rel="next"'
+    return Response(view, headers=headers)
 
 
 def _time(name: str, value: str | None) -> datetime | None:
@@ -73,10 +127,17 @@ class ProjectionController(Controller):
         responses=QUERY_PROBLEMS,
     )
     async def unanswered_notes(
-        self, projections: NamedDependency[Projections], mission: MissionQuery = None
-    ) -> UnansweredNotesView:
-        """Notes each mission sent that have no reply, and notes to it it has not answered."""
-        return await projections.unanswered_notes(_mission(mission))
+        self,
+        request: Request[Any, Any, Any],
+        projections: NamedDependency[Projections],
+        mission: MissionQuery = None,
+        after: MissionCursor = None,
+        limit: MissionsLimit = MISSIONS_PAGE,
+    ) -> Response[UnansweredNotesView]:
+        """Notes each mission sent that have no reply, and notes to it it has not answered:
+        a page of missions in stream id order, each with all its notes."""
+        view = await projections.unanswered_notes(_mission(mission), _mission(after), limit)
+        return _page(request, view)
 
     @get(
         "/open-protests",
@@ -85,13 +146,21 @@ class ProjectionController(Controller):
     )
     async def open_protests(
         self,
+        request: Request[Any, Any, Any],
         projections: NamedDependency[Projections],
         by: PartyFilter = None,
         to: PartyFilter = None,
         mission: MissionQuery = None,
-    ) -> OpenProtestsView:
-        """Filter by who lodged the protest (``by``), with whom (``to``), about which mission."""
-        return await projections.open_protests(by, to, _mission(mission))
+        after: ProtestCursor = None,
+        limit: RowsLimit = ROWS_PAGE,
+    ) -> Response[OpenProtestsView]:
+        """Filter by who lodged the protest (``by``), with whom (``to``), about which mission;
+        oldest first, a page at a time."""
+        try:
+            view = await projections.open_protests(by, to, _mission(mission), after, limit)
+        except CursorError as error:
+            raise BadRequestError(str(error)) from error
+        return _page(request, view)
 
     @get(
         "/incidents",
@@ -100,17 +169,31 @@ class ProjectionController(Controller):
     )
     async def incidents(
         self,
+        request: Request[Any, Any, Any],
         projections: NamedDependency[Projections],
         mission: MissionQuery = None,
         host_state: StateCode = None,
         kind: FromQuery[IncidentKind | None] = None,
         since: TimeQuery = None,
         until: TimeQuery = None,
-    ) -> IncidentsView:
-        """Incidents filtered by mission, host state, kind and time of occurrence."""
-        return await projections.incidents(
-            _mission(mission), host_state, kind, _time("since", since), _time("until", until)
-        )
+        after: IncidentCursor = None,
+        limit: RowsLimit = ROWS_PAGE,
+    ) -> Response[IncidentsView]:
+        """Incidents filtered by mission, host state, kind and time of occurrence; newest
+        first, a page at a time."""
+        try:
+            view = await projections.incidents(
+                _mission(mission),
+                host_state,
+                kind,
+                _time("since", since),
+                _time("until", until),
+                after,
+                limit,
+            )
+        except CursorError as error:
+            raise BadRequestError(str(error)) from error
+        return _page(request, view)
 
     @get(
         "/missions",

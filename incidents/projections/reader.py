@@ -6,27 +6,40 @@ and caught up with the log at the start of each read (:mod:`incidents.projection
 the other reads list their streams from the store, a page of rows at a time, each decoded
 into a small slice of the fields the view reads (:mod:`incidents.projections.slices`). Either
 way a view reflects every append acknowledged before the read began.
+
+Views whose answer grows with the log come a page at a time: ``after`` is where the last
+page ended (the view's ``next_after``), ``limit`` how much a page holds (None: all).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import TypeVar
 
+import msgspec
+
 from incidents.domain.state import IncidentState, NoteState, ProtestState
-from incidents.projections.incidents_by_mission import IncidentsView, incidents_view
+from incidents.projections.incidents_by_mission import IncidentKey, IncidentsView, incident_order
+from incidents.projections.incidents_by_mission import incidents_view as build_incidents
 from incidents.projections.missions import MissionsView, missions_from_tallies
-from incidents.projections.open_protests import OpenProtestsView, open_protests
+from incidents.projections.open_protests import OpenProtestsView, ProtestKey, protest_order
+from incidents.projections.open_protests import open_protests as build_open_protests
 from incidents.projections.slices import decode_rows
 from incidents.projections.states import CurrentStates
 from incidents.projections.unanswered_notes import UnansweredNotesView, unanswered_notes
-from incidents.store.protocol import EventStore, StreamRow
+from incidents.store.protocol import EventStore, MissionTally, StreamRow
 
 S = TypeVar("S")
 
 # Rows a paged read takes at a time: a few MB of states.
 _PAGE_SIZE = 1000
+_UNANSWERED = "note:unanswered:from:"
+
+
+class CursorError(ValueError):
+    """A page's ``after`` names no stream the view can go on from."""
 
 
 async def _pages(
@@ -58,6 +71,10 @@ async def _load(
     return loaded
 
 
+def _has_unanswered(tally: MissionTally) -> bool:
+    return any(n > 0 for label, n in tally.counts.items() if label.startswith(_UNANSWERED))
+
+
 class Projections:
     """The four read models of the contract, read from the store's stream states."""
 
@@ -74,28 +91,63 @@ class Projections:
         self.clock = clock
         self.states = CurrentStates(store, max_streams=max_held_streams)
         self._missions_view: tuple[int, MissionsView] | None = None
+        self._noted: tuple[list[MissionTally], list[str]] | None = None
 
-    async def unanswered_notes(self, mission: str | None = None) -> UnansweredNotesView:
-        """Open notes in both directions, of every mission or of one."""
+    async def unanswered_notes(
+        self, mission: str | None = None, after: str | None = None, limit: int | None = None
+    ) -> UnansweredNotesView:
+        """Open notes in both directions, of one mission or of a page of missions.
+
+        Without ``mission``, a page holds the ``limit`` missions with unanswered notes that
+        come after ``after`` in stream id order, each with all its notes; notes that name
+        no mission come last, on the page that ends the list when it has room for them.
+        """
         async with self.states.current() as states:
-            missions = [state for _, state in (await states.missions()).values()]
-            if mission is not None:
-                notes = await states.open_streams("note", mission)
-        if mission is None:
-            notes = await _load(self.store, NoteState, "note", None, is_open=True)
-        return unanswered_notes(notes, missions, self.clock(), self.reply_window_days)
+            missions = await states.missions()
+            names = (
+                [mission]
+                if mission is not None
+                else self._with_unanswered_notes(await states.tallies())
+            )
+            start = 0 if after is None else bisect_right(names, after)
+            end = len(names) if limit is None else min(len(names), start + limit)
+            notes: list[NoteState] = []
+            for name in names[start:end]:
+                notes.extend(await states.open_streams("note", name))
+            has_more = end < len(names)
+            if mission is None and not has_more:
+                nameless = await states.open_streams("note", None)
+                if limit is None or end - start < limit:
+                    notes.extend(nameless)
+                else:
+                    has_more = bool(nameless)
+        view = unanswered_notes(
+            notes,
+            (state for _, state in missions.values()),
+            self.clock(),
+            self.reply_window_days,
+        )
+        next_after = names[end - 1] if end > start else after
+        return msgspec.structs.replace(view, next_after=next_after, has_more=has_more)
 
     async def open_protests(
-        self, by: str | None = None, to: str | None = None, mission: str | None = None
+        self,
+        by: str | None = None,
+        to: str | None = None,
+        mission: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
     ) -> OpenProtestsView:
-        """Protests not closed, with their open demands."""
+        """Protests not closed, with their open demands, oldest first: the ``limit`` that
+        come after the protest ``after``."""
         protests: list[ProtestState]
         if mission is not None:
             async with self.states.current() as states:
                 protests = await states.open_streams("protest", mission)
         else:
             protests = await _load(self.store, ProtestState, "protest", None, is_open=True)
-        return open_protests(protests, self.clock(), by=by, to=to, mission=mission)
+        key = None if after is None else await self._protest_key(after, protests)
+        return build_open_protests(protests, self.clock(), by, to, mission, key, limit)
 
     async def incidents(
         self,
@@ -104,12 +156,18 @@ class Projections:
         kind: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        after: str | None = None,
+        limit: int | None = None,
     ) -> IncidentsView:
-        """Incidents by mission and host state over time."""
+        """Incidents by mission and host state over time, newest first: the ``limit`` that
+        come after the incident ``after``."""
         async with self.states.current() as states:
             missions = [state for _, state in (await states.missions()).values()]
         incidents = await _load(self.store, IncidentState, "incident", mission)
-        return incidents_view(incidents, missions, mission, host_state, kind, since, until)
+        key = None if after is None else await self._incident_key(after, incidents)
+        return build_incidents(
+            incidents, missions, mission, host_state, kind, since, until, key, limit
+        )
 
     async def missions(self) -> MissionsView:
         """One summary row per mission.
@@ -126,3 +184,31 @@ class Projections:
             view = missions_from_tallies(missions.values(), await states.tallies())
             self._missions_view = (states.position, view)
         return view
+
+    def _with_unanswered_notes(self, tallies: list[MissionTally]) -> list[str]:
+        """The missions with unanswered notes, in stream id order (worked out once for each
+        reading of the tallies)."""
+        if self._noted is None or self._noted[0] is not tallies:
+            names = sorted(tally.mission for tally in tallies if _has_unanswered(tally))
+            self._noted = (tallies, names)
+        return self._noted[1]
+
+    async def _protest_key(self, after: str, protests: list[ProtestState]) -> ProtestKey:
+        """Where the protest ``after`` comes in the view (closed since, it still has a place)."""
+        for protest in protests:
+            if protest.stream_id == after:
+                return protest_order(protest)
+        row = await self.store.get_stream(after)
+        if row is None or row.category != "protest":
+            raise CursorError(f"after={after!r} is not a protest of this log")
+        return protest_order(decode_rows([row], ProtestState)[0])
+
+    async def _incident_key(self, after: str, incidents: list[IncidentState]) -> IncidentKey:
+        """Where the incident ``after`` comes in the view."""
+        for incident in incidents:
+            if incident.stream_id == after:
+                return incident_order(incident)
+        row = await self.store.get_stream(after)
+        if row is None or row.category != "incident":
+            raise CursorError(f"after={after!r} is not an incident of this log")
+        return incident_order(decode_rows([row], IncidentState)[0])

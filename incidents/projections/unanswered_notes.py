@@ -4,7 +4,7 @@ For each mission: the notes it sent that have no reply yet ("sent": awaiting the
 and the notes addressed to it that it has not answered ("received": awaiting ours). A note's
 direction follows its sender: a note whose ``from`` party is of the mission's sending state
 went out from the mission's side. Notes name their mission in ``mission``; notes that name
-none are grouped under ``mission: null``.
+none are grouped under ``mission: null``, after every mission.
 """
 
 from __future__ import annotations
@@ -66,7 +66,11 @@ class MissionNotes(msgspec.Struct, frozen=True):
 
 
 class UnansweredNotesView(msgspec.Struct, frozen=True):
-    """The read model: missions with unanswered notes, and totals."""
+    """The read model: missions with unanswered notes, and their totals.
+
+    Read a page of missions at a time: the totals are those of the missions listed; pass
+    ``next_after`` as ``after`` for the next page (``has_more``).
+    """
 
     generated_at: datetime
     reply_window_days: int
@@ -74,6 +78,8 @@ class UnansweredNotesView(msgspec.Struct, frozen=True):
     total_sent: int
     total_received: int
     total_overdue: int
+    next_after: str | None = None
+    has_more: bool = False
 
 
 def _direction(note: NoteState, mission: MissionState | None) -> Direction:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, get_args
+from urllib.parse import parse_qs, urlsplit
 from uuid import uuid4
 
 from litestar.testing import AsyncTestClient
@@ -420,6 +421,86 @@ async def test_missions_summary_counts_what_concerns_each_mission(client: Client
     assert row["mission"] == PARIS
     assert (row["notes_sent"], row["notes_sent_unanswered"], row["open_protests"]) == (2, 1, 1)
     assert row["latest_position"] == 5
+
+
+def next_page(response: Any) -> tuple[str, dict[str, list[str]]]:
+    """The path and query of a response's ``Link: <...>; rel="next"``."""
+    link = response.headers["link"]
+    assert link.startswith("<") and link.endswith('>; rel="next"'), link
+    url = urlsplit(link[1 : link.index(">")])
+    return url.path, parse_qs(url.query)
+
+
+async def given_missions_with_notes(client: Client, *missions: str) -> None:
+    for mission in missions:
+        registered = mission_registered()
+        registered["data"]["city"] = mission.rsplit("-", 1)[-1].title()
+        await post(client, mission, registered)
+        sent = note_sent()
+        sent["data"]["mission"] = mission
+        await post(client, f"note-{mission}", sent)
+
+
+async def test_unanswered_notes_come_a_page_of_missions_at_a_time(client: Client) -> None:
+    baku, rome = "mission-az-embassy-baku", "mission-az-embassy-rome"
+    await given_missions_with_notes(client, PARIS, baku, rome)
+    first = await client.get("/projections/unanswered-notes", params={"limit": 2})
+    page = first.json()
+    assert [row["mission"] for row in page["missions"]] == [baku, PARIS]
+    assert page["has_more"] is True and page["next_after"] == PARIS
+    assert page["total_sent"] == 2  # the totals of the missions listed
+    path, query = next_page(first)
+    assert (path, query) == ("/projections/unanswered-notes", {"after": [PARIS], "limit": ["2"]})
+    rest = await client.get(path, params=query)
+    assert [row["mission"] for row in rest.json()["missions"]] == [rome]
+    assert rest.json()["has_more"] is False and "link" not in rest.headers
+    whole = (await client.get("/projections/unanswered-notes")).json()
+    assert [row["mission"] for row in whole["missions"]] == [baku, PARIS, rome]
+
+
+async def test_open_protests_and_incidents_come_a_page_at_a_time(client: Client) -> None:
+    await given_mission(client)
+    for n in range(3):
+        await post(client, f"protest-{n}", protest_lodged())
+        await post(
+            client,
+            f"incident-{n}",
+            {
+                "type": "IncidentReported",
+                "occurred_at": f"2022-09-1{n}T12:20:00Z",
+                "data": {"kind": "attack", "title": "Stones thrown", "mission": PARIS},
+            },
+        )
+    first = await client.get("/projections/open-protests", params={"by": "AZ", "limit": 2})
+    assert [p["stream_id"] for p in first.json()["protests"]] == ["protest-0", "protest-1"]
+    assert first.json()["count"] == 3 and first.json()["open_demands"] == 12
+    path, query = next_page(first)
+    assert query == {"after": ["protest-1"], "by": ["AZ"], "limit": ["2"]}
+    rest = (await client.get(path, params=query)).json()
+    assert [p["stream_id"] for p in rest["protests"]] == ["protest-2"] and not rest["has_more"]
+    newest = await client.get("/projections/incidents", params={"limit": 1, "mission": PARIS})
+    assert [i["stream_id"] for i in newest.json()["incidents"]] == ["incident-2"]
+    assert newest.json()["count"] == 3 and newest.json()["by_mission"] == {PARIS: 3}
+    path, query = next_page(newest)
+    older = await client.get(path, params=query)
+    assert [i["stream_id"] for i in older.json()["incidents"]] == ["incident-1"]
+
+
+async def test_bad_pages_are_400(client: Client) -> None:
+    await given_mission(client)
+    for path, too_many in (
+        ("/projections/unanswered-notes", 51),
+        ("/projections/open-protests", 1001),
+        ("/projections/incidents", 1001),
+    ):
+        for limit in (0, -1, too_many, "ten", 2**64):
+            assert_problem(await client.get(path, params={"limit": limit}), 400)
+        assert_problem(await client.get(path, params={"after": "x"}), 400)
+    for path in ("/projections/open-protests", "/projections/incidents"):
+        assert_problem(await client.get(path, params={"after": PARIS}), 400)
+    # a cursor that names no stream of the log
+    assert_problem(await client.get("/projections/open-protests?after=protest-none"), 400)
+    assert_problem(await client.get("/projections/incidents?after=incident-none"), 400)
 
 
 async def test_bad_projection_filters_are_400(client: Client) -> None:

@@ -30,6 +30,12 @@ def full(rows: list[Any]) -> list[Any]:
     return [decode_state(row.category, bytes(row.state)) for row in rows]
 
 
+def whole(view: Any) -> Any:
+    """A view of notes without where its page ends (asked whole, it has no next page)."""
+    assert view.has_more is False
+    return msgspec.structs.replace(view, next_after=None)
+
+
 @pytest.fixture
 async def seeded() -> MemoryEventStore:
     store = MemoryEventStore(DomainRules())
@@ -55,7 +61,7 @@ async def test_each_view_is_the_same_from_the_slices_as_from_the_full_states(
         expected_notes = unanswered_notes(full(notes), full(missions), NOW, 30)
         expected_protests = open_protests(full(protests), NOW, mission=mission)
         expected_incidents = incidents_view(full(incidents), full(missions), mission)
-        assert await projections.unanswered_notes(mission) == expected_notes
+        assert whole(await projections.unanswered_notes(mission)) == expected_notes
         assert await projections.open_protests(mission=mission) == expected_protests
         assert await projections.incidents(mission) == expected_incidents
     related = [

@@ -1,8 +1,10 @@
-"""Read models held in memory follow the log.
+"""Read models held in memory follow the log, and paged views give everything once.
 
 Given a Projections that has read (and so holds) some missions' states, when streams are
 appended to, answered, closed or moved to another mission by a correction, then each of its
-views is what a fresh Projections, which holds nothing, reads from the store.
+views is what a fresh Projections, which holds nothing, reads from the store. Given a log,
+when a client follows ``next_after`` page by page, then it gets every row of the whole view
+exactly once, in the view's order.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+import msgspec
 import pytest
 
 from incidents.domain.events import (
@@ -33,7 +36,7 @@ from incidents.domain.events import (
 )
 from incidents.domain.rules import DomainRules
 from incidents.projections import states as states_module
-from incidents.projections.reader import Projections
+from incidents.projections.reader import CursorError, Projections
 from incidents.projections.states import CurrentStates
 from incidents.store.memory import MemoryEventStore
 from incidents.store.protocol import EventStore, ProposedEvent
@@ -88,6 +91,7 @@ async def same_views(held: Projections, store: EventStore) -> None:
             mission=mission
         )
         assert await held.incidents(mission) == await fresh.incidents(mission)
+    assert await held.unanswered_notes(limit=1) == await fresh.unanswered_notes(limit=1)
     assert await held.missions() == await fresh.missions()
 
 
@@ -230,3 +234,103 @@ async def test_appends_through_another_store_on_the_same_file_are_seen(tmp_path:
     finally:
         await reading.close()
         await writing.close()
+
+
+async def walked(read: Callable[[str | None], Awaitable[Any]]) -> list[Any]:
+    """Every page, following ``next_after`` from the first until ``has_more`` is false."""
+    pages = [await read(None)]
+    while pages[-1].has_more:
+        assert len(pages) < 100
+        pages.append(await read(pages[-1].next_after))
+    return pages
+
+
+@pytest.fixture
+async def log() -> MemoryEventStore:
+    store = MemoryEventStore(DomainRules())
+    await register_missions(store)
+    ids: dict[str, UUID] = {}
+    ids["registered-a"] = (await store.read_stream(A))[0].event_id
+    for step in STEPS[:3]:
+        await step(store, ids)
+    await _more(store, ids)
+    for n in range(4):
+        await append(store, f"protest-x{n}", protest(A, "apology"), f"2022-09-19T09:00:0{n}Z")
+        reported = IncidentReported(kind="attack", title="Stones thrown", mission=B)
+        await append(store, f"incident-x{n}", reported, f"2021-0{n + 1}-01T00:00:00Z")
+    return store
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 4, 200])
+async def test_pages_of_unanswered_notes_give_every_mission_once(
+    log: MemoryEventStore, limit: int
+) -> None:
+    projections = Projections(log, 30, lambda: NOW)
+    whole = await projections.unanswered_notes()
+    assert [row.mission for row in whole.missions] == [A, B, C, None]
+    pages = await walked(lambda after: projections.unanswered_notes(after=after, limit=limit))
+    assert [row for page in pages for row in page.missions] == whole.missions
+    assert all(len([r for r in page.missions if r.mission]) <= limit for page in pages)
+    assert sum(page.total_sent for page in pages) == whole.total_sent
+    assert sum(page.total_overdue for page in pages) == whole.total_overdue
+    assert pages[-1].has_more is False and all(page.has_more for page in pages[:-1])
+
+
+async def test_notes_that_name_no_mission_come_on_a_page_of_their_own_when_the_last_is_full(
+    log: MemoryEventStore,
+) -> None:
+    projections = Projections(log, 30, lambda: NOW)
+    first = await projections.unanswered_notes(limit=3)
+    assert [row.mission for row in first.missions] == [A, B, C]
+    assert first.has_more and first.next_after == C
+    last = await projections.unanswered_notes(after=C, limit=3)
+    assert [row.mission for row in last.missions] == [None]
+    assert not last.has_more and last.next_after == C
+
+
+@pytest.mark.parametrize("limit", [1, 2, 5, 1000])
+@pytest.mark.parametrize("mission", [A, None])
+async def test_pages_of_open_protests_give_every_protest_once_oldest_first(
+    log: MemoryEventStore, limit: int, mission: str | None
+) -> None:
+    projections = Projections(log, 30, lambda: NOW)
+    whole = await projections.open_protests(mission=mission)
+    assert whole.count == len(whole.protests) >= 5
+    pages = await walked(
+        lambda after: projections.open_protests(mission=mission, after=after, limit=limit)
+    )
+    assert [row for page in pages for row in page.protests] == whole.protests
+    assert all(page.count == whole.count for page in pages)
+    assert all(page.open_demands == whole.open_demands for page in pages)
+
+
+async def test_a_protest_closed_between_pages_still_marks_where_the_next_begins(
+    log: MemoryEventStore,
+) -> None:
+    projections = Projections(log, 30, lambda: NOW)
+    first = await projections.open_protests(mission=A, limit=2)
+    assert first.next_after is not None
+    await append(log, first.next_after, ProtestClosed(reason="answered"), "2023-01-01T00:00:00Z")
+    rest = await projections.open_protests(mission=A, after=first.next_after)
+    whole = await projections.open_protests(mission=A)
+    assert [row.stream_id for row in rest.protests] == [row.stream_id for row in whole.protests[1:]]
+    with pytest.raises(CursorError):
+        await projections.open_protests(after="protest-never-lodged")
+    with pytest.raises(CursorError):
+        await projections.incidents(after="note-1")
+
+
+@pytest.mark.parametrize("limit", [1, 3, 1000])
+async def test_pages_of_incidents_give_every_incident_once_newest_first(
+    log: MemoryEventStore, limit: int
+) -> None:
+    projections = Projections(log, 30, lambda: NOW)
+    whole = await projections.incidents()
+    assert whole.count == len(whole.incidents) == 5
+    pages = await walked(lambda after: projections.incidents(after=after, limit=limit))
+    assert [row for page in pages for row in page.incidents] == whole.incidents
+    counts = msgspec.structs.replace(whole, incidents=[], next_after=None)
+    for page in pages:
+        assert (
+            msgspec.structs.replace(page, incidents=[], next_after=None, has_more=False) == counts
+        )
