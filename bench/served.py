@@ -39,6 +39,7 @@ from bench.report import Figure, Target
 from bench.servers import BARE, HOST, SERVICE, Server, serve
 from bench.world import CaseMaker, default_now, make_missions
 from incidents.domain.events import encode_data
+from incidents.http.projections import MISSIONS_PAGE, ROWS_PAGE
 
 WRK_SCRIPT = Path(__file__).with_name("post_event.lua")
 
@@ -298,6 +299,13 @@ ENDPOINTS = (
     ("/projections/missions", False),
     ("/projections/unanswered-notes", False),
 )
+# The views that come a page at a time are measured at their first page, of the default size.
+FIRST_PAGES = {
+    "/projections/open-protests?mission={mission}": f"the first page, of the default size "
+    f"({ROWS_PAGE} protests, oldest first; count and open_demands of all)",
+    "/projections/unanswered-notes": f"the first page, of the default size ({MISSIONS_PAGE} "
+    "missions with unanswered notes, each with all its notes)",
+}
 
 
 def _get_paths(missions: list[str], rng: random.Random) -> dict[str, list[str]]:
@@ -378,6 +386,7 @@ def figure_scale(
                     f"p50 {latencies.percentile(0.5):.2f} ms; response {latencies.bytes:,.0f} "
                     f"bytes; statuses {latencies.statuses}",
                     f"at {small:,} events: p99 {small_p99:.2f} ms",
+                    *([FIRST_PAGES[template]] if template in FIRST_PAGES else []),
                 ],
                 details={
                     "p50_ms": latencies.percentile(0.5),
