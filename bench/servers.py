@@ -23,6 +23,8 @@ from pathlib import Path
 HOST = "127.0.0.1"
 SERVICE = "incidents.http.app:app_factory"
 BARE = "bench.bare_app:app_factory"
+# The tuning flags both servers get.
+GRANIAN_FLAGS: list[str] = []
 
 
 def free_port() -> int:
@@ -33,8 +35,13 @@ def free_port() -> int:
         return port
 
 
-def granian_command(target: str, port: int, workers: int) -> list[str]:
-    """The granian command line both servers get, differing only in the target."""
+def granian_command(
+    target: str, port: int, workers: int, flags: list[str] | None = None
+) -> list[str]:
+    """The granian command line both servers get, differing only in the target.
+
+    ``flags`` replace the tuning flags both get (probes compare settings with them).
+    """
     granian = Path(sys.executable).with_name("granian")
     return [
         str(granian),
@@ -49,6 +56,7 @@ def granian_command(target: str, port: int, workers: int) -> list[str]:
         str(workers),
         "--log-level",
         "warning",
+        *(GRANIAN_FLAGS if flags is None else flags),
         target,
     ]
 
@@ -142,18 +150,28 @@ def wait_ready(server: Server, timeout: float = 60.0) -> None:
 
 @contextlib.contextmanager
 def serve(
-    target: str, workers: int, log: Path, environment: dict[str, str] | None = None
+    target: str,
+    workers: int,
+    log: Path,
+    environment: dict[str, str] | None = None,
+    flags: list[str] | None = None,
+    cwd: Path | None = None,
 ) -> Iterator[Server]:
-    """Run a granian server for ``target`` until the block ends."""
+    """Run a granian server for ``target`` until the block ends.
+
+    granian imports the target with its working directory first on ``sys.path``, so
+    ``cwd`` decides which checkout is served (probes compare trees with it).
+    """
     port = free_port()
     env = {**os.environ, **(environment or {})}
     with log.open("wb") as output:
         process = subprocess.Popen(
-            granian_command(target, port, workers),
+            granian_command(target, port, workers, flags),
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            cwd=cwd,
         )
     server = Server(process, port, workers, log)
     try:
