@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 import msgspec
 from litestar import Litestar, get
-from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -57,15 +56,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await store.close()
 
-    def provide_service(state: State) -> LogService:
-        service: LogService = state.service
+    # The providers read the app's state directly: a provider that asks for ``state`` has
+    # Litestar build and validate a State for it on every request.
+    def provide_service() -> LogService:
+        service: LogService = app.state.service
         return service
 
-    def provide_projections(state: State) -> Projections:
-        projections: Projections = state.projections
+    def provide_projections() -> Projections:
+        projections: Projections = app.state.projections
         return projections
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             StreamController,
             LogController,
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
         ),
     )
+    return app
 
 
 def app_factory() -> Litestar:
