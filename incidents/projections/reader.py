@@ -13,6 +13,7 @@ page ended (the view's ``next_after``), ``limit`` how much a page holds (None: a
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_right
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
@@ -71,8 +72,13 @@ async def _load(
     return loaded
 
 
+@functools.lru_cache(maxsize=4096)
+def _counts_unanswered(label: str) -> bool:
+    return label.startswith(_UNANSWERED)
+
+
 def _has_unanswered(tally: MissionTally) -> bool:
-    return any(n > 0 for label, n in tally.counts.items() if label.startswith(_UNANSWERED))
+    return any(n > 0 and _counts_unanswered(label) for label, n in tally.counts.items())
 
 
 class Projections:
