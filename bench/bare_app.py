@@ -4,13 +4,15 @@ returns it.
 Same route and body type as the service's ``POST /streams/{stream_id}/events`` (msgspec
 decoding into ``AppendBody``, a ``201`` with the body encoded back), but no service, no store
 and no rules: what Litestar and granian cost on their own. Served by granian with the same
-flags as the service (see :mod:`bench.servers`).
+flags as the service (see :mod:`bench.servers`), and with the same cycle-collector settings
+(a process-wide runtime setting like granian's: the baseline gains from it too).
 """
 
 from __future__ import annotations
 
 from litestar import Litestar, get, post
 
+from incidents.http.app import tune_collector_for_serving
 from incidents.service import AppendBody
 
 
@@ -27,5 +29,7 @@ async def health() -> dict[str, str]:
 
 
 def app_factory() -> Litestar:
-    """The bare app (a factory, as the service's is)."""
-    return Litestar(route_handlers=[append, health], openapi_config=None)
+    """The bare app (a factory, as the service's is), with the service's collector settings."""
+    app = Litestar(route_handlers=[append, health], openapi_config=None)
+    tune_collector_for_serving()
+    return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -21,6 +22,13 @@ from incidents.projections.reader import Projections
 from incidents.service import LogService
 from incidents.settings import Settings
 from incidents.store.factory import open_store
+
+# The cycle collector's first threshold in a served process. A request allocates many
+# containers and reference counting frees nearly all of them, yet at Python's default (700)
+# the collector ran every ~16 appends and went through the whole heap every ~2,000, for
+# 20-30 ms with the loop and the writer stopped: 13 % of the loop thread's time in
+# figure 2. At 7,000 it runs about once a second under the same load.
+SERVED_GC_THRESHOLD = 7000
 
 
 def _now() -> datetime:
@@ -93,6 +101,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return app
 
 
+def tune_collector_for_serving() -> None:
+    """Move what start-up built out of the collector's sight and let it run less often.
+
+    Modules, routes, the OpenAPI document and the domain's catalogues live as long as the
+    process; frozen, they are never traversed again.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(SERVED_GC_THRESHOLD)
+
+
 def app_factory() -> Litestar:
     """Entry point for the ASGI server: settings from the environment."""
-    return create_app()
+    app = create_app()
+    tune_collector_for_serving()
+    return app
