@@ -20,7 +20,8 @@ any other sharing the log, and appends cost a read only the streams they touched
 needs afresh.
 
 A change to stream states that is not an append (``incidents replay --repair`` rewriting
-snapshots) leaves no event to catch up with: restart the servers after a repair.
+snapshots) leaves no event to catch up with; it moves the store's ``snapshots_revision``
+instead (read with the catch-up, a point lookup), and then everything held is let go.
 
 Use it only inside ``async with states.current():``, which holds a lock for the catch-up
 and the loads, so that a load and a catch-up never interleave (a stream could otherwise be
@@ -65,6 +66,7 @@ class CurrentStates:
         self._reset_after = reset_after
         self._lock = asyncio.Lock()
         self._position: int | None = None
+        self._revision: int | None = None
         self._missions: dict[str, tuple[StreamRow, MissionState]] | None = None
         # Least recently asked first.
         self._open: OrderedDict[Bucket, dict[str, Any]] = OrderedDict()
@@ -153,8 +155,13 @@ class CurrentStates:
         return self._tallies[1]
 
     async def _catch_up(self) -> None:
+        # Read before the head: a repair committed after this read is seen by the next one.
+        revision = await self._store.snapshots_revision()
+        if revision != self._revision:
+            self._revision = revision
+            self._position = None
         if self._position is None:
-            self._position = (await self._store.head()).position
+            self._forget((await self._store.head()).position)
             return
         after = self._position
         changed: dict[str, None] = {}

@@ -233,6 +233,8 @@ class AppendPlan:
         self._histories: dict[str, Sequence[RecordedEvent]] = dict(histories or {})
         # What this plan adds, in log order; the adapter persists exactly these.
         self.events: list[RecordedEvent] = []
+        # Whether it replaces snapshots (the adapter then moves the snapshots revision).
+        self.replaces = False
         self.new_identities: dict[UUID, StoredIdentity] = {}
         self.changed_streams: dict[str, StreamRecord] = {}
 
@@ -287,6 +289,7 @@ class AppendPlan:
         unknown = sorted(stream_id for stream_id in snapshots if self.stream(stream_id) is None)
         if unknown:
             raise ValueError(f"no events in streams {unknown}: nothing to replace")
+        self.replaces = True
         for stream_id, snapshot in snapshots.items():
             record = self.stream(stream_id)
             assert record is not None  # checked just above
@@ -450,6 +453,7 @@ class MemoryEventStore:
         self._latest: dict[str, tuple[int, datetime]] = {}
         self._changed = asyncio.Event()
         self._closed = False
+        self._revision = 0
 
     async def append(
         self,
@@ -606,6 +610,7 @@ class MemoryEventStore:
             changes = tally_changes(plan.changed_streams, self._streams.get)
             self._streams.update(plan.changed_streams)
             self._count(changes)
+            self._revision += 1
 
     async def mission_tallies(self) -> list[MissionTally]:
         """Per mission named by a stream with tallies: label counts and latest, by mission."""
@@ -643,6 +648,10 @@ class MemoryEventStore:
     async def head(self) -> LogHead:
         """The last position and hash in the log."""
         return self._head()
+
+    async def snapshots_revision(self) -> int:
+        """How many times replace_snapshots has run."""
+        return self._revision
 
     async def watch(self) -> AsyncIterator[int]:
         """Yield the head position now, then again each time appends are committed."""

@@ -96,6 +96,20 @@ MIGRATIONS: tuple[Migration, ...] = (
     # States no longer carry their stream's events: the store's fill for 3 re-encodes every
     # snapshot through the rules (no statement: the columns stay as they are).
     Migration(3, "snapshots without their events", ()),
+    Migration(
+        4,
+        "store counters",
+        (
+            # snapshots_revision: moved by every replace_snapshots (a repair), which leaves no
+            # event behind, so that readers holding states know to read them again.
+            """
+            CREATE TABLE store_counters (
+                name TEXT PRIMARY KEY,
+                value INTEGER NOT NULL
+            ) WITHOUT ROWID
+            """,
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

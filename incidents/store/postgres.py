@@ -238,10 +238,24 @@ def _migrations(s: str) -> tuple[tuple[int, str, tuple[str, ...]], ...]:
         ),
         # States no longer carry their stream's events: the fill re-encodes every snapshot.
         (3, "snapshots without their events", ()),
+        (
+            4,
+            "store counters",
+            (
+                # snapshots_revision: moved by every replace_snapshots (a repair), which
+                # leaves no event behind, so that readers holding states read them again.
+                f"""
+                CREATE TABLE {s}.store_counters (
+                    name text COLLATE "C" PRIMARY KEY,
+                    value bigint NOT NULL
+                )
+                """,
+            ),
+        ),
     )
 
 
-LATEST_VERSION = 3
+LATEST_VERSION = 4
 
 _EVENT_COLUMNS = (
     "position, stream_id, version, event_id, type, data, metadata, occurred_at, recorded_at, hash"
@@ -260,6 +274,13 @@ class _Statements:
             f"SELECT position, hash, recorded_at FROM {s}.events ORDER BY position DESC LIMIT 1"
         )
         self.head_position = f"SELECT coalesce(max(position), 0) FROM {s}.events"
+        self.snapshots_revision = (
+            f"SELECT value FROM {s}.store_counters WHERE name = 'snapshots_revision'"
+        )
+        self.move_snapshots_revision = (
+            f"INSERT INTO {s}.store_counters (name, value) VALUES ('snapshots_revision', 1)"
+            " ON CONFLICT (name) DO UPDATE SET value = store_counters.value + 1"
+        )
         self.load_identities = (
             f"SELECT event_id, stream_id, type, data, position, version FROM {s}.events"
             " WHERE event_id = ANY($1::uuid[])"
@@ -664,6 +685,8 @@ class _Writer:
                 [_tallies_text(record.snapshot.tallies) for record in records],
             )
         await _write_tallies(connection, sql, tally_changes(streams, plan.stored_stream))
+        if plan.replaces:
+            await connection.execute(sql.move_snapshots_revision)
 
     async def _announce(self, connection: _Connection, start: int, head: LogHead) -> None:
         """NOTIFY the new head; Postgres delivers it to listeners only once we commit."""
@@ -887,6 +910,11 @@ class PostgresEventStore(GroupCommitFront):
             self._sql.list_streams_after, "" if after is None else after, _clamp(limit)
         )
         return [_stream_row(row) for row in rows]
+
+    async def snapshots_revision(self) -> int:
+        """How many times replace_snapshots has committed on this schema, from any process."""
+        rows = await self._fetch(self._sql.snapshots_revision)
+        return int(rows[0][0]) if rows else 0
 
     async def stream_version(self, stream_id: str) -> int:
         """The stream's current version, 0 when it has no events."""

@@ -343,6 +343,13 @@ class EventStore(Protocol):
         """The last position and hash in the log."""
         ...
 
+    async def snapshots_revision(self) -> int:
+        """How many times :meth:`replace_snapshots` has committed on this log, from any
+        process (0 when never): stream states change by appends, which the log shows, and by
+        replacements, which only this shows. A reader that holds states reads them again
+        when it moves."""
+        ...
+
     def watch(self) -> AsyncIterator[int]:
         """Yield the log's head position each time appends are committed (for live push)."""
         ...

@@ -161,6 +161,11 @@ _LIST_STREAMS_AFTER = (
     f"SELECT {_STREAM_COLUMNS} FROM streams WHERE stream_id > ? ORDER BY stream_id LIMIT ?"
 )
 _STREAM_VERSION = "SELECT version FROM streams WHERE stream_id = ?"
+_SNAPSHOTS_REVISION = "SELECT value FROM store_counters WHERE name = 'snapshots_revision'"
+_MOVE_SNAPSHOTS_REVISION = (
+    "INSERT INTO store_counters (name, value) VALUES ('snapshots_revision', 1)"
+    " ON CONFLICT (name) DO UPDATE SET value = value + 1"
+)
 _GET_STREAM = f"SELECT {_STREAM_COLUMNS} FROM streams WHERE stream_id = ?"
 
 _encode = msgspec.json.Encoder().encode
@@ -598,6 +603,8 @@ class _Writer:
         if updates:
             connection.executemany(_UPDATE_STREAM, updates)
         _write_tallies(connection, tally_changes(plan.changed_streams, plan.stored_stream))
+        if plan.replaces:
+            connection.execute(_MOVE_SNAPSHOTS_REVISION)
 
     def _explain(
         self, unit: _Unit, plan: AppendPlan, error: sqlite3.IntegrityError
@@ -787,6 +794,11 @@ class SqliteEventStore(GroupCommitFront):
         check_limit(limit)
         rows = await self._fetch(_LIST_STREAMS_AFTER, ("" if after is None else after, limit))
         return [_stream_row(row) for row in rows]
+
+    async def snapshots_revision(self) -> int:
+        """How many times replace_snapshots has committed on this file, from any process."""
+        rows = await self._lookup(_SNAPSHOTS_REVISION, ())
+        return int(rows[0][0]) if rows else 0
 
     async def stream_version(self, stream_id: str) -> int:
         """The stream's current version, 0 when it has no events."""

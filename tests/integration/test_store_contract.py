@@ -416,6 +416,25 @@ async def test_histories_include_what_earlier_appends_of_the_same_batch_staged(
     assert tally(row.state).audited == audited[-1] - 1
 
 
+async def test_only_a_replacement_of_snapshots_moves_the_snapshots_revision(
+    store: EventStore,
+) -> None:
+    # given a log with a stream
+    assert await store.snapshots_revision() == 0
+    await fill(store, "note-rev", 2)
+    assert await store.snapshots_revision() == 0
+
+    # when its snapshot is replaced twice, and appends go on
+    row = await store.get_stream("note-rev")
+    assert row is not None
+    for _ in range(2):
+        await store.replace_snapshots({"note-rev": StreamSnapshot(bytes(row.state), None, True)})
+    await fill(store, "note-rev", 1)
+
+    # then the revision moved once per replacement, and only then
+    assert await store.snapshots_revision() == 2
+
+
 async def test_a_refused_append_does_not_fail_the_others_written_with_it(
     store: EventStore,
 ) -> None:
