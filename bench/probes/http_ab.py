@@ -1,11 +1,12 @@
 """Probe: figure 2's load against server variants in turns, with CPU time per request.
 
 ``python -m bench.probes.http_ab ROUNDS SECONDS VARIANT...`` where each VARIANT is
-``label=target[@tree][+granian flags]``: ``target`` is ``bare`` or ``ours`` (or a
+``label=target[@tree][+flags][%NAME=value...]``: ``target`` is ``bare`` or ``ours`` (or a
 ``module:factory``), ``tree`` a checkout served from (its working directory and first on
 PYTHONPATH: the code before a change, say ``git archive HEAD incidents bench | tar -x -C
 /tmp/before``; without one, this checkout), and the flags, comma-separated, replace
-:data:`bench.servers.GRANIAN_FLAGS` (``+--loop,uvloop,--runtime-threads,2``). Every
+:data:`bench.servers.GRANIAN_FLAGS` (``+--loop,uvloop,--runtime-threads,2``); each
+``%NAME=value`` is set in the server's environment (``%INCIDENTS_BATCH_WAIT=0.001``). Every
 round starts each variant fresh (the service on a new SQLite file), warms it for 2 s,
 then runs wrk as figure 2 does, and reads the worker's CPU time per thread from /proc.
 It prints one line per run and, at the end, each variant's median requests/s, its ratio
@@ -37,12 +38,14 @@ class Variant:
     target: str
     tree: str | None
     flags: list[str] | None
+    environment: dict[str, str] = field(default_factory=dict)
     rates: list[float] = field(default_factory=list)
     cpu: list[dict[str, float]] = field(default_factory=list)
 
 
 def parse(spec: str) -> Variant:
-    """``label=target[@tree][+flags]``."""
+    """``label=target[@tree][+flags][%NAME=value...]``."""
+    spec, *assignments = spec.split("%")
     label, _, rest = spec.partition("=")
     rest, _, flags = rest.partition("+")
     target, _, tree = rest.partition("@")
@@ -51,6 +54,7 @@ def parse(spec: str) -> Variant:
         TARGETS.get(target, target),
         tree or None,
         [flag for flag in flags.split(",") if flag] if flags else None,
+        dict(assignment.split("=", 1) for assignment in assignments),
     )
 
 
@@ -86,7 +90,10 @@ def cpu_per_request(
 
 def run(variant: Variant, seconds: float, scratch: Path, round_: int) -> None:
     """Serve the variant on a fresh file, warm it, load it, record rate and CPU."""
-    environment = {"INCIDENTS_DATABASE_URL": f"sqlite:///{scratch}/{variant.label}-{round_}.db"}
+    environment = {
+        "INCIDENTS_DATABASE_URL": f"sqlite:///{scratch}/{variant.label}-{round_}.db",
+        **variant.environment,
+    }
     tree = Path(variant.tree) if variant.tree else None
     if tree:
         environment["PYTHONPATH"] = str(tree)
