@@ -478,9 +478,10 @@ class MemoryEventStore:
                 self._identities,
                 self._streams,
                 {
-                    stream_id: [self._events[p - 1] for p in self._stream_positions[stream_id]]
+                    stream_id: [
+                        self._events[p - 1] for p in self._stream_positions.get(stream_id, [])
+                    ]
                     for stream_id in history_streams(self._rules, appends)
-                    if stream_id in self._stream_positions
                 },
             )
             results = plan.add(appends)

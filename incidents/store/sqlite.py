@@ -508,11 +508,13 @@ class _Writer:
                 streams[found[0]] = _record_from_row(found)
         # A correction folds with its stream's events: read under the lock like the rest
         # (the writer keeps no events in memory; the plan adds what it stages itself).
-        histories: dict[str, list[RecordedEvent]] = {}
         wanted = history_streams(self._rules, (r for unit in units for r in unit.appends))
+        # Every wanted stream gets one, empty if the log has none of its events yet (an
+        # earlier unit of the batch may open it; the plan adds what that stages).
+        histories: dict[str, list[RecordedEvent]] = {stream_id: [] for stream_id in wanted}
         if wanted:
             for found in connection.execute(_LOAD_HISTORIES, (_encode(sorted(wanted)),)):
-                histories.setdefault(found[1], []).append(_event_from_row(found))
+                histories[found[1]].append(_event_from_row(found))
         assert head is not None
         return AppendPlan(self._rules, head, recorded_at, identities, streams, histories)
 

@@ -393,6 +393,30 @@ async def test_a_new_stream_folded_with_its_history_sees_only_its_own_request(
     assert row is not None and tally(row.state).audited == 1
 
 
+async def test_a_stream_opened_earlier_in_the_same_batch_is_folded_with_that_history(
+    store: EventStore,
+) -> None:
+    # when one request opens a stream and a later one in the same request audits it
+    await store.append_many(
+        [
+            AppendRequest("note-opened", [proposed()]),
+            AppendRequest("note-opened", [proposed("Audit")]),
+        ]
+    )
+    # and when separate appends do the same at once (one SQLite batch)
+    outcomes = await asyncio.gather(
+        store.append("note-opened-2", [proposed()]),
+        store.append("note-opened-2", [proposed("Audit")]),
+        return_exceptions=True,
+    )
+
+    # then each audit saw the one event opened before it
+    assert [o for o in outcomes if isinstance(o, BaseException)] == []
+    for stream_id in ("note-opened", "note-opened-2"):
+        row = await store.get_stream(stream_id)
+        assert row is not None and tally(row.state).audited == 1
+
+
 async def test_histories_include_what_earlier_appends_of_the_same_batch_staged(
     store: EventStore,
 ) -> None:
