@@ -121,6 +121,22 @@ class TallyChanges(NamedTuple):
     stale: set[str]
 
 
+def refreshed(rules: StreamRules, records: Mapping[str, StreamRecord]) -> dict[str, StreamRecord]:
+    """The records whose snapshot the rules now encode otherwise (folding no events onto it:
+    its state re-encoded, its labels derived afresh), with that snapshot; for a migration."""
+    changed: dict[str, StreamRecord] = {}
+    for stream_id, record in records.items():
+        fresh = rules.apply(stream_id, record.snapshot, ())
+        snapshot = record.snapshot
+        if fresh.state != snapshot.state or tuple(fresh.tallies) != snapshot.tallies:
+            changed[stream_id] = record._replace(
+                snapshot=msgspec.structs.replace(
+                    snapshot, state=fresh.state, tallies=tuple(fresh.tallies)
+                )
+            )
+    return changed
+
+
 def tally_changes(
     changed: Mapping[str, StreamRecord], before: Callable[[str], StreamRecord | None]
 ) -> TallyChanges:

@@ -50,6 +50,7 @@ from incidents.store.memory import (
     check_limit,
     history_streams,
     recording_time,
+    refreshed,
     tally_changes,
 )
 from incidents.store.protocol import (
@@ -471,16 +472,7 @@ async def _refresh_snapshots(connection: _Connection, sql: _Statements, rules: S
     after = ""
     while rows := await connection.fetch(sql.fill_streams, after):
         before = {row[0]: _record_from_row(row) for row in rows}
-        changed: dict[str, StreamRecord] = {}
-        for stream_id, record in before.items():
-            fresh = rules.apply(stream_id, record.snapshot, ())
-            snapshot = record.snapshot
-            if fresh.state != snapshot.state or tuple(fresh.tallies) != snapshot.tallies:
-                changed[stream_id] = record._replace(
-                    snapshot=msgspec.structs.replace(
-                        snapshot, state=fresh.state, tallies=tuple(fresh.tallies)
-                    )
-                )
+        changed = refreshed(rules, before)
         if changed:
             await connection.execute(
                 sql.set_snapshots,

@@ -52,6 +52,7 @@ from incidents.store.memory import (
     history_streams,
     parse_time,
     recording_time,
+    refreshed,
     tally_changes,
 )
 from incidents.store.migrations import apply_migrations
@@ -263,16 +264,7 @@ def _refresh_snapshots(rules: StreamRules, connection: sqlite3.Connection) -> No
     after = ""
     while rows := connection.execute(_BACKFILL_STREAMS, (after,)).fetchall():
         before = {row[0]: _record_from_row(row) for row in rows}
-        changed: dict[str, StreamRecord] = {}
-        for stream_id, record in before.items():
-            fresh = rules.apply(stream_id, record.snapshot, ())
-            snapshot = record.snapshot
-            if fresh.state != snapshot.state or tuple(fresh.tallies) != snapshot.tallies:
-                changed[stream_id] = record._replace(
-                    snapshot=msgspec.structs.replace(
-                        snapshot, state=fresh.state, tallies=tuple(fresh.tallies)
-                    )
-                )
+        changed = refreshed(rules, before)
         connection.executemany(
             _SET_SNAPSHOT,
             [
