@@ -4,7 +4,7 @@ Each migration runs once, inside the same ``BEGIN IMMEDIATE`` transaction that r
 so two processes opening a fresh file at the same time cannot both apply it. A migration
 that needs the domain to fill in data (2: which labels each stream carries; 3: snapshots
 re-encoded without the events they used to carry) gets it from a ``fill`` the store passes
-in, run in that same transaction.
+in, run in that same transaction; the store's fill for 3 does 2's data as well.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         (
             # The stream's labels (a JSON array; NULL for none), so that the writer knows
             # what to take away when they change. A file with streams already gets them
-            # from the rules in the same transaction (the store's fill for 2).
+            # from the rules in the same transaction (the store's fill, run with 3).
             "ALTER TABLE streams ADD COLUMN tallies TEXT",
             """
             CREATE TABLE mission_tallies (

@@ -466,9 +466,10 @@ async def _write_tallies(connection: _Connection, sql: _Statements, changes: Tal
 
 
 async def _refresh_snapshots(connection: _Connection, sql: _Statements, rules: StreamRules) -> None:
-    """Migrations 2 and 3 on a schema with streams: each stream's snapshot as the rules now
-    encode it (3: without the events it used to carry) and its labels (2), from the rules
-    folding no events onto it; then the missions' tallies from the labels that changed."""
+    """Migration 3's data, and migration 2's, on a schema with streams: each stream's
+    snapshot as the rules now encode it (3: without the events it used to carry) and its
+    labels (2), from the rules folding no events onto it; then the missions' tallies from
+    the labels that changed."""
     after = ""
     while rows := await connection.fetch(sql.fill_streams, after):
         before = {row[0]: _record_from_row(row) for row in rows}
@@ -1113,7 +1114,9 @@ async def _migrate(
             async with connection.transaction():
                 for statement in statements:
                     await connection.execute(statement)
-                if version in (2, 3) and fill is not None:
+                # The fill does 2's data (labels) with 3's (snapshots): a schema left at 2
+                # without them by code of that time has them filled by 3 all the same.
+                if version == 3 and fill is not None:
                     await fill()
                 await connection.execute(
                     f"INSERT INTO {s}.schema_version (version, description, applied_at)"

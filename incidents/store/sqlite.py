@@ -258,9 +258,10 @@ def _write_tallies(connection: sqlite3.Connection, changes: TallyChanges) -> Non
 
 
 def _refresh_snapshots(rules: StreamRules, connection: sqlite3.Connection) -> None:
-    """Migrations 2 and 3 on a file with streams: each stream's snapshot as the rules now
-    encode it (3: without the events it used to carry) and its labels (2), from the rules
-    folding no events onto it; then the missions' tallies from the labels that changed."""
+    """Migration 3's data, and migration 2's, on a file with streams: each stream's snapshot
+    as the rules now encode it (3: without the events it used to carry) and its labels (2),
+    from the rules folding no events onto it; then the missions' tallies from the labels
+    that changed. A file that had 2 filled its labels then; one at 1 gets them here."""
     after = ""
     while rows := connection.execute(_BACKFILL_STREAMS, (after,)).fetchall():
         before = {row[0]: _record_from_row(row) for row in rows}
@@ -323,8 +324,8 @@ class _Writer:
             # Checkpoint every ~16 MiB of WAL rather than 4 MiB: each batch rewrites the same
             # hot index pages, which a checkpoint then copies once instead of four times.
             connection.execute("PRAGMA wal_autocheckpoint = 4000")
-            refresh = functools.partial(_refresh_snapshots, rules)
-            apply_migrations(connection, {2: refresh, 3: refresh})
+            # One refresh does the data of both 2 and 3 (all migrations share a transaction).
+            apply_migrations(connection, {3: functools.partial(_refresh_snapshots, rules)})
         except BaseException:
             connection.close()
             raise
