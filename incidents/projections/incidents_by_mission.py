@@ -8,12 +8,14 @@ of every incident that matches; the list is a page of them, newest first.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import msgspec
 
 from incidents.domain.state import IncidentState, MissionState
+from incidents.projections.ordered import Ordered, Page, Tag, Tags
+from incidents.projections.slices import IncidentPlace
 
 
 class IncidentRow(msgspec.Struct, frozen=True):
@@ -54,11 +56,142 @@ def incident_order(incident: IncidentState | IncidentRow) -> IncidentKey:
     return (incident.occurred_at is not None, incident.occurred_at, incident.stream_id)
 
 
-def _host_state(incident: IncidentState, missions: dict[str, MissionState]) -> str | None:
+def host_state_of(
+    incident: IncidentState | IncidentPlace, receiving: Mapping[str, str]
+) -> str | None:
+    """The incident's location's state, or else the receiving state of its mission
+    (``receiving``: each mission's receiving state, by stream id)."""
     if incident.location is not None and incident.location.state:
         return incident.location.state
-    mission = missions.get(incident.mission) if incident.mission else None
-    return mission.receiving_state if mission else None
+    return receiving.get(incident.mission) if incident.mission else None
+
+
+def incident_row(incident: IncidentState, receiving: Mapping[str, str]) -> IncidentRow:
+    """The incident as the view lists it."""
+    return IncidentRow(
+        stream_id=incident.stream_id,
+        kind=incident.kind,
+        title=incident.title,
+        status=incident.status,
+        occurred_at=incident.occurred_at,
+        mission=incident.mission,
+        host_state=host_state_of(incident, receiving),
+        police_response_minutes=incident.response_minutes,
+    )
+
+
+def _month(occurred: datetime | None) -> str | None:
+    return None if occurred is None else f"{occurred.year:04d}-{occurred.month:02d}"
+
+
+def _value(tags: Tags, name: str) -> str | None:
+    for tag, value in tags:
+        if tag == name:
+            return value
+    return None
+
+
+class IncidentTotals:
+    """What the view counts over the incidents that match: by mission, host state, month."""
+
+    __slots__ = ("by_host_state", "by_mission", "by_month", "count")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.by_mission: Counter[str] = Counter()
+        self.by_host_state: Counter[str] = Counter()
+        self.by_month: Counter[str] = Counter()
+
+    def add(self, key: IncidentKey, tags: Tags, value: None, sign: int) -> None:
+        """Count an incident in (sign 1) or out (sign -1); a count of 0 is no entry."""
+        self.count += sign
+        _move(self.by_mission, _value(tags, "mission") or "none", sign)
+        _move(self.by_host_state, _value(tags, "host_state") or "unknown", sign)
+        month = _month(key[1])
+        if month is not None:
+            _move(self.by_month, month, sign)
+
+
+def _move(counter: Counter[str], name: str, sign: int) -> None:
+    left = counter[name] + sign
+    if left:
+        counter[name] = left
+    else:
+        del counter[name]
+
+
+# Where each incident comes in the view, oldest first (the view reads it backwards).
+HeldIncidents = Ordered[IncidentKey, None, IncidentTotals]
+
+
+def incident_entry(
+    incident: IncidentState | IncidentPlace, receiving: Mapping[str, str]
+) -> tuple[IncidentKey, Tags, None]:
+    """The incident's place in the view and the filter values it is found by: its
+    mission, host state (see :func:`host_state_of`) and kind."""
+    tags = {("kind", incident.kind)}
+    if incident.mission is not None:
+        tags.add(("mission", incident.mission))
+    host = host_state_of(incident, receiving)
+    if host is not None:
+        tags.add(("host_state", host))
+    occurred = incident.occurred_at
+    return (occurred is not None, occurred, incident.stream_id), tuple(sorted(tags)), None
+
+
+def held_incidents() -> HeldIncidents:
+    """An empty holder of incidents' places in the view."""
+    return Ordered(IncidentTotals)
+
+
+def _time_of(key: IncidentKey) -> tuple[bool, datetime | None]:
+    return key[0], key[1]
+
+
+def select_incidents(
+    held: HeldIncidents,
+    mission: str | None = None,
+    host_state: str | None = None,
+    kind: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after: IncidentKey | None = None,
+    limit: int | None = None,
+) -> Page[IncidentTotals]:
+    """The page of :func:`incidents_view` from the places ``held``: which incidents, newest
+    first, and the counts of all that match."""
+    tags: list[Tag] = []
+    if mission is not None:
+        tags.append(("mission", mission))
+    if host_state is not None:
+        tags.append(("host_state", host_state.upper()))
+    if kind is not None:
+        tags.append(("kind", kind))
+    return held.page(
+        tags,
+        after,
+        limit,
+        newest_first=True,
+        low=None if since is None else (True, since),
+        high=None if until is None else (True, until),
+        prefix=_time_of,
+    )
+
+
+def incidents_page(
+    page: Page[IncidentTotals], rows: list[IncidentRow], after: str | None = None
+) -> IncidentsView:
+    """The view of a page selected by :func:`select_incidents`, given its rows in order."""
+    totals = page.totals
+    return IncidentsView(
+        count=totals.count,
+        by_mission=dict(sorted(totals.by_mission.items())),
+        by_host_state=dict(sorted(totals.by_host_state.items())),
+        by_month=dict(sorted(totals.by_month.items())),
+        incidents=rows,
+        next_after=page.stream_ids[-1] if page.stream_ids else after,
+        has_more=page.has_more,
+    )
 
 
 def incidents_view(
@@ -74,33 +207,22 @@ def incidents_view(
 ) -> IncidentsView:
     """Incidents filtered by mission, host state, kind and time of occurrence; the list holds
     the ``limit`` (all when None) that come after ``after`` in the view's order."""
-    by_id = {m.stream_id: m for m in missions}
+    receiving = {m.stream_id: m.receiving_state for m in missions}
     rows: list[IncidentRow] = []
     for incident in incidents:
-        host = _host_state(incident, by_id)
-        if mission is not None and incident.mission != mission:
+        row = incident_row(incident, receiving)
+        if mission is not None and row.mission != mission:
             continue
-        if host_state is not None and host != host_state.upper():
+        if host_state is not None and row.host_state != host_state.upper():
             continue
-        if kind is not None and incident.kind != kind:
+        if kind is not None and row.kind != kind:
             continue
-        occurred = incident.occurred_at
+        occurred = row.occurred_at
         if since is not None and (occurred is None or occurred < since):
             continue
         if until is not None and (occurred is None or occurred > until):
             continue
-        rows.append(
-            IncidentRow(
-                stream_id=incident.stream_id,
-                kind=incident.kind,
-                title=incident.title,
-                status=incident.status,
-                occurred_at=occurred,
-                mission=incident.mission,
-                host_state=host,
-                police_response_minutes=incident.response_minutes,
-            )
-        )
+        rows.append(row)
     rows.sort(key=incident_order, reverse=True)
     start = 0
     if after is not None:
@@ -108,11 +230,9 @@ def incidents_view(
     end = len(rows) if limit is None else min(len(rows), start + limit)
     return IncidentsView(
         count=len(rows),
-        by_mission=dict(Counter(r.mission or "none" for r in rows)),
-        by_host_state=dict(Counter(r.host_state or "unknown" for r in rows)),
-        by_month=dict(
-            sorted(Counter(r.occurred_at.strftime("%Y-%m") for r in rows if r.occurred_at).items())
-        ),
+        by_mission=dict(sorted(Counter(r.mission or "none" for r in rows).items())),
+        by_host_state=dict(sorted(Counter(r.host_state or "unknown" for r in rows).items())),
+        by_month=dict(sorted(Counter(m for r in rows if (m := _month(r.occurred_at))).items())),
         incidents=rows[start:end],
         next_after=rows[end - 1].stream_id if end > start else (after[2] if after else None),
         has_more=end < len(rows),

@@ -15,6 +15,8 @@ import msgspec
 
 from incidents.domain.events import Party
 from incidents.domain.state import ProtestState
+from incidents.projections.ordered import Ordered, Page, Tag, Tags
+from incidents.projections.slices import Named, ProtestPlace
 
 OPEN_DEMAND = frozenset({"open", "partially_met"})
 
@@ -108,6 +110,84 @@ def open_protests(
         protests=rows,
         next_after=rows[-1].stream_id if rows else (after[1] if after else None),
         has_more=end < len(matching),
+    )
+
+
+class ProtestTotals:
+    """What the view counts over the protests that match: them, and their open demands."""
+
+    __slots__ = ("count", "open_demands")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.open_demands = 0
+
+    def add(self, key: ProtestKey, tags: Tags, open_demands: int, sign: int) -> None:
+        """Count a protest (its open demands the entry's value) in or out."""
+        self.count += sign
+        self.open_demands += sign * open_demands
+
+
+# Where each open protest comes in the view (incidents.projections.ordered).
+HeldProtests = Ordered[ProtestKey, int, ProtestTotals]
+
+
+def _party_tags(name: str, party: Party | Named) -> set[Tag]:
+    # What _party_matches matches: the state code or the body, case-folded ("" for none).
+    return {(name, (party.state or "").casefold()), (name, (party.body or "").casefold())}
+
+
+def protest_entry(protest: ProtestState | ProtestPlace) -> tuple[ProtestKey, Tags, int]:
+    """The protest's place in the view, the filter values it is found by (who lodged it,
+    with whom, its mission) and its open demands."""
+    tags = _party_tags("by", protest.by) | _party_tags("to", protest.to)
+    if protest.mission is not None:
+        tags.add(("mission", protest.mission))
+    open_demands = sum(1 for d in protest.demands if d.status in OPEN_DEMAND)
+    return (protest.lodged_at, protest.stream_id), tuple(sorted(tags)), open_demands
+
+
+def held_protests() -> HeldProtests:
+    """An empty holder of open protests' places in the view."""
+    return Ordered(ProtestTotals)
+
+
+def select_open_protests(
+    held: HeldProtests,
+    by: str | None = None,
+    to: str | None = None,
+    mission: str | None = None,
+    after: ProtestKey | None = None,
+    limit: int | None = None,
+) -> Page[ProtestTotals]:
+    """The page of :func:`open_protests` from the places ``held``: which protests, in order,
+    and the counts of all that match."""
+    tags: list[Tag] = []
+    if by is not None:
+        tags.append(("by", by.casefold()))
+    if to is not None:
+        tags.append(("to", to.casefold()))
+    if mission is not None:
+        tags.append(("mission", mission))
+    return held.page(tags, after, limit)
+
+
+def open_protests_page(
+    page: Page[ProtestTotals],
+    protests: Iterable[ProtestState],
+    now: datetime,
+    after: str | None = None,
+) -> OpenProtestsView:
+    """The view of a page selected by :func:`select_open_protests`, given its protests in
+    the page's order (any closed since it was selected left out)."""
+    rows = [_row(protest, now) for protest in protests if protest.status == "open"]
+    return OpenProtestsView(
+        generated_at=now,
+        count=page.totals.count,
+        open_demands=page.totals.open_demands,
+        protests=rows,
+        next_after=page.stream_ids[-1] if page.stream_ids else after,
+        has_more=page.has_more,
     )
 
 

@@ -15,61 +15,39 @@ from __future__ import annotations
 
 import functools
 from bisect import bisect_right
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
 import msgspec
 
 from incidents.domain.state import IncidentState, NoteState, ProtestState
-from incidents.projections.incidents_by_mission import IncidentKey, IncidentsView, incident_order
-from incidents.projections.incidents_by_mission import incidents_view as build_incidents
+from incidents.projections.incidents_by_mission import (
+    IncidentsView,
+    incident_row,
+    incidents_page,
+    select_incidents,
+)
 from incidents.projections.missions import MissionsView, missions_from_tallies
-from incidents.projections.open_protests import OpenProtestsView, ProtestKey, protest_order
-from incidents.projections.open_protests import open_protests as build_open_protests
+from incidents.projections.open_protests import (
+    OpenProtestsView,
+    ProtestKey,
+    open_protests_page,
+    protest_order,
+    select_open_protests,
+)
 from incidents.projections.slices import decode_rows
 from incidents.projections.states import CurrentStates
 from incidents.projections.unanswered_notes import UnansweredNotesView, unanswered_notes
-from incidents.store.protocol import EventStore, MissionTally, StreamRow
+from incidents.store.protocol import EventStore, MissionTally
 
 S = TypeVar("S")
 
-# Rows a paged read takes at a time: a few MB of states.
-_PAGE_SIZE = 1000
 _UNANSWERED = "note:unanswered:from:"
 
 
 class CursorError(ValueError):
     """A page's ``after`` names no stream the view can go on from."""
-
-
-async def _pages(
-    store: EventStore, category: str, mission: str | None = None, is_open: bool | None = None
-) -> AsyncIterator[list[StreamRow]]:
-    """What ``list_streams`` lists, a page at a time: each page can be decoded into the
-    view's slices and let go, so a read holds one page of states, not all of them."""
-    after: str | None = None
-    while True:
-        page = await store.list_streams(category, mission, is_open, after, _PAGE_SIZE)
-        if page:
-            yield page
-        if len(page) < _PAGE_SIZE:
-            return
-        after = page[-1].stream_id
-
-
-async def _load(
-    store: EventStore,
-    kind: type[S],
-    category: str,
-    mission: str | None = None,
-    is_open: bool | None = None,
-) -> list[S]:
-    """The slices of the streams ``list_streams`` lists, read a page at a time."""
-    loaded: list[S] = []
-    async for page in _pages(store, category, mission, is_open):
-        loaded.extend(decode_rows(page, kind))
-    return loaded
 
 
 @functools.lru_cache(maxsize=4096)
@@ -146,14 +124,14 @@ class Projections:
     ) -> OpenProtestsView:
         """Protests not closed, with their open demands, oldest first: the ``limit`` that
         come after the protest ``after``."""
-        protests: list[ProtestState]
-        if mission is not None:
-            async with self.states.current() as states:
-                protests = await states.open_streams("protest", mission)
-        else:
-            protests = await _load(self.store, ProtestState, "protest", None, is_open=True)
-        key = None if after is None else await self._protest_key(after, protests)
-        return build_open_protests(protests, self.clock(), by, to, mission, key, limit)
+        async with self.states.current() as states:
+            held = await states.open_protests()
+            key = None if after is None else held.key_of(after)
+            if key is None and after is not None:
+                key = await self._protest_key(after)
+            page = select_open_protests(held, by, to, mission, key, limit)
+            protests = await self._states(page.stream_ids, ProtestState)
+        return open_protests_page(page, protests, self.clock(), after)
 
     async def incidents(
         self,
@@ -168,12 +146,15 @@ class Projections:
         """Incidents by mission and host state over time, newest first: the ``limit`` that
         come after the incident ``after``."""
         async with self.states.current() as states:
-            missions = [state for _, state in (await states.missions()).values()]
-        incidents = await _load(self.store, IncidentState, "incident", mission)
-        key = None if after is None else await self._incident_key(after, incidents)
-        return build_incidents(
-            incidents, missions, mission, host_state, kind, since, until, key, limit
-        )
+            held = await states.incidents()
+            key = None if after is None else held.key_of(after)
+            if key is None and after is not None:
+                raise CursorError(f"after={after!r} is not an incident of this log")
+            page = select_incidents(held, mission, host_state, kind, since, until, key, limit)
+            incidents = await self._states(page.stream_ids, IncidentState)
+            receiving = await states.receiving_states()
+        rows = [incident_row(incident, receiving) for incident in incidents]
+        return incidents_page(page, rows, after)
 
     async def missions(self) -> MissionsView:
         """One summary row per mission.
@@ -199,22 +180,16 @@ class Projections:
             self._noted = (tallies, names)
         return self._noted[1]
 
-    async def _protest_key(self, after: str, protests: list[ProtestState]) -> ProtestKey:
-        """Where the protest ``after`` comes in the view (closed since, it still has a place)."""
-        for protest in protests:
-            if protest.stream_id == after:
-                return protest_order(protest)
+    async def _states(self, stream_ids: list[str], kind: type[S]) -> list[S]:
+        """The slices of the streams' states, in the order given (those with no row left
+        out)."""
+        rows = await self.store.get_streams(stream_ids)
+        return decode_rows([rows[id_] for id_ in stream_ids if id_ in rows], kind)
+
+    async def _protest_key(self, after: str) -> ProtestKey:
+        """Where the protest ``after``, not open now, comes in the view (closed since, it
+        still has a place)."""
         row = await self.store.get_stream(after)
         if row is None or row.category != "protest":
             raise CursorError(f"after={after!r} is not a protest of this log")
         return protest_order(decode_rows([row], ProtestState)[0])
-
-    async def _incident_key(self, after: str, incidents: list[IncidentState]) -> IncidentKey:
-        """Where the incident ``after`` comes in the view."""
-        for incident in incidents:
-            if incident.stream_id == after:
-                return incident_order(incident)
-        row = await self.store.get_stream(after)
-        if row is None or row.category != "incident":
-            raise CursorError(f"after={after!r} is not an incident of this log")
-        return incident_order(decode_rows([row], IncidentState)[0])

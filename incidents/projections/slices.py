@@ -110,12 +110,48 @@ class IncidentFacts(Facts, frozen=True, kw_only=True):
     response_minutes: float | None = None
 
 
+class Named(msgspec.Struct, frozen=True, gc=False):
+    """A party or a location as the views filter on it: its state code, or its body."""
+
+    state: str | None = None
+    body: str | None = None
+
+
+class DemandPlace(msgspec.Struct, frozen=True, gc=False):
+    """What a protest's place in its view counts of a demand."""
+
+    status: DemandStatus = "open"
+
+
+class ProtestPlace(Facts, frozen=True, kw_only=True):
+    """What a protest's place in the open-protests view is made of (its order key, its
+    filter values, its open demands): held for every open protest, so decoded lean."""
+
+    status: ProtestStatus
+    by: Named
+    to: Named
+    lodged_at: datetime
+    mission: str | None = None
+    demands: list[DemandPlace] = []
+
+
+class IncidentPlace(Facts, frozen=True, kw_only=True):
+    """What an incident's place in the incidents view is made of."""
+
+    kind: str
+    occurred_at: datetime
+    mission: str | None = None
+    location: Named | None = None
+
+
 # Each slice's decoder, and the full state type whose place it takes in the views.
 SLICES: dict[type[Any], msgspec.json.Decoder[Any]] = {
     MissionState: msgspec.json.Decoder(MissionFacts),
     NoteState: msgspec.json.Decoder(NoteFacts),
     ProtestState: msgspec.json.Decoder(ProtestFacts),
     IncidentState: msgspec.json.Decoder(IncidentFacts),
+    ProtestPlace: msgspec.json.Decoder(ProtestPlace),
+    IncidentPlace: msgspec.json.Decoder(IncidentPlace),
 }
 
 # The state type of each category whose streams the views read.

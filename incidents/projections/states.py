@@ -9,6 +9,9 @@ every view reads the missions' own rows. :class:`CurrentStates` holds slices
 - the open notes and the open protests of the missions asked about lately (the least
   recently asked are let go beyond ``max_streams`` streams),
 - the store's per-mission tallies,
+- where every open protest and every incident comes in its view, and what the view filters
+  and counts it by, once the view is asked for (:mod:`incidents.projections.ordered`; an
+  incident's host state is its mission's receiving state unless its location names one),
 
 and a checkpoint: the position in the log they reflect. Every read first catches up: it
 reads the events after the checkpoint (``read_all``: one indexed query that finds nothing
@@ -37,14 +40,26 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from incidents.domain.state import MissionState
-from incidents.projections.slices import SLICES, STATE_OF_CATEGORY, decode_rows
+from incidents.projections.incidents_by_mission import (
+    HeldIncidents,
+    held_incidents,
+    incident_entry,
+)
+from incidents.projections.open_protests import HeldProtests, held_protests, protest_entry
+from incidents.projections.slices import (
+    SLICES,
+    STATE_OF_CATEGORY,
+    IncidentPlace,
+    ProtestPlace,
+    decode_rows,
+)
 from incidents.store.protocol import EventStore, MissionTally, StreamRow, category_of
 
 # Open streams of one category that name one mission (None: that name none).
 Bucket = tuple[str, str | None]
 
 # The categories whose open streams are held, by mission.
-HELD_CATEGORIES = frozenset({"note", "protest"})
+HELD_CATEGORIES = frozenset({"note"})
 # Rows a paged load takes at a time, events a catch-up reads at a time.
 PAGE_SIZE = 1000
 CATCH_UP_PAGE = 500
@@ -73,6 +88,10 @@ class CurrentStates:
         self._bucket_of: dict[str, Bucket] = {}
         self._tallies: tuple[int, list[MissionTally]] | None = None
         self._asked: set[Bucket] = set()
+        self._protests: HeldProtests | None = None
+        # The incidents, with the receiving state of each mission they were placed with.
+        self._incidents: HeldIncidents | None = None
+        self._receiving: dict[str, str] = {}
 
     @property
     def position(self) -> int:
@@ -146,6 +165,47 @@ class CurrentStates:
             self._bucket_of[stream_id] = key
         return list(loaded.values())
 
+    async def open_protests(self) -> HeldProtests:
+        """Where every open protest comes in its view (loaded at the first call)."""
+        if self._protests is None:
+            held = held_protests()
+            loaded = []
+            async for page in self._pages("protest", True):
+                for protest in decode_rows(page, ProtestPlace):
+                    if protest.status == "open":
+                        loaded.append(protest_entry(protest))
+            held.load(loaded)
+            self._protests = held
+        return self._protests
+
+    async def incidents(self) -> HeldIncidents:
+        """Where every incident comes in its view (loaded at the first call)."""
+        if self._incidents is None:
+            receiving = await self.receiving_states()
+            held = held_incidents()
+            loaded = []
+            async for page in self._pages("incident", None):
+                for incident in decode_rows(page, IncidentPlace):
+                    loaded.append(incident_entry(incident, receiving))
+            held.load(loaded)
+            self._incidents, self._receiving = held, receiving
+        return self._incidents
+
+    async def receiving_states(self) -> dict[str, str]:
+        """Each mission's receiving state, by stream id."""
+        missions = await self.missions()
+        return {name: facts.receiving_state for name, (_, facts) in missions.items()}
+
+    async def _pages(self, category: str, is_open: bool | None) -> AsyncIterator[list[StreamRow]]:
+        after: str | None = None
+        while True:
+            page = await self._store.list_streams(category, None, is_open, after, PAGE_SIZE)
+            if page:
+                yield page
+            if len(page) < PAGE_SIZE:
+                return
+            after = page[-1].stream_id
+
     async def tallies(self) -> list[MissionTally]:
         """The store's per-mission tallies, read again only when the log has moved."""
         if self._tallies is None or self._tallies[0] != self.position:
@@ -178,20 +238,41 @@ class CurrentStates:
                 self._forget(head)
                 return
         for stream_id in changed:
-            category = category_of(stream_id)
-            if (category == "mission" and self._missions is not None) or (
-                category in HELD_CATEGORIES and self._open
-            ):
+            if self._holds(category_of(stream_id)):
                 row = await self._store.get_stream(stream_id)
                 if row is not None:
                     self._place(row)
         self._position = after
 
+    def _holds(self, category: str) -> bool:
+        """Whether anything held may change with a stream of ``category``."""
+        if category == "mission":
+            return self._missions is not None or self._incidents is not None
+        if category == "protest":
+            return self._protests is not None
+        if category == "incident":
+            return self._incidents is not None
+        return category in HELD_CATEGORIES and bool(self._open)
+
     def _place(self, row: StreamRow) -> None:
         """Hold the row's slice where it now belongs, if that is held; let go of the old."""
         if row.category == "mission":
+            facts = _decode(row)
             if self._missions is not None:
-                self._missions[row.stream_id] = (row, _decode(row))
+                self._missions[row.stream_id] = (row, facts)
+            self._place_mission(row.stream_id, facts)
+            return
+        if row.category == "protest":
+            if self._protests is not None:
+                protest = SLICES[ProtestPlace].decode(row.state)
+                opened = protest_entry(protest) if protest.status == "open" else None
+                self._protests.put(row.stream_id, opened)
+            return
+        if row.category == "incident":
+            if self._incidents is not None:
+                incident = SLICES[IncidentPlace].decode(row.state)
+                placed = incident_entry(incident, self._receiving)
+                self._incidents.put(row.stream_id, placed)
             return
         self._take_out(row.stream_id)
         key = (row.category, row.mission)
@@ -199,6 +280,19 @@ class CurrentStates:
         if row.is_open and bucket is not None:
             bucket[row.stream_id] = _decode(row)
             self._bucket_of[row.stream_id] = key
+
+    def _place_mission(self, stream_id: str, facts: MissionState) -> None:
+        """Keep the incidents' host states true to the missions' receiving states."""
+        if self._incidents is None:
+            return
+        before = self._receiving.get(stream_id)
+        if before == facts.receiving_state:
+            return
+        if before is not None or ("mission", stream_id) in self._incidents:
+            # Incidents placed with another host state: load them all again when asked.
+            self._incidents = None
+        else:
+            self._receiving[stream_id] = facts.receiving_state
 
     def _take_out(self, stream_id: str) -> None:
         old = self._bucket_of.pop(stream_id, None)
@@ -220,4 +314,6 @@ class CurrentStates:
         self._open.clear()
         self._bucket_of.clear()
         self._tallies = None
+        self._protests = None
+        self._incidents = None
         self._position = head

@@ -594,6 +594,11 @@ class MemoryEventStore:
         record = self._streams.get(stream_id)
         return None if record is None else record.row(stream_id)
 
+    async def get_streams(self, stream_ids: Sequence[str]) -> dict[str, StreamRow]:
+        """The folded states of those of ``stream_ids`` that have events, by stream id."""
+        streams = self._streams
+        return {id_: streams[id_].row(id_) for id_ in stream_ids if id_ in streams}
+
     async def list_streams(
         self,
         category: str,

@@ -366,6 +366,9 @@ class _Statements:
         )
         self.stream_version = f"SELECT version FROM {s}.streams WHERE stream_id = $1"
         self.get_stream = f"SELECT {_STREAM_COLUMNS} FROM {s}.streams WHERE stream_id = $1"
+        self.get_streams = (
+            f"SELECT {_STREAM_COLUMNS} FROM {s}.streams WHERE stream_id = ANY($1::text[])"
+        )
         self.event_stored = f"SELECT 1 FROM {s}.events WHERE event_id = $1"
         self.events_in_stream = (
             f"SELECT coalesce(max(version), 0) FROM {s}.events WHERE stream_id = $1"
@@ -920,6 +923,13 @@ class PostgresEventStore(GroupCommitFront):
         """The stream's folded state, None when it has no events."""
         rows = await self._fetch(self._sql.get_stream, stream_id)
         return _stream_row(rows[0]) if rows else None
+
+    async def get_streams(self, stream_ids: Sequence[str]) -> dict[str, StreamRow]:
+        """The folded states of those of ``stream_ids`` that have events, by stream id."""
+        if not stream_ids:
+            return {}
+        rows = await self._fetch(self._sql.get_streams, list(stream_ids))
+        return {row[0]: _stream_row(row) for row in rows}
 
     async def list_streams(
         self,

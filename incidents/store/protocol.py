@@ -308,6 +308,10 @@ class EventStore(Protocol):
         """The stream's folded state, None when it has no events."""
         ...
 
+    async def get_streams(self, stream_ids: Sequence[str]) -> dict[str, StreamRow]:
+        """The folded states of those of ``stream_ids`` that have events, by stream id."""
+        ...
+
     async def list_streams(
         self,
         category: str,

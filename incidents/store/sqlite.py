@@ -168,6 +168,9 @@ _MOVE_SNAPSHOTS_REVISION = (
     " ON CONFLICT (name) DO UPDATE SET value = value + 1"
 )
 _GET_STREAM = f"SELECT {_STREAM_COLUMNS} FROM streams WHERE stream_id = ?"
+_GET_STREAMS = (
+    f"SELECT {_STREAM_COLUMNS} FROM streams WHERE stream_id IN (SELECT value FROM json_each(?))"
+)
 
 _encode = msgspec.json.Encoder().encode
 _decode_tallies = msgspec.json.Decoder(tuple[str, ...]).decode
@@ -804,6 +807,13 @@ class SqliteEventStore(GroupCommitFront):
         """The stream's folded state, None when it has no events."""
         rows = await self._lookup(_GET_STREAM, (stream_id,))
         return _stream_row(rows[0]) if rows else None
+
+    async def get_streams(self, stream_ids: Sequence[str]) -> dict[str, StreamRow]:
+        """The folded states of those of ``stream_ids`` that have events, by stream id."""
+        if not stream_ids:
+            return {}
+        rows = await self._lookup(_GET_STREAMS, (_encode(list(stream_ids)),))
+        return {row[0]: _stream_row(row) for row in rows}
 
     async def list_streams(
         self,

@@ -1046,3 +1046,21 @@ async def test_tallies_equal_a_recount_after_many_random_appends(store: EventSto
 
     # then the tallies kept are those counted from the streams
     assert await store.mission_tallies() == await recounted(store)
+
+
+async def test_streams_asked_for_together_are_those_with_events_each_as_got_alone(
+    store: EventStore,
+) -> None:
+    # given three streams with events
+    await fill(store, "note-g1", 1)
+    await fill(store, "note-g2", 2)
+    await fill(store, "protest-g3", 1)
+
+    # when some of them, one twice, and a stream with no events are asked for at once
+    rows = await store.get_streams(["protest-g3", "note-g1", "note-none", "note-g1"])
+
+    # then each stream with events comes once, the same row get_stream gives
+    assert sorted(rows) == ["note-g1", "protest-g3"]
+    assert rows["note-g1"] == await store.get_stream("note-g1")
+    assert rows["protest-g3"] == await store.get_stream("protest-g3")
+    assert await store.get_streams([]) == {}

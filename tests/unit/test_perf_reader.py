@@ -48,7 +48,6 @@ async def test_each_view_is_the_same_from_the_slices_as_from_the_full_states(
     seeded: MemoryEventStore, page_size: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # (the views read their rows a page at a time and add the pages up)
-    monkeypatch.setattr(reader, "_PAGE_SIZE", page_size)
     monkeypatch.setattr(states, "PAGE_SIZE", page_size)
     projections = reader.Projections(seeded, 30, lambda: NOW)
     missions = await seeded.list_streams("mission")
@@ -64,6 +63,28 @@ async def test_each_view_is_the_same_from_the_slices_as_from_the_full_states(
         assert whole(await projections.unanswered_notes(mission)) == expected_notes
         assert await projections.open_protests(mission=mission) == expected_protests
         assert await projections.incidents(mission) == expected_incidents
+    # and with every other filter, alone and together
+    all_protests = full(await seeded.list_streams("protest", is_open=True))
+    all_incidents = full(await seeded.list_streams("incident"))
+    parties = {p.state or p.body for s in all_protests for p in (s.by, s.to)} | {"nobody"}
+    for party in parties:
+        for named in ({"by": party}, {"to": party}, {"by": party, "to": party.lower()}):
+            assert await projections.open_protests(**named) == open_protests(
+                all_protests, NOW, **named
+            )
+    since = datetime(2022, 9, 18, tzinfo=UTC)
+    until = datetime(2022, 9, 19, tzinfo=UTC)
+    hosts = {"az", "FR", "XX"} | {i.location.state for i in all_incidents if i.location}
+    for host in hosts:
+        for named in (
+            {"host_state": host},
+            {"host_state": host, "since": since},
+            {"kind": "attack", "until": until},
+            {"since": since, "until": until},
+        ):
+            assert await projections.incidents(**named) == incidents_view(
+                all_incidents, full(missions), **named
+            )
     related = [
         row
         for category in ("incident", "protest", "note")

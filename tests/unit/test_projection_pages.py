@@ -93,6 +93,12 @@ async def same_views(held: Projections, store: EventStore) -> None:
         assert await held.incidents(mission) == await fresh.incidents(mission)
     assert await held.unanswered_notes(limit=1) == await fresh.unanswered_notes(limit=1)
     assert await held.missions() == await fresh.missions()
+    # the views of every protest and every incident, whole, filtered, and paged
+    for protests in ({}, {"by": "az"}, {"to": "FR", "mission": A}, {"limit": 1}):
+        assert await held.open_protests(**protests) == await fresh.open_protests(**protests)
+    since = datetime(2022, 9, 1, tzinfo=UTC)
+    for incidents in ({}, {"host_state": "az"}, {"kind": "attack", "since": since}, {"limit": 1}):
+        assert await held.incidents(**incidents) == await fresh.incidents(**incidents)
 
 
 # Each step changes what some view shows; ``same_views`` runs after every one.
