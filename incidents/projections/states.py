@@ -61,7 +61,7 @@ Bucket = tuple[str, str | None]
 # The categories whose open streams are held, by mission.
 HELD_CATEGORIES = frozenset({"note"})
 # Rows a paged load takes at a time, events a catch-up reads at a time.
-PAGE_SIZE = 1000
+PAGE_SIZE = 250
 CATCH_UP_PAGE = 500
 
 
