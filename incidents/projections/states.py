@@ -153,11 +153,11 @@ class CurrentStates:
         loaded: dict[str, Any] = {}
         after: str | None = None
         while True:
-            # Streams that name no mission are found only among all of the category's.
-            page = await self._store.list_streams(category, mission, True, after, PAGE_SIZE)
+            page = await self._store.list_streams(
+                category, mission, True, after, PAGE_SIZE, without_mission=mission is None
+            )
             for row in page:
-                if row.mission == mission:
-                    loaded[row.stream_id] = _decode(row)
+                loaded[row.stream_id] = _decode(row)
             if len(page) < PAGE_SIZE:
                 break
             after = page[-1].stream_id

@@ -606,9 +606,14 @@ class MemoryEventStore:
         is_open: bool | None = None,
         after: str | None = None,
         limit: int | None = None,
+        *,
+        without_mission: bool = False,
     ) -> list[StreamRow]:
         """Folded states of a category's streams, filtered on the index columns, by id;
-        the first ``limit`` after ``after`` when given."""
+        the first ``limit`` after ``after`` when given; ``without_mission``: only those
+        that name no mission."""
+        if without_mission and mission is not None:
+            raise ValueError("without_mission lists streams that name no mission: no mission")
         if limit is not None:
             check_limit(limit)
         start = None if after is None else _id_bytes(after)
@@ -617,6 +622,7 @@ class MemoryEventStore:
             for stream_id, record in sorted(self._streams.items(), key=lambda i: _id_bytes(i[0]))
             if record.category == category
             and (mission is None or record.snapshot.mission == mission)
+            and (not without_mission or record.snapshot.mission is None)
             and (is_open is None or record.snapshot.is_open == is_open)
             and (start is None or _id_bytes(stream_id) > start)
         ]

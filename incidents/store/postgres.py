@@ -387,18 +387,30 @@ class _Statements:
         )
 
     def list_streams(
-        self, by_mission: bool, by_open: bool, by_after: bool = False, limited: bool = False
+        self,
+        by_mission: bool,
+        by_open: bool,
+        by_after: bool = False,
+        limited: bool = False,
+        *,
+        without_mission: bool = False,
     ) -> str:
-        """A category's streams ($1), optionally filtered by mission and is_open and after
-        an id, by id, optionally limited (the limit is the last parameter)."""
+        """A category's streams ($1), optionally filtered by mission (or to those naming
+        none) and is_open and after an id, by id, optionally limited (the limit is the last
+        parameter)."""
         where = ["category = $1"]
-        if by_mission:
-            where.append(f"mission = ${len(where) + 1}")
-        if by_open:
-            where.append(f"is_open = ${len(where) + 1}")
-        if by_after:
-            where.append(f"stream_id > ${len(where) + 1}")
-        limit = f" LIMIT ${len(where) + 1}::bigint" if limited else ""
+        given = 1
+        for wanted, condition in (
+            (by_mission, "mission = $"),
+            (by_open, "is_open = $"),
+            (by_after, "stream_id > $"),
+        ):
+            if wanted:
+                given += 1
+                where.append(f"{condition}{given}")
+        if without_mission and not by_mission:
+            where.append("mission IS NULL")
+        limit = f" LIMIT ${given + 1}::bigint" if limited else ""
         return (
             f"SELECT {_STREAM_COLUMNS} FROM {self.schema}.streams"
             f" WHERE {' AND '.join(where)} ORDER BY stream_id{limit}"
@@ -938,9 +950,14 @@ class PostgresEventStore(GroupCommitFront):
         is_open: bool | None = None,
         after: str | None = None,
         limit: int | None = None,
+        *,
+        without_mission: bool = False,
     ) -> list[StreamRow]:
         """Folded states of a category's streams, filtered on the index columns, by id;
-        the first ``limit`` after ``after`` when given."""
+        the first ``limit`` after ``after`` when given; ``without_mission``: only those
+        that name no mission."""
+        if without_mission and mission is not None:
+            raise ValueError("without_mission lists streams that name no mission: no mission")
         parameters: list[object] = [category]
         if mission is not None:
             parameters.append(mission)
@@ -952,7 +969,11 @@ class PostgresEventStore(GroupCommitFront):
             check_limit(limit)
             parameters.append(_clamp(limit))
         sql = self._sql.list_streams(
-            mission is not None, is_open is not None, after is not None, limit is not None
+            mission is not None,
+            is_open is not None,
+            after is not None,
+            limit is not None,
+            without_mission=without_mission,
         )
         return [_stream_row(row) for row in await self._fetch(sql, *parameters)]
 

@@ -319,11 +319,14 @@ class EventStore(Protocol):
         is_open: bool | None = None,
         after: str | None = None,
         limit: int | None = None,
+        *,
+        without_mission: bool = False,
     ) -> list[StreamRow]:
         """Folded states of a category's streams, filtered on the index columns, by id.
 
         ``after`` and ``limit`` page through them: the first ``limit`` (all when None) of
-        those whose id comes after ``after``.
+        those whose id comes after ``after``. ``without_mission`` keeps only the streams
+        that name no mission (``mission`` must then be None: ValueError otherwise).
         """
         ...
 

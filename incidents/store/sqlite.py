@@ -822,10 +822,15 @@ class SqliteEventStore(GroupCommitFront):
         is_open: bool | None = None,
         after: str | None = None,
         limit: int | None = None,
+        *,
+        without_mission: bool = False,
     ) -> list[StreamRow]:
         """Folded states of a category's streams, filtered on the index columns, by id;
-        the first ``limit`` after ``after`` when given."""
-        if mission is None and is_open is None:
+        the first ``limit`` after ``after`` when given; ``without_mission``: only those
+        that name no mission."""
+        if without_mission and mission is not None:
+            raise ValueError("without_mission lists streams that name no mission: no mission")
+        if mission is None and is_open is None and not without_mission:
             # A whole category: its ids are those that start with "category-", a range of
             # the primary key, which gives them in order (the unary + keeps SQLite from
             # sorting all of the category's rows for each page instead).
@@ -839,6 +844,8 @@ class SqliteEventStore(GroupCommitFront):
             if mission is not None:
                 where.append("mission = ?")
                 parameters.append(mission)
+            elif without_mission:
+                where.append("mission IS NULL")
             if is_open is not None:
                 where.append("is_open = ?")
                 parameters.append(int(is_open))

@@ -751,19 +751,28 @@ async def test_streams_list_by_category_mission_and_openness(store: EventStore) 
     await store.append("note-a", [proposed("Sent", b'{"mission":"mission-x"}'), proposed("Closed")])
     await store.append("note-b", [proposed("Sent", b'{"mission":"mission-y"}')])
     await store.append("protest-a", [proposed("Lodged", b'{"mission":"mission-x"}')])
+    await store.append("note-d", [proposed("Sent")])
+    await store.append("note-e", [proposed("Sent"), proposed("Closed")])
 
     # when they are listed with filters
     async def listed(category: str, **filters: object) -> list[str]:
         return [row.stream_id for row in await store.list_streams(category, **filters)]  # type: ignore[arg-type]
 
     # then only the matching streams come, ordered by id
-    assert await listed("note") == ["note-a", "note-b", "note-c"]
+    assert await listed("note") == ["note-a", "note-b", "note-c", "note-d", "note-e"]
     assert await listed("note", mission="mission-x") == ["note-a", "note-c"]
-    assert await listed("note", is_open=True) == ["note-b", "note-c"]
-    assert await listed("note", is_open=False) == ["note-a"]
+    assert await listed("note", is_open=True) == ["note-b", "note-c", "note-d"]
+    assert await listed("note", is_open=False) == ["note-a", "note-e"]
     assert await listed("note", mission="mission-x", is_open=True) == ["note-c"]
     assert await listed("protest") == ["protest-a"]
     assert await listed("incident") == []
+    # and, without_mission, those that name none
+    assert await listed("note", without_mission=True) == ["note-d", "note-e"]
+    assert await listed("note", without_mission=True, is_open=True) == ["note-d"]
+    assert await listed("note", without_mission=True, after="note-d", limit=5) == ["note-e"]
+    assert await listed("protest", without_mission=True) == []
+    with pytest.raises(ValueError, match="no mission"):
+        await listed("note", mission="mission-x", without_mission=True)
 
 
 async def test_streams_list_in_pages_after_an_id(store: EventStore) -> None:
