@@ -52,7 +52,7 @@ class ReplayReport(msgspec.Struct, frozen=True):
     differences: list[StreamDifference]
     repaired: bool = False
     # Missions whose per-mission tallies (the missions view's counts) are not what the
-    # rebuilt streams add up to; replay reports them but does not repair them.
+    # rebuilt streams add up to; a repair counts every mission's tallies afresh.
     tally_differences: list[StreamDifference] = msgspec.field(default_factory=list)
 
 
@@ -239,13 +239,13 @@ async def replay(
         live.take()
     differences.extend(missing)
     tally_differences = await _tally_differences(store, tallies)
-    if repair and repairable:
-        await store.replace_snapshots(repairable)
+    if repair and (repairable or tally_differences):
+        await store.replace_snapshots(repairable, recount_tallies=bool(tally_differences))
     return ReplayReport(
         count,
         streams,
         differences,
-        repaired=repair and bool(repairable),
+        repaired=repair and bool(repairable or tally_differences),
         tally_differences=tally_differences,
     )
 
@@ -566,13 +566,13 @@ async def _replay_file(
         repairable.update(result.repairable)
     differences.extend(missing)
     tally_differences = await _tally_differences(store, tallies)
-    if repair and repairable:
-        await store.replace_snapshots(repairable)
+    if repair and (repairable or tally_differences):
+        await store.replace_snapshots(repairable, recount_tallies=bool(tally_differences))
     return ReplayReport(
         sum(r.events for r in results),
         sum(r.streams for r in results),
         differences,
-        repaired=repair and bool(repairable),
+        repaired=repair and bool(repairable or tally_differences),
         tally_differences=tally_differences,
     )
 

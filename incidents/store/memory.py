@@ -249,8 +249,10 @@ class AppendPlan:
         self._histories: dict[str, Sequence[RecordedEvent]] = dict(histories or {})
         # What this plan adds, in log order; the adapter persists exactly these.
         self.events: list[RecordedEvent] = []
-        # Whether it replaces snapshots (the adapter then moves the snapshots revision).
+        # Whether it replaces snapshots (the adapter then moves the snapshots revision), and
+        # whether the adapter then counts every mission's tallies afresh from the streams.
         self.replaces = False
+        self.recounts = False
         self.new_identities: dict[UUID, StoredIdentity] = {}
         self.changed_streams: dict[str, StreamRecord] = {}
 
@@ -300,12 +302,16 @@ class AppendPlan:
                     self._histories[stream_id] = history
             raise
 
-    def replace(self, snapshots: Mapping[str, StreamSnapshot]) -> None:
-        """Stage new snapshots for existing streams; versions and positions stay as they are."""
+    def replace(
+        self, snapshots: Mapping[str, StreamSnapshot], *, recount_tallies: bool = False
+    ) -> None:
+        """Stage new snapshots for existing streams; versions and positions stay as they are.
+        ``recount_tallies``: the adapter counts every mission's tallies afresh as well."""
         unknown = sorted(stream_id for stream_id in snapshots if self.stream(stream_id) is None)
         if unknown:
             raise ValueError(f"no events in streams {unknown}: nothing to replace")
         self.replaces = True
+        self.recounts = self.recounts or recount_tallies
         for stream_id, snapshot in snapshots.items():
             record = self.stream(stream_id)
             assert record is not None  # checked just above
@@ -628,17 +634,38 @@ class MemoryEventStore:
         ]
         return chosen if limit is None else chosen[:limit]
 
-    async def replace_snapshots(self, snapshots: Mapping[str, StreamSnapshot]) -> None:
-        """Overwrite the folded state of existing streams; ValueError names unknown ones."""
+    async def replace_snapshots(
+        self, snapshots: Mapping[str, StreamSnapshot], *, recount_tallies: bool = False
+    ) -> None:
+        """Overwrite the folded state of existing streams; ValueError names unknown ones.
+        ``recount_tallies``: then count every mission's tallies afresh from the streams."""
         async with self._lock:
             if self._closed:
                 raise StoreUnavailableError("the store is closed")
             plan = AppendPlan(self._rules, self._head(), datetime.now(UTC), {}, self._streams)
-            plan.replace(snapshots)
+            plan.replace(snapshots, recount_tallies=recount_tallies)
             changes = tally_changes(plan.changed_streams, self._streams.get)
             self._streams.update(plan.changed_streams)
-            self._count(changes)
+            if plan.recounts:
+                self._recount()
+            else:
+                self._count(changes)
             self._revision += 1
+
+    def _recount(self) -> None:
+        """Every mission's tallies and latest, counted afresh from the streams."""
+        self._tallies.clear()
+        self._latest.clear()
+        for record in self._streams.values():
+            snapshot = record.snapshot
+            if snapshot.mission is None or not snapshot.tallies:
+                continue
+            counts = self._tallies.setdefault(snapshot.mission, {})
+            for label in snapshot.tallies:
+                counts[label] = counts.get(label, 0) + 1
+            latest = self._latest.get(snapshot.mission)
+            if latest is None or record.last_position > latest[0]:
+                self._latest[snapshot.mission] = (record.last_position, record.updated_at)
 
     async def mission_tallies(self) -> list[MissionTally]:
         """Per mission named by a stream with tallies: label counts and latest, by mission."""

@@ -320,6 +320,18 @@ class _Statements:
             " WHERE mission = ANY($1::text[]) AND tallies IS NOT NULL"
             " ORDER BY mission, last_position DESC"
         )
+        # Every mission's tallies and latest counted afresh from the streams (a repair).
+        self.recount_tallies = (
+            f"DELETE FROM {s}.mission_tallies",
+            f"INSERT INTO {s}.mission_tallies (mission, label, count)"
+            f" SELECT mission, label, count(*) FROM {s}.streams, unnest(tallies) AS label"
+            " WHERE mission IS NOT NULL AND tallies IS NOT NULL GROUP BY mission, label",
+            f"DELETE FROM {s}.mission_latest",
+            f"INSERT INTO {s}.mission_latest (mission, position, recorded_at)"
+            f" SELECT DISTINCT ON (mission) mission, last_position, updated_at FROM {s}.streams"
+            " WHERE mission IS NOT NULL AND tallies IS NOT NULL"
+            " ORDER BY mission, last_position DESC",
+        )
         self.mission_tallies = (
             f"SELECT mission, NULL, position, recorded_at FROM {s}.mission_latest"
             f" UNION ALL SELECT mission, label, count, NULL FROM {s}.mission_tallies"
@@ -694,7 +706,11 @@ class _Writer:
                 [record.updated_at for record in records],
                 [_tallies_text(record.snapshot.tallies) for record in records],
             )
-        await _write_tallies(connection, sql, tally_changes(streams, plan.stored_stream))
+        if plan.recounts:
+            for statement in sql.recount_tallies:
+                await connection.execute(statement)
+        else:
+            await _write_tallies(connection, sql, tally_changes(streams, plan.stored_stream))
         if plan.replaces:
             await connection.execute(sql.move_snapshots_revision)
 

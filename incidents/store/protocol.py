@@ -330,11 +330,15 @@ class EventStore(Protocol):
         """
         ...
 
-    async def replace_snapshots(self, snapshots: Mapping[str, StreamSnapshot]) -> None:
+    async def replace_snapshots(
+        self, snapshots: Mapping[str, StreamSnapshot], *, recount_tallies: bool = False
+    ) -> None:
         """Overwrite the folded state of the given streams (``incidents replay --repair``).
 
         Touches no event; versions and last positions stay as they are. Mission tallies
-        follow the new snapshots.
+        follow the new snapshots; with ``recount_tallies`` (even with no snapshot) every
+        mission's tallies and latest are counted afresh from the streams' rows, in the
+        same transaction, mending tallies that differ from their streams.
         """
         ...
 

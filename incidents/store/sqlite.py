@@ -146,6 +146,18 @@ _BACKFILL_STREAMS = (
     " ORDER BY stream_id LIMIT 1000"
 )
 _SET_SNAPSHOT = "UPDATE streams SET state = ?, tallies = ? WHERE stream_id = ?"
+# Every mission's tallies and latest counted afresh from the streams (a repair).
+_RECOUNT_TALLIES = (
+    "DELETE FROM mission_tallies",
+    "INSERT INTO mission_tallies (mission, label, count)"
+    " SELECT s.mission, j.value, count(*) FROM streams AS s, json_each(s.tallies) AS j"
+    " WHERE s.mission IS NOT NULL AND s.tallies IS NOT NULL GROUP BY s.mission, j.value",
+    "DELETE FROM mission_latest",
+    # SQLite takes the bare updated_at from the row that has the max(last_position).
+    "INSERT INTO mission_latest (mission, position, recorded_at)"
+    " SELECT mission, max(last_position), updated_at FROM streams"
+    " WHERE mission IS NOT NULL AND tallies IS NOT NULL GROUP BY mission",
+)
 _READ_FORWARD = (
     f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? AND version >= ?"
     " ORDER BY version LIMIT ?"
@@ -600,7 +612,11 @@ class _Writer:
             connection.executemany(_UPDATE_STREAM_STATE, state_updates)
         if updates:
             connection.executemany(_UPDATE_STREAM, updates)
-        _write_tallies(connection, tally_changes(plan.changed_streams, plan.stored_stream))
+        if plan.recounts:
+            for statement in _RECOUNT_TALLIES:
+                connection.execute(statement)
+        else:
+            _write_tallies(connection, tally_changes(plan.changed_streams, plan.stored_stream))
         if plan.replaces:
             connection.execute(_MOVE_SNAPSHOTS_REVISION)
 

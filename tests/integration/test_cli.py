@@ -91,6 +91,43 @@ def test_replay_finds_no_difference_then_finds_and_repairs_a_tampered_state(seed
     assert "no difference" in again.output
 
 
+def test_replay_repairs_mission_tallies_tampered_with_on_their_own(seeded: Path) -> None:
+    # given a seeded file whose tallies no longer match its streams (these stay right)
+    runner = CliRunner()
+    with sqlite3.connect(seeded) as connection:
+        before = connection.execute(
+            "SELECT mission, label, count FROM mission_tallies ORDER BY mission, label"
+        ).fetchall()
+        latest = connection.execute("SELECT * FROM mission_latest ORDER BY mission").fetchall()
+        assert before and latest
+        connection.execute("UPDATE mission_tallies SET count = count + 7")
+        connection.execute(
+            "DELETE FROM mission_latest WHERE rowid = (SELECT min(rowid) FROM mission_latest)"
+        )
+
+    # when replay runs, then it finds the missions' tallies differ, and names no stream
+    found = runner.invoke(main, ["replay", "--database", str(seeded)])
+    assert found.exit_code == 1, found.output
+    assert "mission tallies differ" in found.output
+
+    # when it repairs, then the tallies and latest are what they were, and nothing differs
+    repaired = runner.invoke(main, ["replay", "--database", str(seeded), "--repair"])
+    assert repaired.exit_code == 0, repaired.output
+    assert "recounted every mission's tallies" in repaired.output
+    with sqlite3.connect(seeded) as connection:
+        assert (
+            connection.execute(
+                "SELECT mission, label, count FROM mission_tallies ORDER BY mission, label"
+            ).fetchall()
+            == before
+        )
+        assert connection.execute("SELECT * FROM mission_latest ORDER BY mission").fetchall() == (
+            latest
+        )
+    again = runner.invoke(main, ["replay", "--database", str(seeded)])
+    assert again.exit_code == 0, again.output
+
+
 def test_schemas_directory_is_what_the_structs_generate() -> None:
     # A stale file here means: run `make schemas` and commit the result.
     documents = schema_documents()

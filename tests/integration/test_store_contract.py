@@ -1057,6 +1057,36 @@ async def test_tallies_equal_a_recount_after_many_random_appends(store: EventSto
     assert await store.mission_tallies() == await recounted(store)
 
 
+async def test_a_recount_counts_the_tallies_afresh_with_or_without_new_snapshots(
+    store: EventStore,
+) -> None:
+    # given streams of two missions, one closed, one of no mission
+    await store.append("note-a", [proposed("Sent", b'{"mission":"mission-x"}')])
+    await store.append("note-b", [proposed("Sent", b'{"mission":"mission-y"}'), proposed("Closed")])
+    await store.append("protest-c", [proposed("Lodged", b'{"mission":"mission-x"}')])
+    await store.append("note-d", [proposed("Sent")])
+    expected = await store.mission_tallies()
+    revision = await store.snapshots_revision()
+
+    # when the tallies are recounted with no snapshot replaced
+    await store.replace_snapshots({}, recount_tallies=True)
+
+    # then they are what they were, and the revision moved (readers let go of what they hold)
+    assert await store.mission_tallies() == expected == await recounted(store)
+    assert await store.snapshots_revision() == revision + 1
+
+    # and a recount with a replaced snapshot counts that stream under its new mission
+    note_a = await store.get_stream("note-a")
+    assert note_a is not None
+    moved = StreamSnapshot(bytes(note_a.state), "mission-y", True, ("note", "note:open"))
+    await store.replace_snapshots({"note-a": moved}, recount_tallies=True)
+    assert await tallies_now(store) == {
+        "mission-x": ({"protest": 1, "protest:open": 1}, 4),
+        "mission-y": ({"note": 2, "note:open": 1}, 3),
+    }
+    assert await store.mission_tallies() == await recounted(store)
+
+
 async def test_streams_asked_for_together_are_those_with_events_each_as_got_alone(
     store: EventStore,
 ) -> None:
