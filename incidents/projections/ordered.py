@@ -17,7 +17,8 @@ it current with the log:
 A view filtered by several values, or by a range of keys, walks the smallest list that
 applies and checks the other tags of each entry: the cost is that list's length, not the
 log's. A page names its streams; the reader then reads their states from the store, so the
-states themselves are not held (about 0.4 KB a stream is, against some 2.5 KB for slices).
+states themselves are not held: about 0.4 KB a stream is, against 1.4 KB (an incident) to
+2.6 KB (a protest) for the views' slices of their states.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Builds the read models from the per-stream states the store keeps current.
 
 States are updated by the store's writer in the same transaction as each append. The
-missions, and the open notes and protests of the missions asked about, are held in memory
-and caught up with the log at the start of each read (:mod:`incidents.projections.states`);
-the other reads list their streams from the store, a page of rows at a time, each decoded
-into a small slice of the fields the view reads (:mod:`incidents.projections.slices`). Either
-way a view reflects every append acknowledged before the read began.
+missions, the open notes of the missions asked about, and where every open protest and
+every incident comes in its view are held in memory and caught up with the log at the start
+of each read (:mod:`incidents.projections.states`, :mod:`incidents.projections.ordered`); a
+page of protests or incidents then reads its own rows from the store, each decoded into a
+small slice of the fields the view reads (:mod:`incidents.projections.slices`). Either way a
+view reflects every append acknowledged before the read began.
 
 Views whose answer grows with the log come a page at a time: ``after`` is where the last
 page ended (the view's ``next_after``), ``limit`` how much a page holds (None: all).
