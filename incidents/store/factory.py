@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from typing import cast
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from incidents.settings import Settings
 from incidents.store.memory import MemoryEventStore
@@ -25,13 +26,29 @@ def sqlite_path(database_url: str) -> str:
     return path
 
 
+def postgres_schema(database_url: str) -> tuple[str, str | None]:
+    """Split a ``postgresql://`` URL's ``schema`` query parameter from the rest: the URL for
+    the driver (whose other parameters asyncpg takes as server settings) and the schema that
+    holds the log (None: the default). ValueError if ``schema`` is given twice or empty."""
+    parts = urlsplit(database_url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schemas = [value for name, value in query if name == "schema"]
+    if not schemas:
+        return database_url, None
+    if len(schemas) > 1 or not schemas[0]:
+        raise ValueError(f"name one schema in the database URL: {database_url!r}")
+    rest = urlencode([(name, value) for name, value in query if name != "schema"])
+    return urlunsplit(parts._replace(query=rest)), schemas[0]
+
+
 async def open_store(
     database_url: str, rules: StreamRules, settings: Settings | None = None
 ) -> EventStore:
     """Open the store for ``database_url`` with the domain's rules; close it when done.
 
     Understands ``sqlite:///relative.db``, ``sqlite:////absolute.db``, ``memory://`` and
-    ``postgresql://...`` (or ``postgres://``). Raises ValueError for any other scheme.
+    ``postgresql://...`` (or ``postgres://``; ``?schema=name`` puts the log in that schema,
+    created if missing, instead of ``public``). Raises ValueError for any other scheme.
     """
     settings = settings if settings is not None else Settings(database_url=database_url)
     scheme = database_url.partition(":")[0].lower()
@@ -48,7 +65,8 @@ async def open_store(
     if scheme in ("postgresql", "postgres"):
         # Imported only when asked for, so SQLite deployments need nothing from asyncpg.
         postgres = importlib.import_module("incidents.store.postgres")
-        store = await postgres.PostgresEventStore.open(database_url, rules, settings)
+        url, schema = postgres_schema(database_url)
+        store = await postgres.PostgresEventStore.open(url, rules, settings, schema=schema)
         return cast(EventStore, store)
     raise ValueError(
         f"unknown database URL scheme {scheme!r} in {database_url!r}: use sqlite:///path.db, "

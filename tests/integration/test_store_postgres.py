@@ -312,6 +312,34 @@ async def test_a_schema_from_newer_code_is_refused(open_store: OpenStore, schema
         await open_store()
 
 
+async def test_a_url_naming_a_schema_keeps_the_log_there(schema: str) -> None:
+    # given a database URL that names a schema
+    from incidents.domain.rules import DomainRules
+    from incidents.store.factory import open_store as open_url
+
+    separator = "&" if "?" in URL else "?"
+    url = f"{URL}{separator}schema={schema}"
+
+    # when the service's factory opens it and an event is appended
+    store = await open_url(url, DomainRules())
+    try:
+        registered = b'{"sending_state":"AZ","receiving_state":"FR","city":"Paris",'
+        registered += b'"kind":"embassy","name":"Embassy of AZ in FR"}'
+        await store.append(
+            "mission-az-paris", [ProposedEvent(uuid.uuid4(), "MissionRegistered", registered)]
+        )
+    finally:
+        await store.close()
+
+    # then the event is in that schema's tables; a URL naming no schema, or two, is refused
+    rows = await sql(f'SELECT stream_id FROM "{schema}".events')
+    assert [row[0] for row in rows] == ["mission-az-paris"]
+    with pytest.raises(ValueError, match="one schema"):
+        await open_url(f"{URL}{separator}schema=a&schema=b", DomainRules())
+    with pytest.raises(ValueError, match="one schema"):
+        await open_url(f"{URL}{separator}schema=", DomainRules())
+
+
 async def test_everything_acknowledged_is_there_after_reopening(open_store: OpenStore) -> None:
     # given appends (one with its own time, in another zone, and non-canonical JSON)
     store = await open_store()
