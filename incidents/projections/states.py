@@ -19,8 +19,11 @@ when nothing was appended) and reads again the row of each mission, note and pro
 touch (``get_stream``, a point lookup), placing it in, or taking it out of, what is held.
 So a read reflects every append acknowledged before it began, made by this process or by
 any other sharing the log, and appends cost a read only the streams they touched. A read
-``reset_after`` events or more behind (a bulk import) lets everything go and loads what it
-needs afresh.
+``reset_after`` events or more behind (a bulk import) lets the missions, notes and tallies
+go, and loads what it needs afresh; it lets the places of protests and incidents go too only
+when it is at least as many events behind as they hold: reloading them reads every one of
+their rows (about 22 µs each at 1,000,000 events), catching up costs 17–30 µs an event
+(measured on the bench's log: 5,000 events in 0.15 s, 50,000 in 0.86 s).
 
 A change to stream states that is not an append (``incidents replay --repair`` rewriting
 snapshots) leaves no event to catch up with; it moves the store's ``snapshots_revision``
@@ -106,6 +109,12 @@ class CurrentStates:
     def held_streams(self) -> int:
         """How many open notes and protests are held."""
         return len(self._bucket_of)
+
+    @property
+    def held_places(self) -> int:
+        """How many places of open protests and incidents are held."""
+        protests = 0 if self._protests is None else len(self._protests)
+        return protests + (0 if self._incidents is None else len(self._incidents))
 
     @property
     def held_groups(self) -> int:
@@ -235,10 +244,12 @@ class CurrentStates:
                 after = events[-1].position
             if len(events) < CATCH_UP_PAGE:
                 break
-            head = (await self._store.head()).position
-            if head - after >= self._reset_after:
-                self._forget(head)
-                return
+            behind = (await self._store.head()).position - after
+            if behind >= self._reset_after:
+                if behind >= self.held_places:
+                    self._forget(after + behind)
+                    return
+                self._forget_all_but_places()
         for stream_id in changed:
             if self._holds(category_of(stream_id)):
                 row = await self._store.get_stream(stream_id)
@@ -311,11 +322,14 @@ class CurrentStates:
             for stream_id in self._open.pop(key):
                 self._bucket_of.pop(stream_id, None)
 
-    def _forget(self, head: int) -> None:
+    def _forget_all_but_places(self) -> None:
         self._missions = None
         self._open.clear()
         self._bucket_of.clear()
         self._tallies = None
+
+    def _forget(self, head: int) -> None:
+        self._forget_all_but_places()
         self._protests = None
         self._incidents = None
         self._position = head

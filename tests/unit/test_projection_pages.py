@@ -182,6 +182,41 @@ async def test_views_held_in_memory_follow_every_append(
         assert held.states.held_streams <= 5  # what the last read asked for, no more
 
 
+async def test_a_read_far_behind_keeps_the_places_while_catching_up_costs_less(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a reader holding the places of ten incidents, that resets 2 events behind
+    monkeypatch.setattr(states_module, "CATCH_UP_PAGE", 1)
+    store = MemoryEventStore(DomainRules())
+    await register_missions(store)
+    for n in range(10):
+        reported = IncidentReported(kind="attack", title="Stones thrown", mission=B)
+        await append(store, f"incident-r{n}", reported, f"2021-0{n % 9 + 1}-01T00:00:00Z")
+    held = Projections(store, 30, lambda: NOW)
+    held.states = CurrentStates(store, reset_after=2)
+    assert (await held.incidents()).count == 10
+    places = held.states.held_places
+    assert places == 10
+
+    # when fewer events than it holds places come in, then it catches the places up
+    for n in range(3):
+        await append(
+            store, f"incident-r{n}", IncidentClosed(reason="settled"), "2022-01-01T00:00:00Z"
+        )
+        await append(store, f"note-r{n}", note(A, "AZ", "FR"), "2022-01-02T00:00:00Z")
+    kept = held.states._incidents
+    assert await held.incidents() == await Projections(store, 30, lambda: NOW).incidents()
+    assert held.states._incidents is kept
+
+    # and when more events than it holds places come in, it lets them go and loads afresh
+    for n in range(12):
+        reported = IncidentReported(kind="attack", title="Stones thrown", mission=A)
+        await append(store, f"incident-s{n}", reported, "2022-02-01T00:00:00Z")
+    view = await held.incidents()
+    assert view == await Projections(store, 30, lambda: NOW).incidents()
+    assert view.count == 22 and held.states._incidents is not kept
+
+
 async def test_missions_asked_for_by_any_name_are_let_go_too() -> None:
     store = MemoryEventStore(DomainRules())
     await register_missions(store)
