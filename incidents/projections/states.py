@@ -22,7 +22,7 @@ any other sharing the log, and appends cost a read only the streams they touched
 ``reset_after`` events or more behind (a bulk import) lets the missions, notes and tallies
 go, and loads what it needs afresh; it lets the places of protests and incidents go too only
 when it is at least as many events behind as they hold: reloading them reads every one of
-their rows (about 22 µs each at 1,000,000 events), catching up costs 17–30 µs an event
+their rows (about 22 microseconds each at 1,000,000 events), catching up 17 to 30 an event
 (measured on the bench's log: 5,000 events in 0.15 s, 50,000 in 0.86 s).
 
 A change to stream states that is not an append (``incidents replay --repair`` rewriting
