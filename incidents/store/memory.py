@@ -644,28 +644,21 @@ class MemoryEventStore:
                 raise StoreUnavailableError("the store is closed")
             plan = AppendPlan(self._rules, self._head(), datetime.now(UTC), {}, self._streams)
             plan.replace(snapshots, recount_tallies=recount_tallies)
-            changes = tally_changes(plan.changed_streams, self._streams.get)
-            self._streams.update(plan.changed_streams)
             if plan.recounts:
+                self._streams.update(plan.changed_streams)
                 self._recount()
             else:
+                changes = tally_changes(plan.changed_streams, self._streams.get)
+                self._streams.update(plan.changed_streams)
                 self._count(changes)
             self._revision += 1
 
     def _recount(self) -> None:
-        """Every mission's tallies and latest, counted afresh from the streams."""
+        """Every mission's tallies and latest, counted afresh from the streams: the changes
+        of writing every stream over none."""
         self._tallies.clear()
         self._latest.clear()
-        for record in self._streams.values():
-            snapshot = record.snapshot
-            if snapshot.mission is None or not snapshot.tallies:
-                continue
-            counts = self._tallies.setdefault(snapshot.mission, {})
-            for label in snapshot.tallies:
-                counts[label] = counts.get(label, 0) + 1
-            latest = self._latest.get(snapshot.mission)
-            if latest is None or record.last_position > latest[0]:
-                self._latest[snapshot.mission] = (record.last_position, record.updated_at)
+        self._count(tally_changes(self._streams, lambda _: None))
 
     async def mission_tallies(self) -> list[MissionTally]:
         """Per mission named by a stream with tallies: label counts and latest, by mission."""
