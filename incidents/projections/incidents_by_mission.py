@@ -51,7 +51,7 @@ class IncidentsView(msgspec.Struct, frozen=True):
 IncidentKey = tuple[bool, datetime | None, str]
 
 
-def incident_order(incident: IncidentState | IncidentRow) -> IncidentKey:
+def incident_order(incident: IncidentState | IncidentRow | IncidentPlace) -> IncidentKey:
     """An incident's place in the view, in reverse (a page's cursor names the last listed)."""
     return (incident.occurred_at is not None, incident.occurred_at, incident.stream_id)
 
@@ -135,8 +135,7 @@ def incident_entry(
     host = host_state_of(incident, receiving)
     if host is not None:
         tags.add(("host_state", host))
-    occurred = incident.occurred_at
-    return (occurred is not None, occurred, incident.stream_id), tuple(sorted(tags)), None
+    return incident_order(incident), tuple(sorted(tags)), None
 
 
 def held_incidents() -> HeldIncidents:

@@ -65,17 +65,25 @@ class OpenProtestsView(msgspec.Struct, frozen=True):
 ProtestKey = tuple[datetime, str]
 
 
-def protest_order(protest: ProtestState) -> ProtestKey:
+def protest_order(protest: ProtestState | ProtestPlace) -> ProtestKey:
     """A protest's place in the view (a page's cursor names the last protest listed)."""
     return (protest.lodged_at, protest.stream_id)
 
 
+def _party_tags(name: str, party: Party | Named) -> set[Tag]:
+    """What a ``by`` or ``to`` filter (``name``) finds a party by: its ISO state code or its
+    body, case-folded ("" for none)."""
+    return {(name, (party.state or "").casefold()), (name, (party.body or "").casefold())}
+
+
 def _party_matches(party: Party, wanted: str | None) -> bool:
     """A filter matches a party's ISO state code, or its body, case-insensitively."""
-    if wanted is None:
-        return True
-    wanted = wanted.casefold()
-    return (party.state or "").casefold() == wanted or (party.body or "").casefold() == wanted
+    return wanted is None or ("party", wanted.casefold()) in _party_tags("party", party)
+
+
+def open_demands_of(protest: ProtestState | ProtestPlace) -> int:
+    """How many of a protest's demands are still open (not met or rejected)."""
+    return sum(1 for d in protest.demands if d.status in OPEN_DEMAND)
 
 
 def open_protests(
@@ -104,9 +112,7 @@ def open_protests(
     return OpenProtestsView(
         generated_at=now,
         count=len(matching),
-        open_demands=sum(
-            1 for protest in matching for d in protest.demands if d.status in OPEN_DEMAND
-        ),
+        open_demands=sum(open_demands_of(protest) for protest in matching),
         protests=rows,
         next_after=rows[-1].stream_id if rows else (after[1] if after else None),
         has_more=end < len(matching),
@@ -132,19 +138,13 @@ class ProtestTotals:
 HeldProtests = Ordered[ProtestKey, int, ProtestTotals]
 
 
-def _party_tags(name: str, party: Party | Named) -> set[Tag]:
-    # What _party_matches matches: the state code or the body, case-folded ("" for none).
-    return {(name, (party.state or "").casefold()), (name, (party.body or "").casefold())}
-
-
 def protest_entry(protest: ProtestState | ProtestPlace) -> tuple[ProtestKey, Tags, int]:
     """The protest's place in the view, the filter values it is found by (who lodged it,
     with whom, its mission) and its open demands."""
     tags = _party_tags("by", protest.by) | _party_tags("to", protest.to)
     if protest.mission is not None:
         tags.add(("mission", protest.mission))
-    open_demands = sum(1 for d in protest.demands if d.status in OPEN_DEMAND)
-    return (protest.lodged_at, protest.stream_id), tuple(sorted(tags)), open_demands
+    return protest_order(protest), tuple(sorted(tags)), open_demands_of(protest)
 
 
 def held_protests() -> HeldProtests:

@@ -137,14 +137,9 @@ class CurrentStates:
         """Every mission stream's row and slice (standing in for its state), by stream id."""
         if self._missions is None:
             missions: dict[str, tuple[StreamRow, MissionState]] = {}
-            after: str | None = None
-            while True:
-                page = await self._store.list_streams("mission", None, None, after, PAGE_SIZE)
+            async for page in self._pages("mission"):
                 for row, facts in zip(page, decode_rows(page, MissionState), strict=True):
                     missions[row.stream_id] = (row, facts)
-                if len(page) < PAGE_SIZE:
-                    break
-                after = page[-1].stream_id
             self._missions = missions
         return self._missions
 
@@ -160,16 +155,9 @@ class CurrentStates:
             self._open.move_to_end(key)
             return list(bucket.values())
         loaded: dict[str, Any] = {}
-        after: str | None = None
-        while True:
-            page = await self._store.list_streams(
-                category, mission, True, after, PAGE_SIZE, without_mission=mission is None
-            )
+        async for page in self._pages(category, mission, True, without_mission=mission is None):
             for row in page:
                 loaded[row.stream_id] = _decode(row)
-            if len(page) < PAGE_SIZE:
-                break
-            after = page[-1].stream_id
         self._open[key] = loaded
         for stream_id in loaded:
             self._take_out(stream_id)
@@ -181,7 +169,7 @@ class CurrentStates:
         if self._protests is None:
             held = held_protests()
             loaded = []
-            async for page in self._pages("protest", True):
+            async for page in self._pages("protest", is_open=True):
                 for protest in decode_rows(page, ProtestPlace):
                     if protest.status == "open":
                         loaded.append(protest_entry(protest))
@@ -195,7 +183,7 @@ class CurrentStates:
             receiving = await self.receiving_states()
             held = held_incidents()
             loaded = []
-            async for page in self._pages("incident", None):
+            async for page in self._pages("incident"):
                 for incident in decode_rows(page, IncidentPlace):
                     loaded.append(incident_entry(incident, receiving))
             held.load(loaded)
@@ -207,10 +195,20 @@ class CurrentStates:
         missions = await self.missions()
         return {name: facts.receiving_state for name, (_, facts) in missions.items()}
 
-    async def _pages(self, category: str, is_open: bool | None) -> AsyncIterator[list[StreamRow]]:
+    async def _pages(
+        self,
+        category: str,
+        mission: str | None = None,
+        is_open: bool | None = None,
+        *,
+        without_mission: bool = False,
+    ) -> AsyncIterator[list[StreamRow]]:
+        """What ``list_streams`` lists, ``PAGE_SIZE`` rows at a time."""
         after: str | None = None
         while True:
-            page = await self._store.list_streams(category, None, is_open, after, PAGE_SIZE)
+            page = await self._store.list_streams(
+                category, mission, is_open, after, PAGE_SIZE, without_mission=without_mission
+            )
             if page:
                 yield page
             if len(page) < PAGE_SIZE:
