@@ -153,7 +153,7 @@ class Projections:
                 raise CursorError(f"after={after!r} is not an incident of this log")
             page = select_incidents(held, mission, host_state, kind, since, until, key, limit)
             incidents = await self._states(page.stream_ids, IncidentState)
-            receiving = await states.receiving_states()
+            receiving = states.receiving_states
         rows = [incident_row(incident, receiving) for incident in incidents]
         return incidents_page(page, rows, after)
 

@@ -180,7 +180,8 @@ class CurrentStates:
     async def incidents(self) -> HeldIncidents:
         """Where every incident comes in its view (loaded at the first call)."""
         if self._incidents is None:
-            receiving = await self.receiving_states()
+            missions = await self.missions()
+            receiving = {name: facts.receiving_state for name, (_, facts) in missions.items()}
             held = held_incidents()
             loaded = []
             async for page in self._pages("incident"):
@@ -190,10 +191,11 @@ class CurrentStates:
             self._incidents, self._receiving = held, receiving
         return self._incidents
 
-    async def receiving_states(self) -> dict[str, str]:
-        """Each mission's receiving state, by stream id."""
-        missions = await self.missions()
-        return {name: facts.receiving_state for name, (_, facts) in missions.items()}
+    @property
+    def receiving_states(self) -> dict[str, str]:
+        """Each mission's receiving state, by stream id, as the incidents held were placed
+        with (kept current by the catch-up while they are held; read after incidents())."""
+        return self._receiving
 
     async def _pages(
         self,
