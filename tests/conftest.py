@@ -18,6 +18,10 @@ from tests.store_rules import TallyRules
 
 STORE_ADAPTERS = ("memory", "sqlite", "postgres")
 
+# A bound on a wait for something that should happen at once: it only ends a hung test,
+# and is never a measure of speed (the machine running the tests may be heavily loaded).
+FAILSAFE_SECONDS = 60.0
+
 
 async def open_test_store(adapter: str, directory: Path, rules: StreamRules) -> EventStore:
     """A fresh, empty store of the named adapter (files, if any, go in ``directory``)."""

@@ -24,6 +24,7 @@ from incidents.domain.rules import DomainRules
 from incidents.projections.replay import replay
 from incidents.store.chain import verify_log
 from incidents.store.factory import open_store
+from tests.conftest import FAILSAFE_SECONDS
 from tests.e2e.conftest import ServedProcess
 
 pytestmark = pytest.mark.e2e
@@ -54,7 +55,7 @@ async def _post_until_killed(
 ) -> None:
     """Post single-event appends until ``stop``; remember each id the server acknowledged,
     and say when ``target`` of them are."""
-    async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=FAILSAFE_SECONDS) as client:
         while not stop.is_set():
             event_id = str(uuid.uuid4())
             try:
@@ -81,7 +82,7 @@ async def _round(server: ServedProcess, acknowledged: set[str], rng: random.Rand
     ]
     # Kill only once appends are flowing (a loaded machine may be slow to start them),
     # then at a random moment while they go on.
-    await asyncio.wait_for(flowing.wait(), timeout=60)
+    await asyncio.wait_for(flowing.wait(), timeout=FAILSAFE_SECONDS)
     await asyncio.sleep(rng.uniform(0.0, 1.0))
     await asyncio.to_thread(server.kill)
     stop.set()

@@ -35,6 +35,7 @@ from incidents.store.protocol import (
     StoreUnavailableError,
     StreamSnapshot,
 )
+from tests.conftest import FAILSAFE_SECONDS
 from tests.store_rules import labels, proposed, recount, tally
 
 
@@ -906,13 +907,13 @@ async def test_watch_yields_the_head_and_then_each_new_head(store: EventStore) -
     # given a store with one event and a watcher
     await store.append("note-w", [proposed()])
     watch = aiter(store.watch())
-    assert await asyncio.wait_for(anext(watch), 5) == 1
+    assert await asyncio.wait_for(anext(watch), FAILSAFE_SECONDS) == 1
 
     # when more events are appended
     await store.append("note-w", [proposed(), proposed()])
 
     # then the watcher hears the new head
-    assert await asyncio.wait_for(anext(watch), 5) == 3
+    assert await asyncio.wait_for(anext(watch), FAILSAFE_SECONDS) == 3
     await watch.aclose()  # type: ignore[attr-defined]
 
 

@@ -25,10 +25,10 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from incidents.settings import Settings
+from incidents.store import postgres as postgres_module
 from incidents.store.chain import verify_log
 from incidents.store.postgres import (
     LATEST_VERSION,
-    LISTEN_POLL_INTERVAL,
     PostgresEventStore,
     _lock_key,
 )
@@ -44,6 +44,7 @@ from incidents.store.protocol import (
     StreamRules,
     StreamSnapshot,
 )
+from tests.conftest import FAILSAFE_SECONDS
 from tests.store_rules import TallyRules
 from tests.unit.test_store_state_machine import StoreMachine
 
@@ -558,9 +559,12 @@ async def test_connections_the_server_closed_are_replaced_without_failing_a_requ
 
 
 async def test_a_watcher_hears_of_another_processs_commit_without_waiting_for_a_poll(
-    open_store: OpenStore,
+    open_store: OpenStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given a watcher in one process
+    # given a watcher in one process, polling the head too rarely to matter: only LISTEN/
+    # NOTIFY can tell it of a commit before the failsafe
+    for interval in ("HEAD_POLL_INTERVAL", "LISTEN_POLL_INTERVAL"):
+        monkeypatch.setattr(postgres_module, interval, FAILSAFE_SECONDS * 10)
     writer, watcher = await open_store(), await open_store()
     heads = watcher.watch()
     assert await anext(heads) == 0
@@ -568,11 +572,11 @@ async def test_a_watcher_hears_of_another_processs_commit_without_waiting_for_a_
     # when another process appends
     await writer.append("note-a", [event(), event()])
 
-    # then the watcher yields the new head well before its fallback poll, and ends on close
-    assert await asyncio.wait_for(anext(heads), LISTEN_POLL_INTERVAL / 2) == 2
+    # then the watcher yields the new head without a poll, and ends on close
+    assert await asyncio.wait_for(anext(heads), FAILSAFE_SECONDS) == 2
     await watcher.close()
     with pytest.raises(StopAsyncIteration):
-        await asyncio.wait_for(anext(heads), 2.0)
+        await asyncio.wait_for(anext(heads), FAILSAFE_SECONDS)
 
 
 async def test_an_unreachable_server_is_unavailable() -> None:

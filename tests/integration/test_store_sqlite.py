@@ -27,7 +27,8 @@ from incidents.store.protocol import (
     StoreUnavailableError,
     StreamSnapshot,
 )
-from incidents.store.sqlite import HEAD_POLL_INTERVAL, SqliteEventStore
+from incidents.store.sqlite import SqliteEventStore
+from tests.conftest import FAILSAFE_SECONDS
 from tests.store_rules import TallyRules, proposed, tally
 
 TIME_TEXT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -312,13 +313,13 @@ async def test_a_watcher_sees_appends_made_by_another_store(tmp_path: Path) -> N
     second = await open_file(path)
     try:
         watch = aiter(first.watch())
-        assert await asyncio.wait_for(anext(watch), 5) == 0
+        assert await asyncio.wait_for(anext(watch), FAILSAFE_SECONDS) == 0
 
         # when the second store appends
         await second.append("note-w", [proposed(), proposed()])
 
         # then the first store's watcher hears of it by polling the file
-        assert await asyncio.wait_for(anext(watch), 5) == 2
+        assert await asyncio.wait_for(anext(watch), FAILSAFE_SECONDS) == 2
         await watch.aclose()  # type: ignore[attr-defined]
     finally:
         await first.close()
@@ -326,9 +327,11 @@ async def test_a_watcher_sees_appends_made_by_another_store(tmp_path: Path) -> N
 
 
 async def test_a_watcher_hears_a_commit_in_its_process_before_the_next_poll(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given a watcher already waiting on an empty store
+    # given a watcher already waiting on an empty store that polls the file too rarely to
+    # matter: only the commit itself can wake it before the failsafe
+    monkeypatch.setattr(sqlite_module, "HEAD_POLL_INTERVAL", FAILSAFE_SECONDS * 10)
     store = await open_file(tmp_path / "prompt.db")
     try:
         watch = aiter(store.watch())
@@ -340,7 +343,7 @@ async def test_a_watcher_hears_a_commit_in_its_process_before_the_next_poll(
         await store.append("note-p", [proposed()])
 
         # then the watcher is woken by the commit, not by polling the file
-        assert await asyncio.wait_for(heard, HEAD_POLL_INTERVAL * 0.8) == 1
+        assert await asyncio.wait_for(heard, FAILSAFE_SECONDS) == 1
         await watch.aclose()  # type: ignore[attr-defined]
     finally:
         await store.close()
