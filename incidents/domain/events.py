@@ -17,6 +17,7 @@ import msgspec
 import pycountry
 from msgspec import Meta
 
+from incidents.core.streams import STREAM_ID_MAX_LENGTH, STREAM_ID_PATTERN
 from incidents.domain.times import Precision, is_zone
 
 # ISO 3166-1 alpha-2 codes of the states that exist; read once from pycountry.
@@ -32,13 +33,11 @@ else:
 # ISO 4217 codes, for amounts of compensation.
 _CURRENCY_CODES = frozenset(currency.alpha_3 for currency in pycountry.currencies)
 
-STREAM_ID_PATTERN = r"^[a-z]+-[a-z0-9][a-z0-9-]*$"
-
 Time = Annotated[datetime, Meta(tz=True, description="RFC 3339 with an offset")]
 Text = Annotated[str, Meta(min_length=1, max_length=4000)]
 Label = Annotated[str, Meta(min_length=1, max_length=300)]
 ZoneName = Annotated[str, Meta(min_length=1, max_length=64, examples=["Europe/Paris"])]
-StreamRef = Annotated[str, Meta(pattern=STREAM_ID_PATTERN, max_length=128)]
+StreamRef = Annotated[str, Meta(pattern=STREAM_ID_PATTERN, max_length=STREAM_ID_MAX_LENGTH)]
 MissionRef = Annotated[
     str, Meta(pattern=r"^mission-[a-z0-9][a-z0-9-]*$", max_length=128, examples=["mission-az-fr"])
 ]

@@ -22,6 +22,10 @@ from uuid import UUID
 import msgspec
 from msgspec.structs import replace
 
+from incidents.core.envelope import RecordedEvent
+from incidents.core.errors import RuleViolation
+from incidents.core.snapshots import StreamSnapshot
+from incidents.core.streams import category_of
 from incidents.domain.events import (
     CATEGORY_OF_TYPE,
     CORRECTION_TYPES,
@@ -83,7 +87,6 @@ from incidents.domain.state import (
     mission_of,
 )
 from incidents.domain.times import earliest_possible, latest_possible
-from incidents.store.protocol import RecordedEvent, RuleViolation, StreamSnapshot, category_of
 
 _CORRECTION_NAMES = frozenset(CORRECTION_TYPES.values())
 # Categories whose opening event dates the stream: nothing in them can precede it.

@@ -9,122 +9,76 @@ acknowledged before it, and no read replays the log.
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
-from typing import Literal, Protocol
-from uuid import UUID
+from typing import Protocol
 
 import msgspec
 
-ExpectedVersion = int | Literal["any", "no_stream", "exists"]
-Direction = Literal["forward", "backward"]
+from incidents.core.envelope import (
+    GENESIS_HASH,
+    AppendedEvent,
+    AppendRequest,
+    AppendResult,
+    Direction,
+    ExpectedVersion,
+    LogHead,
+    ProposedEvent,
+    RecordedEvent,
+)
+from incidents.core.errors import (
+    ConcurrencyError,
+    ConnectionLostError,
+    CorruptStoreError,
+    DuplicateEventError,
+    InvalidAppendError,
+    ReadOnlyStoreError,
+    RuleViolation,
+    StorageFullError,
+    StoreBusyError,
+    StoreError,
+    StoreUnavailableError,
+)
+from incidents.core.snapshots import StreamRow, StreamRules, StreamSnapshot
+from incidents.core.streams import (
+    STREAM_ID_MAX_LENGTH,
+    STREAM_ID_PATTERN,
+    category_of,
+    is_valid_stream_id,
+)
 
-STREAM_ID_PATTERN = r"^[a-z]+-[a-z0-9][a-z0-9-]*$"
-STREAM_ID_MAX_LENGTH = 128
-_STREAM_ID = re.compile(STREAM_ID_PATTERN)
-
-GENESIS_HASH = "0" * 64
-
-
-def category_of(stream_id: str) -> str:
-    """The part of a stream id before its first dash: it decides the accepted event types."""
-    return stream_id.split("-", 1)[0]
-
-
-def is_valid_stream_id(stream_id: str) -> bool:
-    """Whether the id matches the contract's pattern and length."""
-    return len(stream_id) <= STREAM_ID_MAX_LENGTH and _STREAM_ID.match(stream_id) is not None
-
-
-class ProposedEvent(msgspec.Struct, frozen=True):
-    """An event on its way into the log, before it has a position.
-
-    ``data`` and ``metadata`` are canonical JSON (what the store hashes and compares for
-    idempotency); ``occurred_at`` None means "when the log takes it".
-    """
-
-    event_id: UUID
-    type: str
-    data: bytes
-    metadata: bytes = b"{}"
-    occurred_at: datetime | None = None
-
-
-class RecordedEvent(msgspec.Struct, frozen=True):
-    """One stored event in the envelope of the HTTP contract."""
-
-    position: int
-    stream_id: str
-    version: int
-    event_id: UUID
-    type: str
-    data: msgspec.Raw
-    metadata: msgspec.Raw
-    occurred_at: datetime
-    recorded_at: datetime
-    hash: str
-
-
-class AppendRequest(msgspec.Struct, frozen=True):
-    """Events for one stream, with the version the caller expects the stream to be at."""
-
-    stream_id: str
-    events: Sequence[ProposedEvent]
-    expected_version: ExpectedVersion = "any"
-
-
-class AppendedEvent(msgspec.Struct, frozen=True):
-    """Where one appended event landed."""
-
-    event_id: UUID
-    position: int
-    version: int
-
-
-class AppendResult(msgspec.Struct, frozen=True):
-    """The outcome of one stream's append.
-
-    ``created`` is False when every event was already stored (an idempotent retry): the
-    positions are those the events got the first time and nothing new was written.
-    """
-
-    stream_id: str
-    version: int
-    events: list[AppendedEvent]
-    created: bool = True
-
-
-class StreamSnapshot(msgspec.Struct, frozen=True):
-    """What the rules fold a stream into; kept by the store beside the stream's version.
-
-    ``state`` is the domain's JSON document for the stream. ``mission`` and ``is_open`` are
-    index columns that projections filter on (which mission a stream concerns; whether a
-    note is unanswered, a protest open, an incident not closed).
-
-    ``tallies`` are labels the stream counts under in its mission's summary (say
-    ``"incident"``, ``"incident:open"``): the store keeps, per mission, how many streams carry
-    each label and the latest position of a stream carrying any (:meth:`EventStore.
-    mission_tallies`), updated in the append's transaction, so a summary reads no stream.
-    """
-
-    state: bytes
-    mission: str | None = None
-    is_open: bool = False
-    tallies: tuple[str, ...] = ()
-
-
-class StreamRow(msgspec.Struct, frozen=True):
-    """A stream as projections see it: its folded state and where it stands in the log."""
-
-    stream_id: str
-    category: str
-    version: int
-    state: msgspec.Raw
-    mission: str | None
-    is_open: bool
-    last_position: int
-    updated_at: datetime
+# The core's names, offered here too: the port speaks them.
+__all__ = [
+    "GENESIS_HASH",
+    "STREAM_ID_MAX_LENGTH",
+    "STREAM_ID_PATTERN",
+    "AppendRequest",
+    "AppendResult",
+    "AppendedEvent",
+    "ConcurrencyError",
+    "ConnectionLostError",
+    "CorruptStoreError",
+    "Direction",
+    "DuplicateEventError",
+    "EventStore",
+    "ExpectedVersion",
+    "InvalidAppendError",
+    "LogHead",
+    "MissionTally",
+    "ProposedEvent",
+    "ReadOnlyStoreError",
+    "RecordedEvent",
+    "RuleViolation",
+    "StorageFullError",
+    "StoreBusyError",
+    "StoreError",
+    "StoreUnavailableError",
+    "StreamRow",
+    "StreamRules",
+    "StreamSnapshot",
+    "category_of",
+    "is_valid_stream_id",
+]
 
 
 class MissionTally(msgspec.Struct, frozen=True):
@@ -139,105 +93,6 @@ class MissionTally(msgspec.Struct, frozen=True):
     counts: dict[str, int]
     latest_position: int = 0
     latest_recorded_at: datetime | None = None
-
-
-class LogHead(msgspec.Struct, frozen=True):
-    """The last position in the log and its hash (``GENESIS_HASH`` for an empty log)."""
-
-    position: int
-    hash: str
-
-
-class StoreError(Exception):
-    """Base of every error the store raises for a caller's mistake (never a server fault)."""
-
-
-class ConcurrencyError(StoreError):
-    """The stream is not at the version the caller expected."""
-
-    def __init__(
-        self, stream_id: str, expected: ExpectedVersion, current_version: int, append_index: int = 0
-    ) -> None:
-        self.stream_id = stream_id
-        self.expected = expected
-        self.current_version = current_version
-        self.append_index = append_index
-        super().__init__(
-            f"stream {stream_id!r} is at version {current_version}, expected {expected!r}"
-        )
-
-
-class DuplicateEventError(StoreError):
-    """An event id is already stored with other content, or only part of a batch is."""
-
-    def __init__(self, event_id: UUID, reason: str, append_index: int = 0) -> None:
-        self.event_id = event_id
-        self.reason = reason
-        self.append_index = append_index
-        super().__init__(f"event {event_id}: {reason}")
-
-
-class RuleViolation(StoreError):
-    """An event breaks a domain rule; raised by :class:`StreamRules`, passed on by the store.
-
-    ``event_index`` is the event's index inside its stream's append; the store fills in
-    ``append_index`` (which append of a multi-stream request) before re-raising.
-    """
-
-    def __init__(self, event_index: int, rule: str, detail: str, append_index: int = 0) -> None:
-        self.event_index = event_index
-        self.rule = rule
-        self.detail = detail
-        self.append_index = append_index
-        super().__init__(f"event {event_index} breaks {rule}: {detail}")
-
-
-class InvalidAppendError(StoreError, ValueError):
-    """An append the store refuses before looking at the log: a request with no appends, an
-    append with no events, a malformed stream id or expected version.
-
-    Callers validate these first; the store checks again so a bad request never reaches the
-    log. It is a ``ValueError`` too, since it is a programming mistake more than a conflict.
-    """
-
-    def __init__(self, detail: str, append_index: int = 0) -> None:
-        self.detail = detail
-        self.append_index = append_index
-        super().__init__(detail)
-
-
-class StoreUnavailableError(Exception):
-    """The database could not take the write in time (locked, or the store is closing)."""
-
-
-class StreamRules(Protocol):
-    """The domain's hook, called by the store's writer inside the append transaction."""
-
-    def needs_history(self, event_type: str) -> bool:
-        """Whether folding an event of this type reads the stream's earlier events.
-
-        The store then loads them (under the write lock) and passes them to :meth:`apply`
-        as ``history``; for other types it passes None and reads nothing more than the
-        stream's snapshot.
-        """
-        ...
-
-    def apply(
-        self,
-        stream_id: str,
-        current: StreamSnapshot | None,
-        events: Sequence[RecordedEvent],
-        history: Sequence[RecordedEvent] | None = None,
-    ) -> StreamSnapshot:
-        """Fold ``events`` onto the stream's snapshot, or raise :class:`RuleViolation`.
-
-        ``current`` is None for a stream with no events; ``history`` is every event the
-        stream already holds, oldest first, when a type in ``events`` needs it (else None).
-        Must be pure and deterministic: ``incidents replay`` folds the log again and
-        expects the same snapshots. With no events it gives ``current`` again, re-encoded,
-        with its ``tallies`` derived afresh (migrations refresh old snapshots so).
-        """
-        ...
 
 
 class EventStore(Protocol):
