@@ -34,6 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check incidents tests bench
 	$(BIN)/ruff format --check incidents tests bench
 	$(BIN)/mypy --strict incidents
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix incidents tests bench
