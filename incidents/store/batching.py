@@ -13,7 +13,7 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 
-from incidents.store.memory import AppendPlan, check_appends
+from incidents.store.plan import AppendPlan, check_appends
 from incidents.store.protocol import (
     AppendRequest,
     AppendResult,

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from incidents.store.memory import format_time
+from incidents.store.plan import format_time
 
 
 class Migration:

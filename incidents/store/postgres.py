@@ -42,7 +42,7 @@ from incidents.settings import Settings
 from incidents.store.batching import GroupCommitFront, stage
 from incidents.store.batching import Outcome as _Outcome
 from incidents.store.batching import Unit as _Unit
-from incidents.store.memory import (
+from incidents.store.plan import (
     AppendPlan,
     StoredIdentity,
     StreamRecord,

@@ -42,7 +42,8 @@ import msgspec
 from incidents.store.batching import GroupCommitFront, stage
 from incidents.store.batching import Outcome as _Outcome
 from incidents.store.batching import Unit as _Unit
-from incidents.store.memory import (
+from incidents.store.migrations import apply_migrations
+from incidents.store.plan import (
     AppendPlan,
     StoredIdentity,
     StreamRecord,
@@ -55,7 +56,6 @@ from incidents.store.memory import (
     refreshed,
     tally_changes,
 )
-from incidents.store.migrations import apply_migrations
 from incidents.store.protocol import (
     GENESIS_HASH,
     ConcurrencyError,

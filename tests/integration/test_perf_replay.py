@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from incidents.projections.replay import StreamDifference, replay
-from incidents.store.memory import MemoryEventStore, StreamRecord
+from incidents.store.memory import MemoryEventStore
+from incidents.store.plan import StreamRecord
 from incidents.store.protocol import EventStore, RecordedEvent, StreamSnapshot
 from tests.conftest import open_test_store
 from tests.store_rules import TallyRules, proposed

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from incidents.store.chain import event_hash
-from incidents.store.memory import AppendPlan
+from incidents.store.plan import AppendPlan
 from incidents.store.protocol import (
     GENESIS_HASH,
     AppendRequest,
