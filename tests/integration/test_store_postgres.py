@@ -45,8 +45,8 @@ from incidents.store.protocol import (
     StreamSnapshot,
 )
 from tests.conftest import FAILSAFE_SECONDS
+from tests.store_machine import StoreMachine
 from tests.store_rules import TallyRules
-from tests.unit.test_store_state_machine import StoreMachine
 
 pytestmark = pytest.mark.postgres
 

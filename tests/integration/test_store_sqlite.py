@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from incidents.store import sqlite as sqlite_module
 from incidents.store.chain import verify_log
@@ -24,11 +27,13 @@ from incidents.store.migrations import LATEST_VERSION, apply_migrations
 from incidents.store.protocol import (
     AppendResult,
     ConcurrencyError,
+    EventStore,
     StoreUnavailableError,
     StreamSnapshot,
 )
 from incidents.store.sqlite import SqliteEventStore
 from tests.conftest import FAILSAFE_SECONDS
+from tests.store_machine import StoreMachine
 from tests.store_rules import TallyRules, proposed, tally
 
 TIME_TEXT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -591,3 +596,26 @@ async def test_the_store_names_its_file_so_replay_can_read_it_in_parallel(tmp_pa
         assert store.path == path
     finally:
         await store.close()
+
+
+class SqliteStoreMachine(StoreMachine):
+    """The store's stateful property test (see tests/store_machine.py) on a file of its own."""
+
+    async def open_store(self) -> EventStore:
+        self.directory = Path(tempfile.mkdtemp(prefix="store-machine-"))
+        return await SqliteEventStore.open(str(self.directory / "machine.db"), TallyRules())
+
+    def teardown(self) -> None:
+        try:
+            super().teardown()
+        finally:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+TestSqliteStore = SqliteStoreMachine.TestCase
+TestSqliteStore.settings = settings(
+    max_examples=12,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -39,8 +38,7 @@ from incidents.projections import states as states_module
 from incidents.projections.reader import CursorError, Projections
 from incidents.projections.states import CurrentStates
 from incidents.store.memory import MemoryEventStore
-from incidents.store.protocol import EventStore, ProposedEvent, StreamSnapshot
-from incidents.store.sqlite import SqliteEventStore
+from incidents.store.protocol import EventStore, ProposedEvent
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 A, B, C = "mission-az-paris", "mission-de-baku", "mission-fr-baku"
@@ -250,60 +248,6 @@ async def test_a_stream_moved_while_its_new_mission_loads_leaves_its_old_one() -
     store.before_list = lambda: append(store, "note-3", moved, "2022-10-04T00:00:00Z")
     assert len((await held.unanswered_notes(C)).missions) == 1
     assert (await held.unanswered_notes(B)).missions == []
-
-
-async def test_appends_through_another_store_on_the_same_file_are_seen(tmp_path: Path) -> None:
-    # (another process sharing the log)
-    path = str(tmp_path / "shared.db")
-    reading = await SqliteEventStore.open(path, DomainRules())
-    writing = await SqliteEventStore.open(path, DomainRules())
-    try:
-        await register_missions(writing)
-        held = Projections(reading, 30, lambda: NOW)
-        assert (await held.unanswered_notes(A)).missions == []
-        await append(writing, "note-1", note(A, "AZ", "FR"), "2022-08-17T00:00:00Z")
-        (paris,) = (await held.unanswered_notes(A)).missions
-        assert paris.sent.count == 1
-        await append(
-            writing,
-            "note-1",
-            ReplyReceived(from_=Party(state="FR"), disposition="rejected"),
-            "2022-09-17T00:00:00Z",
-        )
-        assert (await held.unanswered_notes(A)).missions == []
-        assert [row.notes_sent_unanswered for row in (await held.missions()).missions] == [0, 0, 0]
-    finally:
-        await reading.close()
-        await writing.close()
-
-
-async def test_snapshots_repaired_by_another_store_are_seen(tmp_path: Path) -> None:
-    # given a reader holding a mission's open note, and another store on the same file
-    path = str(tmp_path / "repaired.db")
-    reading = await SqliteEventStore.open(path, DomainRules())
-    writing = await SqliteEventStore.open(path, DomainRules())
-    try:
-        await register_missions(writing)
-        await append(writing, "note-1", note(A, "AZ", "FR", "the fence"), "2022-08-17T00:00:00Z")
-        held = Projections(reading, 30, lambda: NOW)
-        (before,) = (await held.unanswered_notes(A)).missions
-        assert [n.subject for n in before.sent.notes] == ["the fence"]
-
-        # when the other store replaces the note's snapshot without an event (a repair)
-        row = await writing.get_stream("note-1")
-        assert row is not None
-        repaired = bytes(row.state).replace(b"the fence", b"the gate")
-        await writing.replace_snapshots(
-            {"note-1": StreamSnapshot(repaired, row.mission, row.is_open, ("note:from:AZ",))}
-        )
-
-        # then the held view shows the repaired state, as a fresh reader does
-        (after,) = (await held.unanswered_notes(A)).missions
-        assert [n.subject for n in after.sent.notes] == ["the gate"]
-        await same_views(held, reading)
-    finally:
-        await reading.close()
-        await writing.close()
 
 
 async def walked(read: Callable[[str | None], Awaitable[Any]]) -> list[Any]:

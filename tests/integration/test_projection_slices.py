@@ -11,8 +11,8 @@ import msgspec
 import pytest
 
 from incidents.domain.rules import DomainRules
-from incidents.domain.state import DemandState, decode_state
-from incidents.projections import reader, slices, states
+from incidents.domain.state import decode_state
+from incidents.projections import reader, states
 from incidents.projections.incidents_by_mission import incidents_view
 from incidents.projections.missions import missions_view
 from incidents.projections.open_protests import open_protests
@@ -98,15 +98,3 @@ async def test_each_view_is_the_same_from_the_slices_as_from_the_full_states(
     assert await projections.missions() == expected
     # the seeds hold something for every view to show
     assert expected.missions and (await projections.unanswered_notes()).missions
-
-
-def test_every_field_a_slice_keeps_is_a_field_of_its_state_with_the_same_name() -> None:
-    # a slice field the state lacks would always take its default: a silent wrong answer
-    pairs = [(state, decoder.type) for state, decoder in slices.SLICES.items()]
-    for state_type, slice_type in [*pairs, (DemandState, slices.DemandFacts)]:
-        state_fields = {f.encode_name: f for f in msgspec.structs.fields(state_type)}
-        for field in msgspec.structs.fields(slice_type):
-            assert field.encode_name in state_fields, (slice_type, field.name)
-            assert field.name == state_fields[field.encode_name].name
-            if field.required:
-                assert state_fields[field.encode_name].required, (slice_type, field.name)

@@ -6,22 +6,21 @@ Invariants: positions are exactly 1..N, every stream's versions are 1..v with no
 match the model, the head is the last event, and the hash chain verifies.
 
 Hypothesis drives the machine synchronously, so each machine runs the async store on an
-event loop of its own (``run_until_complete``), apart from pytest-asyncio's loop. The memory
-store gets many examples; SQLite, which fsyncs every commit, fewer.
+event loop of its own (``run_until_complete``), apart from pytest-asyncio's loop.
+
+``StoreMachine`` runs on the memory store; each adapter's test module subclasses it with an
+``open_store`` of its own (tests/unit/test_store_machine_memory.py runs the memory store
+with many examples; the SQLite and PostgreSQL modules, whose stores commit to disk, fewer).
 """
 
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 from collections.abc import Awaitable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -38,7 +37,6 @@ from incidents.store.protocol import (
     ProposedEvent,
     RuleViolation,
 )
-from incidents.store.sqlite import SqliteEventStore
 from tests.store_rules import TallyRules, proposed
 
 T = TypeVar("T")
@@ -53,7 +51,6 @@ class StoreMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
-        self.directory = Path(tempfile.mkdtemp(prefix="store-machine-"))
         self.store: EventStore = self.run(self.open_store())
         self.versions: dict[str, int] = {}
         self.count = 0
@@ -221,28 +218,3 @@ class StoreMachine(RuleBasedStateMachine):
             self.run(self.store.close())
         finally:
             self.loop.close()
-            shutil.rmtree(self.directory, ignore_errors=True)
-
-
-class SqliteStoreMachine(StoreMachine):
-    """The same machine on a SQLite file of its own."""
-
-    async def open_store(self) -> EventStore:
-        return await SqliteEventStore.open(str(self.directory / "machine.db"), TallyRules())
-
-
-TestMemoryStore = StoreMachine.TestCase
-TestMemoryStore.settings = settings(
-    max_examples=60,
-    stateful_step_count=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-
-TestSqliteStore = SqliteStoreMachine.TestCase
-TestSqliteStore.settings = settings(
-    max_examples=12,
-    stateful_step_count=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
