@@ -56,13 +56,18 @@ from incidents.store.plan import (
 from incidents.store.protocol import (
     GENESIS_HASH,
     ConcurrencyError,
+    ConnectionLostError,
+    CorruptStoreError,
     Direction,
     DuplicateEventError,
     ExpectedVersion,
     InvalidAppendError,
     LogHead,
     MissionTally,
+    ReadOnlyStoreError,
     RecordedEvent,
+    StorageFullError,
+    StoreBusyError,
     StoreUnavailableError,
     StreamRow,
     StreamRules,
@@ -161,8 +166,24 @@ def _clamp(value: int) -> int:
     return max(-_BIGINT_MAX, min(value, _BIGINT_MAX))
 
 
+# The kind of StoreUnavailableError each asyncpg error stands for; the first that matches.
+_FAULT_KINDS: tuple[tuple[tuple[type[BaseException], ...], type[StoreUnavailableError]], ...] = (
+    ((asyncpg.LockNotAvailableError, asyncpg.QueryCanceledError), StoreBusyError),
+    ((asyncpg.DiskFullError,), StorageFullError),
+    ((asyncpg.ReadOnlySQLTransactionError,), ReadOnlyStoreError),
+    ((asyncpg.DataCorruptedError, asyncpg.IndexCorruptedError), CorruptStoreError),
+    (_CONNECTION_FAULTS, ConnectionLostError),
+)
+
+
 def _unavailable(what: str, error: BaseException) -> StoreUnavailableError:
-    unavailable = StoreUnavailableError(f"{what}: {error}")
+    """The port's error for a failure of the database: the one place asyncpg's errors are
+    translated."""
+    kind = next(
+        (kind for faults, kind in _FAULT_KINDS if isinstance(error, faults)),
+        StoreUnavailableError,
+    )
+    unavailable = kind(f"{what}: {error}")
     unavailable.__cause__ = error
     return unavailable
 

@@ -59,12 +59,16 @@ from incidents.store.plan import (
 from incidents.store.protocol import (
     GENESIS_HASH,
     ConcurrencyError,
+    CorruptStoreError,
     Direction,
     DuplicateEventError,
     ExpectedVersion,
     LogHead,
     MissionTally,
+    ReadOnlyStoreError,
     RecordedEvent,
+    StorageFullError,
+    StoreBusyError,
     StoreUnavailableError,
     StreamRow,
     StreamRules,
@@ -213,8 +217,23 @@ def _point_reader(path: str) -> sqlite3.Connection:
     return connection
 
 
+# The kind of StoreUnavailableError each failing primary result code stands for.
+_FAULT_KINDS: dict[int, type[StoreUnavailableError]] = {
+    sqlite3.SQLITE_BUSY: StoreBusyError,
+    sqlite3.SQLITE_LOCKED: StoreBusyError,
+    sqlite3.SQLITE_FULL: StorageFullError,
+    sqlite3.SQLITE_READONLY: ReadOnlyStoreError,
+    sqlite3.SQLITE_CORRUPT: CorruptStoreError,
+    sqlite3.SQLITE_NOTADB: CorruptStoreError,
+}
+
+
 def _unavailable(what: str, error: BaseException) -> StoreUnavailableError:
-    unavailable = StoreUnavailableError(f"{what}: {error}")
+    """The port's error for a failure of the database: the one place sqlite3's errors are
+    translated (by result code; the low byte of an extended code is the primary one)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    kind = StoreUnavailableError if code is None else _FAULT_KINDS.get(code & 0xFF)
+    unavailable = (kind or StoreUnavailableError)(f"{what}: {error}")
     unavailable.__cause__ = error
     return unavailable
 

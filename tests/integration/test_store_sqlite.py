@@ -27,7 +27,11 @@ from incidents.store.migrations import LATEST_VERSION, apply_migrations
 from incidents.store.protocol import (
     AppendResult,
     ConcurrencyError,
+    CorruptStoreError,
     EventStore,
+    ReadOnlyStoreError,
+    StorageFullError,
+    StoreBusyError,
     StoreUnavailableError,
     StreamSnapshot,
 )
@@ -363,8 +367,8 @@ async def test_a_lock_held_past_busy_timeout_is_unavailable_then_clears(tmp_path
     try:
         holder.execute("BEGIN IMMEDIATE")
 
-        # when an append comes, it waits, then is refused as unavailable
-        with pytest.raises(StoreUnavailableError):
+        # when an append comes, it waits, then is refused as busy
+        with pytest.raises(StoreBusyError):
             await store.append("note-l", [proposed()])
 
         # and once the lock is released the next append is stored
@@ -373,6 +377,48 @@ async def test_a_lock_held_past_busy_timeout_is_unavailable_then_clears(tmp_path
         assert result.events[0].position == 2
     finally:
         holder.close()
+        await store.close()
+
+
+async def test_a_file_that_is_not_a_database_is_refused_as_corrupt(tmp_path: Path) -> None:
+    # given a file of something else under the store's name
+    path = tmp_path / "garbage.db"
+    path.write_bytes(b"this is not a SQLite database, whatever its name says" * 100)
+
+    # when the store opens it, then it says the file is corrupt
+    with pytest.raises(CorruptStoreError):
+        await open_file(path)
+
+
+async def test_a_write_the_file_refuses_says_why(tmp_path: Path) -> None:
+    # given a store whose write connection may only read
+    store = await open_file(tmp_path / "readonly.db")
+    try:
+        await store.append("note-r", [proposed()])
+        store._writer._connection.execute("PRAGMA query_only = ON")
+
+        # when an append comes, then it is refused as read-only, and nothing is stored
+        with pytest.raises(ReadOnlyStoreError):
+            await store.append("note-r", [proposed()])
+        assert (await store.head()).position == 1
+    finally:
+        await store.close()
+
+
+async def test_a_full_file_is_refused_as_full_and_keeps_what_it_had(tmp_path: Path) -> None:
+    # given a store whose file may not grow past the pages it has
+    store = await open_file(tmp_path / "full.db")
+    try:
+        await store.append("note-f", [proposed()])
+        (pages,) = store._writer._connection.execute("PRAGMA page_count").fetchone()
+        store._writer._connection.execute(f"PRAGMA max_page_count = {pages}")
+
+        # when an append needs more room, then it is refused as full
+        big = [proposed(data=b'{"text": "' + b"x" * 200_000 + b'"}')]
+        with pytest.raises(StorageFullError):
+            await store.append("note-f", big)
+        assert (await store.head()).position == 1
+    finally:
         await store.close()
 
 
