@@ -1,19 +1,35 @@
-"""The ``incidents`` command: serve, seed, replay, verify, export-schemas."""
+"""The ``incidents`` command: serve, seed, replay, verify, export-schemas.
+
+Every command is a subcommand of :data:`main`, an :class:`IncidentsGroup`: an error that
+escapes any of them (or a subcommand added later) ends in a line or two saying what is wrong
+and what to do, with the exit code of its kind (:class:`incidents.exits.ExitCode`), and
+shows a traceback only under ``incidents --debug``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-import sys
+import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from incidents.exits import CommandFailure, ExitCode, explain, without_password
 from incidents.settings import DEFAULT_DATABASE_URL, Settings
+
+if TYPE_CHECKING:
+    from incidents.store.protocol import EventStore
 
 # The checkout's seeds/ (editable install), else ./seeds (the container's working directory).
 _CHECKOUT_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SEEDS_DIR = _CHECKOUT_SEEDS if _CHECKOUT_SEEDS.is_dir() else Path("seeds")
+
+# Where a command records the database it works on, for error messages.
+_DATABASE_META = "incidents.database"
 
 
 def database_url(value: str) -> str:
@@ -31,15 +47,142 @@ database_option = click.option(
 )
 
 
-@click.group()
+class IncidentsGroup(click.Group):
+    """A click group whose commands fail in one or two lines with a distinct exit code.
+
+    Subgroups made with ``@main.group()`` are of this class too; the mapping happens once, at
+    the top, for whatever any command raises.
+    """
+
+    group_class = type
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; turn any error it raises into a CommandFailure (unless --debug)."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            if ctx.params.get("debug"):
+                raise
+            raise explain(error, ctx.meta.get(_DATABASE_META)) from None
+
+
+@click.group(cls=IncidentsGroup)
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")
 @click.version_option(package_name="incidents")
-def main() -> None:
+def main(debug: bool) -> None:
     """An event-sourced log of incidents against diplomatic missions, notes and protests."""
+
+
+def settings_for(database: str) -> Settings:
+    """The settings from the environment with ``--database`` on top, checked at once."""
+    settings = Settings.from_env(database_url=database_url(database))
+    click.get_current_context().meta[_DATABASE_META] = settings.database_url
+    return settings
+
+
+def _sqlite_file(settings: Settings) -> Path | None:
+    """The SQLite file ``settings`` names, or None for another store."""
+    from incidents.store.factory import sqlite_path
+
+    if settings.database_url.partition(":")[0].lower() != "sqlite":
+        return None
+    try:
+        return Path(sqlite_path(settings.database_url))
+    except ValueError as error:
+        raise CommandFailure(
+            ExitCode.SETTINGS, str(error), "name a file: sqlite:///path/to/log.db"
+        ) from None
+
+
+async def _postgres_has_log(database: str) -> bool:
+    """Whether the PostgreSQL database (and ``?schema=``) of ``database`` holds a log."""
+    import asyncpg
+
+    from incidents.store.factory import postgres_schema
+
+    url, schema = postgres_schema(database)
+    connection = await asyncpg.connect(url)
+    try:
+        table = await connection.fetchval(
+            "SELECT to_regclass(quote_ident($1) || '.events')", schema or "public"
+        )
+    finally:
+        await connection.close()
+    return table is not None
+
+
+async def check_database(settings: Settings, *, create: bool) -> None:
+    """Fail, naming the path, where the store cannot be opened or (``create`` False) where
+    opening it would create a log that is not there."""
+    path = _sqlite_file(settings)
+    if path is not None:
+        if not path.parent.is_dir():
+            raise CommandFailure(
+                ExitCode.NOT_FOUND,
+                f"no directory {path.parent} for the database {path}",
+                f"create it (mkdir -p {path.parent}) or name another path with --database",
+            )
+        if not create and not path.is_file():
+            raise CommandFailure(
+                ExitCode.NOT_FOUND,
+                f"no database at {path}",
+                "name an existing log with --database (incidents seed creates one)",
+            )
+    elif (
+        not create
+        and settings.database_url.partition(":")[0].lower().startswith("postgres")
+        and not await _postgres_has_log(settings.database_url)
+    ):
+        raise CommandFailure(
+            ExitCode.NOT_FOUND,
+            f"no log in the database {without_password(settings.database_url)}",
+            "name the database (and ?schema=) that holds it with --database",
+        )
+
+
+@contextlib.asynccontextmanager
+async def opened_store(settings: Settings, *, create: bool) -> AsyncIterator[EventStore]:
+    """The store ``settings`` names, closed on leaving. ``create=False`` (read-only
+    commands): fail, naming it, rather than create a log that is not there."""
+    from incidents.domain.rules import DomainRules
+    from incidents.store.factory import open_store
+
+    await check_database(settings, create=create)
+    store = await open_store(settings.database_url, DomainRules(), settings)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def check_address(host: str, port: int) -> None:
+    """Fail at once if ``host:port`` is taken: a bind without SO_REUSEPORT, which granian
+    sets and with which a second server would start beside the first on the same port."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise CommandFailure(
+            ExitCode.ADDRESS, f"cannot serve on {host}: {error.strerror}", "check --host"
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # SO_REUSEADDR lets a port left in TIME_WAIT be taken, never one being listened on.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise CommandFailure(
+                ExitCode.ADDRESS,
+                f"cannot serve on {host}:{port}: {error.strerror}",
+                "another process holds this port: stop it, or choose another with --port",
+            ) from None
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", default=1, show_default=True, type=int, help="Server processes.")
 @database_option
 def serve(host: str, port: int, workers: int, database: str) -> None:
@@ -47,8 +190,12 @@ def serve(host: str, port: int, workers: int, database: str) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
+    settings = settings_for(database)
+    check_address(host, port)
+    # Opened once here, so a database that cannot be opened fails now, not in each worker.
+    asyncio.run(_open_and_close(settings))
     # Worker processes read their settings from the environment.
-    os.environ["INCIDENTS_DATABASE_URL"] = database_url(database)
+    os.environ["INCIDENTS_DATABASE_URL"] = settings.database_url
     Granian(
         "incidents.http.app:app_factory",
         factory=True,
@@ -58,6 +205,11 @@ def serve(host: str, port: int, workers: int, database: str) -> None:
         workers=workers,
         log_access=False,
     ).serve()
+
+
+async def _open_and_close(settings: Settings) -> None:
+    async with opened_store(settings, create=True):
+        pass
 
 
 @main.command()
@@ -71,11 +223,22 @@ def serve(host: str, port: int, workers: int, database: str) -> None:
 )
 def seed(database: str, seeds_dir: Path) -> None:
     """Load the seed events through the append path; loading twice stores nothing new."""
-    from incidents.seeding import load_seeds
+    from incidents.seeding import load_into, seed_files
+    from incidents.service import LogService
 
-    created, existing = asyncio.run(
-        load_seeds(Settings.from_env(database_url=database_url(database)), seeds_dir)
-    )
+    settings = settings_for(database)
+    if not seed_files(seeds_dir):
+        raise CommandFailure(
+            ExitCode.NOT_FOUND,
+            f"no seed files in {seeds_dir} (neither index.json nor *.json)",
+            "name the directory that holds them with --seeds",
+        )
+
+    async def run() -> tuple[int, int]:
+        async with opened_store(settings, create=True) as store:
+            return await load_into(LogService(store), seeds_dir)
+
+    created, existing = asyncio.run(run())
     click.echo(f"seeded: {created} events stored, {existing} already in the log")
 
 
@@ -88,21 +251,21 @@ def seed(database: str, seeds_dir: Path) -> None:
     default=None,
     help="Processes replaying a SQLite file [default: one per CPU on a large log].",
 )
-def replay(database: str, repair: bool, workers: int | None) -> None:
-    """Rebuild every projection from the log and compare it with the live one."""
+@click.pass_context
+def replay(ctx: click.Context, database: str, repair: bool, workers: int | None) -> None:
+    """Rebuild every projection from the log and compare it with the live one (exit 1 if
+    they differ). Without --repair it changes nothing and needs an existing log."""
     from rich.progress import Progress
 
     from incidents.domain.rules import DomainRules
     from incidents.projections.replay import replay as run_replay
-    from incidents.store.factory import open_store, sqlite_path
+
+    settings = settings_for(database)
+    # A SQLite file is read by replay itself, split over worker processes.
+    path = _sqlite_file(settings)
 
     async def run() -> int:
-        settings = Settings.from_env(database_url=database_url(database))
-        scheme = settings.database_url.partition(":")[0].lower()
-        # A SQLite file is read by replay itself, split over worker processes.
-        path = sqlite_path(settings.database_url) if scheme == "sqlite" else None
-        store = await open_store(settings.database_url, DomainRules(), settings)
-        try:
+        async with opened_store(settings, create=repair) as store:
             head = await store.head()
             with Progress(transient=False) as progress:
                 task = progress.add_task("replaying", total=head.position)
@@ -111,51 +274,47 @@ def replay(database: str, repair: bool, workers: int | None) -> None:
                     DomainRules(),
                     repair,
                     lambda n: progress.advance(task, n),
-                    path=path,
+                    path=None if path is None else str(path),
                     workers=workers,
                 )
-        finally:
-            await store.close()
         click.echo(f"replayed {report.events} events into {report.streams} streams")
         for difference in [*report.differences, *report.tally_differences]:
             click.echo(f"  differs: {difference.stream_id}: {difference.reason}")
         if not report.differences and not report.tally_differences:
             click.echo("no difference: live projections equal the rebuilt ones")
-            return 0
+            return ExitCode.OK
         if report.repaired:
             click.echo(f"repaired {len(report.differences)} streams")
             if report.tally_differences:
                 click.echo("recounted every mission's tallies from the streams")
-        return 0 if report.repaired else 1
+        return ExitCode.OK if report.repaired else ExitCode.CHECK_FAILED
 
-    sys.exit(asyncio.run(run()))
+    ctx.exit(asyncio.run(run()))
 
 
 @main.command()
 @database_option
-def verify(database: str) -> None:
-    """Walk the hash chain; name the first position that does not hold (exit 1)."""
-    from incidents.domain.rules import DomainRules
+@click.pass_context
+def verify(ctx: click.Context, database: str) -> None:
+    """Walk the hash chain; name the first position that does not hold (exit 1). Changes
+    nothing and needs an existing log."""
     from incidents.store.chain import verify_log
-    from incidents.store.factory import open_store
+
+    settings = settings_for(database)
 
     async def run() -> int:
-        settings = Settings.from_env(database_url=database_url(database))
-        store = await open_store(settings.database_url, DomainRules(), settings)
-        try:
+        async with opened_store(settings, create=False) as store:
             report = await verify_log(store)
-        finally:
-            await store.close()
         if report.broken is not None:
             click.echo(
                 f"chain broken at position {report.broken.position}: {report.broken.reason} "
                 f"({report.count} events verified before it)"
             )
-            return 1
+            return ExitCode.CHECK_FAILED
         click.echo(f"ok: {report.count} events, head hash {report.head_hash}")
-        return 0
+        return ExitCode.OK
 
-    sys.exit(asyncio.run(run()))
+    ctx.exit(asyncio.run(run()))
 
 
 @main.command("export-schemas")
