@@ -17,8 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 import msgspec
 
+from incidents.core.errors import CorruptStoreError, RuleViolation, StoreUnavailableError
 from incidents.settings import SettingsError
-from incidents.store.protocol import RuleViolation, StoreUnavailableError
 
 
 class ExitCode(IntEnum):
@@ -33,9 +33,11 @@ class ExitCode(IntEnum):
     SETTINGS = 3
     # A file or directory the command needs is not there (database, seeds).
     NOT_FOUND = 4
-    # The database server does not answer or refuses the connection.
-    UNREACHABLE = 5
-    # The log or an input file holds something that does not decode.
+    # The database does not answer, refuses the connection, or cannot take writes now
+    # (locked by another process, full, read-only).
+    UNAVAILABLE = 5
+    # The log or an input file holds an event that does not decode or breaks the rules, or
+    # the database file is damaged.
     BAD_DATA = 6
     # The address to serve on is taken or not allowed.
     ADDRESS = 7
@@ -117,7 +119,7 @@ def explain(error: BaseException, database: str | None = None) -> CommandFailure
             )
         if _unreachable(cause):
             return CommandFailure(
-                ExitCode.UNREACHABLE,
+                ExitCode.UNAVAILABLE,
                 f"cannot reach the database{where}: {cause}",
                 "check that the server is running and that the URL's host, port, user and "
                 "database are right (--database or INCIDENTS_DATABASE_URL)",
@@ -126,15 +128,24 @@ def explain(error: BaseException, database: str | None = None) -> CommandFailure
             return CommandFailure(
                 ExitCode.BAD_DATA, f"an event does not decode: {cause}", bad_data_hint
             )
+        if isinstance(cause, CorruptStoreError) or (
+            isinstance(cause, sqlite3.DatabaseError) and "not a database" in str(cause)
+        ):
+            return CommandFailure(
+                ExitCode.BAD_DATA,
+                f"the database{where} is damaged: {cause}",
+                "restore it from a backup, or name another with --database",
+            )
         if isinstance(cause, RuleViolation):
             return CommandFailure(
                 ExitCode.BAD_DATA, f"an event breaks the domain's rules: {cause}", bad_data_hint
             )
     if isinstance(error, StoreUnavailableError):
         return CommandFailure(
-            ExitCode.UNREACHABLE,
+            ExitCode.UNAVAILABLE,
             f"the database{where} cannot be used now: {error}",
-            "check that the server is running and not locked by another process, then retry",
+            "check that it is running, has room and is writable, and not locked by another "
+            "process; then retry",
         )
     return CommandFailure(
         ExitCode.INTERNAL,

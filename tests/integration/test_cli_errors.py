@@ -78,7 +78,7 @@ def test_an_unreachable_postgresql_server_is_named() -> None:
     # Nothing listens on a port just released.
     url = f"postgresql://postgres:secret@127.0.0.1:{_free_port()}/test"
     result = run("seed", "--database", url)
-    assert_short_failure(result, ExitCode.UNREACHABLE, "cannot reach the database at ")
+    assert_short_failure(result, ExitCode.UNAVAILABLE, "cannot reach the database at ")
     assert "secret" not in result.output
 
 
@@ -235,3 +235,10 @@ def test_a_read_only_command_on_a_postgres_schema_without_a_log_creates_nothing(
         return bool(found)
 
     assert not asyncio.run(schema_exists())
+
+
+def test_a_file_that_is_not_a_database_is_named_damaged(tmp_path: Path) -> None:
+    database = tmp_path / "log.db"
+    database.write_bytes(b"not a database " * 1000)
+    result = run("verify", "--database", str(database))
+    assert_short_failure(result, ExitCode.BAD_DATA, "is damaged", str(database))
