@@ -118,7 +118,9 @@ def run(variant: Variant, seconds: float, scratch: Path, round_: int) -> None:
 def main() -> None:
     rounds, seconds, *specs = sys.argv[1:]
     variants = [parse(spec) for spec in specs]
-    with tempfile.TemporaryDirectory(dir=Path(__file__).parents[1] / "out") as directory:
+    out = Path(__file__).parents[1] / "out"
+    out.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out) as directory:
         scratch = Path(directory)
         (scratch / "body.json").write_bytes(note_body())
         for round_ in range(int(rounds)):

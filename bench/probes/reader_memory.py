@@ -1,7 +1,8 @@
 """Probe: the server-side memory one call of each read model leaves behind and peaks at.
 
-``python -m bench.probes.reader_memory PATH [before]``: opens the store on PATH, reads each
-view once, and prints VmRSS after and VmHWM (peak) growth in MB, in a fresh process.
+``python -m bench.probes.reader_memory PATH``: opens the store on PATH, reads each view once,
+and prints VmRSS after and VmHWM (peak) growth in MB, in a fresh process. Compare two
+revisions with ``python -m bench.probes.ab REVISION ROUNDS bench.probes.reader_memory PATH``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 from datetime import UTC, datetime
 
 from incidents.domain.rules import DomainRules
+from incidents.projections.reader import Projections
 from incidents.store.sqlite import SqliteEventStore
 
 
@@ -23,14 +25,11 @@ def _status() -> dict[str, float]:
         }
 
 
-async def main(path: str, before: bool) -> None:
-    if before:
-        from bench.probes import _reader_before as module
-    else:
-        from incidents.projections import reader as module  # type: ignore[no-redef]
+async def main(path: str) -> None:
+    """Read each view once and print how much memory that left behind and peaked at."""
     store = await SqliteEventStore.open(path, DomainRules())
     try:
-        projections = module.Projections(store, 30, lambda: datetime.now(UTC))
+        projections = Projections(store, 30, lambda: datetime.now(UTC))
         start = _status()
         await projections.open_protests()
         await projections.unanswered_notes()
@@ -39,10 +38,9 @@ async def main(path: str, before: bool) -> None:
     finally:
         await store.close()
     print(
-        f"{'before' if before else 'after'}: RSS +{end['VmRSS'] - start['VmRSS']:.0f} MB, "
-        f"peak +{end['VmHWM'] - start['VmHWM']:.0f} MB"
+        f"RSS +{end['VmRSS'] - start['VmRSS']:.0f} MB, peak +{end['VmHWM'] - start['VmHWM']:.0f} MB"
     )
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], len(sys.argv) > 2 and sys.argv[2] == "before"))
+    asyncio.run(main(sys.argv[1]))
