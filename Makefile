@@ -33,7 +33,7 @@ crash: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check incidents tests bench
 	$(BIN)/ruff format --check incidents tests bench
-	$(BIN)/mypy --strict incidents
+	$(BIN)/mypy --strict incidents bench
 	$(BIN)/lint-imports
 
 format: $(STAMP)

@@ -10,7 +10,7 @@ LABELS = {
     "raw": "raw sqlite3 executemany, rows/txn = the store's batch",
     "eventsourcing": "eventsourcing library, SQLite, one save per event",
 }
-STYLES = {
+STYLES: dict[str, dict[str, Any]] = {
     "store": {"color": "#1f77b4", "marker": "o"},
     "raw": {"color": "#7f7f7f", "marker": "s", "linestyle": "--"},
     "eventsourcing": {"color": "#d62728", "marker": "^"},

@@ -32,6 +32,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import RecordConflictError
 
 from bench.es_app import Note, Protest, open_application, synchronous_setting
@@ -206,7 +207,7 @@ def es_rate(
                 except IndexError:
                     return
                 while True:
-                    aggregate = app.repository.get(aggregate_id)
+                    aggregate: Aggregate = app.repository.get(aggregate_id)
                     final = False
                     if isinstance(aggregate, Note):
                         if aggregate.status == "sent":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
@@ -71,7 +72,7 @@ class Protest(Aggregate):
         self.closed = True
 
 
-class Log(Application):
+class Log(Application[UUID]):
     """The application whose repository loads and saves the aggregates above."""
 
 

@@ -16,6 +16,7 @@ import json
 import statistics
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 HOST = "127.0.0.1"
 MAX_REQUESTS = 5_000_000
@@ -100,7 +101,9 @@ async def _connection(
         writer.close()
 
 
-async def run(port: int, connections: int, seconds: float, prefix: str, body: bytes) -> dict:
+async def run(
+    port: int, connections: int, seconds: float, prefix: str, body: bytes
+) -> dict[str, Any]:
     """Load the server for ``seconds``; the summary wrk's script would print."""
     tally = Tally()
     started = time.perf_counter()
@@ -137,13 +140,13 @@ def main() -> None:
     options = parser.parse_args()
     with open(options.body, "rb") as file:
         body = file.read()
+    load = run(options.port, options.connections, options.seconds, options.prefix, body)
     try:
         import uvloop
-
-        runner = uvloop.run
     except ImportError:
-        runner = asyncio.run
-    summary = runner(run(options.port, options.connections, options.seconds, options.prefix, body))
+        summary = asyncio.run(load)
+    else:
+        summary = uvloop.run(load)
     print(json.dumps(summary), flush=True)
 
 

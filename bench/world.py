@@ -278,6 +278,8 @@ class Mission:
 def country_name(code: str) -> str:
     """The short English name pycountry gives a state (its common name where it has one)."""
     country = pycountry.countries.get(alpha_2=code)
+    if country is None:
+        raise ValueError(f"pycountry knows no state {code!r}")
     return str(getattr(country, "common_name", None) or country.name)
 
 
@@ -620,7 +622,6 @@ class CaseMaker:
         kind = rng.choice(INCIDENT_KINDS)
         stream_id = self._id("incident", mission, at)
         police = Party(state=mission.receiving, body="police")
-        minute = {"occurred_precision": "minute", "occurred_zone": mission.zone}
         events = [
             self._planned(
                 at,
@@ -642,7 +643,8 @@ class CaseMaker:
                     reported_by=mission.party,
                     ended_at=at + timedelta(minutes=rng.randint(20, 240)),
                     sources=self._sources(2),
-                    **minute,
+                    occurred_precision="minute",
+                    occurred_zone=mission.zone,
                 ),
             )
         ]
@@ -657,7 +659,8 @@ class CaseMaker:
                         by=police,
                         summary="A police car arrived at the scene.",
                         sources=self._sources(),
-                        **minute,
+                        occurred_precision="minute",
+                        occurred_zone=mission.zone,
                     ),
                 )
             )
