@@ -24,10 +24,9 @@ from incidents.settings import Settings
 from incidents.store.factory import open_store
 
 # The cycle collector's first threshold in a served process. A request allocates many
-# containers and reference counting frees nearly all of them, yet at Python's default (700)
-# the collector ran every ~16 appends and went through the whole heap every ~2,000, for
-# 20-30 ms with the loop and the writer stopped: 13 % of the loop thread's time in
-# figure 2. At 7,000 it runs about once a second under the same load.
+# containers and reference counting frees nearly all of them, so at Python's default (700)
+# the collector would run every few appends and sweep the whole heap with the loop and the
+# writer stopped; at 7,000 it runs about once a second under load (docs/benchmarks.md).
 SERVED_GC_THRESHOLD = 7000
 
 

@@ -2,7 +2,7 @@
 
 ``/projections/open-protests`` and ``/projections/incidents`` list every stream that matches
 (tens of thousands at 1,000,000 events), sorted, with counts over all of them. Built from the
-store on each request, that cost about a second at 1,000,000 events. :class:`Ordered` holds
+store on each request, that would cost about a second at 1,000,000 events. :class:`Ordered` holds
 what it takes to answer without reading them, and :mod:`incidents.projections.states` keeps
 it current with the log:
 

@@ -63,8 +63,8 @@ Bucket = tuple[str, str | None]
 
 # The categories whose open streams are held, by mission.
 HELD_CATEGORIES = frozenset({"note"})
-# Rows a paged load takes at a time (250, not 1000: at 1,000,000 events the server kept
-# 11 MB less after loading the places of every protest and incident), events a catch-up
+# Rows a paged load takes at a time (small pages keep the server's memory low once it has
+# loaded the places of every protest and incident; docs/benchmarks.md), events a catch-up
 # reads at a time.
 PAGE_SIZE = 250
 CATCH_UP_PAGE = 500
