@@ -13,7 +13,7 @@ from __future__ import annotations
 from litestar import Litestar, get, post
 
 from incidents.http.app import tune_collector_for_serving
-from incidents.service import AppendBody
+from incidents.http.bodies import AppendBody
 
 
 @post("/streams/{stream_id:str}/events", status_code=201)

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from incidents.domain.events import EVENT_TYPES
-from incidents.service import AppendBody, MultiAppendBody
+from incidents.http.bodies import AppendBody, MultiAppendBody, without_data_tags
 
 _encode = msgspec.json.Encoder(order="sorted")
 
@@ -23,18 +23,16 @@ def schema_documents() -> dict[str, dict[str, Any]]:
     documents: dict[str, dict[str, Any]] = {}
     for name, struct_type in sorted(EVENT_TYPES.items()):
         documents[f"events/{name}.json"] = _without_tag(msgspec.json.schema(struct_type), name)
-    documents["requests/AppendBody.json"] = msgspec.json.schema(AppendBody)
-    documents["requests/MultiAppendBody.json"] = msgspec.json.schema(MultiAppendBody)
+    for body in (AppendBody, MultiAppendBody):
+        document = msgspec.json.schema(body)
+        without_data_tags(document["$defs"])
+        documents[f"requests/{body.__name__}.json"] = document
     return documents
 
 
 def _without_tag(document: dict[str, Any], name: str) -> dict[str, Any]:
     """The schema of ``data`` as clients send it: the type travels beside it, not inside."""
-    body = document["$defs"][name]
-    body["properties"].pop("type", None)
-    body["required"] = [field for field in body.get("required", []) if field != "type"]
-    if not body["required"]:
-        del body["required"]
+    without_data_tags(document["$defs"])
     return document
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import msgspec
 
 from incidents.domain.rules import DomainRules
-from incidents.service import LogService, MultiAppendBody
+from incidents.http.bodies import MultiAppendBody
+from incidents.service import LogService
 from incidents.settings import Settings
 from incidents.store.factory import open_store
 
@@ -28,7 +29,7 @@ async def load_into(service: LogService, seeds_dir: Path) -> tuple[int, int]:
     created = existing = 0
     for path in seed_files(seeds_dir):
         body = _decode_seed.decode(path.read_bytes())
-        for result in await service.append_many(body):
+        for result in await service.append_many(body.appends):
             if result.created:
                 created += len(result.events)
             else:

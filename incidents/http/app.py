@@ -15,8 +15,10 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 import incidents
 from incidents.domain.rules import DomainRules
-from incidents.http.problems import EXCEPTION_HANDLERS
+from incidents.http.decoding import StrictRequest
+from incidents.http.problems import EXCEPTION_HANDLERS, ProblemTypeController
 from incidents.http.projections import MissionController, ProjectionController
+from incidents.http.query import refuse_unknown_query_parameters
 from incidents.http.streams import LogController, StreamController
 from incidents.projections.reader import Projections
 from incidents.service import LogService
@@ -79,8 +81,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LogController,
             ProjectionController,
             MissionController,
+            ProblemTypeController,
             health,
         ],
+        request_class=StrictRequest,
+        before_request=refuse_unknown_query_parameters,
         lifespan=[lifespan],
         dependencies={
             "service": Provide(provide_service, sync_to_thread=False),

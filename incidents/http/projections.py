@@ -18,13 +18,13 @@ from litestar.openapi.spec import Example
 from litestar.params import FromQuery, PathParameter, QueryParameter
 
 from incidents.domain.events import IncidentKind
-from incidents.http.problems import QUERY_PROBLEMS
+from incidents.http.bodies import AwareDatetime
+from incidents.http.problems import QUERY_PROBLEMS, BadRequestError, ParameterError
 from incidents.projections.incidents_by_mission import IncidentsView
 from incidents.projections.missions import MissionsView
 from incidents.projections.open_protests import OpenProtestsView
 from incidents.projections.reader import CursorError, Projections
 from incidents.projections.unanswered_notes import UnansweredNotesView
-from incidents.service import AwareDatetime, BadRequestError
 from incidents.store.protocol import STREAM_ID_MAX_LENGTH, is_valid_stream_id
 
 MISSION_PATTERN = r"^mission-[a-z0-9][a-z0-9-]*$"
@@ -106,12 +106,14 @@ def _time(name: str, value: str | None) -> datetime | None:
     try:
         return _decode_time(msgspec.json.encode(value))
     except msgspec.ValidationError as error:
-        raise BadRequestError(f"{name} must be an RFC 3339 time with an offset: {error}") from error
+        raise ParameterError(
+            "query", name, f"{name} must be an RFC 3339 time with an offset: {error}"
+        ) from error
 
 
-def _mission(mission: str | None) -> str | None:
+def _mission(mission: str | None, name: str = "mission") -> str | None:
     if mission is not None and not (mission.startswith("mission-") and is_valid_stream_id(mission)):
-        raise BadRequestError(f"{mission!r} is not a mission stream id (mission-...)")
+        raise ParameterError("query", name, f"{mission!r} is not a mission stream id (mission-...)")
     return mission
 
 

@@ -5,9 +5,9 @@ Controllers only translate: parse, call the service or the store, map the result
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
-from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -18,23 +18,31 @@ from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter,
 from litestar.response.base import ASGIResponse
 from msgspec import Meta
 
-from incidents.http.problems import APPEND_PROBLEMS, QUERY_PROBLEMS, READ_PROBLEMS
-from incidents.service import (
-    EVENT_TYPE_PATTERN,
+from incidents.http.bodies import (
     MAX_INT64,
     AppendBody,
-    BadRequestError,
+    AppendedOut,
+    AppendOut,
     Category,
-    LogService,
+    LogPageOut,
     MultiAppendBody,
-    StreamNotFoundError,
+    MultiAppendOut,
+    StreamEventsOut,
+    StreamStateOut,
 )
+from incidents.http.problems import (
+    APPEND_PROBLEMS,
+    QUERY_PROBLEMS,
+    READ_PROBLEMS,
+    BadRequestError,
+    ParameterError,
+)
+from incidents.service import LogService, StreamNotFoundError
 from incidents.store.protocol import (
     STREAM_ID_MAX_LENGTH,
     STREAM_ID_PATTERN,
     AppendResult,
-    RecordedEvent,
-    is_valid_stream_id,
+    ExpectedVersion,
 )
 
 StreamIdPath = Annotated[
@@ -46,24 +54,7 @@ StreamIdPath = Annotated[
         examples=[Example(value="note-az-paris-2022-08-17")],
     ),
 ]
-EventTypeName = Annotated[str, Meta(pattern=EVENT_TYPE_PATTERN, max_length=64)]
-
-
-class AppendedOut(msgspec.Struct, frozen=True):
-    """Where one appended event landed."""
-
-    event_id: UUID
-    position: int
-    version: int
-
-
-class AppendOut(msgspec.Struct, frozen=True):
-    """The answer to an append: the stream's new version and each event's place."""
-
-    stream_id: str
-    version: int
-    events: list[AppendedOut]
-
+EventTypeName = Annotated[str, Meta(pattern=r"^[A-Z][A-Za-z]*$", max_length=64)]
 
 _encode_append_out = msgspec.json.Encoder().encode
 
@@ -81,49 +72,51 @@ APPEND_SUCCESSES = {
         generate_examples=False,
     ),
 }
+# An If-Match version has at most as many digits as the largest 64-bit version.
+_VERSION_TAG = re.compile(r'"?([0-9]{1,19})"?')
 
 
-class MultiAppendOut(msgspec.Struct, frozen=True):
-    """The answer to ``POST /events``: one entry per append, in request order."""
-
-    appends: list[AppendOut]
-
-
-class StreamEventsOut(msgspec.Struct, frozen=True):
-    """A page of one stream's events; ``next_version`` continues in the same direction."""
-
-    stream_id: str
-    direction: str
-    events: list[RecordedEvent]
-    next_version: int | None
-
-
-class LogPageOut(msgspec.Struct, frozen=True):
-    """A page of the global log; pass ``next_after`` as ``after`` for the next page."""
-
-    events: list[RecordedEvent]
-    next_after: int
-    has_more: bool
+def parse_if_match(header: str | None) -> ExpectedVersion | None:
+    """``If-Match: "<n>"`` means expected version n; ``*`` means the stream exists."""
+    if header is None:
+        return None
+    value = header.strip()
+    if value == "*":
+        return "exists"
+    if value.startswith("W/"):
+        raise ParameterError(
+            "header", "If-Match", "If-Match takes a strong ETag: the stream's version in quotes"
+        )
+    match = _VERSION_TAG.fullmatch(value)
+    if match is None or int(match.group(1)) > MAX_INT64:
+        raise ParameterError(
+            "header",
+            "If-Match",
+            'If-Match must be a stream version such as "3" (at most 2^63 - 1) or *',
+        )
+    return int(match.group(1))
 
 
-class StreamStateOut(msgspec.Struct, frozen=True):
-    """A stream's current state as its projection sees it."""
-
-    stream_id: str
-    category: str
-    version: int
-    state: msgspec.Raw
-    mission: str | None
-    is_open: bool
-    last_position: int
-    updated_at: str
+def _expected(body: AppendBody, if_match: str | None) -> ExpectedVersion:
+    """The body's expected version, or the header's: they may not disagree."""
+    from_header = parse_if_match(if_match)
+    if from_header is None:
+        return body.expected_version
+    if body.expected_version not in ("any", from_header):
+        raise BadRequestError(
+            f"If-Match says {from_header!r} but expected_version says {body.expected_version!r}"
+        )
+    return from_header
 
 
 def _checked(stream_id: str) -> str:
-    if not is_valid_stream_id(stream_id):
-        raise BadRequestError(
+    # fullmatch: the pattern's "$" alone would let a final newline through.
+    if len(stream_id) > STREAM_ID_MAX_LENGTH or not re.fullmatch(STREAM_ID_PATTERN, stream_id):
+        raise ParameterError(
+            "path",
+            "stream_id",
             f"{stream_id!r} is not a stream id: <category>-<name>, lower-case ASCII letters, "
-            "digits and '-', at most 128 characters"
+            "digits and '-', at most 128 characters",
         )
     return stream_id
 
@@ -159,7 +152,7 @@ class StreamController(Controller):
         if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
     ) -> ASGIResponse:
         """Append to one stream."""
-        result = await service.append(_checked(stream_id), data, if_match)
+        result = await service.append(_checked(stream_id), data.events, _expected(data, if_match))
         # Encoded here and handed to the server as it is: a Response would be serialised
         # and its headers merged layer by layer, a tenth of what an append costs the loop.
         return ASGIResponse(
@@ -234,7 +227,7 @@ class LogController(Controller):
         self, data: JSONBody[MultiAppendBody], service: NamedDependency[LogService]
     ) -> Response[MultiAppendOut]:
         """Append to several streams in one transaction."""
-        results = await service.append_many(data)
+        results = await service.append_many(data.appends)
         created = any(result.created for result in results)
         return Response(
             MultiAppendOut([_out(result) for result in results]),

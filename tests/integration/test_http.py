@@ -8,7 +8,8 @@ from uuid import uuid4
 
 from litestar.testing import AsyncTestClient
 
-from incidents.service import KNOWN_CATEGORIES, Category
+from incidents.http.bodies import Category
+from incidents.service import KNOWN_CATEGORIES
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
@@ -180,9 +181,12 @@ async def test_a_demand_answered_on_a_closed_protest_is_422(client: Client) -> N
     assert_problem(await post(client, "protest-a", answer), 422, event_index=0)
 
 
-async def test_unknown_type_and_category_are_422(client: Client) -> None:
+async def test_an_unknown_type_is_400_and_an_unknown_category_422(client: Client) -> None:
     unknown_type = await post(client, "note-a", {"type": "NoteEaten", "data": {}})
-    assert_problem(unknown_type, 422, rule="unknown-event-type")
+    body = assert_problem(unknown_type, 400)
+    assert body["errors"] == [
+        {"pointer": "/events/0/type", "detail": "'NoteEaten' is not one of the types taken here"}
+    ]
     unknown_category = await post(client, "treaty-a", note_sent())
     assert_problem(unknown_category, 422, rule="unknown-category")
 
@@ -201,7 +205,7 @@ async def test_malformed_and_mismatched_bodies_are_400_and_store_nothing(client:
     bad_state = note_sent()
     bad_state["data"]["to"] = {"state": "XX"}
     body = assert_problem(await post(client, "note-a", bad_state), 400)
-    assert body["pointer"] == "/events/0/data"
+    assert [e["pointer"] for e in body["errors"]] == ["/events/0/data/to/state"]
     naive_time = note_sent(occurred_at="2022-08-17T00:00:00")
     assert_problem(await post(client, "note-a", naive_time), 400)
     missing = note_sent()

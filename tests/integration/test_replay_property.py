@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 
 from incidents.domain.rules import DomainRules, tallies_of
 from incidents.domain.state import decode_state
+from incidents.http.bodies import EventIn
 from incidents.projections.replay import replay
-from incidents.service import AppendBody, EventIn, LogService
+from incidents.service import LogService
 from incidents.store.protocol import StoreError
 from tests.conftest import STORE_ADAPTERS, open_test_store
 from tests.store_rules import recount
@@ -114,11 +115,11 @@ async def _run(adapter: str, steps: list[tuple[str, EventIn]]) -> None:
                     "name": "Embassy of Azerbaijan in France",
                 },
             )
-            await service.append(MISSION, AppendBody(events=[mission]))
+            await service.append(MISSION, [mission])
             accepted = 1
             for stream_id, event in steps:
                 try:
-                    await service.append(stream_id, AppendBody(events=[event]))
+                    await service.append(stream_id, [event])
                     accepted += 1
                 except StoreError:
                     pass  # refused by a rule: must leave no trace

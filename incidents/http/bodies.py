@@ -1,0 +1,215 @@
+"""The request and response bodies of the stream and log controllers, as msgspec Structs.
+
+An event as a client posts it is one Struct per event type, tagged by ``type``: msgspec
+decodes ``data`` straight into the type's Struct, and the OpenAPI document shows every
+type's ``data`` in a union discriminated on ``type``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, cast
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from incidents.domain.events import EVENT_TYPES, EventData
+from incidents.store.protocol import STREAM_ID_MAX_LENGTH, STREAM_ID_PATTERN, RecordedEvent
+
+# The most events one request may carry; the body limit (1 MiB) usually bites first.
+MAX_EVENTS_PER_REQUEST = 1000
+# The most appends one ``POST /events`` may carry.
+MAX_APPENDS_PER_REQUEST = 100
+# Positions and versions are 64-bit integers in every store.
+MAX_INT64 = 2**63 - 1
+
+StreamId = Annotated[
+    str,
+    Meta(
+        pattern=STREAM_ID_PATTERN,
+        max_length=STREAM_ID_MAX_LENGTH,
+        description="<category>-<name>: lower-case ASCII letters, digits and '-'",
+        examples=["note-az-paris-2022-08-17"],
+    ),
+]
+Version = Annotated[int, Meta(ge=0, le=MAX_INT64)]
+ExpectedVersionIn = Annotated[
+    Version | Literal["any", "no_stream", "exists"],
+    Meta(
+        description='"any" (default), "no_stream", "exists", or the exact version the stream '
+        "must be at (0 = empty)"
+    ),
+]
+AwareDatetime = Annotated[datetime, Meta(tz=True)]
+Category = Literal["mission", "incident", "note", "protest", "statement"]
+Metadata = Annotated[
+    dict[str, Any],
+    Meta(description="Any JSON object (correlation_id, causation_id, source, ...)"),
+]
+
+
+class EventInFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The envelope fields a client may send with any event type."""
+
+    event_id: Annotated[
+        UUID | None,
+        Meta(description="The event's id; the server makes a UUIDv7 when it is missing"),
+    ] = None
+    occurred_at: Annotated[
+        AwareDatetime | None,
+        Meta(description="When it happened in the world; defaults to when the log takes it"),
+    ] = None
+    metadata: Metadata = {}
+
+
+def _event_in(name: str, data_type: type[EventData]) -> type[EventInFields]:
+    struct = msgspec.defstruct(
+        f"{name}In",
+        [("data", data_type)],
+        bases=(EventInFields,),
+        tag_field="type",
+        tag=name,
+        frozen=True,
+        kw_only=True,
+        forbid_unknown_fields=True,
+        module=__name__,
+    )
+    struct.__doc__ = f"A {name} event as a client posts it: its data, and optional envelope."
+    return cast(type[EventInFields], struct)
+
+
+EVENT_IN_TYPES: dict[str, type[EventInFields]] = {
+    name: _event_in(name, data_type) for name, data_type in EVENT_TYPES.items()
+}
+"""Type name → the Struct of an event of that type as a client posts it."""
+
+if TYPE_CHECKING:
+
+    class EventIn(EventInFields, frozen=True):
+        """Any event as a client posts it (for the type checker: one of EVENT_IN_TYPES)."""
+
+        data: EventData
+
+else:
+    EventIn = Union[tuple(EVENT_IN_TYPES.values())]  # noqa: UP007 (a runtime tuple of types)
+
+
+class AppendBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The body of ``POST /streams/{stream_id}/events``."""
+
+    events: Annotated[
+        list[EventIn],
+        Meta(
+            min_length=1,
+            max_length=MAX_EVENTS_PER_REQUEST,
+            description="Appended atomically, in this order",
+        ),
+    ]
+    expected_version: ExpectedVersionIn = "any"
+
+
+class StreamAppendIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One stream's part of ``POST /events``."""
+
+    stream_id: StreamId
+    events: Annotated[
+        list[EventIn],
+        Meta(
+            min_length=1,
+            max_length=MAX_EVENTS_PER_REQUEST,
+            description="Appended atomically, in this order",
+        ),
+    ]
+    expected_version: ExpectedVersionIn = "any"
+
+    def __post_init__(self) -> None:
+        # fullmatch: the pattern's "$" alone lets a final newline through.
+        if not re.fullmatch(STREAM_ID_PATTERN, self.stream_id):
+            raise ValueError(f"{self.stream_id!r} is not a stream id")
+
+
+class MultiAppendBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The body of ``POST /events``: appends to several streams, all or none."""
+
+    appends: Annotated[
+        list[StreamAppendIn],
+        Meta(
+            min_length=1,
+            max_length=MAX_APPENDS_PER_REQUEST,
+            description="Committed in one transaction, all or none",
+        ),
+    ]
+
+
+class AppendedOut(msgspec.Struct, frozen=True):
+    """Where one appended event landed."""
+
+    event_id: Annotated[UUID, Meta(description="The event's id, given or made by the server")]
+    position: Annotated[int, Meta(description="Its place in the global log")]
+    version: Annotated[int, Meta(description="Its place in its stream")]
+
+
+class AppendOut(msgspec.Struct, frozen=True):
+    """The answer to an append: the stream's new version and each event's place."""
+
+    stream_id: Annotated[str, Meta(description="The stream appended to")]
+    version: Annotated[int, Meta(description="The stream's version after the append")]
+    events: Annotated[list[AppendedOut], Meta(description="Each event's place, in order")]
+
+
+class MultiAppendOut(msgspec.Struct, frozen=True):
+    """The answer to ``POST /events``: one entry per append, in request order."""
+
+    appends: Annotated[list[AppendOut], Meta(description="One entry per append, in order")]
+
+
+class StreamEventsOut(msgspec.Struct, frozen=True):
+    """A page of one stream's events; ``next_version`` continues in the same direction."""
+
+    stream_id: Annotated[str, Meta(description="The stream read")]
+    direction: Annotated[
+        Literal["forward", "backward"], Meta(description="The direction of the page")
+    ]
+    events: Annotated[list[RecordedEvent], Meta(description="The events, in page order")]
+    next_version: Annotated[
+        int | None, Meta(description="Where the next page starts; null when there is none")
+    ]
+
+
+class LogPageOut(msgspec.Struct, frozen=True):
+    """A page of the global log; pass ``next_after`` as ``after`` for the next page."""
+
+    events: Annotated[list[RecordedEvent], Meta(description="The events, in position order")]
+    next_after: Annotated[int, Meta(description="The position the next page starts after")]
+    has_more: Annotated[bool, Meta(description="Whether the page was full")]
+
+
+class StreamStateOut(msgspec.Struct, frozen=True):
+    """A stream's current state as its projection sees it."""
+
+    stream_id: Annotated[str, Meta(description="The stream")]
+    category: Annotated[str, Meta(description="Its category: the part before the first '-'")]
+    version: Annotated[int, Meta(description="Its version: the number of its events")]
+    state: Annotated[msgspec.Raw, Meta(description="The state its events fold to")]
+    mission: Annotated[str | None, Meta(description="The mission it concerns, if any")]
+    is_open: Annotated[bool, Meta(description="Whether it still awaits something")]
+    last_position: Annotated[int, Meta(description="The position of its last event")]
+    updated_at: Annotated[str, Meta(description="When its last event was recorded")]
+
+
+def without_data_tags(definitions: dict[str, Any]) -> dict[str, Any]:
+    """Schema definitions with the ``type`` tag taken out of every event type's ``data``:
+    the type travels beside the data, not inside it."""
+    for name in EVENT_TYPES:
+        body = definitions.get(name)
+        if body is None:
+            continue
+        body.get("properties", {}).pop("type", None)
+        required = [field for field in body.get("required", []) if field != "type"]
+        if required:
+            body["required"] = required
+        else:
+            body.pop("required", None)
+    return definitions
