@@ -187,6 +187,9 @@ def check_address(host: str, port: int) -> None:
 @database_option
 def serve(host: str, port: int, workers: int, database: str) -> None:
     """Run the HTTP service under granian."""
+    import shutil
+    import tempfile
+
     from granian import Granian
     from granian.constants import Interfaces
 
@@ -196,15 +199,28 @@ def serve(host: str, port: int, workers: int, database: str) -> None:
     asyncio.run(_open_and_close(settings))
     # Worker processes read their settings from the environment.
     os.environ["INCIDENTS_DATABASE_URL"] = settings.database_url
-    Granian(
-        "incidents.http.app:app_factory",
-        factory=True,
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        workers=workers,
-        log_access=False,
-    ).serve()
+    # Every worker writes its metrics to files here and a scrape of any worker sums them:
+    # an empty directory for this run, given or made (and then removed at exit).
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    metrics_dir = Path(given) if given else Path(tempfile.mkdtemp(prefix="incidents-metrics-"))
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    try:
+        Granian(
+            "incidents.http.app:app_factory",
+            factory=True,
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=workers,
+            # The app writes its own access log, as JSON with the request id.
+            log_access=False,
+        ).serve()
+    finally:
+        if not given:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 async def _open_and_close(settings: Settings) -> None:

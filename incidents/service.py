@@ -15,6 +15,7 @@ from uuid import UUID
 
 import msgspec
 
+from incidents.correlation import with_correlation_id
 from incidents.domain.events import TYPES_BY_CATEGORY, EventData, encode_data, type_name
 from incidents.store.ids import new_event_id
 from incidents.store.protocol import (
@@ -72,7 +73,7 @@ def _proposed(events: Sequence[NewEvent]) -> list[ProposedEvent]:
             event_id=event.event_id or new_event_id(),
             type=type_name(event.data),
             data=encode_data(event.data),
-            metadata=_encode_metadata(event.metadata),
+            metadata=_encode_metadata(with_correlation_id(dict(event.metadata))),
             occurred_at=event.occurred_at,
         )
         for event in events

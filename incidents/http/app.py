@@ -15,6 +15,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 import incidents
 from incidents.domain.rules import DomainRules
+from incidents.http import observability
 from incidents.http.decoding import StrictRequest
 from incidents.http.problems import EXCEPTION_HANDLERS, ProblemTypeController
 from incidents.http.projections import MissionController, ProjectionController
@@ -23,6 +24,7 @@ from incidents.http.streams import LogController, StreamController
 from incidents.projections.reader import Projections
 from incidents.service import LogService
 from incidents.settings import Settings
+from incidents.store.batching import GroupCommitFront
 from incidents.store.factory import open_store
 
 # The cycle collector's first threshold in a served process. A request allocates many
@@ -58,12 +60,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         store = await open_store(settings.database_url, DomainRules(), settings)
+        if isinstance(store, GroupCommitFront):
+            store.batch_observer = observability.observe_batch
+        app.state.settings = settings
         app.state.service = LogService(store, _now)
         app.state.projections = Projections(store, settings.reply_window_days, _now)
         try:
             yield
         finally:
             await store.close()
+            observability.forget_this_worker()
 
     # The providers read the app's state directly: a provider that asks for ``state`` has
     # Litestar build and validate a State for it on every request.
@@ -83,9 +89,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             MissionController,
             ProblemTypeController,
             health,
+            observability.ready,
+            observability.metrics,
         ],
         request_class=StrictRequest,
         before_request=refuse_unknown_query_parameters,
+        middleware=[observability.PROMETHEUS.middleware],
+        logging_config=observability.json_logging(),
         lifespan=[lifespan],
         dependencies={
             "service": Provide(provide_service, sync_to_thread=False),
@@ -102,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
         ),
     )
+    observability.install_request_ids(app)
     return app
 
 

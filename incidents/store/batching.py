@@ -10,8 +10,9 @@ caller's future with its own outcome. The adapters differ only in how a batch is
 from __future__ import annotations
 
 import asyncio
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from incidents.store.plan import AppendPlan, check_appends
 from incidents.store.protocol import (
@@ -26,6 +27,8 @@ from incidents.store.protocol import (
 
 # What a unit's future resolves to (a replace_snapshots unit resolves to an empty list).
 Outcome = list[AppendResult] | BaseException
+# Told of each batch the writer finished: every unit's outcome and the seconds the write took.
+BatchObserver = Callable[[Sequence[Outcome], float], None]
 
 
 class Unit:
@@ -73,6 +76,8 @@ class GroupCommitFront(ABC):
     _head_position: int
     _batcher: asyncio.Task[None]
     _close_task: asyncio.Task[None] | None
+    # Set by whoever watches the writer (the served app's metrics); None watches nothing.
+    batch_observer: BatchObserver | None = None
 
     @abstractmethod
     async def _write_units(self, units: Sequence[Unit]) -> tuple[list[Outcome], LogHead | None]:
@@ -166,6 +171,7 @@ class GroupCommitFront(ABC):
             del pending[: self._max_batch]
             if not units:
                 continue
+            started = time.perf_counter()
             try:
                 outcomes, head = await self._write_units(units)
             except asyncio.CancelledError:
@@ -175,6 +181,8 @@ class GroupCommitFront(ABC):
                 # A bug, not a conflict: the callers hear of it, the writer keeps going.
                 self._fail(units, error)
                 continue
+            if self.batch_observer is not None:
+                self.batch_observer(outcomes, time.perf_counter() - started)
             for unit, outcome in zip(units, outcomes, strict=True):
                 future = unit.future
                 if future.done():

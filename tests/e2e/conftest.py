@@ -32,8 +32,9 @@ class ServedProcess:
     and stall the server).
     """
 
-    def __init__(self, database: Path) -> None:
+    def __init__(self, database: Path, workers: int = 1) -> None:
         self.database = database
+        self.workers = workers
         self.log = database.with_suffix(".log")
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -53,6 +54,8 @@ class ServedProcess:
                     str(self.port),
                     "--database",
                     f"sqlite:///{self.database}",
+                    "--workers",
+                    str(self.workers),
                 ],
                 env=env,
                 stdout=log,

@@ -1,0 +1,398 @@
+"""What operators watch: ``/metrics``, ``/ready``, request ids and JSON logs.
+
+Metrics are prometheus-client's. Under ``incidents serve`` every granian worker writes its
+values to files in ``PROMETHEUS_MULTIPROC_DIR`` (the command makes and empties that
+directory) and a scrape of any worker adds them all up; without the variable (tests, a
+single embedded app) the process's own registry is read.
+
+Each request gets an id: an incoming ``X-Request-ID`` when it is sane, else a new one. It is
+echoed in the response, written on every log line of the request, and stored in the
+metadata of the events the request appends (``correlation_id``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from litestar import Litestar, Request, Response, get
+from litestar.di import NamedDependency
+from litestar.enums import ScopeType
+from litestar.logging.config import LoggingConfig
+from litestar.plugins.prometheus import PrometheusConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from incidents.correlation import request_id
+from incidents.projections.reader import Projections
+from incidents.service import LogService
+from incidents.settings import Settings
+from incidents.store.batching import Outcome
+from incidents.store.factory import postgres_schema, sqlite_path
+from incidents.store.ids import new_event_id
+from incidents.store.protocol import ConcurrencyError, RuleViolation, StoreUnavailableError
+
+METRICS_PREFIX = "incidents"
+
+# Requests by route template and status, with their latency, from Litestar's middleware.
+PROMETHEUS = PrometheusConfig(
+    app_name="incidents",
+    prefix=METRICS_PREFIX,
+    group_path=True,
+    exclude=["^/metrics$", "^/static/"],
+    buckets=[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+)
+
+APPENDS = Counter(
+    "incidents_appends",
+    "Stream appends the writer committed (an idempotent retry counts, storing nothing)",
+)
+EVENTS_APPENDED = Counter("incidents_events_appended", "Events stored by committed appends")
+CONFLICTS = Counter(
+    "incidents_append_conflicts", "Appends refused: the stream was not at the expected version"
+)
+RULE_REFUSALS = Counter(
+    "incidents_rule_refusals", "Appends refused by a domain rule, by rule", ["rule"]
+)
+APPEND_FAILURES = Counter(
+    "incidents_append_failures", "Appends refused or lost for another reason, by error", ["error"]
+)
+BATCH_APPENDS = Histogram(
+    "incidents_batch_appends",
+    "Appends per group-commit transaction",
+    buckets=[1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+)
+BATCH_SECONDS = Histogram(
+    "incidents_batch_commit_seconds",
+    "Seconds one group-commit transaction took, from hand-over to commit",
+    buckets=[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5],
+)
+SSE_SUBSCRIBERS = Gauge(
+    "incidents_sse_subscribers",
+    "Clients connected to the live event feed",
+    multiprocess_mode="livesum",
+)
+# Read at each scrape by the worker that answers it: the most recent value wins.
+PROJECTION_LAG = Gauge(
+    "incidents_projection_lag_events",
+    "Events the read models held in memory have yet to fold (they catch up at each read)",
+    multiprocess_mode="mostrecent",
+)
+HEAD_POSITION = Gauge(
+    "incidents_log_head_position",
+    "Position of the log's last event",
+    multiprocess_mode="mostrecent",
+)
+DATABASE_BYTES = Gauge(
+    "incidents_database_bytes",
+    "Size of the database on disk (SQLite: the file and its WAL; PostgreSQL: the database)",
+    multiprocess_mode="mostrecent",
+)
+
+
+def observe_batch(outcomes: Sequence[Outcome], seconds: float) -> None:
+    """Count one group-commit transaction: its size, its time and each append's outcome."""
+    BATCH_APPENDS.observe(len(outcomes))
+    BATCH_SECONDS.observe(seconds)
+    for outcome in outcomes:
+        if isinstance(outcome, ConcurrencyError):
+            CONFLICTS.inc()
+        elif isinstance(outcome, RuleViolation):
+            RULE_REFUSALS.labels(outcome.rule).inc()
+        elif isinstance(outcome, BaseException):
+            APPEND_FAILURES.labels(type(outcome).__name__).inc()
+        else:
+            APPENDS.inc(len(outcome))
+            EVENTS_APPENDED.inc(sum(len(result.events) for result in outcome if result.created))
+
+
+class DatabaseFacts(msgspec.Struct, frozen=True):
+    """What a look at the database itself tells: its schema version and size."""
+
+    schema_version: int | None
+    latest_version: int | None
+    size_bytes: int | None
+
+
+def _sqlite_facts(path: str) -> DatabaseFacts:
+    from incidents.store.migrations import LATEST_VERSION
+
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
+    try:
+        row = connection.execute("SELECT max(version) FROM schema_version").fetchone()
+    finally:
+        connection.close()
+    size = sum(os.path.getsize(name) for name in (path, f"{path}-wal") if os.path.exists(name))
+    return DatabaseFacts(int(row[0] or 0), LATEST_VERSION, size)
+
+
+async def _postgres_facts(database_url: str) -> DatabaseFacts:
+    import asyncpg
+
+    from incidents.store.postgres import LATEST_VERSION
+
+    url, schema = postgres_schema(database_url)
+    connection = await asyncpg.connect(url, timeout=5)
+    try:
+        version = await connection.fetchval(
+            f'SELECT max(version) FROM "{schema or "public"}".schema_version'
+        )
+        size = await connection.fetchval("SELECT pg_database_size(current_database())")
+    finally:
+        await connection.close()
+    return DatabaseFacts(int(version or 0), LATEST_VERSION, int(size))
+
+
+async def database_facts(database_url: str) -> DatabaseFacts:
+    """The database's schema version (and the one this code knows) and its size on disk;
+    None for what an in-memory log does not have."""
+    scheme = database_url.partition(":")[0].lower()
+    if scheme == "sqlite":
+        return await asyncio.to_thread(_sqlite_facts, sqlite_path(database_url))
+    if scheme in ("postgresql", "postgres"):
+        return await _postgres_facts(database_url)
+    return DatabaseFacts(None, None, None)
+
+
+def projection_lag(projections: Projections, head: int) -> int:
+    """Events the held read models have not folded yet (0 before their first read)."""
+    held = projections.states
+    try:
+        return max(0, head - held.position)
+    except RuntimeError:
+        return 0
+
+
+@get("/metrics", include_in_schema=False)
+async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Every worker's metrics in Prometheus' text format, with the log's gauges read now."""
+    app = request.app
+    settings: Settings = app.state.settings
+    service: LogService = app.state.service
+    head = (await service.store.head()).position
+    HEAD_POSITION.set(head)
+    PROJECTION_LAG.set(projection_lag(app.state.projections, head))
+    try:
+        size = (await database_facts(settings.database_url)).size_bytes
+    except Exception:  # a scrape still answers when the size cannot be read; /ready says why
+        size = None
+    if size is not None:
+        DATABASE_BYTES.set(size)
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # A registry of its own each scrape, as prometheus-client's multiprocess docs say.
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return Response(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+class ReadyCheck(msgspec.Struct, frozen=True):
+    """One readiness check and what it found."""
+
+    ok: bool
+    detail: str
+
+
+class Readiness(msgspec.Struct, frozen=True):
+    """``/ready``: ready when the database answers, its schema is current and the read
+    models have caught up with the log."""
+
+    status: str
+    database: ReadyCheck
+    migrations: ReadyCheck
+    caught_up: ReadyCheck
+
+
+@get("/ready", tags=["service"], summary="Readiness: database, migrations, read models")
+async def ready(
+    service: NamedDependency[LogService],
+    projections: NamedDependency[Projections],
+    request: Request[Any, Any, Any],
+) -> Response[Readiness]:
+    """200 when the service can take traffic, 503 (with the failing checks) when not."""
+    settings: Settings = request.app.state.settings
+    try:
+        head = (await service.store.head()).position
+        database = ReadyCheck(True, f"log head at position {head}")
+    except StoreUnavailableError as error:
+        head = None
+        database = ReadyCheck(False, str(error))
+    try:
+        facts = await database_facts(settings.database_url)
+        if facts.schema_version is None:
+            migrations = ReadyCheck(True, "in-memory log: no schema")
+        elif facts.schema_version == facts.latest_version:
+            migrations = ReadyCheck(True, f"schema version {facts.schema_version}")
+        else:
+            migrations = ReadyCheck(
+                False,
+                f"schema version {facts.schema_version}, this code expects {facts.latest_version}",
+            )
+    except Exception as error:  # any driver's failure: not ready, and say why
+        migrations = ReadyCheck(False, f"{type(error).__name__}: {error}")
+    if head is None:
+        caught_up = ReadyCheck(False, "the log cannot be read")
+    else:
+        try:
+            async with projections.states.current() as states:
+                position = states.position
+            caught_up = (
+                ReadyCheck(True, f"read models at position {position}")
+                if position >= head
+                else ReadyCheck(False, f"read models at {position}, log at {head}")
+            )
+        except StoreUnavailableError as error:
+            caught_up = ReadyCheck(False, str(error))
+    is_ready = database.ok and migrations.ok and caught_up.ok
+    body = Readiness("ready" if is_ready else "not ready", database, migrations, caught_up)
+    return Response(body, status_code=200 if is_ready else 503)
+
+
+# A client's id is kept when it is short and printable; anything else gets a fresh one.
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+_REQUEST_ID_HEADER = b"x-request-id"
+
+access_log = logging.getLogger("incidents.access")
+
+
+class RequestIds:
+    """ASGI wrapper around the whole app (404s too): gives each request its id, echoes it
+    in ``X-Request-ID`` and writes one access log line when the response is sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        incoming = next(
+            (value for name, value in scope["headers"] if name == _REQUEST_ID_HEADER), b""
+        ).decode("latin-1")
+        rid = incoming if _SANE_REQUEST_ID.match(incoming) else str(new_event_id())
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() != _REQUEST_ID_HEADER
+                ]
+                headers.append((_REQUEST_ID_HEADER, rid.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            access_log.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={
+                    "request_id": rid,
+                    "fields": {
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "query": scope.get("query_string", b"").decode("latin-1"),
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                        "client": (scope.get("client") or ("", 0))[0],
+                    },
+                },
+            )
+            request_id.reset(token)
+
+
+_encode_log = msgspec.json.Encoder().encode
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps each record with the id of the request it was logged in, when it is made
+    (a handler that formats later, on another thread, still writes the right id)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, request_id and the record's
+    ``fields`` (an access line's method, path, status and duration)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        rid = getattr(record, "request_id", None)
+        if rid is not None:
+            line["request_id"] = rid
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            line.update(fields)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return _encode_log(line).decode()
+
+
+def json_logging() -> LoggingConfig:
+    """Litestar's logging set up to write JSON lines to stderr, the access log included."""
+    return LoggingConfig(
+        formatters={"json": {"()": JsonFormatter}},
+        filters={"request_id": {"()": RequestIdFilter}},
+        handlers={
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "filters": ["request_id"],
+                "stream": "ext://sys.stderr",
+            },
+        },
+        root={"handlers": ["console"], "level": "INFO"},
+        loggers={
+            "litestar": {"level": "INFO", "propagate": True},
+            "incidents": {"level": "INFO", "propagate": True},
+        },
+        # Server faults are logged where they are answered (problems.py); a client's
+        # mistake is an access line with its 4xx, not a traceback.
+        log_exceptions="never",
+    )
+
+
+def install_request_ids(app: Litestar) -> None:
+    """Wrap the app's request handling (routing and its errors included) in
+    :class:`RequestIds`."""
+    app.asgi_handler = RequestIds(app.asgi_handler)
+
+
+def forget_this_worker() -> None:
+    """A stopping worker's live gauges (SSE subscribers) leave the sums."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
