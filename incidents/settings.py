@@ -45,6 +45,10 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     batch_wait: Seconds = 0.0
     # How long (seconds) a write waits for another process's lock before it answers 503.
     busy_timeout: Seconds = 5.0
+    # Live push: seconds between keep-alive comments on an idle event stream, and how many
+    # bytes of frames a subscriber may fall behind before it is cut off.
+    live_keepalive_seconds: Annotated[float, msgspec.Meta(gt=0)] = 15.0
+    live_buffer_bytes: Positive = 1024 * 1024
 
     def __post_init__(self) -> None:
         scheme, colon, _ = self.database_url.partition(":")

@@ -17,10 +17,12 @@ import incidents
 from incidents.domain.rules import DomainRules
 from incidents.http import observability
 from incidents.http.decoding import StrictRequest
+from incidents.http.live import LiveController, LiveOptions
 from incidents.http.problems import EXCEPTION_HANDLERS, ProblemTypeController
 from incidents.http.projections import MissionController, ProjectionController
 from incidents.http.query import refuse_unknown_query_parameters
 from incidents.http.streams import LogController, StreamController
+from incidents.live import LogFeed
 from incidents.projections.reader import Projections
 from incidents.service import LogService
 from incidents.settings import Settings
@@ -65,9 +67,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.settings = settings
         app.state.service = LogService(store, _now)
         app.state.projections = Projections(store, settings.reply_window_days, _now)
+        app.state.feed = LogFeed(store, settings.live_buffer_bytes)
         try:
+            await app.state.feed.start()
             yield
         finally:
+            await app.state.feed.stop()
             await store.close()
             observability.forget_this_worker()
 
@@ -81,10 +86,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         projections: Projections = app.state.projections
         return projections
 
+    def provide_feed() -> LogFeed:
+        feed: LogFeed = app.state.feed
+        return feed
+
+    live_options = LiveOptions(settings.live_keepalive_seconds)
+
     app = Litestar(
         route_handlers=[
             StreamController,
             LogController,
+            LiveController,
             ProjectionController,
             MissionController,
             ProblemTypeController,
@@ -100,6 +112,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "service": Provide(provide_service, sync_to_thread=False),
             "projections": Provide(provide_projections, sync_to_thread=False),
+            "feed": Provide(provide_feed, sync_to_thread=False),
+            "live_options": Provide(lambda: live_options, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,

@@ -44,6 +44,8 @@ ExpectedVersionIn = Annotated[
 ]
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
 Category = Literal["mission", "incident", "note", "protest", "statement"]
+# Event type names as filters take them: past-tense CamelCase words.
+EventTypeName = Annotated[str, Meta(pattern=r"^[A-Z][A-Za-z]*$", max_length=64)]
 Metadata = Annotated[
     dict[str, Any],
     Meta(description="Any JSON object (correlation_id, causation_id, source, ...)"),

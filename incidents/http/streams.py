@@ -15,8 +15,8 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
+from litestar.response import ServerSentEvent
 from litestar.response.base import ASGIResponse
-from msgspec import Meta
 
 from incidents.http.bodies import (
     MAX_INT64,
@@ -24,12 +24,14 @@ from incidents.http.bodies import (
     AppendedOut,
     AppendOut,
     Category,
+    EventTypeName,
     LogPageOut,
     MultiAppendBody,
     MultiAppendOut,
     StreamEventsOut,
     StreamStateOut,
 )
+from incidents.http.live import LiveOptions, live_response
 from incidents.http.problems import (
     APPEND_PROBLEMS,
     QUERY_PROBLEMS,
@@ -37,6 +39,7 @@ from incidents.http.problems import (
     BadRequestError,
     ParameterError,
 )
+from incidents.live import LogFeed
 from incidents.service import LogService, StreamNotFoundError
 from incidents.store.protocol import (
     STREAM_ID_MAX_LENGTH,
@@ -54,7 +57,6 @@ StreamIdPath = Annotated[
         examples=[Example(value="note-az-paris-2022-08-17")],
     ),
 ]
-EventTypeName = Annotated[str, Meta(pattern=r"^[A-Z][A-Za-z]*$", max_length=64)]
 
 _encode_append_out = msgspec.json.Encoder().encode
 
@@ -234,17 +236,30 @@ class LogController(Controller):
             status_code=201 if created else 200,
         )
 
-    @get("/", summary="Read the global log", responses=QUERY_PROBLEMS)
+    @get(
+        "/",
+        summary="Read the global log",
+        description="With `Accept: text/event-stream` the same events come as the live "
+        "stream of `GET /events/live` (`limit` does not apply to a stream: 400).",
+        responses=QUERY_PROBLEMS,
+    )
     async def read_all(
         self,
         request: Request[Any, Any, Any],
         service: NamedDependency[LogService],
+        feed: NamedDependency[LogFeed],
+        live_options: NamedDependency[LiveOptions],
         after: Annotated[int, QueryParameter(ge=0, le=MAX_INT64)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
         type_: Annotated[list[EventTypeName] | None, QueryParameter(name="type")] = None,
         category: FromQuery[list[Category] | None] = None,
-    ) -> Response[LogPageOut]:
+        last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
+    ) -> Response[LogPageOut] | ServerSentEvent:
         """The log in position order after a position, filtered by type and category."""
+        if "text/event-stream" in request.headers.get("accept", ""):
+            if "limit" in request.query_params:
+                raise ParameterError("query", "limit", "limit does not apply to an event stream")
+            return live_response(feed, live_options, after, last_event_id, type_, category)
         events = await service.store.read_all(after, limit, type_, category)
         next_after = events[-1].position if events else after
         has_more = len(events) == limit

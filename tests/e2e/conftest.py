@@ -32,9 +32,19 @@ class ServedProcess:
     and stall the server).
     """
 
-    def __init__(self, database: Path, workers: int = 1) -> None:
+    def __init__(
+        self,
+        database: Path,
+        workers: int = 1,
+        url: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.database = database
         self.workers = workers
+        # Another database than the file (a PostgreSQL URL); ``database`` then only names
+        # where the log file goes.
+        self.url = url or f"sqlite:///{database}"
+        self.env = env or {}
         self.log = database.with_suffix(".log")
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -42,7 +52,7 @@ class ServedProcess:
 
     def start(self) -> str:
         """Start the server and wait until it answers ``/health``; returns its base URL."""
-        env = {**os.environ, "INCIDENTS_REPLY_WINDOW_DAYS": "30"}
+        env = {**os.environ, "INCIDENTS_REPLY_WINDOW_DAYS": "30", **self.env}
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [
@@ -53,7 +63,7 @@ class ServedProcess:
                     "--port",
                     str(self.port),
                     "--database",
-                    f"sqlite:///{self.database}",
+                    self.url,
                     "--workers",
                     str(self.workers),
                 ],

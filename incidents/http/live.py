@@ -1,0 +1,118 @@
+"""``GET /events/live``: the log as Server-Sent Events, stored events first, then live ones.
+
+``GET /events`` with ``Accept: text/event-stream`` answers the same stream (see
+``incidents/http/streams.py``). The feed behind it is one per process (``incidents/live.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, HeaderParameter, QueryParameter
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
+
+from incidents.domain.events import MissionRef
+from incidents.http.bodies import MAX_INT64, Category, EventTypeName, StreamId
+from incidents.http.problems import QUERY_PROBLEMS, ParameterError
+from incidents.live import EventFilter, LogFeed, subscriber_frames
+
+
+@dataclass
+class LiveOptions:
+    """How each subscriber's stream is kept healthy (from the settings)."""
+
+    keepalive_seconds: float
+
+
+@dataclass
+class _Encoded(ServerSentEventMessage):
+    """Frames the feed has encoded already: passed through as they are.
+
+    The feed encodes each event once for every subscriber; ``ServerSentEventMessage``
+    would encode it again per subscriber.
+    """
+
+    frames: bytes = b""
+
+    def encode(self) -> bytes:
+        return self.frames
+
+
+def last_event_position(last_event_id: str | None, after: int) -> int:
+    """Where a stream resumes: ``Last-Event-ID`` (a reconnecting EventSource) wins over
+    ``after``; malformed is a 400."""
+    if last_event_id is None:
+        return after
+    text = last_event_id.strip()
+    if not text.isdigit() or len(text) > 19 or int(text) > MAX_INT64:
+        raise ParameterError(
+            "header",
+            "Last-Event-ID",
+            f"Last-Event-ID must be a log position (a whole number), not {last_event_id!r}",
+        )
+    return int(text)
+
+
+def live_response(
+    feed: LogFeed,
+    options: LiveOptions,
+    after: int,
+    last_event_id: str | None,
+    types: Sequence[str] | None = None,
+    categories: Sequence[str] | None = None,
+    streams: Sequence[str] | None = None,
+    missions: Sequence[str] | None = None,
+) -> ServerSentEvent:
+    """The SSE response for one subscriber."""
+    event_filter = EventFilter(
+        frozenset(types or ()),
+        frozenset(categories or ()),
+        frozenset(streams or ()),
+        frozenset(missions or ()),
+    )
+    start = last_event_position(last_event_id, after)
+
+    async def messages() -> AsyncIterator[ServerSentEventMessage]:
+        frames = subscriber_frames(feed, event_filter, start, options.keepalive_seconds)
+        async for chunk in frames:
+            yield _Encoded(frames=chunk)
+
+    return ServerSentEvent(messages())
+
+
+class LiveController(Controller):
+    """``/events/live``: push every committed event."""
+
+    path = "/events/live"
+    tags = ["log"]
+
+    @get(
+        "/",
+        summary="Follow the log live (Server-Sent Events)",
+        description="First the stored events after `after` (or after `Last-Event-ID`, which "
+        "wins), then each event as it is committed. The SSE `id` is the position. A "
+        "subscriber that falls too far behind receives a `cut-off` event naming the "
+        "position to resume after, and the stream ends.",
+        responses=QUERY_PROBLEMS,
+        media_type="text/event-stream",
+    )
+    async def live(
+        self,
+        feed: NamedDependency[LogFeed],
+        live_options: NamedDependency[LiveOptions],
+        after: Annotated[int, QueryParameter(ge=0, le=MAX_INT64)] = 0,
+        type_: Annotated[list[EventTypeName] | None, QueryParameter(name="type")] = None,
+        category: FromQuery[list[Category] | None] = None,
+        stream: FromQuery[list[StreamId] | None] = None,
+        mission: FromQuery[list[MissionRef] | None] = None,
+        last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
+    ) -> ServerSentEvent:
+        """Stored events after a position, then live ones, filtered."""
+        return live_response(
+            feed, live_options, after, last_event_id, type_, category, stream, mission
+        )
