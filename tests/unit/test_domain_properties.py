@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
-from uuid import UUID, uuid5
+from uuid import UUID
 
 import msgspec
 from hypothesis import given, settings
@@ -33,12 +33,11 @@ from incidents.domain.events import (
     ProtestResponseReceived,
     ReplyReceived,
     decode_data,
-    encode_data,
-    type_name,
 )
 from incidents.domain.rules import DomainRules
 from incidents.domain.state import NoteState, ProtestState, decode_state
 from incidents.store.protocol import RecordedEvent, RuleViolation, StreamSnapshot
+from tests.unit.test_domain_rules import recorded
 
 T0 = datetime(2022, 9, 19, tzinfo=UTC)
 AZ = Party(state="AZ", body="Ministry of Foreign Affairs")
@@ -46,22 +45,6 @@ FR = Party(state="FR", title="ambassador")
 DEMANDS: tuple[Demand, ...] = get_args(Demand)
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 RULES = DomainRules()
-
-
-def _recorded(stream_id: str, version: int, event: EventData) -> RecordedEvent:
-    at = T0 + timedelta(minutes=version)
-    return RecordedEvent(
-        position=version,
-        stream_id=stream_id,
-        version=version,
-        event_id=uuid5(UUID(int=0), f"{stream_id}/{version}"),
-        type=type_name(event),
-        data=msgspec.Raw(encode_data(event)),
-        metadata=msgspec.Raw(b"{}"),
-        occurred_at=at,
-        recorded_at=at,
-        hash="0" * 64,
-    )
 
 
 @dataclass
@@ -75,7 +58,8 @@ class Run:
 
     def offer(self, event: EventData) -> None:
         self.attempts += 1
-        candidate = _recorded(self.stream_id, self.attempts, event)
+        at = T0 + timedelta(minutes=self.attempts)
+        candidate = recorded(self.stream_id, self.attempts, (event, at))
         try:
             history = list(self.accepted) if RULES.needs_history(candidate.type) else None
             self.snapshot = RULES.apply(self.stream_id, self.snapshot, [candidate], history)
