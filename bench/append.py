@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import statistics
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from typing import Any
 
 import msgspec
 
-from bench.es_app import Stream, open_application
+from bench.es_app import Stream, open_application, run_threads
 from bench.report import Figure, Target
 from bench.world import META, CaseMaker, encoded, make_missions
 from incidents.domain.events import Correction
@@ -261,13 +260,7 @@ def es_rate(path: Path, cases: list[list[Step]], writers: int, seconds: float) -
             if time.perf_counter() >= stop or done >= MAX_EVENTS_PER_WRITER:
                 return
 
-    threads = [threading.Thread(target=appender, args=(i,)) for i in range(writers)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = run_threads(appender, writers)
     app.close()
     return sum(counts) / elapsed
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import random
 import statistics
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ import msgspec
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import RecordConflictError
 
-from bench.es_app import Note, Protest, open_application, synchronous_setting
+from bench.es_app import Note, Protest, open_application, run_threads, synchronous_setting
 from bench.report import Figure, Target
 from bench.world import META, CaseMaker, make_missions
 from incidents.domain.events import (
@@ -235,13 +234,7 @@ def es_rate(
                         queue.append(aggregate_id)
                     break
 
-        threads = [threading.Thread(target=caller, args=(i,)) for i in range(callers)]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
+        elapsed = run_threads(caller, callers)
     finally:
         app.close()
     return CommandRun(sum(done) / elapsed, sum(done), sum(retries)), setting

@@ -12,6 +12,9 @@ dicts), which the library stores as JSON.
 from __future__ import annotations
 
 import os
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -107,3 +110,14 @@ def library_version() -> str:
     from importlib.metadata import version
 
     return version("eventsourcing")
+
+
+def run_threads(target: Callable[[int], None], count: int) -> float:
+    """Run ``target(i)`` on ``count`` threads at once; the wall seconds until all are done."""
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
