@@ -6,6 +6,10 @@ ARGS`` ROUNDS times on each side: first with the revision's package, then with t
 The probe itself always comes from this tree, so both sides run the same measurement; only
 the code under test differs. Each line a run prints comes out prefixed with its round and
 side. Say ``python -m bench.probes.ab c812575 3 bench.probes.replay_only bench/out/log.db``.
+
+``--with-bench`` (first) extracts the revision's ``bench/`` too, so each side runs its own
+benchmark code: for the figures themselves, whose code may use parts of the package a
+revision lacks (``python -m bench.probes.ab --with-bench c812575 1 bench --only append``).
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parents[2]
 
 
-def extract(revision: str, into: Path) -> None:
-    """Write the ``incidents`` package as ``revision`` has it under ``into``."""
+def extract(revision: str, into: Path, paths: list[str]) -> None:
+    """Write ``paths`` (the ``incidents`` package, say) as ``revision`` has them under ``into``."""
     archive = subprocess.run(
-        ["git", "archive", "--format=tar", revision, "incidents"],
+        ["git", "archive", "--format=tar", revision, *paths],
         cwd=HERE,
         capture_output=True,
         check=True,
@@ -53,12 +57,14 @@ def run(tree: Path, module: str, args: list[str]) -> list[str]:
 
 def main() -> None:
     """Parse the command line and print every run's lines, before and after in turns."""
-    revision, rounds, module, *args = sys.argv[1:]
+    options = sys.argv[1:]
+    with_bench = options[0] == "--with-bench"
+    revision, rounds, module, *args = options[1:] if with_bench else options
     # Paths in ARGS are taken from here, whichever tree a run works in.
     args = [str(Path(a).resolve()) if Path(a).exists() else a for a in args]
     with tempfile.TemporaryDirectory(prefix="ab-") as scratch:
         before = Path(scratch)
-        extract(revision, before)
+        extract(revision, before, ["incidents", "bench"] if with_bench else ["incidents"])
         for round_ in range(int(rounds)):
             for label, tree in (("before", before), ("after", HERE)):
                 for line in run(tree, module, args):
