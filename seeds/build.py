@@ -1,6 +1,6 @@
 """Writes the seed files: the cases of the five documents in seeds/documents/ as events.
 
-Run ``python seeds/build.py`` after editing the cases below; tests/unit/test_seeds.py fails
+Run ``python seeds/build.py`` after editing the cases below; tests/integration/test_seeds.py fails
 when a file here is not what this script writes. Each file is the body of ``POST /events``.
 
 Conventions (docs/events.md, "Times"):

@@ -5,8 +5,8 @@ quotes, corrections). Each view's states are decoded into a small Struct of the 
 reads (``NoteFacts`` and the like): msgspec skips the rest of the document without building
 it, which is most of the cost of decoding a state, and a slice kept in memory weighs a
 fraction of the state. The views get them in place of the full states;
-tests/unit/test_perf_reader.py checks that every field a view reads is there and that the
-views come out the same.
+tests/unit/test_slice_fields.py checks that every field a view reads is there, and
+tests/integration/test_projection_slices.py that the views come out the same.
 """
 
 from __future__ import annotations

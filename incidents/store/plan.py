@@ -41,7 +41,7 @@ _NAMED_EXPECTATIONS = frozenset(("any", "no_stream", "exists"))
 
 # The chain's envelope (incidents.store.chain.envelope_bytes), encoded here in one step with
 # the event id as a UUID (msgspec writes it as str() does): the same bytes, less work per
-# event. tests/unit/test_perf_append.py checks the two agree.
+# event. tests/unit/test_append_plan_hashes.py checks the two agree.
 _encode_envelope = msgspec.json.Encoder().encode
 
 
