@@ -16,6 +16,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 import incidents
 from incidents.domain.rules import DomainRules
 from incidents.http import observability
+from incidents.http.dashboard.pages import TEMPLATES, dashboard_handlers
 from incidents.http.decoding import StrictRequest
 from incidents.http.live import LiveController, LiveOptions
 from incidents.http.problems import EXCEPTION_HANDLERS, ProblemTypeController
@@ -103,7 +104,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health,
             observability.ready,
             observability.metrics,
+            *dashboard_handlers(),
         ],
+        template_config=TEMPLATES,
         request_class=StrictRequest,
         before_request=refuse_unknown_query_parameters,
         middleware=[observability.PROMETHEUS.middleware],

@@ -1,0 +1,1 @@
+"""The desk's dashboard: server-rendered pages, htmx, live updates, forms."""

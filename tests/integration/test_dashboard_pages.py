@@ -1,0 +1,99 @@
+"""The dashboard's pages on the seed data, as a browser without JavaScript gets them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from incidents.cli import SEEDS_DIR
+from incidents.http.app import create_app
+from incidents.http.dashboard.pages import HTMX, STATIC
+from incidents.seeding import load_seeds
+from incidents.settings import Settings
+
+Client = AsyncTestClient  # type: ignore[type-arg]
+
+PARIS = "mission-az-paris"
+PROTEST = "protest-az-2022-09-19-paris-embassy-attack"
+NOTE = "note-az-paris-2022-08-17"
+
+
+@pytest.fixture
+async def seeded(tmp_path: Path) -> AsyncIterator[Client]:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'seeded.db'}", reply_window_days=30)
+    await load_seeds(settings, SEEDS_DIR)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        yield client
+
+
+def text(html: str) -> str:
+    """The page's words, tags dropped and spaces squeezed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+async def test_the_overview_lists_the_overdue_note_and_the_open_protest(seeded: Client) -> None:
+    response = await seeded.get("/dashboard/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    page = response.text
+    # the tables are in the HTML itself: they need no script
+    row = re.search(rf'<tr id="row-{NOTE}".*?</tr>', page, re.S)
+    assert row is not None
+    assert "17 Aug 2022" in row.group(0)
+    assert "overdue" in row.group(0)
+    card = re.search(rf'<li class="card" id="protest-{PROTEST}".*?</ul>', page, re.S)
+    assert card is not None
+    assert text(card.group(0)).count(": open") == 4
+    assert 'id="count-protests">1<' in page
+    # the charts are SVG drawn on the server, with words for a screen reader
+    assert page.count('<svg class="chart" role="img"') == 4
+    assert "<desc" in page
+
+
+async def test_the_mission_page_shows_notes_protests_and_incidents(seeded: Client) -> None:
+    page = text((await seeded.get(f"/dashboard/missions/{PARIS}")).text)
+    assert "Azerbaijani embassy in Paris" in page
+    assert "Attacks against the embassy" in page
+    assert "waiting" in page
+    assert "Attack on the Azerbaijani embassy in Paris" in page
+    assert "investigation: open" in page
+
+
+async def test_protest_and_note_pages_set_each_fact_beside_its_quote(seeded: Client) -> None:
+    protest = (await seeded.get(f"/dashboard/protests/{PROTEST}")).text
+    assert "ProtestLodged" in protest
+    assert "000_5245fc7d70722b6f.txt" in protest
+    assert "The ministry submitted a note of protest" in protest
+    note = (await seeded.get(f"/dashboard/notes/{NOTE}")).text
+    assert "NoteSent" in note
+    assert "On August 17, we sent the next written note." in note
+
+
+async def test_unknown_pages_are_404(seeded: Client) -> None:
+    for path in (
+        "/dashboard/missions/mission-xx-nowhere",
+        "/dashboard/missions/note-az-1",
+        "/dashboard/notes/note-xx-none",
+        "/dashboard/parts/nothing",
+    ):
+        assert (await seeded.get(path)).status_code == 404, path
+
+
+async def test_the_pinned_assets_are_served_with_their_licence(seeded: Client) -> None:
+    response = await seeded.get(f"/dashboard/static/{HTMX}")
+    assert response.status_code == 200
+    assert "htmx" in response.text[:2000]
+    assert (STATIC / HTMX.replace(".min.js", ".LICENSE")).is_file()
+    page = (await seeded.get("/dashboard/")).text
+    scripts = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page)
+    assert scripts and all(url.startswith("/dashboard/static/") for url in scripts)
+
+
+async def test_a_part_is_the_same_html_the_page_holds(seeded: Client) -> None:
+    part = (await seeded.get("/dashboard/parts/protests")).text
+    assert PROTEST in part
+    assert "<html" not in part
