@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -69,10 +70,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.service = LogService(store, _now)
         app.state.projections = Projections(store, settings.reply_window_days, _now)
         app.state.feed = LogFeed(store, settings.live_buffer_bytes)
+        sampler = asyncio.create_task(observability.sample_subscribers(app.state.feed))
         try:
             await app.state.feed.start()
             yield
         finally:
+            sampler.cancel()
             await app.state.feed.stop()
             await store.close()
             observability.forget_this_worker()

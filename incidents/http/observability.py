@@ -41,6 +41,7 @@ from prometheus_client import (
 )
 
 from incidents.correlation import request_id
+from incidents.live import LogFeed
 from incidents.projections.reader import Projections
 from incidents.service import LogService
 from incidents.settings import Settings
@@ -105,6 +106,17 @@ DATABASE_BYTES = Gauge(
     "Size of the database on disk (SQLite: the file and its WAL; PostgreSQL: the database)",
     multiprocess_mode="mostrecent",
 )
+
+
+# How often each worker writes its live feed's subscriber count into the shared gauge.
+SUBSCRIBERS_SAMPLE_SECONDS = 1.0
+
+
+async def sample_subscribers(feed: LogFeed) -> None:
+    """Keep this worker's share of ``incidents_sse_subscribers`` current, until cancelled."""
+    while True:
+        SSE_SUBSCRIBERS.set(feed.subscriber_count)
+        await asyncio.sleep(SUBSCRIBERS_SAMPLE_SECONDS)
 
 
 def observe_batch(outcomes: Sequence[Outcome], seconds: float) -> None:

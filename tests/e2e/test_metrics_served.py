@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,6 +44,19 @@ def test_a_scrape_counts_the_appends_of_every_worker(two_workers: str) -> None:
     assert sample(after, "incidents_log_head_position") == 13
     ready = httpx.get(f"{two_workers}/ready", timeout=30)
     assert ready.status_code == 200, ready.text
+
+
+def test_live_feed_subscribers_are_counted_while_connected(two_workers: str) -> None:
+    with (
+        httpx.Client(base_url=two_workers, timeout=30) as client,
+        client.stream("GET", "/events/live") as feed,
+    ):
+        assert feed.status_code == 200
+        # each worker samples its subscribers every second: wait for the scrape to see it
+        deadline = time.monotonic() + 30
+        while sample(client.get("/metrics").text, "incidents_sse_subscribers") < 1:
+            assert time.monotonic() < deadline, "the subscriber never showed in /metrics"
+            time.sleep(0.2)
 
 
 def test_the_metrics_directory_is_removed_when_the_server_stops(
