@@ -1,0 +1,85 @@
+"""The dashboard in a real browser: Debian's chromium driven by Playwright, on the seed data
+served by a real ``incidents serve`` process.
+
+Playwright never downloads a browser here: it is pointed at ``/usr/bin/chromium``. Where
+that is missing the tests skip, saying so, except in CI (``CI=true``), where ``.ci/run``
+installs it and a missing browser fails.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ServedProcess
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+REPO = Path(__file__).resolve().parents[2]
+VENDOR = Path(__file__).parent / "vendor"
+AXE = VENDOR / "axe-core-4.14.1.min.js"
+SCREENSHOTS = REPO / "docs" / "screenshots"
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{CHROMIUM} is missing in CI: .ci/run installs chromium", pytrace=False)
+    pytest.skip(
+        f"browser tests need Debian's chromium at {CHROMIUM} "
+        "(apt-get install chromium; .ci/run does it)",
+        allow_module_level=True,
+    )
+
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``incidents serve`` on a fresh copy of the seed data; its base URL."""
+    database = tmp_path_factory.mktemp("browser") / "seeded.db"
+    subprocess.run(
+        [sys.executable, "-m", "incidents.cli", "seed", "--database", f"sqlite:///{database}"],
+        check=True,
+        capture_output=True,
+    )
+    server = ServedProcess(database)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One chromium for the session (headless; no sandbox, as root in CI)."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page at a desktop's width."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    try:
+        yield opened
+    finally:
+        context.close()
+
+
+def screenshot_path(name: str, tmp_path: Path) -> Path:
+    """Where a screenshot goes: docs/screenshots/ with UPDATE_SCREENSHOTS=1 (so CI does not
+    rewrite committed files), else the test's own directory."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS / name
+    return tmp_path / name
