@@ -167,6 +167,16 @@ class MultiAppendOut(msgspec.Struct, frozen=True):
     appends: Annotated[list[AppendOut], Meta(description="One entry per append, in order")]
 
 
+AsOfEcho = Annotated[
+    datetime | None,
+    Meta(description="The as_of the answer was computed for (null: no bound, today)"),
+]
+KnownAtEcho = Annotated[
+    datetime | None,
+    Meta(description="The known_at the answer was computed for (null: all that is recorded)"),
+]
+
+
 class StreamEventsOut(msgspec.Struct, frozen=True):
     """A page of one stream's events; ``next_version`` continues in the same direction."""
 
@@ -178,6 +188,7 @@ class StreamEventsOut(msgspec.Struct, frozen=True):
     next_version: Annotated[
         int | None, Meta(description="Where the next page starts; null when there is none")
     ]
+    known_at: KnownAtEcho = None
 
 
 class LogPageOut(msgspec.Struct, frozen=True):
@@ -186,6 +197,7 @@ class LogPageOut(msgspec.Struct, frozen=True):
     events: Annotated[list[RecordedEvent], Meta(description="The events, in position order")]
     next_after: Annotated[int, Meta(description="The position the next page starts after")]
     has_more: Annotated[bool, Meta(description="Whether the page was full")]
+    known_at: KnownAtEcho = None
 
 
 class StreamStateOut(msgspec.Struct, frozen=True):
@@ -199,6 +211,8 @@ class StreamStateOut(msgspec.Struct, frozen=True):
     is_open: Annotated[bool, Meta(description="Whether it still awaits something")]
     last_position: Annotated[int, Meta(description="The position of its last event")]
     updated_at: Annotated[str, Meta(description="When its last event was recorded")]
+    as_of: AsOfEcho = None
+    known_at: KnownAtEcho = None
 
 
 def without_data_tags(definitions: dict[str, Any]) -> dict[str, Any]:

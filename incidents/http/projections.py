@@ -8,6 +8,7 @@ The views whose answer grows with the log come a page at a time, as ``GET /event
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
@@ -20,6 +21,7 @@ from litestar.params import FromQuery, PathParameter, QueryParameter
 from incidents.domain.events import IncidentKind
 from incidents.http.bodies import AwareDatetime
 from incidents.http.problems import QUERY_PROBLEMS, BadRequestError, ParameterError
+from incidents.projections.in_time import Moment, PastCursorError
 from incidents.projections.incidents_by_mission import IncidentsView
 from incidents.projections.missions import MissionsView
 from incidents.projections.open_protests import OpenProtestsView
@@ -111,6 +113,29 @@ def _time(name: str, value: str | None) -> datetime | None:
         ) from error
 
 
+AsOfQuery = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=64,
+        description="RFC 3339 time with an offset: only events that occurred at or before it",
+        examples=[Example(value="2022-09-20T00:00:00Z")],
+    ),
+]
+KnownAtQuery = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=64,
+        description="RFC 3339 time with an offset: only events recorded at or before it",
+        examples=[Example(value="2026-12-01T00:00:00Z")],
+    ),
+]
+
+
+def moment(as_of: str | None, known_at: str | None) -> Moment:
+    """The moment a view is asked for (both None: now); a malformed time is a 400."""
+    return Moment(_time("as_of", as_of), _time("known_at", known_at))
+
+
 def _mission(mission: str | None, name: str = "mission") -> str | None:
     if mission is not None and not (mission.startswith("mission-") and is_valid_stream_id(mission)):
         raise ParameterError("query", name, f"{mission!r} is not a mission stream id (mission-...)")
@@ -135,10 +160,18 @@ class ProjectionController(Controller):
         mission: MissionQuery = None,
         after: MissionCursor = None,
         limit: MissionsLimit = MISSIONS_PAGE,
+        as_of: AsOfQuery = None,
+        known_at: KnownAtQuery = None,
     ) -> Response[UnansweredNotesView]:
         """Notes each mission sent that have no reply, and notes to it it has not answered:
         a page of missions in stream id order, each with all its notes."""
-        view = await projections.unanswered_notes(_mission(mission), _mission(after), limit)
+        at = moment(as_of, known_at)
+        if at.is_now:
+            view = await projections.unanswered_notes(_mission(mission), _mission(after), limit)
+        else:
+            view = await projections.past.unanswered_notes(
+                at, _mission(mission), _mission(after), limit
+            )
         return _page(request, view)
 
     @get(
@@ -155,12 +188,20 @@ class ProjectionController(Controller):
         mission: MissionQuery = None,
         after: ProtestCursor = None,
         limit: RowsLimit = ROWS_PAGE,
+        as_of: AsOfQuery = None,
+        known_at: KnownAtQuery = None,
     ) -> Response[OpenProtestsView]:
         """Filter by who lodged the protest (``by``), with whom (``to``), about which mission;
         oldest first, a page at a time."""
+        at = moment(as_of, known_at)
         try:
-            view = await projections.open_protests(by, to, _mission(mission), after, limit)
-        except CursorError as error:
+            if at.is_now:
+                view = await projections.open_protests(by, to, _mission(mission), after, limit)
+            else:
+                view = await projections.past.open_protests(
+                    at, by, to, _mission(mission), after, limit
+                )
+        except (CursorError, PastCursorError) as error:
             raise BadRequestError(str(error)) from error
         return _page(request, view)
 
@@ -180,11 +221,15 @@ class ProjectionController(Controller):
         until: TimeQuery = None,
         after: IncidentCursor = None,
         limit: RowsLimit = ROWS_PAGE,
+        as_of: AsOfQuery = None,
+        known_at: KnownAtQuery = None,
     ) -> Response[IncidentsView]:
         """Incidents filtered by mission, host state, kind and time of occurrence; newest
         first, a page at a time."""
+        at = moment(as_of, known_at)
+        read = projections.incidents if at.is_now else partial(projections.past.incidents, at)
         try:
-            view = await projections.incidents(
+            view = await read(
                 _mission(mission),
                 host_state,
                 kind,
@@ -193,7 +238,7 @@ class ProjectionController(Controller):
                 after,
                 limit,
             )
-        except CursorError as error:
+        except (CursorError, PastCursorError) as error:
             raise BadRequestError(str(error)) from error
         return _page(request, view)
 
@@ -202,9 +247,17 @@ class ProjectionController(Controller):
         summary="One summary row per mission",
         responses=QUERY_PROBLEMS,
     )
-    async def missions(self, projections: NamedDependency[Projections]) -> MissionsView:
+    async def missions(
+        self,
+        projections: NamedDependency[Projections],
+        as_of: AsOfQuery = None,
+        known_at: KnownAtQuery = None,
+    ) -> MissionsView:
         """Incidents, notes sent and unanswered, open protests and the latest event."""
-        return await projections.missions()
+        at = moment(as_of, known_at)
+        if at.is_now:
+            return await projections.missions()
+        return await projections.past.missions(at)
 
 
 class MissionController(Controller):
@@ -219,7 +272,14 @@ class MissionController(Controller):
         responses=QUERY_PROBLEMS,
     )
     async def unanswered_notes(
-        self, mission_id: MissionPath, projections: NamedDependency[Projections]
+        self,
+        mission_id: MissionPath,
+        projections: NamedDependency[Projections],
+        as_of: AsOfQuery = None,
+        known_at: KnownAtQuery = None,
     ) -> UnansweredNotesView:
         """Like ``/projections/unanswered-notes``, for one mission."""
-        return await projections.unanswered_notes(_mission(mission_id))
+        at = moment(as_of, known_at)
+        if at.is_now:
+            return await projections.unanswered_notes(_mission(mission_id))
+        return await projections.past.unanswered_notes(at, _mission(mission_id))

@@ -18,6 +18,7 @@ from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter,
 from litestar.response import ServerSentEvent
 from litestar.response.base import ASGIResponse
 
+from incidents.domain.state import encode_state, is_open, mission_of
 from incidents.http.bodies import (
     MAX_INT64,
     AppendBody,
@@ -39,13 +40,17 @@ from incidents.http.problems import (
     BadRequestError,
     ParameterError,
 )
+from incidents.http.projections import AsOfQuery, KnownAtQuery
+from incidents.http.projections import moment as in_time
 from incidents.live import LogFeed
+from incidents.projections.reader import Projections
 from incidents.service import LogService, StreamNotFoundError
 from incidents.store.protocol import (
     STREAM_ID_MAX_LENGTH,
     STREAM_ID_PATTERN,
     AppendResult,
     ExpectedVersion,
+    category_of,
 )
 
 StreamIdPath = Annotated[
@@ -171,28 +176,59 @@ class StreamController(Controller):
         from_version: Annotated[int | None, QueryParameter(ge=1, le=MAX_INT64)] = None,
         direction: FromQuery[Literal["forward", "backward"]] = "forward",
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        known_at: KnownAtQuery = None,
     ) -> StreamEventsOut:
-        """Events of one stream from a version, forward or backward."""
+        """Events of one stream from a version, forward or backward; with ``known_at``
+        those recorded by then (a page may then hold fewer than ``limit``)."""
+        moment = in_time(None, known_at)
         events = await service.store.read_stream(
             _checked(stream_id), from_version, direction, limit
         )
         if not events:
             if await service.store.stream_version(stream_id) == 0:
                 raise StreamNotFoundError(stream_id)
-            return StreamEventsOut(stream_id, direction, [], None)
+            return StreamEventsOut(stream_id, direction, [], None, moment.known_at)
         last = events[-1].version
         step = 1 if direction == "forward" else -1
         more = len(events) == limit and (direction == "forward" or last > 1)
-        return StreamEventsOut(stream_id, direction, events, last + step if more else None)
+        kept = [e for e in events if moment.keeps(e)]
+        if not more and not kept and moment.known_at is not None and from_version is None:
+            raise StreamNotFoundError(stream_id)
+        return StreamEventsOut(
+            stream_id, direction, kept, last + step if more else None, moment.known_at
+        )
 
     @get("/{stream_id:str}", summary="A stream's current state", responses=READ_PROBLEMS)
     async def state(
         self,
         stream_id: StreamIdPath,
         service: NamedDependency[LogService],
+        projections: NamedDependency[Projections],
         if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match")] = None,
+        as_of: AsOfQuery = None,
+        known_at: KnownAtQuery = None,
     ) -> Response[Any]:
-        """The stream's folded state with its version; ``ETag`` is that version."""
+        """The stream's folded state with its version; ``ETag`` is that version. With
+        ``as_of``/``known_at``, the state folded from the events kept at that moment."""
+        moment = in_time(as_of, known_at)
+        if not moment.is_now:
+            folded = await projections.past.stream(_checked(stream_id), moment)
+            if folded is None:
+                raise StreamNotFoundError(stream_id)
+            return Response(
+                StreamStateOut(
+                    stream_id=folded.stream_id,
+                    category=category_of(folded.stream_id),
+                    version=folded.version,
+                    state=msgspec.Raw(encode_state(folded.state)),
+                    mission=mission_of(folded.state),
+                    is_open=is_open(folded.state),
+                    last_position=folded.last_position,
+                    updated_at=folded.updated_at.isoformat().replace("+00:00", "Z"),
+                    as_of=moment.as_of,
+                    known_at=moment.known_at,
+                )
+            )
         row = await service.store.get_stream(_checked(stream_id))
         if row is None:
             raise StreamNotFoundError(stream_id)
@@ -254,18 +290,27 @@ class LogController(Controller):
         type_: Annotated[list[EventTypeName] | None, QueryParameter(name="type")] = None,
         category: FromQuery[list[Category] | None] = None,
         last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
+        known_at: KnownAtQuery = None,
     ) -> Response[LogPageOut] | ServerSentEvent:
-        """The log in position order after a position, filtered by type and category."""
+        """The log in position order after a position, filtered by type and category; with
+        ``known_at`` only the events recorded by then (a page may hold fewer than ``limit``:
+        follow ``next_after`` while ``has_more``)."""
+        moment = in_time(None, known_at)
         if "text/event-stream" in request.headers.get("accept", ""):
-            if "limit" in request.query_params:
-                raise ParameterError("query", "limit", "limit does not apply to an event stream")
+            for name in ("limit", "known_at"):
+                if name in request.query_params:
+                    raise ParameterError("query", name, f"{name} does not apply to an event stream")
             return live_response(feed, live_options, after, last_event_id, type_, category)
-        events = await service.store.read_all(after, limit, type_, category)
-        next_after = events[-1].position if events else after
-        has_more = len(events) == limit
+        read = await service.store.read_all(after, limit, type_, category)
+        next_after = read[-1].position if read else after
+        has_more = len(read) == limit
+        events = [event for event in read if moment.keeps(event)]
+        if moment.known_at is not None and read and not moment.keeps(read[-1]):
+            # Positions are recorded in order: nothing after this one was known then.
+            has_more = False
         headers = {}
         if has_more:
             query = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
             link = urlencode([("after", str(next_after)), *query])
             headers["Link"] = f'</events?{link}>; rel="next"'
-        return Response(LogPageOut(events, next_after, has_more), headers=headers)
+        return Response(LogPageOut(events, next_after, has_more, moment.known_at), headers=headers)

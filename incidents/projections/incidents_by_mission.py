@@ -45,6 +45,9 @@ class IncidentsView(msgspec.Struct, frozen=True):
     incidents: list[IncidentRow]
     next_after: str | None = None
     has_more: bool = False
+    # The moment a view in time was computed for (GET ...?as_of=&known_at=); null for now.
+    as_of: datetime | None = None
+    known_at: datetime | None = None
 
 
 # Where an incident comes in the view, sorted in reverse: newest first, then by stream id.

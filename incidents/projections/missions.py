@@ -38,6 +38,9 @@ class MissionsView(msgspec.Struct, frozen=True):
 
     count: int
     missions: list[MissionSummary]
+    # The moment a view in time was computed for (GET ...?as_of=&known_at=); null for now.
+    as_of: datetime | None = None
+    known_at: datetime | None = None
 
 
 def missions_view(

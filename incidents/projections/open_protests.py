@@ -59,6 +59,9 @@ class OpenProtestsView(msgspec.Struct, frozen=True):
     protests: list[OpenProtest]
     next_after: str | None = None
     has_more: bool = False
+    # The moment a view in time was computed for (GET ...?as_of=&known_at=); null for now.
+    as_of: datetime | None = None
+    known_at: datetime | None = None
 
 
 # Where a protest comes in the view: oldest first, then by stream id.

@@ -23,6 +23,7 @@ from typing import TypeVar
 import msgspec
 
 from incidents.domain.state import IncidentState, NoteState, ProtestState
+from incidents.projections.in_time import PastViews
 from incidents.projections.incidents_by_mission import (
     IncidentsView,
     incident_row,
@@ -75,6 +76,8 @@ class Projections:
         self.reply_window_days = reply_window_days
         self.clock = clock
         self.states = CurrentStates(store, max_streams=max_held_streams)
+        # The same views at a past moment (``as_of``, ``known_at``).
+        self.past = PastViews(store, reply_window_days, clock)
         self._missions_view: tuple[int, MissionsView] | None = None
         self._noted: tuple[list[MissionTally], list[str]] | None = None
 

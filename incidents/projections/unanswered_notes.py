@@ -80,6 +80,9 @@ class UnansweredNotesView(msgspec.Struct, frozen=True):
     total_overdue: int
     next_after: str | None = None
     has_more: bool = False
+    # The moment a view in time was computed for (GET ...?as_of=&known_at=); null for now.
+    as_of: datetime | None = None
+    known_at: datetime | None = None
 
 
 def _direction(note: NoteState, mission: MissionState | None) -> Direction:

@@ -1,0 +1,349 @@
+"""The read models at a past moment: ``as_of`` (what had occurred by then) and ``known_at``
+(what the log had recorded by then), alone or together.
+
+Each stream concerned is folded again from its events with
+:func:`incidents.domain.rules.fold_in_time` (events recorded by ``known_at``, corrections
+applied, those that occurred by ``as_of`` folded in append order), and the folded states go
+through the same pure view functions as the current views, with the clock set to ``as_of``
+when it is given: days waiting and overdue flags are those of that day.
+
+Which streams are folded: for one mission's unanswered notes, the notes that name the
+mission now and every note that was ever corrected (a correction may have moved a note to or
+from the mission), read stream by stream; for the views over every stream, each category's
+events in one sweep of the log in stream order (``read_by_stream``). No state is written;
+nothing is held between reads but the set of corrected streams, caught up with the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from bisect import bisect_right
+from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import datetime
+from typing import TypeVar
+
+import msgspec
+
+from incidents.domain.events import CORRECTION_TYPES
+from incidents.domain.rules import fold_in_time, tallies_of
+from incidents.domain.state import (
+    IncidentState,
+    MissionState,
+    NoteState,
+    ProtestState,
+    State,
+    encode_state,
+    is_open,
+    mission_of,
+)
+from incidents.projections.incidents_by_mission import (
+    IncidentsView,
+    incident_order,
+    incidents_view,
+)
+from incidents.projections.missions import MissionsView, missions_from_tallies
+from incidents.projections.open_protests import (
+    OpenProtestsView,
+    ProtestKey,
+    open_protests,
+    protest_order,
+)
+from incidents.projections.unanswered_notes import UnansweredNotesView, unanswered_notes
+from incidents.store.protocol import EventStore, MissionTally, RecordedEvent, StreamRow
+
+# Events one read takes.
+PAGE = 1000
+
+T = TypeVar("T")
+
+
+class Moment(msgspec.Struct, frozen=True):
+    """A point in both times: events that occurred by ``as_of`` and were recorded by
+    ``known_at`` (None: no bound on that side)."""
+
+    as_of: datetime | None = None
+    known_at: datetime | None = None
+
+    @property
+    def is_now(self) -> bool:
+        """Whether neither bound is given (the current views answer)."""
+        return self.as_of is None and self.known_at is None
+
+    def keeps(self, event: RecordedEvent) -> bool:
+        """Whether the event, as logged, occurred and was recorded within the bounds."""
+        return (self.known_at is None or event.recorded_at <= self.known_at) and (
+            self.as_of is None or event.occurred_at <= self.as_of
+        )
+
+
+class StreamInTime(msgspec.Struct, frozen=True):
+    """A stream folded at a moment, with its last event kept by the moment's bounds."""
+
+    stream_id: str
+    state: State
+    version: int
+    last_position: int
+    updated_at: datetime
+
+
+class PastCursorError(ValueError):
+    """A page's ``after`` names no stream of the view at that moment."""
+
+
+def stream_in_time(
+    stream_id: str, events: list[RecordedEvent], moment: Moment
+) -> StreamInTime | None:
+    """Fold one stream's events (all of them, in order) at ``moment``; None when nothing
+    is kept."""
+    state = fold_in_time(stream_id, events, moment.as_of, moment.known_at)
+    if state is None:
+        return None
+    kept = [event for event in events if moment.keeps(event)] or events[:1]
+    last = kept[-1]
+    return StreamInTime(stream_id, state, last.version, last.position, last.recorded_at)
+
+
+async def read_whole_stream(store: EventStore, stream_id: str) -> list[RecordedEvent]:
+    """Every event of one stream, oldest first."""
+    events: list[RecordedEvent] = []
+    while True:
+        page = await store.read_stream(stream_id, len(events) + 1, "forward", PAGE)
+        events.extend(page)
+        if len(page) < PAGE:
+            return events
+
+
+async def category_in_time(
+    store: EventStore, category: str, moment: Moment
+) -> AsyncIterator[StreamInTime]:
+    """Every stream of a category folded at ``moment``, in stream id order (one sweep of the
+    category's events)."""
+    prefix = f"{category}-"
+    after: tuple[str, int] = (prefix, 0)
+    current: str | None = None
+    events: list[RecordedEvent] = []
+    while True:
+        page = await store.read_by_stream(after, PAGE)
+        for event in page:
+            if not event.stream_id.startswith(prefix):
+                page = []
+                break
+            if event.stream_id != current:
+                if current is not None and (folded := stream_in_time(current, events, moment)):
+                    yield folded
+                current, events = event.stream_id, []
+            events.append(event)
+        else:
+            if len(page) == PAGE:
+                after = (page[-1].stream_id, page[-1].version)
+                continue
+        break
+    if current is not None and (folded := stream_in_time(current, events, moment)):
+        yield folded
+
+
+class PastViews:
+    """The contract's read models at a moment; one per server process."""
+
+    def __init__(
+        self, store: EventStore, reply_window_days: int, clock: Callable[[], datetime]
+    ) -> None:
+        self.store = store
+        self.reply_window_days = reply_window_days
+        self.clock = clock
+        self._lock = asyncio.Lock()
+        self._corrected: set[str] = set()
+        self._corrected_at = 0
+
+    def _now(self, moment: Moment) -> datetime:
+        return moment.as_of if moment.as_of is not None else self.clock()
+
+    async def stream(self, stream_id: str, moment: Moment) -> StreamInTime | None:
+        """One stream at ``moment``; None when nothing of it is kept."""
+        return stream_in_time(stream_id, await read_whole_stream(self.store, stream_id), moment)
+
+    async def missions_at(self, moment: Moment) -> dict[str, StreamInTime]:
+        """Every mission stream at ``moment``, by id."""
+        return {m.stream_id: m async for m in category_in_time(self.store, "mission", moment)}
+
+    async def unanswered_notes(
+        self,
+        moment: Moment,
+        mission: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> UnansweredNotesView:
+        """As :meth:`Projections.unanswered_notes`, at ``moment``."""
+        missions = await self.missions_at(moment)
+        if mission is not None:
+            notes = [n for n in await self._notes_of(mission, moment) if is_open(n)]
+        else:
+            notes = [
+                folded.state
+                async for folded in category_in_time(self.store, "note", moment)
+                if is_open(folded.state)
+            ]
+        named = sorted({n.mission for n in notes if isinstance(n, NoteState) and n.mission})
+        names = [mission] if mission is not None else named
+        start = 0 if after is None else bisect_right(names, after)
+        end = len(names) if limit is None else min(len(names), start + limit)
+        chosen = set(names[start:end])
+        has_more = end < len(names)
+        page = [n for n in notes if isinstance(n, NoteState) and n.mission in chosen]
+        if mission is None and not has_more:
+            nameless = [n for n in notes if isinstance(n, NoteState) and n.mission is None]
+            if limit is None or end - start < limit:
+                page.extend(nameless)
+            else:
+                has_more = bool(nameless)
+        view = unanswered_notes(
+            page,
+            _states(missions.values(), MissionState),
+            self._now(moment),
+            self.reply_window_days,
+        )
+        return msgspec.structs.replace(
+            view,
+            next_after=names[end - 1] if end > start else after,
+            has_more=has_more,
+            as_of=moment.as_of,
+            known_at=moment.known_at,
+        )
+
+    async def open_protests(
+        self,
+        moment: Moment,
+        by: str | None = None,
+        to: str | None = None,
+        mission: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> OpenProtestsView:
+        """As :meth:`Projections.open_protests`, at ``moment``."""
+        protests = [
+            folded.state async for folded in category_in_time(self.store, "protest", moment)
+        ]
+        typed = _states_of(protests, ProtestState)
+        key: ProtestKey | None = None
+        if after is not None:
+            found = next((p for p in typed if p.stream_id == after), None)
+            if found is None:
+                raise PastCursorError(f"after={after!r} is not a protest of the log then")
+            key = protest_order(found)
+        view = open_protests(typed, self._now(moment), by, to, mission, key, limit)
+        return msgspec.structs.replace(view, as_of=moment.as_of, known_at=moment.known_at)
+
+    async def incidents(
+        self,
+        moment: Moment,
+        mission: str | None = None,
+        host_state: str | None = None,
+        kind: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> IncidentsView:
+        """As :meth:`Projections.incidents`, at ``moment``."""
+        missions = await self.missions_at(moment)
+        incidents = _states_of(
+            [f.state async for f in category_in_time(self.store, "incident", moment)],
+            IncidentState,
+        )
+        key = None
+        if after is not None:
+            found = next((i for i in incidents if i.stream_id == after), None)
+            if found is None:
+                raise PastCursorError(f"after={after!r} is not an incident of the log then")
+            key = incident_order(found)
+        view = incidents_view(
+            incidents,
+            _states(missions.values(), MissionState),
+            mission,
+            host_state,
+            kind,
+            since,
+            until,
+            key,
+            limit,
+        )
+        return msgspec.structs.replace(view, as_of=moment.as_of, known_at=moment.known_at)
+
+    async def missions(self, moment: Moment) -> MissionsView:
+        """As :meth:`Projections.missions`, at ``moment``: the tallies counted from every
+        stream folded at that moment."""
+        missions = await self.missions_at(moment)
+        counts: dict[str, dict[str, int]] = {}
+        latest: dict[str, tuple[int, datetime]] = {}
+        for category in ("incident", "note", "protest", "statement"):
+            async for folded in category_in_time(self.store, category, moment):
+                named = mission_of(folded.state)
+                labels = tallies_of(folded.state)
+                if named is None or not labels:
+                    continue
+                bucket = counts.setdefault(named, {})
+                for label in labels:
+                    bucket[label] = bucket.get(label, 0) + 1
+                if folded.last_position > latest.get(named, (0, folded.updated_at))[0]:
+                    latest[named] = (folded.last_position, folded.updated_at)
+        tallies = [
+            MissionTally(name, bucket, *latest.get(name, (0, None)))
+            for name, bucket in counts.items()
+        ]
+        rows = [(_row(m), m.state) for m in missions.values()]
+        view = missions_from_tallies(_mission_rows(rows), tallies)
+        return msgspec.structs.replace(view, as_of=moment.as_of, known_at=moment.known_at)
+
+    async def _notes_of(self, mission: str, moment: Moment) -> list[State]:
+        """The notes that name ``mission`` at ``moment``: among those that name it now and
+        those ever corrected."""
+        rows = await self.store.list_streams("note", mission)
+        candidates = {row.stream_id for row in rows} | await self._corrected_streams("note")
+        notes = []
+        for stream_id in sorted(candidates):
+            folded = await self.stream(stream_id, moment)
+            if folded is not None and mission_of(folded.state) == mission:
+                notes.append(folded.state)
+        return notes
+
+    async def _corrected_streams(self, category: str) -> set[str]:
+        """The streams of a category that hold a correction (caught up with the log)."""
+        async with self._lock:
+            while True:
+                page = await self.store.read_all(
+                    self._corrected_at, PAGE, types=sorted(CORRECTION_TYPES.values())
+                )
+                self._corrected.update(event.stream_id for event in page)
+                if page:
+                    self._corrected_at = page[-1].position
+                if len(page) < PAGE:
+                    break
+            return {s for s in self._corrected if s.startswith(f"{category}-")}
+
+
+def _states(folded: Iterable[StreamInTime], kind: type[MissionState]) -> list[MissionState]:
+    return [f.state for f in folded if isinstance(f.state, kind)]
+
+
+def _states_of(states: list[State], kind: type[T]) -> list[T]:
+    return [s for s in states if isinstance(s, kind)]
+
+
+def _row(folded: StreamInTime) -> StreamRow:
+    """A stream row standing for the stream as folded at the moment."""
+    return StreamRow(
+        stream_id=folded.stream_id,
+        category="mission",
+        version=folded.version,
+        state=msgspec.Raw(encode_state(folded.state)),
+        mission=mission_of(folded.state),
+        is_open=is_open(folded.state),
+        last_position=folded.last_position,
+        updated_at=folded.updated_at,
+    )
+
+
+def _mission_rows(
+    rows: list[tuple[StreamRow, State]],
+) -> list[tuple[StreamRow, MissionState]]:
+    return [(row, state) for row, state in rows if isinstance(state, MissionState)]
