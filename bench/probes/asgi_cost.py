@@ -150,6 +150,7 @@ class StubStore:
 
 
 async def measure(requests: int, connections: int, profile: str | None, stub: bool) -> None:
+    """Drive the service and the bare app in turns and print their rates and CPU per request."""
     with tempfile.TemporaryDirectory() as directory:
         settings = Settings(database_url=f"sqlite:///{directory}/log.db")
         ours = create_app(settings)
@@ -188,6 +189,7 @@ async def measure(requests: int, connections: int, profile: str | None, stub: bo
 
 
 def main() -> None:
+    """Parse the command line (see the module) and run the measurement under uvloop."""
     args = sys.argv[1:]
     profile = None
     stub = "--stub" in args

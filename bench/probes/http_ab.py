@@ -116,6 +116,7 @@ def run(variant: Variant, seconds: float, scratch: Path, round_: int) -> None:
 
 
 def main() -> None:
+    """Run every variant ROUNDS times in alternating order, then print their medians."""
     rounds, seconds, *specs = sys.argv[1:]
     variants = [parse(spec) for spec in specs]
     out = Path(__file__).parents[1] / "out"

@@ -17,6 +17,7 @@ from bench.servers import SERVICE, serve
 
 
 def main() -> None:
+    """Serve each file in turn, time the same requests on both, and print the comparison."""
     empty, full = Path(sys.argv[1]), Path(sys.argv[2])
     samples = int(sys.argv[3]) if len(sys.argv) > 3 else 200
     import sqlite3
