@@ -1,25 +1,61 @@
-# Every target builds the virtual environment it needs when it is missing.
+# Every target builds the virtual environment it needs when it is missing, from the hashed
+# lock files in requirements/ (make lock writes them from pyproject.toml): serve installs
+# what serving needs, lint adds the dev extra, test the dev and bench extras (make test runs
+# the benchmarks' smoke), bench the bench extra. A stamp is redone when its lock changes.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+SERVE_STAMP := $(VENV)/.serve-installed
+DEV_STAMP := $(VENV)/.dev-installed
+BENCH_STAMP := $(VENV)/.bench-installed
+# Everything: what make lint, test, fuzz and crash need.
 STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.8
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DATABASE ?= sqlite:///./incidents.db
 
-.PHONY: serve test fuzz crash lint format bench bench-full schemas clean
+.PHONY: serve test fuzz crash lint format bench bench-full schemas lock clean
 
-$(STAMP): pyproject.toml
+# The project itself goes in editable with no dependencies: those come from the lock only.
+# pip check fails when pyproject.toml asks for something the lock lacks: run make lock.
+$(SERVE_STAMP): requirements/serve.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	touch $(STAMP)
+	$(PIP) install --quiet --require-hashes --no-deps -r requirements/serve.txt
+	$(PIP) install --quiet --no-deps -e .
+	$(PIP) check || { echo "the lock files miss a dependency of pyproject.toml: run make lock"; exit 1; }
+	touch $@
 
-serve: $(STAMP)
+$(DEV_STAMP): $(SERVE_STAMP) requirements/dev.txt
+	$(PIP) install --quiet --require-hashes --no-deps -r requirements/dev.txt
+	$(PIP) check || { echo "the lock files miss a dependency of pyproject.toml: run make lock"; exit 1; }
+	touch $@
+
+$(BENCH_STAMP): $(SERVE_STAMP) requirements/bench.txt
+	$(PIP) install --quiet --require-hashes --no-deps -r requirements/bench.txt
+	$(PIP) check || { echo "the lock files miss a dependency of pyproject.toml: run make lock"; exit 1; }
+	touch $@
+
+$(STAMP): $(DEV_STAMP) $(BENCH_STAMP)
+	touch $@
+
+# Rewrite the lock files from pyproject.toml (after adding or changing a dependency there),
+# for Python 3.11 on every platform, with hashes. dev and bench are held to serve's versions
+# and bench to dev's, so that make test can install both into one environment. Pins already
+# in the files are kept where they still fit; make lock LOCK_FLAGS=--upgrade moves them all.
+lock:
+	test -x .venv-lock/bin/uv || { $(PYTHON) -m venv .venv-lock && .venv-lock/bin/python -m pip install --quiet uv==$(UV_VERSION); }
+	mkdir -p requirements
+	.venv-lock/bin/uv pip compile --quiet $(LOCK_FLAGS) --python-version 3.11 --universal --generate-hashes --custom-compile-command "make lock" pyproject.toml -o requirements/serve.txt
+	.venv-lock/bin/uv pip compile --quiet $(LOCK_FLAGS) --python-version 3.11 --universal --generate-hashes --custom-compile-command "make lock" pyproject.toml --extra dev -c requirements/serve.txt -o requirements/dev.txt
+	.venv-lock/bin/uv pip compile --quiet $(LOCK_FLAGS) --python-version 3.11 --universal --generate-hashes --custom-compile-command "make lock" pyproject.toml --extra bench -c requirements/serve.txt -c requirements/dev.txt -o requirements/bench.txt
+
+serve: $(SERVE_STAMP)
 	$(BIN)/incidents seed --database $(DATABASE)
 	$(BIN)/incidents serve --host $(HOST) --port $(PORT) --database $(DATABASE)
 
-test: $(STAMP)
+test: $(DEV_STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m pytest -q
 
 # Deep API fuzzing: many generated requests per operation (make test runs a short smoke).
@@ -30,29 +66,29 @@ fuzz: $(STAMP)
 crash: $(STAMP)
 	CRASH_ROUNDS=$${CRASH_ROUNDS:-30} $(BIN)/python -m pytest -q tests/e2e/test_crash.py
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check incidents tests bench
 	$(BIN)/ruff format --check incidents tests bench
 	$(BIN)/mypy --strict incidents bench
 	$(BIN)/lint-imports
 
-format: $(STAMP)
+format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix incidents tests bench
 	$(BIN)/ruff format incidents tests bench
 
-schemas: $(STAMP)
+schemas: $(SERVE_STAMP)
 	$(BIN)/incidents export-schemas --out schemas
 
 # wrk is figure 2's load generator: installed from Debian's packages when missing (as root);
 # without it the benchmark uses its Python stand-in and says so.
-bench: $(STAMP)
+bench: $(BENCH_STAMP)
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null 2>&1; } || echo "wrk not installed: figure 2 uses bench/loadgen.py"
 	$(BIN)/python -m bench
 
 # The same with the issue's 1,000,000-event log for figures 4 and 5.
-bench-full: $(STAMP)
+bench-full: $(BENCH_STAMP)
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null 2>&1; } || echo "wrk not installed: figure 2 uses bench/loadgen.py"
 	$(BIN)/python -m bench --full
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache
