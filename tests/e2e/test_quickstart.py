@@ -22,12 +22,10 @@ pytestmark = pytest.mark.e2e
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def quickstart_requests() -> list[tuple[str, str, dict[str, str], str | None]]:
-    """(method, path and query, headers, body) of every curl in README's quick start."""
-    text = README.read_text()
-    block = text.split("<!-- quickstart:", 1)[1].split("<!-- /quickstart -->", 1)[0]
-    script = block.split("```sh\n", 1)[1].rsplit("```", 1)[0].replace("\\\n", " ")
-    tokens = shlex.split(script, comments=True)
+def curl_requests(script: str) -> list[tuple[str, str, dict[str, str], str | None]]:
+    """(method, path and query, headers, body) of every curl in a shell ``script`` that asks
+    ``localhost:8000``."""
+    tokens = shlex.split(script.replace("\\\n", " "), comments=True)
     commands: list[list[str]] = []
     for token in tokens:
         if token == "curl":
@@ -39,7 +37,7 @@ def quickstart_requests() -> list[tuple[str, str, dict[str, str], str | None]]:
         method, headers, body, url = "GET", {}, None, None
         words = iter(arguments)
         for word in words:
-            if word == "-s":
+            if word in ("-s", "-sN", "-N"):
                 continue
             if word == "-X":
                 method = next(words)
@@ -54,6 +52,13 @@ def quickstart_requests() -> list[tuple[str, str, dict[str, str], str | None]]:
         assert url is not None and url.startswith("localhost:8000/"), url
         requests.append((method, url.removeprefix("localhost:8000"), headers, body))
     return requests
+
+
+def quickstart_requests() -> list[tuple[str, str, dict[str, str], str | None]]:
+    """The requests of every curl in README's quick start."""
+    text = README.read_text()
+    block = text.split("<!-- quickstart:", 1)[1].split("<!-- /quickstart -->", 1)[0]
+    return curl_requests(block.split("```sh\n", 1)[1].rsplit("```", 1)[0])
 
 
 @pytest.fixture(scope="module")
