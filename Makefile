@@ -53,7 +53,7 @@ lock:
 
 serve: $(SERVE_STAMP)
 	$(BIN)/incidents seed --database $(DATABASE)
-	$(BIN)/incidents serve --host $(HOST) --port $(PORT) --database $(DATABASE)
+	$(BIN)/incidents serve --demo --host $(HOST) --port $(PORT) --database $(DATABASE)
 
 test: $(DEV_STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m pytest -q

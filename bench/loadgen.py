@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -77,6 +78,9 @@ async def _connection(
         tally.connect_errors += 1
         return
     head = f"Host: {HOST}:{port}\r\nContent-Type: application/json\r\n"
+    authorization = os.environ.get("BENCH_AUTHORIZATION")
+    if authorization:
+        head += f"Authorization: {authorization}\r\n"
     number = 0
     try:
         while time.perf_counter() < stop and tally.requests < MAX_REQUESTS:

@@ -22,6 +22,11 @@ function init(args)
   wrk.method = "POST"
   wrk.body = body
   wrk.headers["Content-Type"] = "application/json"
+  -- The service's writer token, from bench/served.py (empty for the bare app).
+  local authorization = os.getenv("BENCH_AUTHORIZATION")
+  if authorization and authorization ~= "" then
+    wrk.headers["Authorization"] = authorization
+  end
 end
 
 function request()

@@ -24,6 +24,7 @@ import asyncio
 import http.client
 import json
 import math
+import os
 import random
 import shutil
 import sqlite3
@@ -109,7 +110,11 @@ def load(
             "--body",
             str(body_file),
         ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    # Both load generators send this header with every request (the service's token).
+    env = {**os.environ, "BENCH_AUTHORIZATION": server.authorization}
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=seconds + 60, check=True, env=env
+    )
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if not lines:
         raise RuntimeError(f"{tool} printed no summary: {done.stdout} {done.stderr}")
@@ -260,10 +265,16 @@ def _connect(server: Server) -> http.client.HTTPConnection:
 
 
 def request(
-    connection: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None
+    connection: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    authorization: str = "",
 ) -> tuple[int, bytes, float]:
     """One request on a keep-alive connection: status, body, seconds taken."""
     headers = {"Content-Type": "application/json"} if body is not None else {}
+    if authorization:
+        headers["Authorization"] = authorization
     started = time.perf_counter()
     connection.request(method, path, body=body, headers=headers)
     response = connection.getresponse()
@@ -305,7 +316,9 @@ def timed_requests(
         first: float | None = None
         for index in range(warmup):
             body = bodies[index % len(bodies)] if bodies else None
-            _, _, elapsed = request(connection, method, paths[index % len(paths)], body)
+            _, _, elapsed = request(
+                connection, method, paths[index % len(paths)], body, server.authorization
+            )
             first = elapsed if first is None else first
             if time.perf_counter() > warm_until:
                 break  # a slow endpoint: its warm-up must not take the measurement's time
@@ -316,7 +329,9 @@ def timed_requests(
         index = warmup
         while len(taken) < count and time.perf_counter() < stop:
             body = bodies[index % len(bodies)] if bodies else None
-            status, payload, elapsed = request(connection, method, paths[index % len(paths)], body)
+            status, payload, elapsed = request(
+                connection, method, paths[index % len(paths)], body, server.authorization
+            )
             taken.append(elapsed)
             statuses[status] = statuses.get(status, 0) + 1
             sizes += len(payload)

@@ -8,6 +8,7 @@ always stopped (SIGTERM to its process group, then SIGKILL) when the ``with`` bl
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import http.client
 import os
@@ -69,6 +70,8 @@ class Server:
     port: int
     workers: int
     log: Path
+    # The Authorization header of a writer token of the served log ("" for the bare app).
+    authorization: str = ""
 
     @property
     def base(self) -> str:
@@ -164,6 +167,9 @@ def serve(
     """
     port = free_port()
     env = {**os.environ, **(environment or {})}
+    authorization = ""
+    if target == SERVICE and env.get("INCIDENTS_DATABASE_URL", "").startswith("sqlite:///"):
+        authorization = f"Bearer {writer_token(env['INCIDENTS_DATABASE_URL'])}"
     with log.open("wb") as output:
         process = subprocess.Popen(
             granian_command(target, port, workers, flags),
@@ -173,12 +179,27 @@ def serve(
             start_new_session=True,
             cwd=cwd,
         )
-    server = Server(process, port, workers, log)
+    server = Server(process, port, workers, log, authorization)
     try:
         wait_ready(server)
         yield server
     finally:
         stop(process)
+
+
+def writer_token(database_url: str) -> str:
+    """A new writer token of the log at ``database_url``: the service wants one for appends,
+    and reads carry it too, as a desk's client would."""
+    from incidents.tokens import open_tokens
+
+    async def create() -> str:
+        tokens = open_tokens(database_url)
+        try:
+            return (await tokens.create("writer", "bench")).token
+        finally:
+            await tokens.close()
+
+    return asyncio.run(create())
 
 
 def stop(process: subprocess.Popen[bytes], grace: float = 15.0) -> None:

@@ -184,8 +184,14 @@ def check_address(host: str, port: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", default=1, show_default=True, type=int, help="Server processes.")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="For trying the service out: reads need no token, and a log without tokens gets a "
+    "writer token named 'demo', printed once.",
+)
 @database_option
-def serve(host: str, port: int, workers: int, database: str) -> None:
+def serve(host: str, port: int, workers: int, database: str, demo: bool) -> None:
     """Run the HTTP service under granian."""
     import shutil
     import tempfile
@@ -199,6 +205,9 @@ def serve(host: str, port: int, workers: int, database: str) -> None:
     asyncio.run(_open_and_close(settings))
     # Worker processes read their settings from the environment.
     os.environ["INCIDENTS_DATABASE_URL"] = settings.database_url
+    if demo:
+        os.environ["INCIDENTS_PUBLIC_READS"] = "true"
+        _print_demo_token(settings.database_url)
     # Every worker writes its metrics to files here and a scrape of any worker sums them:
     # an empty directory for this run, given or made (and then removed at exit).
     given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
@@ -331,6 +340,121 @@ def verify(ctx: click.Context, database: str) -> None:
         return ExitCode.OK
 
     ctx.exit(asyncio.run(run()))
+
+
+def _print_demo_token(url: str) -> None:
+    from incidents.tokens import open_tokens
+
+    async def run() -> str | None:
+        tokens = open_tokens(url)
+        try:
+            if await tokens.has_tokens():
+                return None
+            return (await tokens.create("writer", "demo")).token
+        finally:
+            await tokens.close()
+
+    token = asyncio.run(run())
+    if token is None:
+        click.echo("demo: reads are public; the log has tokens already (incidents tokens list)")
+    else:
+        click.echo(f"demo: reads are public; writes take this token (shown once):\n  {token}")
+        click.echo(f'  curl -H "Authorization: Bearer {token}" ...')
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens: create (shown once), list, revoke. Stored in the log's database as hashes."""
+
+
+@tokens.command("create")
+@database_option
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["reader", "writer", "admin"]),
+    help="What it may do.",
+)
+@click.option("--name", default=None, help="Who uses it: the actor of every event it appends.")
+def tokens_create(database: str, role: str, name: str | None) -> None:
+    """Create a token and print it; it is shown this once and stored only as a hash."""
+    from incidents.tokens import TokenError, open_tokens
+
+    settings = settings_for(database)
+
+    async def run() -> str:
+        await check_database(settings, create=True)
+        store = open_tokens(settings.database_url, settings.busy_timeout)
+        try:
+            issued = await store.create(role, name)
+        finally:
+            await store.close()
+        return f"{issued.token}\t{issued.record.token_id}\t{issued.record.name}\t{role}"
+
+    try:
+        line = asyncio.run(run())
+    except TokenError as error:
+        raise click.UsageError(str(error)) from None
+    token, token_id, token_name, _ = line.split("\t")
+    click.echo(token)
+    click.echo(
+        f"id {token_id}, name {token_name}, role {role}: keep the token, it is not shown again",
+        err=True,
+    )
+
+
+@tokens.command("list")
+@database_option
+def tokens_list(database: str) -> None:
+    """Every token: id, name, role, created, revoked (never a secret)."""
+    from incidents.tokens import open_tokens
+
+    settings = settings_for(database)
+
+    async def run() -> list[str]:
+        await check_database(settings, create=False)
+        store = open_tokens(settings.database_url, settings.busy_timeout)
+        try:
+            records = await store.records()
+        finally:
+            await store.close()
+        return [
+            f"{r.token_id}  {r.role:<6}  {r.name}  created {r.created_at}"
+            + (f"  revoked {r.revoked_at}" if r.revoked_at else "")
+            for r in records
+        ]
+
+    lines = asyncio.run(run())
+    for line in lines:
+        click.echo(line)
+    if not lines:
+        click.echo("no tokens", err=True)
+
+
+@tokens.command("revoke")
+@database_option
+@click.argument("token_id")
+def tokens_revoke(database: str, token_id: str) -> None:
+    """Revoke the token with TOKEN_ID (from ``tokens list``); servers refuse it within a second."""
+    from incidents.tokens import TokenError, open_tokens
+
+    settings = settings_for(database)
+
+    async def run() -> str:
+        await check_database(settings, create=False)
+        store = open_tokens(settings.database_url, settings.busy_timeout)
+        try:
+            record = await store.revoke(token_id)
+        finally:
+            await store.close()
+        return f"revoked {record.token_id} ({record.name}, {record.role}) at {record.revoked_at}"
+
+    try:
+        click.echo(asyncio.run(run()))
+    except TokenError as error:
+        raise CommandFailure(
+            ExitCode.NOT_FOUND, str(error), "incidents tokens list shows the ids"
+        ) from None
 
 
 @main.command("export-schemas")

@@ -66,14 +66,26 @@ class StreamNotFoundError(Exception):
         super().__init__(f"stream {stream_id!r} has no events")
 
 
-def _proposed(events: Sequence[NewEvent]) -> list[ProposedEvent]:
+def with_actor(metadata: dict[str, Any], actor: str | None) -> dict[str, Any]:
+    """The metadata stored for an event appended by ``actor`` (a token's name): ``actor`` is
+    the server's, and a client's own ``actor`` is kept as ``client_actor`` (the HTTP bodies
+    refuse metadata that carries both)."""
+    if actor is None:
+        return metadata
+    if "actor" in metadata:
+        metadata["client_actor"] = metadata.pop("actor")
+    metadata["actor"] = actor
+    return metadata
+
+
+def _proposed(events: Sequence[NewEvent], actor: str | None = None) -> list[ProposedEvent]:
     """Give each event its id and encode its data and metadata canonically."""
     return [
         ProposedEvent(
             event_id=event.event_id or new_event_id(),
             type=type_name(event.data),
             data=encode_data(event.data),
-            metadata=_encode_metadata(with_correlation_id(dict(event.metadata))),
+            metadata=_encode_metadata(with_actor(with_correlation_id(dict(event.metadata)), actor)),
             occurred_at=event.occurred_at,
         )
         for event in events
@@ -100,18 +112,26 @@ class LogService:
         self.clock = clock
 
     async def append(
-        self, stream_id: str, events: Sequence[NewEvent], expected: ExpectedVersion = "any"
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        expected: ExpectedVersion = "any",
+        actor: str | None = None,
     ) -> AppendResult:
-        """Append events to one stream, atomically."""
+        """Append events to one stream, atomically; ``actor`` (the name of the token the
+        request came with) goes into each event's metadata."""
         _check_stream_id(stream_id)
-        return await self.store.append(stream_id, _proposed(events), expected)
+        return await self.store.append(stream_id, _proposed(events, actor), expected)
 
-    async def append_many(self, appends: Sequence[StreamAppend]) -> list[AppendResult]:
-        """Append to several streams in one transaction: all or none."""
+    async def append_many(
+        self, appends: Sequence[StreamAppend], actor: str | None = None
+    ) -> list[AppendResult]:
+        """Append to several streams in one transaction: all or none; ``actor`` as in
+        :meth:`append`."""
         requests: list[AppendRequest] = []
         for index, part in enumerate(appends):
             _check_stream_id(part.stream_id, index)
             requests.append(
-                AppendRequest(part.stream_id, _proposed(part.events), part.expected_version)
+                AppendRequest(part.stream_id, _proposed(part.events, actor), part.expected_version)
             )
         return await self.store.append_many(requests)

@@ -49,6 +49,10 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # bytes of frames a subscriber may fall behind before it is cut off.
     live_keepalive_seconds: Annotated[float, msgspec.Meta(gt=0)] = 15.0
     live_buffer_bytes: Positive = 1024 * 1024
+    # Whether reads need no token (``make serve`` turns this on); writes always need one.
+    public_reads: bool = False
+    # Invalid tokens one client address may present in a minute before it gets 429.
+    auth_failures_per_minute: Positive = 20
 
     def __post_init__(self) -> None:
         scheme, colon, _ = self.database_url.partition(":")

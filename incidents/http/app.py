@@ -11,12 +11,19 @@ from datetime import UTC, datetime
 import msgspec
 from litestar import Litestar, get
 from litestar.di import NamedDependency, Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 import incidents
 from incidents.domain.rules import DomainRules
 from incidents.http import observability
+from incidents.http.auth import (
+    AUTH_EXCEPTION_HANDLERS,
+    FailedAttempts,
+    TokenAuthenticationMiddleware,
+    access_guard,
+)
 from incidents.http.dashboard.pages import TEMPLATES, dashboard_handlers
 from incidents.http.decoding import StrictRequest
 from incidents.http.live import LiveController, LiveOptions
@@ -24,12 +31,14 @@ from incidents.http.problems import EXCEPTION_HANDLERS, ProblemTypeController
 from incidents.http.projections import MissionController, ProjectionController
 from incidents.http.query import refuse_unknown_query_parameters
 from incidents.http.streams import LogController, StreamController
+from incidents.http.tokens import TokenController
 from incidents.live import LogFeed
 from incidents.projections.reader import Projections
 from incidents.service import LogService
 from incidents.settings import Settings
 from incidents.store.batching import GroupCommitFront
 from incidents.store.factory import open_store
+from incidents.tokens import open_tokens
 
 # The cycle collector's first threshold in a served process. A request allocates many
 # containers and reference counting frees nearly all of them, so at Python's default (700)
@@ -50,7 +59,7 @@ class Health(msgspec.Struct, frozen=True):
     head_hash: str
 
 
-@get("/health", tags=["service"], summary="Liveness and the log's head")
+@get("/health", tags=["service"], summary="Liveness and the log's head", opt={"role": "public"})
 async def health(service: NamedDependency[LogService]) -> Health:
     """The service answers and the log can be read."""
     head = await service.store.head()
@@ -71,12 +80,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.projections = Projections(store, settings.reply_window_days, _now)
         app.state.feed = LogFeed(store, settings.live_buffer_bytes)
         sampler = asyncio.create_task(observability.sample_subscribers(app.state.feed))
+        app.state.tokens = open_tokens(settings.database_url, settings.busy_timeout)
         try:
             await app.state.feed.start()
             yield
         finally:
             sampler.cancel()
             await app.state.feed.stop()
+            await app.state.tokens.close()
             await store.close()
             observability.forget_this_worker()
 
@@ -104,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ProjectionController,
             MissionController,
             ProblemTypeController,
+            TokenController,
             health,
             observability.ready,
             observability.metrics,
@@ -112,16 +124,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TEMPLATES,
         request_class=StrictRequest,
         before_request=refuse_unknown_query_parameters,
-        middleware=[observability.PROMETHEUS.middleware],
+        middleware=[
+            observability.PROMETHEUS.middleware,
+            DefineMiddleware(TokenAuthenticationMiddleware),
+        ],
         logging_config=observability.json_logging(),
         lifespan=[lifespan],
+        guards=[access_guard],
         dependencies={
             "service": Provide(provide_service, sync_to_thread=False),
             "projections": Provide(provide_projections, sync_to_thread=False),
             "feed": Provide(provide_feed, sync_to_thread=False),
             "live_options": Provide(lambda: live_options, sync_to_thread=False),
         },
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **AUTH_EXCEPTION_HANDLERS},
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Incidents log",
@@ -133,6 +149,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
     )
     observability.install_request_ids(app)
+    app.state.public_reads = settings.public_reads
+    app.state.failed_attempts = FailedAttempts(settings.auth_failures_per_minute)
     return app
 
 

@@ -65,6 +65,15 @@ class EventInFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     ] = None
     metadata: Metadata = {}
 
+    def __post_init__(self) -> None:
+        # The server stores a token's name as ``actor`` and a client's own as
+        # ``client_actor``: metadata naming both would lose one.
+        if "actor" in self.metadata and "client_actor" in self.metadata:
+            raise ValueError(
+                "metadata may carry actor or client_actor, not both: the server sets actor "
+                "from the token and keeps a client's own actor as client_actor"
+            )
+
 
 def _event_in(name: str, data_type: type[EventData]) -> type[EventInFields]:
     struct = msgspec.defstruct(

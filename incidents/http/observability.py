@@ -192,7 +192,7 @@ def projection_lag(projections: Projections, head: int) -> int:
         return 0
 
 
-@get("/metrics", include_in_schema=False)
+@get("/metrics", include_in_schema=False, opt={"role": "public"})
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Every worker's metrics in Prometheus' text format, with the log's gauges read now."""
     app = request.app
@@ -232,7 +232,12 @@ class Readiness(msgspec.Struct, frozen=True):
     caught_up: ReadyCheck
 
 
-@get("/ready", tags=["service"], summary="Readiness: database, migrations, read models")
+@get(
+    "/ready",
+    tags=["service"],
+    summary="Readiness: database, migrations, read models",
+    opt={"role": "public"},
+)
 async def ready(
     service: NamedDependency[LogService],
     projections: NamedDependency[Projections],

@@ -19,6 +19,7 @@ from litestar.response import ServerSentEvent
 from litestar.response.base import ASGIResponse
 
 from incidents.domain.state import encode_state, is_open, mission_of
+from incidents.http.auth import actor_of
 from incidents.http.bodies import (
     MAX_INT64,
     AppendBody,
@@ -153,13 +154,16 @@ class StreamController(Controller):
     )
     async def append(
         self,
+        request: Request[Any, Any, Any],
         stream_id: StreamIdPath,
         data: JSONBody[AppendBody],
         service: NamedDependency[LogService],
         if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
     ) -> ASGIResponse:
         """Append to one stream."""
-        result = await service.append(_checked(stream_id), data.events, _expected(data, if_match))
+        result = await service.append(
+            _checked(stream_id), data.events, _expected(data, if_match), actor_of(request)
+        )
         # Encoded here and handed to the server as it is: a Response would be serialised
         # and its headers merged layer by layer, a tenth of what an append costs the loop.
         return ASGIResponse(
@@ -262,10 +266,13 @@ class LogController(Controller):
         description="Commits every append or none of them.",
     )
     async def append_many(
-        self, data: JSONBody[MultiAppendBody], service: NamedDependency[LogService]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[MultiAppendBody],
+        service: NamedDependency[LogService],
     ) -> Response[MultiAppendOut]:
         """Append to several streams in one transaction."""
-        results = await service.append_many(data.appends)
+        results = await service.append_many(data.appends, actor_of(request))
         created = any(result.created for result in results)
         return Response(
             MultiAppendOut([_out(result) for result in results]),

@@ -45,7 +45,8 @@ def seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         check=True,
         capture_output=True,
     )
-    server = ServedProcess(database)
+    # The dashboard's pages are reads: served as make serve does, with public reads.
+    server = ServedProcess(database, env={"INCIDENTS_PUBLIC_READS": "true"})
     try:
         yield server.start()
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -9,10 +10,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
+
+from incidents.tokens import open_tokens
 
 # Generous: CI machines are shared, and a loaded one starts Python slowly.
 STARTUP_SECONDS = 90
@@ -25,11 +29,27 @@ def _free_port() -> int:
         return port
 
 
+def _admin_token(database_url: str) -> str:
+    """A new admin token of the log at ``database_url``, made in a thread of its own (the
+    caller may be inside a running loop)."""
+
+    async def create() -> str:
+        tokens = open_tokens(database_url)
+        try:
+            return (await tokens.create("admin", "tests")).token
+        finally:
+            await tokens.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, create()).result()
+
+
 class ServedProcess:
     """``incidents serve`` on a SQLite file, in a process group of its own.
 
     Its output goes to a log file beside the database (a pipe nobody reads would fill up
-    and stall the server).
+    and stall the server). ``token`` is an admin token of that log, made before the first
+    start; ``headers`` carry it.
     """
 
     def __init__(
@@ -45,6 +65,8 @@ class ServedProcess:
         # where the log file goes.
         self.url = url or f"sqlite:///{database}"
         self.env = env or {}
+        self.token = _admin_token(self.url)
+        self.headers = {"Authorization": f"Bearer {self.token}"}
         self.log = database.with_suffix(".log")
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -110,10 +132,23 @@ class ServedProcess:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def served_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedProcess]:
     """A running ``incidents serve`` on a fresh SQLite file (one per test module)."""
     server = ServedProcess(tmp_path_factory.mktemp("served") / "served.db")
     try:
-        yield server.start()
+        server.start()
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def served(served_process: ServedProcess) -> str:
+    """The base URL of the module's served process."""
+    return served_process.base
+
+
+@pytest.fixture(scope="module")
+def served_headers(served_process: ServedProcess) -> dict[str, str]:
+    """Headers carrying an admin token of the module's served process."""
+    return served_process.headers

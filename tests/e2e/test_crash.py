@@ -51,11 +51,17 @@ def _note(event_id: str) -> dict[str, object]:
 
 
 async def _post_until_killed(
-    base: str, acknowledged: set[str], stop: asyncio.Event, flowing: asyncio.Event, target: int
+    server: ServedProcess,
+    acknowledged: set[str],
+    stop: asyncio.Event,
+    flowing: asyncio.Event,
+    target: int,
 ) -> None:
     """Post single-event appends until ``stop``; remember each id the server acknowledged,
     and say when ``target`` of them are."""
-    async with httpx.AsyncClient(base_url=base, timeout=FAILSAFE_SECONDS) as client:
+    async with httpx.AsyncClient(
+        base_url=server.base, headers=server.headers, timeout=FAILSAFE_SECONDS
+    ) as client:
         while not stop.is_set():
             event_id = str(uuid.uuid4())
             try:
@@ -73,11 +79,11 @@ async def _post_until_killed(
 
 
 async def _round(server: ServedProcess, acknowledged: set[str], rng: random.Random) -> None:
-    base = server.start()
+    server.start()
     stop, flowing = asyncio.Event(), asyncio.Event()
     target = len(acknowledged) + 20
     clients = [
-        asyncio.create_task(_post_until_killed(base, acknowledged, stop, flowing, target))
+        asyncio.create_task(_post_until_killed(server, acknowledged, stop, flowing, target))
         for _ in range(CLIENTS)
     ]
     # Kill only once appends are flowing (a loaded machine may be slow to start them),

@@ -47,14 +47,16 @@ def note_append(stream_id: str) -> dict[str, object]:
     }
 
 
-async def write_notes(bases: list[str], events: int) -> None:
+async def write_notes(bases: list[str], events: int, auth: dict[str, str]) -> None:
     """``WRITERS`` concurrent clients append ``events`` NoteSent events, ten streams a
-    request, writer i through server ``bases[i % len(bases)]``."""
+    request, writer i through server ``bases[i % len(bases)]``, with the token in ``auth``."""
     run = uuid.uuid4().hex[:8]
     requests = iter(range(events // STREAMS_PER_REQUEST))
 
     async def writer(index: int) -> None:
-        async with httpx.AsyncClient(base_url=bases[index % len(bases)], timeout=60) as client:
+        async with httpx.AsyncClient(
+            base_url=bases[index % len(bases)], headers=auth, timeout=60
+        ) as client:
             for number in requests:
                 appends = [
                     note_append(f"note-live-{run}-{number}-{k}") for k in range(STREAMS_PER_REQUEST)
@@ -72,9 +74,12 @@ class Subscriber(threading.Thread):
     client would) and reconnects to the same URL with ``Last-Event-ID``, as EventSource does.
     """
 
-    def __init__(self, base: str, last: int, drop_after: int | None = None) -> None:
+    def __init__(
+        self, base: str, last: int, auth: dict[str, str], drop_after: int | None = None
+    ) -> None:
         super().__init__(daemon=True)
         self.base = base
+        self.auth = auth
         self.last = last
         self.drop_after = drop_after
         self.positions: list[int] = []
@@ -90,7 +95,7 @@ class Subscriber(threading.Thread):
             self.error = error
 
     def _follow(self) -> None:
-        headers = {"Accept": "text/event-stream"}
+        headers = {"Accept": "text/event-stream", **self.auth}
         if self.positions:
             headers["Last-Event-ID"] = str(self.positions[-1])
         timeout = httpx.Timeout(30, read=FAILSAFE_SECONDS)
@@ -128,14 +133,16 @@ def sse_events(lines: Iterator[str]) -> Iterator[dict[str, str]]:
             fields[name] = value.removeprefix(" ")
 
 
-def follow_while_writing(subscriber_base: str, writer_bases: list[str]) -> None:
+def follow_while_writing(
+    subscriber_base: str, writer_bases: list[str], auth: dict[str, str]
+) -> None:
     """Two subscribers on one server (one dropped midway) while writers append ``EVENTS``."""
-    steady = Subscriber(subscriber_base, EVENTS)
-    dropped = Subscriber(subscriber_base, EVENTS, drop_after=EVENTS // 2)
+    steady = Subscriber(subscriber_base, EVENTS, auth)
+    dropped = Subscriber(subscriber_base, EVENTS, auth, drop_after=EVENTS // 2)
     for subscriber in (steady, dropped):
         subscriber.start()
         assert subscriber.connected.wait(FAILSAFE_SECONDS)
-    asyncio.run(write_notes(writer_bases, EVENTS))
+    asyncio.run(write_notes(writer_bases, EVENTS, auth))
     for subscriber in (steady, dropped):
         subscriber.join(FAILSAFE_SECONDS)
         assert not subscriber.is_alive(), "subscriber did not see the last position"
@@ -151,7 +158,7 @@ def test_sqlite_subscribers_see_every_position_once_in_order(tmp_path: Path) -> 
         base = server.start()
         # when 16 writers append 5,000 events, then each subscriber, one of them killed
         # midway and reconnected with Last-Event-ID, receives every position once, in order
-        follow_while_writing(base, [base])
+        follow_while_writing(base, [base], server.headers)
     finally:
         server.stop()
 
@@ -170,7 +177,7 @@ def test_postgres_three_servers_one_log(tmp_path: Path) -> None:
             bases = list(starting.map(ServedProcess.start, servers))
         # when writers spread over all three append, a subscriber on the first sees every
         # commit, made through whichever process, once and in order
-        follow_while_writing(bases[0], bases)
+        follow_while_writing(bases[0], bases, servers[0].headers)
     finally:
         for server in servers:
             server.stop()
@@ -195,12 +202,12 @@ def test_a_subscriber_that_falls_behind_is_cut_off_with_where_to_resume(tmp_path
         base = server.start()
         # and a subscriber that connects, then stops reading
         stalled = SmallWindowConnection("127.0.0.1", server.port)
-        stalled.request("GET", "/events/live", headers={"Connection": "close"})
+        stalled.request("GET", "/events/live", headers={"Connection": "close", **server.headers})
         response = stalled.getresponse()
         assert response.status == 200
         assert response.readline().startswith(b":")
         # when far more than that is committed
-        asyncio.run(write_notes([base], SLOW_EVENTS))
+        asyncio.run(write_notes([base], SLOW_EVENTS, server.headers))
         # then, reading again, it finds events from position 1 on, then the cut-off event
         # naming the last of them as the place to resume, and the stream ends
         lines = (line.decode().rstrip("\r\n") for line in iter(response.readline, b""))
@@ -216,7 +223,10 @@ def test_a_subscriber_that_falls_behind_is_cut_off_with_where_to_resume(tmp_path
         assert cut_off["resume_after"] == int(last["id"]) == (sent[-1] if sent else 0)
         # and resuming after it gives the next position
         with httpx.stream(
-            "GET", f"{base}/events/live", headers={"Last-Event-ID": last["id"]}, timeout=30
+            "GET",
+            f"{base}/events/live",
+            headers={"Last-Event-ID": last["id"], **server.headers},
+            timeout=30,
         ) as resumed:
             first = next(e for e in sse_events(resumed.iter_lines()) if "data" in e)
             assert int(first["id"]) == cut_off["resume_after"] + 1

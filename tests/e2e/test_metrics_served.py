@@ -17,21 +17,23 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedProcess]:
     server = ServedProcess(tmp_path_factory.mktemp("metrics") / "served.db", workers=2)
     try:
-        yield server.start()
+        server.start()
+        yield server
     finally:
         server.stop()
 
 
-def test_a_scrape_counts_the_appends_of_every_worker(two_workers: str) -> None:
-    with httpx.Client(base_url=two_workers, timeout=30) as client:
+def test_a_scrape_counts_the_appends_of_every_worker(two_workers: ServedProcess) -> None:
+    base, headers = two_workers.base, two_workers.headers
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
         before = client.get("/metrics").text
         # given appends spread over fresh connections (the kernel picks a worker for each)
         assert client.post(f"/streams/{PARIS}/events", json={"events": [mission_registered()]})
         for n in range(1, 13):
-            with httpx.Client(base_url=two_workers, timeout=30) as fresh:
+            with httpx.Client(base_url=base, headers=headers, timeout=30) as fresh:
                 response = fresh.post(
                     f"/streams/note-az-{n}/events", json={"events": [note_sent()]}
                 )
@@ -42,7 +44,7 @@ def test_a_scrape_counts_the_appends_of_every_worker(two_workers: str) -> None:
     moved = sample(after, "incidents_appends_total") - sample(before, "incidents_appends_total")
     assert moved == 13
     assert sample(after, "incidents_log_head_position") == 13
-    ready = httpx.get(f"{two_workers}/ready", timeout=30)
+    ready = httpx.get(f"{base}/ready", timeout=30)
     assert ready.status_code == 200, ready.text
 
 

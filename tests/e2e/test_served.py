@@ -15,9 +15,11 @@ SEEDS = REPO / "seeds"
 pytestmark = pytest.mark.e2e
 
 
-def test_seeds_posted_over_http_show_in_the_projections(served: str) -> None:
+def test_seeds_posted_over_http_show_in_the_projections(
+    served: str, served_headers: dict[str, str]
+) -> None:
     # Given a served log, when every seed file is posted to POST /events
-    with httpx.Client(base_url=served, timeout=10) as client:
+    with httpx.Client(base_url=served, headers=served_headers, timeout=10) as client:
         stored = 0
         for path in seed_files(SEEDS):
             response = client.post(

@@ -9,12 +9,17 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from incidents.http.app import create_app
+from incidents.http.auth import tokens_of
 from incidents.settings import Settings
 
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
-    """A client of the whole application, on the embedded SQLite store."""
+    """A client of the whole application, on the embedded SQLite store, sending a writer
+    token (tests of who may do what use clients of their own)."""
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'http.db'}", reply_window_days=30)
-    async with AsyncTestClient(app=create_app(settings)) as test_client:
+    app = create_app(settings)
+    async with AsyncTestClient(app=app) as test_client:
+        issued = await tokens_of(app).create("writer", "tests")
+        test_client.headers["Authorization"] = f"Bearer {issued.token}"
         yield test_client

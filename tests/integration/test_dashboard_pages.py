@@ -11,6 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from incidents.cli import SEEDS_DIR
 from incidents.http.app import create_app
+from incidents.http.auth import SESSION_COOKIE, tokens_of
 from incidents.http.dashboard.pages import HTMX, STATIC
 from incidents.seeding import load_seeds
 from incidents.settings import Settings
@@ -26,7 +27,11 @@ NOTE = "note-az-paris-2022-08-17"
 async def seeded(tmp_path: Path) -> AsyncIterator[Client]:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'seeded.db'}", reply_window_days=30)
     await load_seeds(settings, SEEDS_DIR)
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    app = create_app(settings)
+    async with AsyncTestClient(app=app) as client:
+        # A desk officer's browser: a reader token in the session cookie.
+        issued = await tokens_of(app).create("reader", "desk")
+        client.cookies.set(SESSION_COOKIE, issued.token)
         yield client
 
 

@@ -9,6 +9,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from incidents.http.app import create_app
+from incidents.http.auth import tokens_of
 from incidents.seeding import load_into
 from incidents.settings import Settings
 
@@ -21,6 +22,8 @@ async def client() -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
     app = create_app(Settings(database_url="memory://"))
     async with AsyncTestClient(app) as client:
         await load_into(app.state.service, SEEDS)
+        issued = await tokens_of(app).create("reader", "tests")
+        client.headers["Authorization"] = f"Bearer {issued.token}"
         yield client
 
 
