@@ -37,8 +37,8 @@ from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``incidents serve`` on a fresh copy of the seed data; its base URL."""
+def seeded_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedProcess]:
+    """``incidents serve`` on a fresh copy of the seed data."""
     database = tmp_path_factory.mktemp("browser") / "seeded.db"
     subprocess.run(
         [sys.executable, "-m", "incidents.cli", "seed", "--database", f"sqlite:///{database}"],
@@ -48,9 +48,22 @@ def seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # The dashboard's pages are reads: served as make serve does, with public reads.
     server = ServedProcess(database, env={"INCIDENTS_PUBLIC_READS": "true"})
     try:
-        yield server.start()
+        server.start()
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def seeded_server(seeded_process: ServedProcess) -> str:
+    """The seeded server's base URL."""
+    return seeded_process.base
+
+
+@pytest.fixture(scope="module")
+def seeded_headers(seeded_process: ServedProcess) -> dict[str, str]:
+    """Headers with a token that may write to the seeded server."""
+    return seeded_process.headers
 
 
 @pytest.fixture(scope="session")

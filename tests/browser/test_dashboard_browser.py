@@ -112,7 +112,7 @@ def test_axe_finds_no_serious_or_critical_violation(
 
 
 def test_a_reply_recorded_elsewhere_takes_the_note_off_the_list_without_a_reload(
-    page: Page, seeded_server: str
+    page: Page, seeded_server: str, seeded_headers: dict[str, str]
 ) -> None:
     page.goto(f"{seeded_server}/dashboard/")
     row = page.locator(f"#row-{NOTE}")
@@ -128,7 +128,9 @@ def test_a_reply_recorded_elsewhere_takes_the_note_off_the_list_without_a_reload
             }
         ]
     }
-    response = httpx.post(f"{seeded_server}/streams/{NOTE}/events", json=reply, timeout=30)
+    response = httpx.post(
+        f"{seeded_server}/streams/{NOTE}/events", json=reply, headers=seeded_headers, timeout=30
+    )
     assert response.status_code == 201, response.text
     expect(row).to_have_count(0, timeout=LIVE_TIMEOUT_MS)
     took = time.monotonic() - started
