@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.test_quickstart import curl_requests
+from tests.e2e.conftest import ServedProcess
+from tests.e2e.test_quickstart import curl_requests, with_token
 
 TUTORIAL = Path(__file__).resolve().parents[2] / "docs" / "tutorial.md"
 # A failsafe only: each wait ends as soon as the page shows the event.
@@ -37,7 +38,9 @@ def test_step_1_quotes_the_seeded_head(seeded_server: str) -> None:
     assert f'"head_position":{health["head_position"]}' in section(1)
 
 
-def test_step_3_the_posted_note_arrives_on_the_live_stream(seeded_server: str) -> None:
+def test_step_3_the_posted_note_arrives_on_the_live_stream(
+    seeded_server: str, seeded_process: ServedProcess
+) -> None:
     (follow,) = curl_requests(shell_blocks(section(3))[0])
     (post,) = curl_requests(shell_blocks(section(3))[1])
     head = httpx.get(f"{seeded_server}/health", timeout=30).json()["head_position"]
@@ -50,6 +53,7 @@ def test_step_3_the_posted_note_arrives_on_the_live_stream(seeded_server: str) -
         assert next(lines).startswith(": ")
         assert next(lines).startswith("retry: ")
         method, path, headers, body = post
+        headers = with_token(headers, seeded_process.token)
         posted = client.request(method, path, headers=headers, content=body)
         assert posted.status_code == 201, posted.text
         position = posted.json()["events"][0]["position"]
@@ -65,7 +69,7 @@ def test_step_3_the_posted_note_arrives_on_the_live_stream(seeded_server: str) -
 
 
 def test_step_4_the_page_updates_itself_when_an_event_is_committed(
-    seeded_server: str, page: Page
+    seeded_server: str, seeded_process: ServedProcess, page: Page
 ) -> None:
     # Given the tutorial's page, served at the service's own origin
     def serve_page(route: Route) -> None:
@@ -82,6 +86,7 @@ def test_step_4_the_page_updates_itself_when_an_event_is_committed(
     # When the note of step 3 is sent again under another stream id
     (post,) = curl_requests(shell_blocks(section(3))[1])
     method, path, headers, body = post
+    headers = with_token(headers, seeded_process.token)
     path = path.replace("note-example-london-1", "note-example-london-2")
     assert "note-example-london-2" in section(4)
     posted = httpx.request(

@@ -62,15 +62,27 @@ def quickstart_requests() -> list[tuple[str, str, dict[str, str], str | None]]:
 
 
 @pytest.fixture(scope="module")
-def quickstart_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = ServedProcess(tmp_path_factory.mktemp("quickstart") / "quickstart.db")
+def quickstart_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedProcess]:
+    # Served as make serve serves: reads public, writes with a token ($TOKEN in the curls).
+    server = ServedProcess(
+        tmp_path_factory.mktemp("quickstart") / "quickstart.db",
+        env={"INCIDENTS_PUBLIC_READS": "true"},
+    )
     try:
-        yield server.start()
+        server.start()
+        yield server
     finally:
         server.stop()
 
 
-def test_the_quick_start_writes_seven_steps_and_reads_the_views(quickstart_server: str) -> None:
+def with_token(headers: dict[str, str], token: str) -> dict[str, str]:
+    """The headers with the shell's ``$TOKEN`` replaced by ``token``."""
+    return {name: value.replace("$TOKEN", token) for name, value in headers.items()}
+
+
+def test_the_quick_start_writes_seven_steps_and_reads_the_views(
+    quickstart_server: ServedProcess,
+) -> None:
     requests = quickstart_requests()
     writes = [request for request in requests if request[0] == "POST"]
     reads = [request for request in requests if request[0] == "GET"]
@@ -86,9 +98,13 @@ def test_the_quick_start_writes_seven_steps_and_reads_the_views(quickstart_serve
     ]
 
     answers: dict[str, Any] = {}
-    with httpx.Client(base_url=quickstart_server, timeout=30) as client:
+    with httpx.Client(base_url=quickstart_server.base, timeout=30) as client:
         for method, path, headers, body in requests:
-            response = client.request(method, path, headers=headers, content=body)
+            # Every write carries the token, and the reads need none.
+            assert ("Authorization" in headers) == (method == "POST"), (method, path)
+            response = client.request(
+                method, path, headers=with_token(headers, quickstart_server.token), content=body
+            )
             expected = 201 if method == "POST" else 200
             assert response.status_code == expected, (method, path, response.text)
             answers[path] = response.json()
