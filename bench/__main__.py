@@ -23,14 +23,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from bench import append, chart, commands, replay, served
+from bench import append, chart, commands, live, replay, served
 from bench.generate import generate
 from bench.report import Figure, Run, fsync_rate
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 CHART = ROOT / "docs" / "benchmarks-throughput.png"
-PARTS = ("append", "sweep", "http", "commands", "scale", "replay")
+PARTS = ("append", "sweep", "http", "commands", "scale", "replay", "live")
 
 
 @dataclass(frozen=True)
@@ -168,6 +168,11 @@ def run(
         for figure in replay.figure_replay(logs[-1]):
             result.add(figure)
 
+    def figure_6() -> None:
+        print("figure 6: HTTP appends with 100 SSE subscribers against none", flush=True)
+        for figure in live.figure_live(scratch, settings.http_seconds, settings.http_warmup):
+            result.add(figure)
+
     steps: dict[str, Callable[[], None]] = {
         "append": figure_1,
         "sweep": the_chart,
@@ -175,6 +180,7 @@ def run(
         "commands": figure_3,
         "scale": figure_5,
         "replay": figure_4,
+        "live": figure_6,
     }
     try:
         for part in PARTS:

@@ -33,6 +33,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -400,6 +401,30 @@ FIRST_PAGES = {
 }
 
 
+# The same views at a past moment: as_of a year before the generator's "now", and known_at
+# the time the log held its first ``small`` events. Targets: issue 11.
+IN_TIME = (
+    ("/missions/{mission}/unanswered-notes?as_of={as_of}", True, 50.0),
+    ("/missions/{mission}/unanswered-notes?known_at={known_at}", True, 50.0),
+    ("/projections/open-protests?as_of={as_of}", False, 250.0),
+    ("/projections/incidents?known_at={known_at}", False, 250.0),
+    ("/projections/unanswered-notes?as_of={as_of}&known_at={known_at}", False, 250.0),
+)
+
+
+def _in_time_paths(
+    missions: list[str], rng: random.Random, as_of: str, known_at: str
+) -> dict[str, list[str]]:
+    chosen = rng.sample(missions, min(20, len(missions)))
+    return {
+        template: [
+            template.format(mission=m, as_of=as_of, known_at=known_at)
+            for m in (chosen if per_mission else chosen[:1])
+        ]
+        for template, per_mission, _ in IN_TIME
+    }
+
+
 def _first_ms(latencies: Latencies) -> float | None:
     return None if latencies.first is None else latencies.first * 1000
 
@@ -451,11 +476,15 @@ def figure_scale(
         append_latencies(server, "warm", 20, seconds)
         rss_empty = server.rss()
         first = asyncio.run(generator.write(database, small))
+        known_at = _rfc3339(datetime.now(UTC))
         gets_small = measure_gets(server, paths, samples, seconds)
         copy = scratch / "log-small.db"
         snapshot(database, copy)
         rest = asyncio.run(generator.write(database, events - small, progress=progress))
         gets_full = measure_gets(server, paths, samples, seconds)
+        as_of = _rfc3339(default_now() - timedelta(days=365))
+        in_time_paths = _in_time_paths(generator.missions, random.Random(seed), as_of, known_at)
+        gets_in_time = measure_gets(server, in_time_paths, samples, seconds)
         # The small log's server runs beside the full one, and appends alternate between
         # them in rounds, so that noise on the machine hits both p50s alike.
         small_environment = {"INCIDENTS_DATABASE_URL": f"sqlite:///{copy}"}
@@ -498,6 +527,31 @@ def figure_scale(
                     "bytes": latencies.bytes,
                     "small_p99_ms": small_p99,
                     "first_ms": _first_ms(latencies),
+                },
+            )
+        )
+    for template, per_mission, bound in IN_TIME:
+        latencies = gets_in_time[template]
+        figures.append(
+            Figure(
+                key=f"5-in-time {template.split('?')[0].replace('/{mission}', '')} "
+                f"{template.split('?')[1].replace('={as_of}', '').replace('={known_at}', '')}",
+                title=f"GET {template} p99 with {size} events in the log",
+                unit="ms",
+                ours=latencies.percentile(0.99),
+                ours_label=f"p99 of {len(latencies.seconds)} sequential requests, client-side",
+                targets=[Target("<", bound, of="value")],
+                notes=[
+                    f"as_of={as_of}, known_at={known_at} (when the log held {small:,} events)",
+                    f"p50 {latencies.percentile(0.5):.2f} ms; response {latencies.bytes:,.0f} "
+                    f"bytes; statuses {latencies.statuses}",
+                    "per mission" if per_mission else "the first page, of the default size",
+                ],
+                details={
+                    "p50_ms": latencies.percentile(0.5),
+                    "p99_ms": latencies.percentile(0.99),
+                    "requests": len(latencies.seconds),
+                    "statuses": latencies.statuses,
                 },
             )
         )
@@ -557,6 +611,10 @@ def figure_scale(
         )
     )
     return figures, database
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _merge(*counts: dict[str, int]) -> dict[str, int]:

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 PAGE = 1000
 # The reconnection delay suggested to EventSource clients (the SSE ``retry`` field), in ms.
 RETRY_MS = 3000
+# How long the feed lets commits gather after one wakes it, before it reads them.
+GATHER_SECONDS = 0.02
 # How long the feed waits before watching again after the store could not be read.
 FEED_RETRY_SECONDS = 1.0
 
@@ -138,36 +140,66 @@ class CutOff(msgspec.Struct, frozen=True):
     resume_after: int
 
 
+@dataclass(frozen=True, slots=True)
+class FeedBatch:
+    """What one read of the log gave the feed: its items, and all their frames joined once
+    (what a subscriber with no filter is sent)."""
+
+    items: list[FeedItem]
+    frames: bytes
+
+    @classmethod
+    def of(cls, items: list[FeedItem]) -> FeedBatch:
+        """A batch of ``items`` (at least one), in position order."""
+        return cls(items, b"".join(item.frame for item in items))
+
+    @property
+    def first(self) -> int:
+        """The position of its first event."""
+        return self.items[0].position
+
+    @property
+    def last(self) -> int:
+        """The position of its last event."""
+        return self.items[-1].position
+
+
 @dataclass(eq=False)
 class Subscription:
     """One subscriber's place in the feed: frames waiting to be sent, bounded in bytes."""
 
     filter: EventFilter
-    # The last position the subscriber has covered; the feed hands it nothing at or before.
+    # The last position the subscriber was sent (or has covered); where a cut-off resumes.
     covered: int
     buffer_bytes: int
-    pending: deque[FeedItem] = field(default_factory=deque)
+    # Frames queued, each with the last position it holds; ``queued`` is the last of all.
+    pending: deque[tuple[int, bytes]] = field(default_factory=deque)
     pending_bytes: int = 0
+    queued: int = -1
     cut_off: bool = False
     closed: bool = False
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def offer(self, items: Sequence[FeedItem]) -> None:
-        """Queue the items this subscriber wants; past the bound, cut it off instead."""
-        if self.cut_off or self.closed:
+    def __post_init__(self) -> None:
+        self.queued = max(self.queued, self.covered)
+
+    def offer(self, batch: FeedBatch) -> None:
+        """Queue what this subscriber wants of the batch; past the bound, cut it off."""
+        if self.cut_off or self.closed or batch.last <= self.queued:
             return
-        matching = self.filter.is_empty
-        added = 0
-        for item in items:
-            if item.position <= self.covered:
-                continue
-            if not matching and not self.filter.matches(item):
-                continue
-            self.pending.append(item)
-            added += len(item.frame)
-        if not added:
+        if self.filter.is_empty and batch.first > self.queued:
+            chunk = batch.frames  # shared by every subscriber with no filter
+        else:
+            chunk = b"".join(
+                item.frame
+                for item in batch.items
+                if item.position > self.queued and self.filter.matches(item)
+            )
+        self.queued = batch.last
+        if not chunk:
             return
-        self.pending_bytes += added
+        self.pending.append((batch.last, chunk))
+        self.pending_bytes += len(chunk)
         if self.pending_bytes > self.buffer_bytes:
             # What is queued is dropped at once: the subscriber resumes from what it was sent.
             self.pending.clear()
@@ -175,13 +207,21 @@ class Subscription:
             self.cut_off = True
         self.wake.set()
 
-    def take(self) -> list[FeedItem]:
-        """Everything queued, oldest first, and clear the wake-up."""
-        items = list(self.pending)
+    def take(self) -> tuple[int, bytes] | None:
+        """Everything queued as one chunk, with the last position it holds (None when
+        nothing is), and clear the wake-up."""
+        self.wake.clear()
+        if not self.pending:
+            return None
+        last = self.pending[-1][0]
+        chunk = (
+            self.pending[0][1]
+            if len(self.pending) == 1
+            else b"".join(frames for _, frames in self.pending)
+        )
         self.pending.clear()
         self.pending_bytes = 0
-        self.wake.clear()
-        return items
+        return last, chunk
 
     def close(self) -> None:
         """End the subscription (the feed stops); the subscriber's stream then ends."""
@@ -192,9 +232,12 @@ class Subscription:
 class LogFeed:
     """One per process: reads each committed batch once and offers it to every subscriber."""
 
-    def __init__(self, store: EventStore, buffer_bytes: int) -> None:
+    def __init__(
+        self, store: EventStore, buffer_bytes: int, gather_seconds: float = GATHER_SECONDS
+    ) -> None:
         self.store = store
         self.buffer_bytes = buffer_bytes
+        self.gather_seconds = gather_seconds
         # The last position handed to subscribers; None until the feed has read the head.
         self.position: int | None = None
         self._subscribers: set[Subscription] = set()
@@ -271,16 +314,23 @@ class LogFeed:
             self.position = head
             self._moved()
             return
-        while self.position < head:
+        if self.position >= head:
+            return
+        # Commits that come while it waits are read with this one: under a steady load the
+        # feed wakes its subscribers a few times a second rather than once per commit.
+        await asyncio.sleep(self.gather_seconds)
+        while True:
             events = await self.store.read_all(after=self.position, limit=PAGE)
             if not events:
                 return
             with_missions = any(s.filter.missions for s in self._subscribers)
-            items = await feed_items(self.store, events, with_missions=with_missions)
-            self.position = events[-1].position
+            batch = FeedBatch.of(await feed_items(self.store, events, with_missions=with_missions))
+            self.position = batch.last
             for subscription in list(self._subscribers):
-                subscription.offer(items)
+                subscription.offer(batch)
             self._moved()
+            if len(events) < PAGE:
+                return
 
 
 CUT_OFF_REASON = "too-slow"
@@ -339,11 +389,11 @@ async def subscriber_frames(
                 return
             if subscription.closed:
                 return
-            items = subscription.take()
-            if not items:
+            taken = subscription.take()
+            if taken is None:
                 yield b": keep-alive\r\n\r\n"
                 continue
-            subscription.covered = items[-1].position
-            yield b"".join(item.frame for item in items)
+            subscription.covered, chunk = taken
+            yield chunk
     finally:
         feed.unsubscribe(subscription)

@@ -32,6 +32,7 @@ from incidents.domain.state import (
     NoteState,
     ProtestState,
     State,
+    decode_state,
     encode_state,
     is_open,
     mission_of,
@@ -49,10 +50,19 @@ from incidents.projections.open_protests import (
     protest_order,
 )
 from incidents.projections.unanswered_notes import UnansweredNotesView, unanswered_notes
-from incidents.store.protocol import EventStore, MissionTally, RecordedEvent, StreamRow
+from incidents.store.protocol import (
+    EventStore,
+    MissionTally,
+    RecordedEvent,
+    StreamRow,
+    category_of,
+)
 
 # Events one read takes.
 PAGE = 1000
+# Up to this many streams a view cannot settle from their rows are read one by one; more,
+# and their category is swept in one go.
+FOLD_ONE_BY_ONE = 64
 
 T = TypeVar("T")
 
@@ -142,13 +152,47 @@ async def category_in_time(
         yield folded
 
 
+def opened_at(state: State) -> datetime:
+    """When the stream's opening event occurred (as corrected)."""
+    if isinstance(state, NoteState):
+        return state.sent_at
+    if isinstance(state, ProtestState):
+        return state.lodged_at
+    if isinstance(state, IncidentState):
+        return state.occurred_at
+    if isinstance(state, MissionState):
+        return state.registered_at
+    return state.issued_at
+
+
+def settled_at(row: StreamRow, state: State, moment: Moment) -> StreamInTime | bool | None:
+    """The stream at ``moment`` when its current row tells it without reading its events:
+    the current state when every event was recorded by ``known_at`` and occurred by
+    ``as_of`` (its latest occurred time says so), None when its opening occurred after
+    ``as_of`` (nothing of it is kept) and everything was known by ``known_at``; else False
+    (it must be folded from its events)."""
+    if moment.known_at is not None and row.updated_at > moment.known_at:
+        return False
+    if moment.as_of is None or state.last_event_at <= moment.as_of:
+        return StreamInTime(row.stream_id, state, row.version, row.last_position, row.updated_at)
+    if opened_at(state) > moment.as_of:
+        return None
+    return False
+
+
 class PastViews:
     """The contract's read models at a moment; one per server process."""
 
     def __init__(
-        self, store: EventStore, reply_window_days: int, clock: Callable[[], datetime]
+        self,
+        store: EventStore,
+        reply_window_days: int,
+        clock: Callable[[], datetime],
+        *,
+        fold_one_by_one: int = FOLD_ONE_BY_ONE,
     ) -> None:
         self.store = store
+        self.fold_one_by_one = fold_one_by_one
         self.reply_window_days = reply_window_days
         self.clock = clock
         self._lock = asyncio.Lock()
@@ -164,7 +208,46 @@ class PastViews:
 
     async def missions_at(self, moment: Moment) -> dict[str, StreamInTime]:
         """Every mission stream at ``moment``, by id."""
-        return {m.stream_id: m async for m in category_in_time(self.store, "mission", moment)}
+        return {m.stream_id: m for m in await self.category_at("mission", moment)}
+
+    async def category_at(
+        self, category: str, moment: Moment, mission: str | None = None
+    ) -> list[StreamInTime]:
+        """The streams of a category (that name ``mission`` now, if given) at ``moment``, in
+        stream id order. A stream whose row settles it is not read (:func:`settled_at`); the
+        others are folded from their events, read stream by stream when they are few, in
+        one sweep of the category when they are many."""
+        rows: list[StreamRow] = []
+        after: str | None = None
+        while True:
+            page = await self.store.list_streams(category, mission, after=after, limit=PAGE)
+            rows.extend(page)
+            if len(page) < PAGE:
+                break
+            after = page[-1].stream_id
+        return await self._at(rows, moment, category)
+
+    async def _at(
+        self, rows: Iterable[StreamRow], moment: Moment, category: str
+    ) -> list[StreamInTime]:
+        found: dict[str, StreamInTime] = {}
+        unsettled: list[str] = []
+        for row in rows:
+            settled = settled_at(row, decode_state(row.category, row.state), moment)
+            if settled is False:
+                unsettled.append(row.stream_id)
+            elif isinstance(settled, StreamInTime):
+                found[row.stream_id] = settled
+        if len(unsettled) <= self.fold_one_by_one:
+            for stream_id in unsettled:
+                if (folded := await self.stream(stream_id, moment)) is not None:
+                    found[stream_id] = folded
+        else:
+            wanted = set(unsettled)
+            async for folded in category_in_time(self.store, category, moment):
+                if folded.stream_id in wanted:
+                    found[folded.stream_id] = folded
+        return [found[stream_id] for stream_id in sorted(found)]
 
     async def unanswered_notes(
         self,
@@ -174,15 +257,12 @@ class PastViews:
         limit: int | None = None,
     ) -> UnansweredNotesView:
         """As :meth:`Projections.unanswered_notes`, at ``moment``."""
-        missions = await self.missions_at(moment)
         if mission is not None:
             notes = [n for n in await self._notes_of(mission, moment) if is_open(n)]
+            missions = {m.stream_id: m for m in await self._streams_at([mission], moment)}
         else:
-            notes = [
-                folded.state
-                async for folded in category_in_time(self.store, "note", moment)
-                if is_open(folded.state)
-            ]
+            notes = [f.state for f in await self.category_at("note", moment) if is_open(f.state)]
+            missions = await self.missions_at(moment)
         named = sorted({n.mission for n in notes if isinstance(n, NoteState) and n.mission})
         names = [mission] if mission is not None else named
         start = 0 if after is None else bisect_right(names, after)
@@ -220,9 +300,7 @@ class PastViews:
         limit: int | None = None,
     ) -> OpenProtestsView:
         """As :meth:`Projections.open_protests`, at ``moment``."""
-        protests = [
-            folded.state async for folded in category_in_time(self.store, "protest", moment)
-        ]
+        protests = [folded.state for folded in await self.category_at("protest", moment)]
         typed = _states_of(protests, ProtestState)
         key: ProtestKey | None = None
         if after is not None:
@@ -247,8 +325,7 @@ class PastViews:
         """As :meth:`Projections.incidents`, at ``moment``."""
         missions = await self.missions_at(moment)
         incidents = _states_of(
-            [f.state async for f in category_in_time(self.store, "incident", moment)],
-            IncidentState,
+            [f.state for f in await self.category_at("incident", moment)], IncidentState
         )
         key = None
         if after is not None:
@@ -276,7 +353,7 @@ class PastViews:
         counts: dict[str, dict[str, int]] = {}
         latest: dict[str, tuple[int, datetime]] = {}
         for category in ("incident", "note", "protest", "statement"):
-            async for folded in category_in_time(self.store, category, moment):
+            for folded in await self.category_at(category, moment):
                 named = mission_of(folded.state)
                 labels = tallies_of(folded.state)
                 if named is None or not labels:
@@ -297,14 +374,21 @@ class PastViews:
     async def _notes_of(self, mission: str, moment: Moment) -> list[State]:
         """The notes that name ``mission`` at ``moment``: among those that name it now and
         those ever corrected."""
-        rows = await self.store.list_streams("note", mission)
-        candidates = {row.stream_id for row in rows} | await self._corrected_streams("note")
-        notes = []
-        for stream_id in sorted(candidates):
-            folded = await self.stream(stream_id, moment)
-            if folded is not None and mission_of(folded.state) == mission:
-                notes.append(folded.state)
-        return notes
+        corrected = await self._corrected_streams("note")
+        named = await self.category_at("note", moment, mission)
+        others = await self._streams_at(sorted(corrected - {n.stream_id for n in named}), moment)
+        return [
+            folded.state
+            for folded in sorted([*named, *others], key=lambda f: f.stream_id)
+            if mission_of(folded.state) == mission
+        ]
+
+    async def _streams_at(self, stream_ids: list[str], moment: Moment) -> list[StreamInTime]:
+        """The given streams (of one category) at ``moment``, in stream id order."""
+        if not stream_ids:
+            return []
+        rows = await self.store.get_streams(stream_ids)
+        return await self._at(rows.values(), moment, category_of(stream_ids[0]))
 
     async def _corrected_streams(self, category: str) -> set[str]:
         """The streams of a category that hold a correction (caught up with the log)."""

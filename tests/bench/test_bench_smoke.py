@@ -32,9 +32,16 @@ EXPECTED = (
     "5-get /projections/open-protests",
     "5-get /projections/incidents",
     "5-get /projections/incidents?mission",
+    "5-in-time /missions/unanswered-notes as_of",
+    "5-in-time /missions/unanswered-notes known_at",
+    "5-in-time /projections/open-protests as_of",
+    "5-in-time /projections/incidents known_at",
+    "5-in-time /projections/unanswered-notes as_of&known_at",
     "5-append",
     "5-rss",
     "5-generate",
+    "6-live",
+    "6-live-memory",
 )
 
 

@@ -148,14 +148,15 @@ def of(states: dict[str, State], kind: type[Any]) -> list[Any]:
     return [s for _, s in sorted(states.items()) if isinstance(s, kind)]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     ops=operations,
     as_of=st.one_of(st.none(), st.integers(-1, 42)),
     known=st.one_of(st.none(), st.integers(0, 40)),
+    one_by_one=st.sampled_from([0, 64]),
 )
 def test_any_view_in_time_equals_folding_the_matching_events_from_scratch(
-    ops: list[tuple[str, int, int, int]], as_of: int | None, known: int | None
+    ops: list[tuple[str, int, int, int]], as_of: int | None, known: int | None, one_by_one: int
 ) -> None:
     async def check() -> None:
         store = await build(ops)
@@ -165,7 +166,8 @@ def test_any_view_in_time_equals_folding_the_matching_events_from_scratch(
             known_at = events[min(known, len(events) - 1)].recorded_at
         moment = Moment(None if as_of is None else day(as_of), known_at)
         now = moment.as_of or NOW
-        past = PastViews(store, 30, lambda: NOW)
+        # Streams the rows do not settle are read one by one, or swept by category (0).
+        past = PastViews(store, 30, lambda: NOW, fold_one_by_one=one_by_one)
         expected = reference_states(events, moment)
         missions = of(expected, MissionState)
 
