@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -138,3 +139,14 @@ def test_a_reply_recorded_elsewhere_takes_the_note_off_the_list_without_a_reload
     # the same page, not a new one
     assert page.evaluate("window.__loaded") is True
     print(f"the note left the list {took:.3f} s after the reply was committed")
+
+
+def test_picking_a_day_shows_the_page_as_it_stood(page: Page, seeded_server: str) -> None:
+    page.goto(f"{seeded_server}/dashboard/")
+    expect(page.locator(f"#protest-{PROTEST}")).to_be_visible()
+    page.locator("#as-of").fill("2022-09-18")
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"/dashboard/?\?as_of=2022-09-18$"))
+    expect(page.locator("#no-protests")).to_have_text("No protest is open.")
+    expect(page.locator(f"#protest-{PROTEST}")).to_have_count(0)
+    expect(page.locator("#count-protests")).to_have_text("0")

@@ -102,3 +102,24 @@ async def test_a_part_is_the_same_html_the_page_holds(seeded: Client) -> None:
     part = (await seeded.get("/dashboard/parts/protests")).text
     assert PROTEST in part
     assert "<html" not in part
+
+
+async def test_as_of_shows_the_overview_as_it_stood_that_day(seeded: Client) -> None:
+    # the protest was lodged on 19 September 2022: at the end of the 18th there was none
+    before = (await seeded.get("/dashboard/", params={"as_of": "2022-09-18"})).text
+    assert 'id="no-protests"' in before
+    assert f"row-{NOTE}" in before
+    assert 'value="2022-09-18"' in before
+    after = (await seeded.get("/dashboard/", params={"as_of": "2022-09-19"})).text
+    assert f'id="protest-{PROTEST}"' in after
+    # the parts htmx asks for carry the day, and so do the links
+    assert 'hx-get="/dashboard/parts/protests?as_of=2022-09-19"' in after
+    assert f'href="/dashboard/notes/{NOTE}?as_of=2022-09-19"' in after
+    missing = await seeded.get(f"/dashboard/protests/{PROTEST}", params={"as_of": "2022-09-18"})
+    assert missing.status_code == 404
+
+
+async def test_a_day_that_does_not_exist_is_400(seeded: Client) -> None:
+    for day in ("2022-02-30", "18/09/2022", ""):
+        response = await seeded.get("/dashboard/", params={"as_of": day})
+        assert response.status_code == 400, day

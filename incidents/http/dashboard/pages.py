@@ -6,22 +6,25 @@ of the overview whenever the log moves (``static/dashboard.js`` listens to the l
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, get
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
 from incidents.domain.state import NoteState, ProtestState
-from incidents.http.dashboard import charts, reads
+from incidents.http.dashboard import charts, forms, reads
+from incidents.http.problems import BadRequestError
+from incidents.projections.in_time import Moment
 from incidents.projections.reader import Projections
 from incidents.service import LogService
 from incidents.store.protocol import is_valid_stream_id
@@ -81,6 +84,7 @@ def register_filters(engine: JinjaTemplateEngine) -> None:
         day=_day, iso_day=_iso_day, party=_party, words=_words, stream_page=_stream_page
     )
     engine.engine.globals.update(htmx=HTMX)
+    engine.engine.add_extension("jinja2.ext.do")
 
 
 TEMPLATES = TemplateConfig(
@@ -90,48 +94,75 @@ TEMPLATES = TemplateConfig(
 )
 
 
-def _checked(stream_id: str, category: str) -> str:
+def checked_stream(stream_id: str, category: str) -> str:
+    """The stream id when it names a stream of ``category``; 404 otherwise."""
     if not (stream_id.startswith(f"{category}-") and is_valid_stream_id(stream_id)):
         raise NotFoundException(f"{stream_id!r} is not a {category} stream id")
     return stream_id
 
 
-async def _part(name: str, projections: Projections, service: LogService) -> dict[str, Any]:
+# ``as_of``: a day; a page shows what had happened by the end of it (UTC).
+AsOfDay = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        description="show the page as it stood at the end of this day (UTC)",
+    ),
+]
+
+
+def moment_of(as_of: str | None) -> Moment | None:
+    """The moment a page shows: the end of the ``as_of`` day, or None for now."""
+    if as_of is None:
+        return None
+    try:
+        day = date.fromisoformat(as_of)
+    except ValueError as error:
+        raise BadRequestError(f"as_of must be a day such as 2022-09-18, not {as_of!r}") from error
+    end = datetime.combine(day, time.max, UTC)
+    return Moment(as_of=end)
+
+
+async def _part(
+    name: str, projections: Projections, service: LogService, moment: Moment | None
+) -> dict[str, Any]:
     """What one part of the overview shows."""
     store = service.store
     if name == "counts":
-        return {"counts": await reads.counts(projections, store)}
+        return {"counts": await reads.counts(projections, store, moment)}
     if name == "waiting":
-        missions, notes = await reads.waiting_notes(projections)
+        missions, notes = await reads.waiting_notes(projections, moment)
         return {
             "waiting_missions": missions[: reads.OVERVIEW_ROWS],
             "waiting_notes": notes[: reads.OVERVIEW_ROWS],
             "more_notes": max(0, len(notes) - reads.OVERVIEW_ROWS),
         }
     if name == "protests":
-        view = await projections.open_protests(limit=reads.OVERVIEW_ROWS)
-        return {"protests": view}
+        return {"protests": await reads.open_protests(projections, moment, reads.OVERVIEW_ROWS)}
     if name == "latest":
-        return {"latest": await reads.latest_events(store)}
+        return {"latest": await reads.latest_events(store, moment=moment)}
     if name == "charts":
-        return await _charts(projections, service)
+        return await _charts(projections, service, moment)
     raise NotFoundException(f"no part {name!r}")
 
 
-async def _charts(projections: Projections, service: LogService) -> dict[str, Any]:
+async def _charts(
+    projections: Projections, service: LogService, moment: Moment | None
+) -> dict[str, Any]:
     store = service.store
-    months, by_state = await reads.incidents_by_state_and_month(projections)
-    _, notes = await reads.waiting_notes(projections)
-    replies = await reads.reply_times(store)
-    demands = await reads.demand_outcomes(store)
+    months, by_state = await reads.incidents_by_state_and_month(projections, moment)
+    _, notes = await reads.waiting_notes(projections, moment)
+    replies = await reads.reply_times(store, moment)
+    demands = await reads.demand_outcomes(store, moment)
+    ages = reads.note_ages(notes)
     return {
         "incident_months": months,
         "incidents_by_state": by_state,
         "incidents_chart": charts.stacked_bars(
             "Incidents per host state, by month", by_state, months
         ),
-        "ages": reads.note_ages(notes),
-        "ages_chart": charts.bar_chart("Ages of unanswered notes", reads.note_ages(notes)),
+        "ages": ages,
+        "ages_chart": charts.bar_chart("Ages of unanswered notes", ages),
         "replies": replies,
         "replies_chart": charts.bar_chart(
             "Median days to a reply, per host state", replies, " d", charts.PALETTE[2]
@@ -146,10 +177,16 @@ async def _charts(projections: Projections, service: LogService) -> dict[str, An
     }
 
 
-def _page(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """What every page's frame shows: who is signed in."""
+def frame(request: Request[Any, Any, Any], as_of: str | None = None) -> dict[str, Any]:
+    """What every page's frame shows: who is signed in, where the page is, and the day it
+    is shown at (``q`` carries it into the page's links)."""
     user = request.scope.get("user")
-    return {"user": user, "path": request.url.path}
+    return {
+        "user": user,
+        "path": request.url.path,
+        "as_of": as_of,
+        "q": f"?{urlencode({'as_of': as_of})}" if as_of else "",
+    }
 
 
 class DashboardController(Controller):
@@ -164,11 +201,13 @@ class DashboardController(Controller):
         request: Request[Any, Any, Any],
         projections: NamedDependency[Projections],
         service: NamedDependency[LogService],
+        as_of: AsOfDay = None,
     ) -> Template:
         """Unanswered notes, open protests, the latest events, counts and charts."""
-        context = _page(request)
+        moment = moment_of(as_of)
+        context = frame(request, as_of)
         for part in PARTS:
-            context.update(await _part(part, projections, service))
+            context.update(await _part(part, projections, service, moment))
         return Template("overview.html", context=context)
 
     @get("/parts/{part:str}")
@@ -178,11 +217,13 @@ class DashboardController(Controller):
         part: FromPath[str],
         projections: NamedDependency[Projections],
         service: NamedDependency[LogService],
+        as_of: AsOfDay = None,
     ) -> Template:
         """One part of the overview, for htmx to swap in."""
         if part not in PARTS:
             raise NotFoundException(f"no part {part!r}")
-        context = {**_page(request), **await _part(part, projections, service)}
+        moment = moment_of(as_of)
+        context = {**frame(request, as_of), **await _part(part, projections, service, moment)}
         return Template(f"parts/{part}.html", context=context)
 
     @get("/missions/{mission_id:str}")
@@ -192,25 +233,27 @@ class DashboardController(Controller):
         mission_id: FromPath[str],
         projections: NamedDependency[Projections],
         service: NamedDependency[LogService],
+        as_of: AsOfDay = None,
     ) -> Template:
         """One mission: its notes both ways, its protests and demands, its incidents."""
         store = service.store
-        state = await reads.mission_state(store, _checked(mission_id, "mission"))
+        moment = moment_of(as_of)
+        checked_stream(mission_id, "mission")
+        state = await reads.mission_state(projections, mission_id, moment)
         if state is None:
             raise NotFoundException(f"no mission {mission_id!r}")
-        now = projections.clock()
         return Template(
             "mission.html",
             context={
-                **_page(request),
+                **frame(request, as_of),
                 "mission_id": mission_id,
                 "mission": state,
-                "notes": await reads.mission_notes(store, mission_id),
-                "protests": await reads.mission_protests(store, mission_id),
-                "incidents": await reads.mission_incidents(store, mission_id),
-                "now": now,
+                "notes": await reads.mission_notes(store, mission_id, moment),
+                "protests": await reads.mission_protests(store, mission_id, moment),
+                "incidents": await reads.mission_incidents(store, mission_id, moment),
+                "now": _now(projections, moment),
                 "days_between": reads.days_between,
-                "history": await reads.history(store, mission_id),
+                "history": await reads.history(store, mission_id, moment),
             },
         )
 
@@ -221,23 +264,16 @@ class DashboardController(Controller):
         stream_id: FromPath[str],
         projections: NamedDependency[Projections],
         service: NamedDependency[LogService],
+        as_of: AsOfDay = None,
     ) -> Template:
         """One protest: its demands and how each was answered, its history and sources."""
-        store = service.store
-        state = await reads.stream_state(store, _checked(stream_id, "protest"), ProtestState)
+        moment = moment_of(as_of)
+        checked_stream(stream_id, "protest")
+        state = await reads.stream_state(projections, stream_id, ProtestState, moment)
         if state is None:
             raise NotFoundException(f"no protest {stream_id!r}")
-        return Template(
-            "protest.html",
-            context={
-                **_page(request),
-                "stream_id": stream_id,
-                "protest": state,
-                "history": await reads.history(store, stream_id),
-                "now": projections.clock(),
-                "days_between": reads.days_between,
-            },
-        )
+        context = await protest_context(request, stream_id, state, projections, as_of)
+        return Template("protest.html", context=context)
 
     @get("/notes/{stream_id:str}")
     async def note(
@@ -246,23 +282,65 @@ class DashboardController(Controller):
         stream_id: FromPath[str],
         projections: NamedDependency[Projections],
         service: NamedDependency[LogService],
+        as_of: AsOfDay = None,
     ) -> Template:
         """One note: who sent it to whom, its reply if any, its history and sources."""
-        store = service.store
-        state = await reads.stream_state(store, _checked(stream_id, "note"), NoteState)
+        moment = moment_of(as_of)
+        checked_stream(stream_id, "note")
+        state = await reads.stream_state(projections, stream_id, NoteState, moment)
         if state is None:
             raise NotFoundException(f"no note {stream_id!r}")
-        return Template(
-            "note.html",
-            context={
-                **_page(request),
-                "stream_id": stream_id,
-                "note": state,
-                "history": await reads.history(store, stream_id),
-                "now": projections.clock(),
-                "days_between": reads.days_between,
-            },
-        )
+        context = await note_context(request, stream_id, state, projections, as_of)
+        return Template("note.html", context=context)
+
+
+def _now(projections: Projections, moment: Moment | None) -> datetime:
+    """The time a page counts days up to: the moment shown, else now."""
+    if moment is not None and moment.as_of is not None:
+        return moment.as_of
+    return projections.clock()
+
+
+async def note_context(
+    request: Request[Any, Any, Any],
+    stream_id: str,
+    note: NoteState,
+    projections: Projections,
+    as_of: str | None = None,
+) -> dict[str, Any]:
+    """What the note page shows."""
+    moment = moment_of(as_of)
+    return {
+        **frame(request, as_of),
+        "stream_id": stream_id,
+        "note": note,
+        "history": await reads.history(projections.store, stream_id, moment),
+        "now": _now(projections, moment),
+        "days_between": reads.days_between,
+        "choices": forms,
+        "reply_form": forms.FormResult({}),
+    }
+
+
+async def protest_context(
+    request: Request[Any, Any, Any],
+    stream_id: str,
+    protest: ProtestState,
+    projections: Projections,
+    as_of: str | None = None,
+) -> dict[str, Any]:
+    """What the protest page shows."""
+    moment = moment_of(as_of)
+    return {
+        **frame(request, as_of),
+        "stream_id": stream_id,
+        "protest": protest,
+        "history": await reads.history(projections.store, stream_id, moment),
+        "now": _now(projections, moment),
+        "days_between": reads.days_between,
+        "choices": forms,
+        "answer_form": forms.FormResult({}),
+    }
 
 
 def dashboard_handlers() -> list[ControllerRouterHandler]:

@@ -14,6 +14,9 @@ from typing import Any, TypeVar
 import msgspec
 
 from incidents.domain.state import IncidentState, MissionState, NoteState, ProtestState
+from incidents.projections.in_time import Moment, category_in_time
+from incidents.projections.incidents_by_mission import IncidentsView
+from incidents.projections.open_protests import OpenProtestsView
 from incidents.projections.reader import Projections
 from incidents.projections.unanswered_notes import UnansweredNote
 from incidents.store.protocol import EventStore, RecordedEvent, StreamRow
@@ -77,9 +80,16 @@ class HistoryEntry(msgspec.Struct, frozen=True):
     sources: list[dict[str, Any]]
 
 
-async def waiting_notes(projections: Projections) -> tuple[list[MissionWaiting], list[WaitingNote]]:
-    """Missions with unanswered notes and the notes themselves, longest wait first."""
-    view = await projections.unanswered_notes()
+async def waiting_notes(
+    projections: Projections, moment: Moment | None = None
+) -> tuple[list[MissionWaiting], list[WaitingNote]]:
+    """Missions with unanswered notes and the notes themselves, longest wait first (as
+    they stood at ``moment``, when given)."""
+    view = (
+        await projections.unanswered_notes()
+        if moment is None
+        else await projections.past.unanswered_notes(moment)
+    )
     missions: list[MissionWaiting] = []
     notes: list[WaitingNote] = []
     for group in view.missions:
@@ -104,13 +114,21 @@ async def waiting_notes(projections: Projections) -> tuple[list[MissionWaiting],
     return missions, notes
 
 
-async def counts(projections: Projections, store: EventStore) -> Counts:
-    """How many of each thing the log holds now."""
+async def counts(
+    projections: Projections, store: EventStore, moment: Moment | None = None
+) -> Counts:
+    """How many of each thing the log holds now (or held at ``moment``)."""
     head = await store.head()
-    missions = await projections.missions()
-    unanswered = await projections.unanswered_notes()
-    protests = await projections.open_protests(limit=1)
-    incidents = await projections.incidents(limit=1)
+    if moment is None:
+        missions = await projections.missions()
+        unanswered = await projections.unanswered_notes()
+        protests = await projections.open_protests(limit=1)
+        incidents = await projections.incidents(limit=1)
+    else:
+        missions = await projections.past.missions(moment)
+        unanswered = await projections.past.unanswered_notes(moment)
+        protests = await projections.past.open_protests(moment, limit=1)
+        incidents = await projections.past.incidents(moment, limit=1)
     return Counts(
         head.position,
         missions.count,
@@ -122,8 +140,13 @@ async def counts(projections: Projections, store: EventStore) -> Counts:
     )
 
 
-async def latest_events(store: EventStore, limit: int = LATEST_EVENTS) -> list[RecordedEvent]:
-    """The last events of the log, newest first."""
+async def latest_events(
+    store: EventStore, limit: int = LATEST_EVENTS, moment: Moment | None = None
+) -> list[RecordedEvent]:
+    """The last events of the log, newest first (at a past moment: none, the log's order
+    is the order of recording, not of occurrence)."""
+    if moment is not None:
+        return []
     head = await store.head()
     events = await store.read_all(after=max(0, head.position - limit), limit=limit)
     return list(reversed(events))
@@ -133,41 +156,52 @@ def _states(rows: Sequence[StreamRow], kind: type[S]) -> list[S]:
     return [msgspec.json.decode(row.state, type=kind) for row in rows]
 
 
-async def mission_state(store: EventStore, mission: str) -> MissionState | None:
-    """The mission's folded state, or None when there is no such mission."""
-    row = await store.get_stream(mission)
-    if row is None or row.category != "mission":
-        return None
-    return msgspec.json.decode(row.state, type=MissionState)
+async def mission_state(
+    projections: Projections, mission: str, moment: Moment | None = None
+) -> MissionState | None:
+    """The mission's folded state, or None when there is no such mission (then)."""
+    return await stream_state(projections, mission, MissionState, moment)
 
 
-async def mission_notes(store: EventStore, mission: str) -> list[NoteState]:
+async def mission_notes(
+    store: EventStore, mission: str, moment: Moment | None = None
+) -> list[NoteState]:
     """Every note of the mission, both directions, newest first."""
-    notes = _states(await store.list_streams("note", mission=mission), NoteState)
+    notes = await _category(store, "note", NoteState, moment, mission=mission)
     return sorted(notes, key=lambda note: note.sent_at, reverse=True)
 
 
-async def mission_protests(store: EventStore, mission: str) -> list[ProtestState]:
+async def mission_protests(
+    store: EventStore, mission: str, moment: Moment | None = None
+) -> list[ProtestState]:
     """Every protest about the mission, newest first."""
-    protests = _states(await store.list_streams("protest", mission=mission), ProtestState)
+    protests = await _category(store, "protest", ProtestState, moment, mission=mission)
     return sorted(protests, key=lambda protest: protest.lodged_at, reverse=True)
 
 
-async def stream_state(store: EventStore, stream_id: str, kind: type[S]) -> S | None:
-    """One stream's folded state, or None when it has no events."""
-    row = await store.get_stream(stream_id)
-    if row is None:
-        return None
-    return msgspec.json.decode(row.state, type=kind)
+async def stream_state(
+    projections: Projections, stream_id: str, kind: type[S], moment: Moment | None = None
+) -> S | None:
+    """One stream's folded state (at ``moment``), or None when it has no events (then)."""
+    if moment is None:
+        row = await projections.store.get_stream(stream_id)
+        return None if row is None else msgspec.json.decode(row.state, type=kind)
+    folded = await projections.past.stream(stream_id, moment)
+    return folded.state if folded is not None and isinstance(folded.state, kind) else None
 
 
-async def history(store: EventStore, stream_id: str) -> list[HistoryEntry]:
-    """The stream's events, first to last, each with its data, metadata and sources."""
+async def history(
+    store: EventStore, stream_id: str, moment: Moment | None = None
+) -> list[HistoryEntry]:
+    """The stream's events, first to last (those ``moment`` keeps), each with its data,
+    metadata and sources."""
     entries: list[HistoryEntry] = []
     after: int | None = None
     while True:
         events = await store.read_stream(stream_id, from_version=after, limit=500)
         for event in events:
+            if moment is not None and not moment.keeps(event):
+                continue
             data = _decode_json(event.data)
             metadata = _decode_json(event.metadata)
             sources = data.get("sources") or metadata.get("sources") or []
@@ -182,15 +216,30 @@ def days_between(start: datetime, end: datetime) -> int:
     return max(0, (end - start).days)
 
 
+async def open_protests(
+    projections: Projections, moment: Moment | None, limit: int
+) -> OpenProtestsView:
+    """The open protests, now or at ``moment``."""
+    if moment is None:
+        return await projections.open_protests(limit=limit)
+    return await projections.past.open_protests(moment, limit=limit)
+
+
 async def incidents_by_state_and_month(
-    projections: Projections,
+    projections: Projections, moment: Moment | None = None
 ) -> tuple[list[str], list[tuple[str, dict[str, int]]]]:
     """Incidents per host state, split by month: the months, and a row per state."""
-    everything = await projections.incidents(limit=1)
+
+    async def view_of(host_state: str | None) -> IncidentsView:
+        if moment is None:
+            return await projections.incidents(host_state=host_state, limit=1)
+        return await projections.past.incidents(moment, host_state=host_state, limit=1)
+
+    everything = await view_of(None)
     rows: list[tuple[str, dict[str, int]]] = []
     months: set[str] = set()
     for state in everything.by_host_state:
-        view = await projections.incidents(host_state=state, limit=1)
+        view = await view_of(state)
         rows.append((state, dict(view.by_month)))
         months.update(view.by_month)
     return sorted(months), rows
@@ -206,15 +255,29 @@ def note_ages(notes: Sequence[WaitingNote]) -> list[tuple[str, float]]:
     return [(label, counted[label]) for label, _, _ in AGE_BANDS]
 
 
-async def reply_times(store: EventStore) -> list[tuple[str, float]]:
-    """Median days from a note to its reply, per host state (the state the note went to
-    when the mission sent it, or came from when the mission received it)."""
+async def _category(
+    store: EventStore, category: str, kind: type[S], moment: Moment | None, **filters: Any
+) -> list[S]:
+    """A category's stream states, now or folded at ``moment``."""
+    if moment is None:
+        return _states(await store.list_streams(category, **filters), kind)
+    return [
+        folded.state
+        async for folded in category_in_time(store, category, moment)
+        if isinstance(folded.state, kind)
+        and all(getattr(folded.state, key) == value for key, value in filters.items())
+    ]
+
+
+async def reply_times(store: EventStore, moment: Moment | None = None) -> list[tuple[str, float]]:
+    """Median days from a note to its reply, per host state (the receiving state of the
+    note's mission, else the state the note went to)."""
     missions = {
-        row.stream_id: msgspec.json.decode(row.state, type=MissionState)
-        for row in await store.list_streams("mission")
+        mission.stream_id: mission
+        for mission in await _category(store, "mission", MissionState, moment)
     }
     days: defaultdict[str, list[int]] = defaultdict(list)
-    for note in _states(await store.list_streams("note", is_open=False), NoteState):
+    for note in await _category(store, "note", NoteState, moment):
         if note.answered_at is None:
             continue
         mission = missions.get(note.mission or "")
@@ -225,16 +288,20 @@ async def reply_times(store: EventStore) -> list[tuple[str, float]]:
     return sorted((state, float(statistics.median(values))) for state, values in days.items())
 
 
-async def demand_outcomes(store: EventStore) -> list[tuple[str, dict[str, int]]]:
+async def demand_outcomes(
+    store: EventStore, moment: Moment | None = None
+) -> list[tuple[str, dict[str, int]]]:
     """Demands met, partially met, refused and open, per kind of demand."""
     tally: defaultdict[str, Counter[str]] = defaultdict(Counter)
-    for protest in _states(await store.list_streams("protest"), ProtestState):
+    for protest in await _category(store, "protest", ProtestState, moment):
         for demand in protest.demands:
             tally[demand.demand][demand.status] += 1
     return [(demand.replace("_", " "), dict(tally[demand])) for demand in sorted(tally)]
 
 
-async def mission_incidents(store: EventStore, mission: str) -> list[IncidentState]:
+async def mission_incidents(
+    store: EventStore, mission: str, moment: Moment | None = None
+) -> list[IncidentState]:
     """Every incident at the mission, newest first."""
-    incidents = _states(await store.list_streams("incident", mission=mission), IncidentState)
+    incidents = await _category(store, "incident", IncidentState, moment, mission=mission)
     return sorted(incidents, key=lambda incident: incident.occurred_at, reverse=True)
