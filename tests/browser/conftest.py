@@ -66,9 +66,12 @@ def seeded_headers(seeded_process: ServedProcess) -> dict[str, str]:
     return seeded_process.headers
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One chromium for the session (headless; no sandbox, as root in CI)."""
+    """One chromium for a test module (headless; no sandbox, as root in CI).
+
+    Module-scoped: Playwright's sync API keeps an event loop running while it is open, and
+    the async tests that run after this module need none to be."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
