@@ -172,6 +172,9 @@ def test_the_image_built_as_the_dockerfile_says_serves_and_passes_its_healthchec
         assert health["status"] == "ok"
         events = httpx.get(f"http://127.0.0.1:{port}/events?after=0&limit=1", timeout=10)
         assert events.status_code == 200 and events.json()["events"]
+        # The package data (the dashboard's templates and pinned assets) is in the install.
+        dashboard = httpx.get(f"http://127.0.0.1:{port}/dashboard", timeout=10)
+        assert dashboard.status_code == 200 and "htmx" in dashboard.text
     finally:
         server.terminate()
         server.wait(timeout=30)
