@@ -66,7 +66,8 @@ fuzz: $(STAMP)
 crash: $(STAMP)
 	CRASH_ROUNDS=$${CRASH_ROUNDS:-30} $(BIN)/python -m pytest -q tests/e2e/test_crash.py
 
-lint: $(DEV_STAMP)
+# bench/ is type-checked too, so lint needs the bench extra's packages (matplotlib, eventsourcing).
+lint: $(DEV_STAMP) $(BENCH_STAMP)
 	$(BIN)/ruff check incidents tests bench
 	$(BIN)/ruff format --check incidents tests bench
 	$(BIN)/mypy --strict incidents bench
