@@ -193,6 +193,7 @@ def check_address(host: str, port: int) -> None:
 @database_option
 def serve(host: str, port: int, workers: int, database: str, demo: bool) -> None:
     """Run the HTTP service under granian."""
+    import secrets
     import shutil
     import tempfile
 
@@ -216,6 +217,9 @@ def serve(host: str, port: int, workers: int, database: str, demo: bool) -> None
     for stale in metrics_dir.glob("*.db"):
         stale.unlink()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    # The dashboard's CSRF tokens must hold in whichever worker a form is posted to.
+    if settings.csrf_secret is None:
+        os.environ["INCIDENTS_CSRF_SECRET"] = secrets.token_urlsafe(32)
     try:
         Granian(
             "incidents.http.app:app_factory",

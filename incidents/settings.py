@@ -53,6 +53,9 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     public_reads: bool = False
     # Invalid tokens one client address may present in a minute before it gets 429.
     auth_failures_per_minute: Positive = 20
+    # Signs the dashboard forms' CSRF tokens. Every worker must hold the same one:
+    # ``incidents serve`` makes one for its workers when it is not set.
+    csrf_secret: str | None = None
 
     def __post_init__(self) -> None:
         scheme, colon, _ = self.database_url.partition(":")

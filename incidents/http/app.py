@@ -25,6 +25,7 @@ from incidents.http.auth import (
     access_guard,
 )
 from incidents.http.dashboard.pages import TEMPLATES, dashboard_handlers
+from incidents.http.dashboard.writing import WritingController, csrf_config
 from incidents.http.decoding import StrictRequest
 from incidents.http.live import LiveController, LiveOptions
 from incidents.http.problems import EXCEPTION_HANDLERS, ProblemTypeController
@@ -119,7 +120,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health,
             observability.ready,
             observability.metrics,
-            *dashboard_handlers(),
+            *dashboard_handlers(WritingController, csrf_config(settings.csrf_secret)),
         ],
         template_config=TEMPLATES,
         request_class=StrictRequest,

@@ -152,6 +152,7 @@ async def _store(
     occurred_at: datetime | None,
     fields: Mapping[str, str],
     values: dict[str, Any],
+    actor: str,
     rule_fields: Mapping[str, str] | None = None,
 ) -> FormResult:
     """Convert the form's data to its event, append it, and place any refusal."""
@@ -162,7 +163,7 @@ async def _store(
         return FormResult(values, {name: message})
     event = FormEvent(data=typed, occurred_at=occurred_at, event_id=new_event_id())
     try:
-        await service.append(stream_id, [event])
+        await service.append(stream_id, [event], actor=actor)
     except RuleViolation as violation:
         name = (rule_fields or {}).get(violation.rule, "")
         return FormResult(values, {name: f"{violation.detail} ({violation.rule})"})
@@ -173,7 +174,9 @@ async def _store(
     return FormResult(values, stream_id=stream_id)
 
 
-async def record_reply(service: LogService, note: str, form: Mapping[str, Any]) -> FormResult:
+async def record_reply(
+    service: LogService, note: str, form: Mapping[str, Any], actor: str
+) -> FormResult:
     """A ``ReplyReceived`` on the note."""
     checks = _Checks(form)
     values = {
@@ -195,10 +198,14 @@ async def record_reply(service: LogService, note: str, form: Mapping[str, Any]) 
     fields = {"from.state": "from_state", "from": "from_body", "disposition": "disposition"}
     fields |= {"summary": "summary"}
     rules = {"occurred-before-opening": "occurred_on"}
-    return await _store(service, note, "ReplyReceived", data, occurred_at, fields, values, rules)
+    return await _store(
+        service, note, "ReplyReceived", data, occurred_at, fields, values, actor, rules
+    )
 
 
-async def answer_demand(service: LogService, protest: str, form: Mapping[str, Any]) -> FormResult:
+async def answer_demand(
+    service: LogService, protest: str, form: Mapping[str, Any], actor: str
+) -> FormResult:
     """A ``DemandAnswered`` on the protest."""
     checks = _Checks(form)
     values = {
@@ -220,7 +227,7 @@ async def answer_demand(service: LogService, protest: str, form: Mapping[str, An
         "occurred-before-opening": "occurred_on",
     }
     return await _store(
-        service, protest, "DemandAnswered", data, occurred_at, fields, values, rules
+        service, protest, "DemandAnswered", data, occurred_at, fields, values, actor, rules
     )
 
 
@@ -230,7 +237,7 @@ def _new_stream_id(category: str, state: str, when: datetime | None) -> str:
     return f"{category}-{state.lower()}-{day}-{new_event_id().hex[-8:]}"
 
 
-async def lodge_protest(service: LogService, form: Mapping[str, Any]) -> FormResult:
+async def lodge_protest(service: LogService, form: Mapping[str, Any], actor: str) -> FormResult:
     """A ``ProtestLodged`` opening a new protest stream."""
     checks = _Checks(form)
     demands = [value for value in _list(form, "demands") if value]
@@ -271,10 +278,12 @@ async def lodge_protest(service: LogService, form: Mapping[str, Any]) -> FormRes
         "summary": "summary",
     }
     stream_id = _new_stream_id("protest", values["by_state"], occurred_at)
-    return await _store(service, stream_id, "ProtestLodged", data, occurred_at, fields, values)
+    return await _store(
+        service, stream_id, "ProtestLodged", data, occurred_at, fields, values, actor
+    )
 
 
-async def report_incident(service: LogService, form: Mapping[str, Any]) -> FormResult:
+async def report_incident(service: LogService, form: Mapping[str, Any], actor: str) -> FormResult:
     """An ``IncidentReported`` opening a new incident stream."""
     checks = _Checks(form)
     values: dict[str, Any] = {
@@ -310,7 +319,9 @@ async def report_incident(service: LogService, form: Mapping[str, Any]) -> FormR
     }
     state = values["location_state"] or values["mission"].split("-")[1]
     stream_id = _new_stream_id("incident", state, occurred_at)
-    return await _store(service, stream_id, "IncidentReported", data, occurred_at, fields, values)
+    return await _store(
+        service, stream_id, "IncidentReported", data, occurred_at, fields, values, actor
+    )
 
 
 def _list(form: Mapping[str, Any], name: str) -> list[str]:

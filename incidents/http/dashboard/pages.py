@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, Router, get
+from litestar.config.csrf import CSRFConfig
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
 from litestar.params import FromPath, QueryParameter
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
@@ -192,7 +195,7 @@ def frame(request: Request[Any, Any, Any], as_of: str | None = None) -> dict[str
 class DashboardController(Controller):
     """The desk's pages: the overview, a mission, a protest, a note."""
 
-    path = "/dashboard"
+    path = "/"
     include_in_schema = False
 
     @get("/")
@@ -340,13 +343,22 @@ async def protest_context(
         "days_between": reads.days_between,
         "choices": forms,
         "answer_form": forms.FormResult({}),
+        "blank_form": forms.FormResult({}),
     }
 
 
-def dashboard_handlers() -> list[ControllerRouterHandler]:
-    """The pages and the pinned assets they load (served by the app: nothing from a CDN)."""
+def dashboard_handlers(
+    writing: type[Controller], csrf: CSRFConfig
+) -> list[ControllerRouterHandler]:
+    """The pages and forms under ``/dashboard`` with CSRF tokens checked on every form, and
+    the pinned assets they load (served by the app: nothing from a CDN)."""
     return [
-        DashboardController,
+        Router(
+            "/dashboard",
+            route_handlers=[DashboardController, writing],
+            middleware=[DefineMiddleware(CSRFMiddleware, config=csrf)],
+            include_in_schema=False,
+        ),
         create_static_files_router(
             path="/dashboard/static",
             directories=[STATIC],
