@@ -304,34 +304,36 @@ class SqliteTokenStore(TokenStore):
 
 
 class PostgresTokenStore(TokenStore):
-    """Tokens in the ``api_tokens`` table of the log's PostgreSQL schema."""
+    """Tokens in the ``api_tokens`` table of the log's PostgreSQL schema.
+
+    Each call connects for itself: calls are rare (a refresh a second at most), and no
+    connection outlives the loop that made it or sits idle for the server to drop.
+    """
 
     def __init__(self, url: str, schema: str | None) -> None:
         super().__init__()
         self._url = url
-        self._table = f'"{schema or "public"}".api_tokens'
         self._schema = schema or "public"
-        self._connection: Any = None
-        self._lock = asyncio.Lock()
+        self._table = f'"{self._schema}".api_tokens'
 
-    async def _connected(self) -> Any:
+    async def _connect(self) -> Any:
         import asyncpg
 
-        if self._connection is None or self._connection.is_closed():
-            self._connection = await asyncpg.connect(self._url, timeout=10)
-        return self._connection
+        return await asyncpg.connect(self._url, timeout=10)
 
     async def _fetch(self, statement: str, *parameters: object) -> list[Any]:
-        async with self._lock:
-            connection = await self._connected()
+        connection = await self._connect()
+        try:
             exists = await connection.fetchval("SELECT to_regclass($1)", self._table)
             if exists is None:
                 return []
             return list(await connection.fetch(statement, *parameters))
+        finally:
+            await connection.close()
 
     async def _write(self, statement: str, *parameters: object) -> None:
-        async with self._lock:
-            connection = await self._connected()
+        connection = await self._connect()
+        try:
             async with connection.transaction():
                 # Two processes creating the table at once would collide in the catalogue.
                 await connection.execute(
@@ -340,6 +342,8 @@ class PostgresTokenStore(TokenStore):
                 await connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
                 await connection.execute(_CREATE_TABLE.format(table=self._table))
                 await connection.execute(statement, *parameters)
+        finally:
+            await connection.close()
 
     async def _rows(self) -> list[_Row]:
         rows = await self._fetch(
@@ -364,12 +368,6 @@ class PostgresTokenStore(TokenStore):
             revoked_at,
             token_id,
         )
-
-    async def close(self) -> None:
-        """Close the connection."""
-        if self._connection is not None:
-            await self._connection.close()
-            self._connection = None
 
 
 def open_tokens(database_url: str, busy_timeout: float = 5.0) -> TokenStore:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
-# The pattern as JSON Schema and OpenAPI write it (ECMA-262, where ``$`` is the end of the
-# text); Python code checks ids with :func:`is_valid_stream_id`, a full match.
-STREAM_ID_PATTERN = r"^[a-z]+-[a-z0-9][a-z0-9-]*$"
+# The pattern as JSON Schema and OpenAPI write it; msgspec and Litestar check Struct fields
+# and parameters with it through Python's ``re.search``, where ``$`` also matches before a
+# final newline: ``(?!\n)`` closes that gap (in ECMA-262 it changes nothing). Python code
+# checks ids with :func:`is_valid_stream_id`, a full match.
+STREAM_ID_PATTERN = r"^[a-z]+-[a-z0-9][a-z0-9-]*$(?!\n)"
 STREAM_ID_MAX_LENGTH = 128
 # Python's ``$`` also matches before a final newline; fullmatch leaves no such gap.
 _STREAM_ID = re.compile(r"[a-z]+-[a-z0-9][a-z0-9-]*")

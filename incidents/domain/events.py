@@ -18,7 +18,7 @@ import pycountry
 from msgspec import Meta
 
 from incidents.core.streams import STREAM_ID_MAX_LENGTH, STREAM_ID_PATTERN
-from incidents.domain.times import Precision, is_zone
+from incidents.domain.times import Precision, check_in_range, is_zone
 
 # ISO 3166-1 alpha-2 codes of the states that exist; read once from pycountry.
 _STATE_CODES = tuple(sorted(country.alpha_2 for country in pycountry.countries))
@@ -39,17 +39,18 @@ Label = Annotated[str, Meta(min_length=1, max_length=300)]
 ZoneName = Annotated[str, Meta(min_length=1, max_length=64, examples=["Europe/Paris"])]
 StreamRef = Annotated[str, Meta(pattern=STREAM_ID_PATTERN, max_length=STREAM_ID_MAX_LENGTH)]
 MissionRef = Annotated[
-    str, Meta(pattern=r"^mission-[a-z0-9][a-z0-9-]*$", max_length=128, examples=["mission-az-fr"])
+    str,
+    Meta(pattern=r"^mission-[a-z0-9][a-z0-9-]*$(?!\n)", max_length=128, examples=["mission-az-fr"]),
 ]
-IncidentRef = Annotated[str, Meta(pattern=r"^incident-[a-z0-9][a-z0-9-]*$", max_length=128)]
+IncidentRef = Annotated[str, Meta(pattern=r"^incident-[a-z0-9][a-z0-9-]*$(?!\n)", max_length=128)]
 PartialDate = Annotated[
     str,
     Meta(
-        pattern=r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$",
-        description="a year, year-month or date: 2017, 2022-08, 2022-11-30",
+        pattern=r"^[12]\d{3}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$(?!\n)",
+        description="a year (1000 to 2999), year-month or date: 2017, 2022-08, 2022-11-30",
     ),
 ]
-Amount = Annotated[str, Meta(pattern=r"^\d{1,15}(\.\d{1,4})?$", examples=["1250.00"])]
+Amount = Annotated[str, Meta(pattern=r"^\d{1,15}(\.\d{1,4})?$(?!\n)", examples=["1250.00"])]
 Headcount = Annotated[int, Meta(ge=0)]
 
 Qualifier = Literal["exact", "about", "up_to", "at_least"]
@@ -124,7 +125,7 @@ class Money(Value, frozen=True):
     """An amount in an ISO 4217 currency, as a decimal string (no float rounding)."""
 
     amount: Amount
-    currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
+    currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$(?!\n)")]
 
     def __post_init__(self) -> None:
         if self.currency not in _CURRENCY_CODES:
@@ -163,7 +164,10 @@ class EventData(
             raise ValueError(f"{self.occurred_zone!r} is not an IANA time zone")
         for name in self._times:
             value = getattr(self, name)
-            if value is not None and value.utcoffset():
+            if value is None:
+                continue
+            check_in_range(value, name)
+            if value.utcoffset():
                 msgspec.structs.force_setattr(self, name, value.astimezone(UTC))
 
 

@@ -86,7 +86,7 @@ from incidents.domain.state import (
     is_open,
     mission_of,
 )
-from incidents.domain.times import earliest_possible, latest_possible
+from incidents.domain.times import check_in_range, earliest_possible, latest_possible
 
 _CORRECTION_NAMES = frozenset(CORRECTION_TYPES.values())
 # Categories whose opening event dates the stream: nothing in them can precede it.
@@ -733,8 +733,9 @@ def _patched(
                     body[field] = value
                     continue
                 try:
-                    occurred_at = _decode_time.decode(_encode_json.encode(value)).astimezone(UTC)
-                except msgspec.ValidationError as error:
+                    corrected = _decode_time.decode(_encode_json.encode(value))
+                    occurred_at = check_in_range(corrected, "occurred_at").astimezone(UTC)
+                except (msgspec.ValidationError, ValueError) as error:
                     return RuleBreak("correction-invalid", f"occurred_at: {error}")
         data = _encode_json.encode(body)
     try:

@@ -7,6 +7,12 @@ date, midnight UTC ("On August 17" is ``2022-08-17T00:00:00Z``), and says so in
 ``occurred_precision``, so the date reads the same in every UTC-based view. ``unknown`` marks
 an ``occurred_at`` that is only a reference date (the document's), never a claim of when the
 fact happened.
+
+Every time the domain accepts, an event's ``occurred_at`` as much as the instants its data
+carries, lies in :data:`EARLIEST` <= t < :data:`LATEST`: the years 1000 to 2999, read both on
+the time's own clock and in UTC. Past either end a time is refused (``ValueError``, which
+msgspec reports as a validation error), so no view can overflow adding a reply window or a
+day to one, and both engines store it exactly.
 """
 
 from __future__ import annotations
@@ -19,7 +25,27 @@ from zoneinfo import ZoneInfo, available_timezones
 
 Precision = Literal["year", "month", "day", "minute", "unknown"]
 
-_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+# The range of times the domain accepts: from the first instant of the year 1000 UTC up to,
+# not including, the first instant of 3000 UTC.
+EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+_FIRST_YEAR, _LAST_YEAR = EARLIEST.year, LATEST.year - 1
+
+
+def check_in_range(value: datetime, name: str = "time") -> datetime:
+    """``value`` if it lies in the domain's range (:data:`EARLIEST` to :data:`LATEST`);
+    ValueError naming ``name`` if not."""
+    # The year on the value's own clock first: a year 1 or 9999 time with an offset cannot
+    # even be converted to UTC (OverflowError), so it is never compared as an instant.
+    if not _FIRST_YEAR <= value.year <= _LAST_YEAR or not EARLIEST <= value < LATEST:
+        raise ValueError(
+            f"{name} {value.isoformat()} is outside the range the log accepts: from "
+            "1000-01-01T00:00:00Z up to, not including, 3000-01-01T00:00:00Z"
+        )
+    return value
+
 
 # How long a period of each precision lasts from its start.
 PERIOD_LENGTH: dict[str, timedelta] = {
@@ -67,16 +93,18 @@ def local_time(text: str, zone: str) -> datetime:
 def start_of(partial: str) -> datetime:
     """The calendar start, midnight UTC, of a year ("2020"), a month ("2022-08") or a day
     ("2022-08-17")."""
-    match = _PARTIAL_DATE.match(partial)
+    match = _PARTIAL_DATE.fullmatch(partial)
     if match is None:
         raise ValueError(f"{partial!r} is not a year, a year-month or a date")
     year, month, day = match.groups()
-    return datetime(int(year), int(month or 1), int(day or 1), tzinfo=UTC)
+    return check_in_range(
+        datetime(int(year), int(month or 1), int(day or 1), tzinfo=UTC), repr(partial)
+    )
 
 
 def precision_of(partial: str) -> Precision:
     """The precision a partial date gives: ``year``, ``month`` or ``day``."""
-    match = _PARTIAL_DATE.match(partial)
+    match = _PARTIAL_DATE.fullmatch(partial)
     if match is None:
         raise ValueError(f"{partial!r} is not a year, a year-month or a date")
     _, month, day = match.groups()

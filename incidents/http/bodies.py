@@ -16,6 +16,7 @@ import msgspec
 from msgspec import Meta
 
 from incidents.domain.events import EVENT_TYPES, EventData
+from incidents.domain.times import check_in_range
 from incidents.store.protocol import STREAM_ID_MAX_LENGTH, STREAM_ID_PATTERN, RecordedEvent
 
 # The most events one request may carry; the body limit (1 MiB) usually bites first.
@@ -61,11 +62,16 @@ class EventInFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     ] = None
     occurred_at: Annotated[
         AwareDatetime | None,
-        Meta(description="When it happened in the world; defaults to when the log takes it"),
+        Meta(
+            description="When it happened in the world; defaults to when the log takes it. "
+            "From 1000-01-01T00:00:00Z up to, not including, 3000-01-01T00:00:00Z"
+        ),
     ] = None
     metadata: Metadata = {}
 
     def __post_init__(self) -> None:
+        if self.occurred_at is not None:
+            check_in_range(self.occurred_at, "occurred_at")
         # The server stores a token's name as ``actor`` and a client's own as
         # ``client_actor``: metadata naming both would lose one.
         if "actor" in self.metadata and "client_actor" in self.metadata:

@@ -29,7 +29,7 @@ from incidents.projections.reader import CursorError, Projections
 from incidents.projections.unanswered_notes import UnansweredNotesView
 from incidents.store.protocol import STREAM_ID_MAX_LENGTH, is_valid_stream_id
 
-MISSION_PATTERN = r"^mission-[a-z0-9][a-z0-9-]*$"
+MISSION_PATTERN = r"^mission-[a-z0-9][a-z0-9-]*$(?!\n)"
 MissionQuery = Annotated[
     str | None, QueryParameter(pattern=MISSION_PATTERN, max_length=STREAM_ID_MAX_LENGTH)
 ]
@@ -49,7 +49,7 @@ _decode_time = msgspec.json.Decoder(AwareDatetime).decode
 # A party filter matches an ISO 3166 code or a body's name.
 PartyFilter = Annotated[str | None, QueryParameter(min_length=2, max_length=200)]
 StateCode = Annotated[
-    str | None, QueryParameter(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")
+    str | None, QueryParameter(pattern=r"^[A-Za-z]{2}$(?!\n)", description="ISO 3166-1 alpha-2")
 ]
 
 
@@ -65,7 +65,7 @@ MissionCursor = Annotated[
 ProtestCursor = Annotated[
     str | None,
     QueryParameter(
-        pattern=r"^protest-[a-z0-9][a-z0-9-]*$",
+        pattern=r"^protest-[a-z0-9][a-z0-9-]*$(?!\n)",
         max_length=STREAM_ID_MAX_LENGTH,
         description="the previous page's next_after: the last protest it listed",
     ),
@@ -73,7 +73,7 @@ ProtestCursor = Annotated[
 IncidentCursor = Annotated[
     str | None,
     QueryParameter(
-        pattern=r"^incident-[a-z0-9][a-z0-9-]*$",
+        pattern=r"^incident-[a-z0-9][a-z0-9-]*$(?!\n)",
         max_length=STREAM_ID_MAX_LENGTH,
         description="the previous page's next_after: the last incident it listed",
     ),
