@@ -23,14 +23,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from bench import append, chart, commands, live, replay, served
+from bench import append, chart, commands, dashboard, live, replay, served
 from bench.generate import generate
 from bench.report import Figure, Run, fsync_rate
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 CHART = ROOT / "docs" / "benchmarks-throughput.png"
-PARTS = ("append", "sweep", "http", "commands", "scale", "replay", "live")
+PARTS = ("append", "sweep", "http", "commands", "scale", "replay", "live", "dashboard")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class Settings:
     small_events: int = 10_000
     samples: int = 300
     sample_seconds: float = 5.0
+    dashboard_rounds: int = 7
 
     @classmethod
     def preset_named(cls, name: str) -> Settings:
@@ -74,6 +75,7 @@ class Settings:
                 small_events=500,
                 samples=10,
                 sample_seconds=1.0,
+                dashboard_rounds=1,
             )
         return cls()
 
@@ -173,6 +175,21 @@ def run(
         for figure in live.figure_live(scratch, settings.http_seconds, settings.http_warmup):
             result.add(figure)
 
+    def figure_7() -> None:
+        if not dashboard.CHROMIUM.exists():
+            print(f"figure 7 skipped: no chromium at {dashboard.CHROMIUM}", flush=True)
+            return
+        print(f"figure 7: /dashboard first load at {settings.log_events:,} events", flush=True)
+        result.add(
+            dashboard.figure_dashboard(
+                scratch,
+                settings.log_events,
+                settings.small_events,
+                settings.dashboard_rounds,
+                logs[-1] if logs else None,
+            )
+        )
+
     steps: dict[str, Callable[[], None]] = {
         "append": figure_1,
         "sweep": the_chart,
@@ -181,6 +198,7 @@ def run(
         "scale": figure_5,
         "replay": figure_4,
         "live": figure_6,
+        "dashboard": figure_7,
     }
     try:
         for part in PARTS:

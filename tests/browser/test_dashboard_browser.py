@@ -33,6 +33,8 @@ def test_the_overview_shows_the_paris_protest_and_the_overdue_note(
     note = page.locator(f"#row-{NOTE}")
     expect(note).to_contain_text("17 Aug 2022")
     expect(note.locator(".badge.overdue")).to_have_text("overdue")
+    # the charts come after the page
+    expect(page.locator("#part-charts svg.chart")).to_have_count(4)
     page.screenshot(path=screenshot_path("overview.png", tmp_path), full_page=True)
 
 
@@ -56,6 +58,7 @@ def test_the_phone_layout_needs_no_sideways_scrolling(
             assert width <= 390, f"{path} is {width} px wide at 390 px"
         phone.goto(f"{seeded_server}/dashboard/")
         expect(phone.locator(f"#row-{NOTE}")).to_be_visible()
+        expect(phone.locator("#part-charts svg.chart")).to_have_count(4)
         phone.screenshot(path=screenshot_path("phone.png", tmp_path), full_page=True)
     finally:
         context.close()

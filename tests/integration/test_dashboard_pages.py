@@ -54,9 +54,16 @@ async def test_the_overview_lists_the_overdue_note_and_the_open_protest(seeded: 
     assert card is not None
     assert text(card.group(0)).count(": open") == 4
     assert 'id="count-protests">1<' in page
-    # the charts are SVG drawn on the server, with words for a screen reader
-    assert page.count('<svg class="chart" role="img"') == 4
-    assert "<desc" in page
+    # the charts follow the page (htmx asks for them), or open on their own page without
+    # JavaScript: SVG drawn on the server, with words for a screen reader
+    assert 'hx-get="/dashboard/parts/charts"' in page
+    assert 'href="/dashboard/charts"' in page
+    for charts in (
+        (await seeded.get("/dashboard/charts")).text,
+        (await seeded.get("/dashboard/parts/charts")).text,
+    ):
+        assert charts.count('<svg class="chart" role="img"') == 4
+        assert "<desc" in charts
 
 
 async def test_the_mission_page_shows_notes_protests_and_incidents(seeded: Client) -> None:

@@ -6,6 +6,7 @@ of the overview whenever the log moves (``static/dashboard.js`` listens to the l
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,8 +37,10 @@ HERE = Path(__file__).parent
 STATIC = HERE / "static"
 HTMX = "htmx-2.0.8.min.js"
 
-# The parts of the overview a page may ask for again, and the template of each.
+# The parts of the overview a page may ask for again, and the template of each; the page
+# itself is rendered with the first four (the charts follow it).
 PARTS = ("counts", "waiting", "protests", "latest", "charts")
+PAGE_PARTS = PARTS[:4]
 
 
 def _day(value: datetime | None) -> str:
@@ -127,7 +130,11 @@ def moment_of(as_of: str | None) -> Moment | None:
 
 
 async def _part(
-    name: str, projections: Projections, service: LogService, moment: Moment | None
+    name: str,
+    projections: Projections,
+    service: LogService,
+    moment: Moment | None,
+    drawn: ChartsDrawn,
 ) -> dict[str, Any]:
     """What one part of the overview shows."""
     store = service.store
@@ -145,11 +152,38 @@ async def _part(
     if name == "latest":
         return {"latest": await reads.latest_events(store, moment=moment)}
     if name == "charts":
-        return await _charts(projections, service, moment)
+        return await _charts(projections, service, moment, drawn)
     raise NotFoundException(f"no part {name!r}")
 
 
+class ChartsDrawn:
+    """The charts last drawn, kept while the log's head and the day shown stay the same: they
+    read every note and protest of the log, and every open overview asks for them."""
+
+    def __init__(self) -> None:
+        self.key: tuple[int, Moment | None] | None = None
+        self.charts: dict[str, Any] = {}
+        self.lock = asyncio.Lock()
+
+
+def _drawn(request: Request[Any, Any, Any]) -> ChartsDrawn:
+    """This process's charts, kept in the app's state."""
+    drawn: ChartsDrawn = request.app.state.setdefault("dashboard_charts", ChartsDrawn())
+    return drawn
+
+
 async def _charts(
+    projections: Projections, service: LogService, moment: Moment | None, drawn: ChartsDrawn
+) -> dict[str, Any]:
+    async with drawn.lock:
+        key = ((await service.store.head()).position, moment)
+        if drawn.key != key:
+            drawn.charts = await _draw_charts(projections, service, moment)
+            drawn.key = key
+        return drawn.charts
+
+
+async def _draw_charts(
     projections: Projections, service: LogService, moment: Moment | None
 ) -> dict[str, Any]:
     store = service.store
@@ -209,9 +243,22 @@ class DashboardController(Controller):
         """Unanswered notes, open protests, the latest events, counts and charts."""
         moment = moment_of(as_of)
         context = frame(request, as_of)
-        for part in PARTS:
-            context.update(await _part(part, projections, service, moment))
+        for part in PAGE_PARTS:
+            context.update(await _part(part, projections, service, moment, _drawn(request)))
         return Template("overview.html", context=context)
+
+    @get("/charts")
+    async def charts(
+        self,
+        request: Request[Any, Any, Any],
+        projections: NamedDependency[Projections],
+        service: NamedDependency[LogService],
+        as_of: AsOfDay = None,
+    ) -> Template:
+        """The four charts on a page of their own (the overview's, without JavaScript)."""
+        charts = await _charts(projections, service, moment_of(as_of), _drawn(request))
+        context = {**frame(request, as_of), **charts}
+        return Template("charts.html", context=context)
 
     @get("/parts/{part:str}")
     async def part(
@@ -226,7 +273,10 @@ class DashboardController(Controller):
         if part not in PARTS:
             raise NotFoundException(f"no part {part!r}")
         moment = moment_of(as_of)
-        context = {**frame(request, as_of), **await _part(part, projections, service, moment)}
+        context = {
+            **frame(request, as_of),
+            **await _part(part, projections, service, moment, _drawn(request)),
+        }
         return Template(f"parts/{part}.html", context=context)
 
     @get("/missions/{mission_id:str}")

@@ -38,6 +38,40 @@ _decode_json = msgspec.json.Decoder().decode
 S = TypeVar("S")
 
 
+# What the charts read of a state, decoded alone (msgspec skips the rest of the JSON).
+class _StateOf(msgspec.Struct, frozen=True):
+    state: str | None = None
+
+
+class _NoteReply(msgspec.Struct, frozen=True, rename={"from_": "from"}):
+    sent_at: datetime
+    answered_at: datetime | None = None
+    mission: str | None = None
+    from_: _StateOf = _StateOf()
+    to: _StateOf = _StateOf()
+
+
+class _MissionHost(msgspec.Struct, frozen=True):
+    receiving_state: str
+
+
+class _Demand(msgspec.Struct, frozen=True):
+    demand: str
+    status: str = "open"
+
+
+class _ProtestDemands(msgspec.Struct, frozen=True):
+    demands: list[_Demand] = []
+
+
+_note_replies = msgspec.json.Decoder(_NoteReply)
+_mission_hosts = msgspec.json.Decoder(_MissionHost)
+_protest_demands = msgspec.json.Decoder(_ProtestDemands)
+# The incidents chart: the latest months, the states with the most incidents.
+CHART_MONTHS = 12
+CHART_STATES = 10
+
+
 class WaitingNote(msgspec.Struct, frozen=True):
     """An unanswered note as the overview lists it."""
 
@@ -236,13 +270,13 @@ async def incidents_by_state_and_month(
         return await projections.past.incidents(moment, host_state=host_state, limit=1)
 
     everything = await view_of(None)
+    months = sorted(everything.by_month)[-CHART_MONTHS:]
+    busiest = sorted(everything.by_host_state.items(), key=lambda item: (-item[1], item[0]))
     rows: list[tuple[str, dict[str, int]]] = []
-    months: set[str] = set()
-    for state in everything.by_host_state:
+    for state, _ in busiest[:CHART_STATES]:
         view = await view_of(state)
-        rows.append((state, dict(view.by_month)))
-        months.update(view.by_month)
-    return sorted(months), rows
+        rows.append((state, {month: view.by_month.get(month, 0) for month in months}))
+    return months, rows
 
 
 def note_ages(notes: Sequence[WaitingNote]) -> list[tuple[str, float]]:
@@ -272,16 +306,28 @@ async def _category(
 async def reply_times(store: EventStore, moment: Moment | None = None) -> list[tuple[str, float]]:
     """Median days from a note to its reply, per host state (the receiving state of the
     note's mission, else the state the note went to)."""
-    missions = {
-        mission.stream_id: mission
-        for mission in await _category(store, "mission", MissionState, moment)
-    }
+    if moment is None:
+        hosts = {
+            row.stream_id: _mission_hosts.decode(row.state).receiving_state
+            for row in await store.list_streams("mission")
+        }
+        notes = [_note_replies.decode(row.state) for row in await store.list_streams("note")]
+    else:
+        hosts = {
+            mission.stream_id: mission.receiving_state
+            for mission in await _category(store, "mission", MissionState, moment)
+        }
+        notes = [
+            _NoteReply(
+                n.sent_at, n.answered_at, n.mission, _StateOf(n.from_.state), _StateOf(n.to.state)
+            )
+            for n in await _category(store, "note", NoteState, moment)
+        ]
     days: defaultdict[str, list[int]] = defaultdict(list)
-    for note in await _category(store, "note", NoteState, moment):
+    for note in notes:
         if note.answered_at is None:
             continue
-        mission = missions.get(note.mission or "")
-        host = mission.receiving_state if mission is not None else note.to.state
+        host = hosts.get(note.mission or "") or note.to.state
         if host is None:
             continue
         days[host].append(days_between(note.sent_at, note.answered_at))
@@ -293,7 +339,12 @@ async def demand_outcomes(
 ) -> list[tuple[str, dict[str, int]]]:
     """Demands met, partially met, refused and open, per kind of demand."""
     tally: defaultdict[str, Counter[str]] = defaultdict(Counter)
-    for protest in await _category(store, "protest", ProtestState, moment):
+    protests: list[Any] = (
+        [_protest_demands.decode(row.state) for row in await store.list_streams("protest")]
+        if moment is None
+        else await _category(store, "protest", ProtestState, moment)
+    )
+    for protest in protests:
         for demand in protest.demands:
             tally[demand.demand][demand.status] += 1
     return [(demand.replace("_", " "), dict(tally[demand])) for demand in sorted(tally)]
