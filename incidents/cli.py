@@ -199,6 +199,7 @@ def serve(host: str, port: int, workers: int, database: str, demo: bool) -> None
 
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
 
     settings = settings_for(database)
     check_address(host, port)
@@ -230,6 +231,13 @@ def serve(host: str, port: int, workers: int, database: str, demo: bool) -> None
             workers=workers,
             # The app writes its own access log, as JSON with the request id.
             log_access=False,
+            # Slow clients: headers bounded here, bodies in the app (incidents.http.limits).
+            http1_settings=HTTP1Settings(
+                header_read_timeout=round(settings.header_read_timeout * 1000),
+                keep_alive=settings.keep_alive,
+            ),
+            backlog=settings.max_connections,
+            backpressure=settings.max_connections,
         ).serve()
     finally:
         if not given:

@@ -53,6 +53,14 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     public_reads: bool = False
     # Invalid tokens one client address may present in a minute before it gets 429.
     auth_failures_per_minute: Positive = 20
+    # What a slow client may hold: seconds for the headers (granian's header read timeout)
+    # and for the whole body (then 408); whether connections are kept alive between
+    # requests; how many requests one worker serves at once (granian's backpressure), the
+    # rest waiting in the listen backlog.
+    header_read_timeout: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    body_read_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    keep_alive: bool = True
+    max_connections: Positive = 4096
     # Signs the dashboard forms' CSRF tokens. Every worker must hold the same one:
     # ``incidents serve`` makes one for its workers when it is not set.
     csrf_secret: str | None = None

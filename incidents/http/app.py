@@ -27,6 +27,7 @@ from incidents.http.auth import (
 from incidents.http.dashboard.pages import TEMPLATES, dashboard_handlers
 from incidents.http.dashboard.writing import WritingController, csrf_config
 from incidents.http.decoding import StrictRequest
+from incidents.http.limits import LIMIT_EXCEPTION_HANDLERS, body_read_timeout_middleware
 from incidents.http.live import LiveController, LiveOptions
 from incidents.http.problems import EXCEPTION_HANDLERS, ProblemTypeController
 from incidents.http.projections import MissionController, ProjectionController
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=refuse_unknown_query_parameters,
         middleware=[
             observability.PROMETHEUS.middleware,
+            body_read_timeout_middleware(settings.body_read_timeout),
             DefineMiddleware(TokenAuthenticationMiddleware),
         ],
         logging_config=observability.json_logging(),
@@ -138,7 +140,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "feed": Provide(provide_feed, sync_to_thread=False),
             "live_options": Provide(lambda: live_options, sync_to_thread=False),
         },
-        exception_handlers={**EXCEPTION_HANDLERS, **AUTH_EXCEPTION_HANDLERS},
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            **AUTH_EXCEPTION_HANDLERS,
+            **LIMIT_EXCEPTION_HANDLERS,
+        },
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Incidents log",
