@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import hashlib
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 from uuid import UUID
@@ -39,29 +39,19 @@ import asyncpg
 import msgspec
 
 from incidents.settings import Settings
-from incidents.store.batching import GroupCommitFront, stage
+from incidents.store.batching import GroupCommitFront
 from incidents.store.batching import Outcome as _Outcome
 from incidents.store.batching import Unit as _Unit
 from incidents.store.plan import (
-    AppendPlan,
     StoredIdentity,
     StreamRecord,
-    TallyChanges,
     check_limit,
-    history_streams,
-    recording_time,
-    refreshed,
-    tally_changes,
 )
 from incidents.store.protocol import (
     GENESIS_HASH,
-    ConcurrencyError,
     ConnectionLostError,
     CorruptStoreError,
     Direction,
-    DuplicateEventError,
-    ExpectedVersion,
-    InvalidAppendError,
     LogHead,
     MissionTally,
     ReadOnlyStoreError,
@@ -72,7 +62,13 @@ from incidents.store.protocol import (
     StreamRow,
     StreamRules,
     StreamSnapshot,
-    category_of,
+)
+from incidents.store.writer import (
+    BatchWriter,
+    ConstraintViolation,
+    Statement,
+    drive_async,
+    load_sql,
 )
 
 # How often a watcher looks at the head when it cannot LISTEN (seconds), and when it can
@@ -132,6 +128,8 @@ class _Connection(Protocol):
     async def fetchrow(self, query: str, *args: object) -> Any: ...
 
     def transaction(self) -> _Transaction: ...
+
+    def is_in_transaction(self) -> bool: ...
 
     def is_closed(self) -> bool: ...
 
@@ -299,91 +297,14 @@ class _Statements:
         self.snapshots_revision = (
             f"SELECT value FROM {s}.store_counters WHERE name = 'snapshots_revision'"
         )
-        self.move_snapshots_revision = (
-            f"INSERT INTO {s}.store_counters (name, value) VALUES ('snapshots_revision', 1)"
-            " ON CONFLICT (name) DO UPDATE SET value = store_counters.value + 1"
-        )
-        self.load_identities = (
-            f"SELECT event_id, stream_id, type, data, position, version FROM {s}.events"
-            " WHERE event_id = ANY($1::uuid[])"
-        )
-        self.load_streams = (
-            f"SELECT {_STREAM_COLUMNS}, tallies FROM {s}.streams WHERE stream_id = ANY($1::text[])"
-        )
-        self.fill_streams = (
-            f"SELECT {_STREAM_COLUMNS}, tallies FROM {s}.streams WHERE stream_id > $1"
-            " ORDER BY stream_id LIMIT 1000"
-        )
-        self.set_snapshots = (
-            f"UPDATE {s}.streams AS t SET state = u.state, tallies = u.tallies FROM"
-            " (SELECT unnest($1::text[]) AS stream_id, unnest($2::bytea[]) AS state,"
-            " unnest($3::text[])::text[] AS tallies) AS u"
-            " WHERE t.stream_id = u.stream_id"
-        )
-        # Mission tallies: counts move by the plan's changes; a mission's latest rises to a
-        # changed stream's position, or is looked for again among its streams when one
-        # left it.
-        self.add_tallies = (
-            f"INSERT INTO {s}.mission_tallies AS t (mission, label, count)"
-            " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])"
-            " ON CONFLICT (mission, label) DO UPDATE SET count = t.count + excluded.count"
-        )
-        self.raise_latest = (
-            f"INSERT INTO {s}.mission_latest AS t (mission, position, recorded_at)"
-            " SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[])"
-            " ON CONFLICT (mission) DO UPDATE SET position = excluded.position,"
-            " recorded_at = excluded.recorded_at WHERE excluded.position > t.position"
-        )
-        self.forget_latest = f"DELETE FROM {s}.mission_latest WHERE mission = ANY($1::text[])"
-        self.find_latest = (
-            f"INSERT INTO {s}.mission_latest (mission, position, recorded_at)"
-            f" SELECT DISTINCT ON (mission) mission, last_position, updated_at FROM {s}.streams"
-            " WHERE mission = ANY($1::text[]) AND tallies IS NOT NULL"
-            " ORDER BY mission, last_position DESC"
-        )
-        # Every mission's tallies and latest counted afresh from the streams (a repair).
-        self.recount_tallies = (
-            f"DELETE FROM {s}.mission_tallies",
-            f"INSERT INTO {s}.mission_tallies (mission, label, count)"
-            f" SELECT mission, label, count(*) FROM {s}.streams, unnest(tallies) AS label"
-            " WHERE mission IS NOT NULL AND tallies IS NOT NULL GROUP BY mission, label",
-            f"DELETE FROM {s}.mission_latest",
-            f"INSERT INTO {s}.mission_latest (mission, position, recorded_at)"
-            f" SELECT DISTINCT ON (mission) mission, last_position, updated_at FROM {s}.streams"
-            " WHERE mission IS NOT NULL AND tallies IS NOT NULL"
-            " ORDER BY mission, last_position DESC",
-        )
         self.mission_tallies = (
             f"SELECT mission, NULL, position, recorded_at FROM {s}.mission_latest"
             f" UNION ALL SELECT mission, label, count, NULL FROM {s}.mission_tallies"
             " WHERE count <> 0"
         )
-        self.insert_events = (
-            f"INSERT INTO {s}.events (position, stream_id, version, event_id, type, category,"
-            " data, metadata, occurred_at, recorded_at, hash)"
-            " SELECT * FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::uuid[],"
-            " $5::text[], $6::text[], $7::bytea[], $8::bytea[], $9::timestamptz[],"
-            " $10::timestamptz[], $11::text[])"
-        )
-        self.upsert_streams = (
-            f"INSERT INTO {s}.streams ({_STREAM_COLUMNS}, tallies)"
-            " SELECT stream_id, category, version, state, mission, is_open, last_position,"
-            " updated_at, tallies::text[] FROM unnest($1::text[], $2::text[], $3::integer[],"
-            " $4::bytea[], $5::text[], $6::boolean[], $7::bigint[], $8::timestamptz[],"
-            " $9::text[]) AS u (stream_id, category, version, state, mission, is_open,"
-            " last_position, updated_at, tallies)"
-            " ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version,"
-            " state = excluded.state, mission = excluded.mission, is_open = excluded.is_open,"
-            " last_position = excluded.last_position, updated_at = excluded.updated_at,"
-            " tallies = excluded.tallies"
-        )
         self.read_forward = (
             f"SELECT {_EVENT_COLUMNS} FROM {s}.events WHERE stream_id = $1"
             " AND version >= $2::bigint ORDER BY version LIMIT $3::bigint"
-        )
-        self.load_histories = (
-            f"SELECT {_EVENT_COLUMNS} FROM {s}.events WHERE stream_id = ANY($1::text[])"
-            " ORDER BY stream_id, version"
         )
         self.read_backward = (
             f"SELECT {_EVENT_COLUMNS} FROM {s}.events WHERE stream_id = $1"
@@ -401,10 +322,6 @@ class _Statements:
         self.get_stream = f"SELECT {_STREAM_COLUMNS} FROM {s}.streams WHERE stream_id = $1"
         self.get_streams = (
             f"SELECT {_STREAM_COLUMNS} FROM {s}.streams WHERE stream_id = ANY($1::text[])"
-        )
-        self.event_stored = f"SELECT 1 FROM {s}.events WHERE event_id = $1"
-        self.events_in_stream = (
-            f"SELECT coalesce(max(version), 0) FROM {s}.events WHERE stream_id = $1"
         )
 
     def read_all(self, by_type: bool, by_category: bool) -> str:
@@ -489,73 +406,46 @@ def _tallies_text(tallies: tuple[str, ...]) -> str | None:
     return "{" + ",".join(_encode_tallies(label).decode() for label in tallies) + "}"
 
 
-async def _write_tallies(connection: _Connection, sql: _Statements, changes: TallyChanges) -> None:
-    """Apply tally changes, once the streams they come from are written."""
-    if changes.counts:
-        keys = list(changes.counts)
-        await connection.execute(
-            sql.add_tallies,
-            [mission for mission, _ in keys],
-            [label for _, label in keys],
-            [changes.counts[key] for key in keys],
-        )
-    if changes.latest:
-        missions = list(changes.latest)
-        await connection.execute(
-            sql.raise_latest,
-            missions,
-            [changes.latest[mission][0] for mission in missions],
-            [changes.latest[mission][1] for mission in missions],
-        )
-    if changes.stale:
-        stale = sorted(changes.stale)
-        await connection.execute(sql.forget_latest, stale)
-        await connection.execute(sql.find_latest, stale)
-
-
-async def _refresh_snapshots(connection: _Connection, sql: _Statements, rules: StreamRules) -> None:
-    """Migration 3's data, and migration 2's, on a schema with streams: each stream's
-    snapshot as the rules now encode it (3: without the events it used to carry) and its
-    labels (2), from the rules folding no events onto it; then the missions' tallies from
-    the labels that changed."""
-    after = ""
-    while rows := await connection.fetch(sql.fill_streams, after):
-        before = {row[0]: _record_from_row(row) for row in rows}
-        changed = refreshed(rules, before)
-        if changed:
-            await connection.execute(
-                sql.set_snapshots,
-                list(changed),
-                [record.snapshot.state for record in changed.values()],
-                [_tallies_text(record.snapshot.tallies) for record in changed.values()],
-            )
-        await _write_tallies(connection, sql, tally_changes(changed, before.get))
-        after = rows[-1][0]
-
-
 async def _keep_session(connection: object) -> None:
     """Pool reset for read connections: they change no session state, so skip the round
     trip asyncpg's default reset makes on every release (open transactions are still
     rolled back by the pool itself)."""
 
 
+class _Dialect:
+    """How values travel to and from PostgreSQL (see :class:`~incidents.store.writer.
+    Dialect`): asyncpg's own types, lists as arrays, labels as an array literal."""
+
+    upserts_streams = True
+    announces = True
+    tallies = staticmethod(_tallies_text)
+    record = staticmethod(_record_from_row)
+    event = staticmethod(_event_from_row)
+
+    @staticmethod
+    def _same(value: Any) -> Any:
+        return value
+
+    time = read_time = event_id = flag = keys = _same
+
+    @staticmethod
+    def identity(row: Any) -> tuple[UUID, StoredIdentity]:
+        return row[0], StoredIdentity(row[1], row[2], row[3], row[4], row[5])
+
+
 class _Writer:
-    """The write connection and the batch logic, run by the batcher task."""
+    """The write connection, running the shared batch writer from the batcher task."""
 
     def __init__(
         self,
         connect: Callable[[], Awaitable[_Connection]],
-        sql: _Statements,
+        statements: Mapping[str, tuple[str, ...]],
         rules: StreamRules,
-        write_key: int,
-        channel: str,
     ) -> None:
         self._connect = connect
         self._connection: _Connection | None = None
-        self._sql = sql
-        self._rules = rules
-        self._write_key = write_key
-        self._channel = channel
+        self._statements = statements
+        self.batches = BatchWriter(_Dialect(), rules)
 
     async def close(self) -> None:
         """Close the write connection, if there is one."""
@@ -564,72 +454,51 @@ class _Writer:
             await _close_connection(connection)
 
     async def write(self, units: Sequence[_Unit]) -> tuple[list[_Outcome], LogHead | None]:
-        """Run a batch as one transaction; return each unit's outcome and the new head.
+        """Run a batch as one transaction; each unit's outcome and the new head."""
+        return await drive_async(self.batches.write(units), self.run)
 
-        The head is None when nothing could be committed. A failure of the database itself
-        (lock not had within busy_timeout, a lost connection, COMMIT failing) fails every
-        unit with StoreUnavailableError.
-        """
-        for attempt in (1, 2):
-            try:
-                connection = await self._connected()
-            except _DATABASE_FAULTS as error:
-                return [_unavailable("cannot reach the database", error) for _ in units], None
-            committing = False
-            try:
-                async with connection.transaction():
-                    plan = await self._plan(connection, units)
-                    start = plan.position
-                    outcomes = [stage(plan, unit) for unit in units]
-                    await self._persist(connection, plan)
-                    await self._announce(connection, start, plan.head)
-                    committing = True
-                return outcomes, plan.head
-            except _UNIT_FAULTS:
-                return await self._write_one_by_one(connection, units)
-            except asyncpg.LockNotAvailableError as error:
-                return [_unavailable("the log is locked", error) for _ in units], None
-            except _DATABASE_FAULTS as error:
-                self._forget(connection)
-                # A connection found dead before COMMIT was sent stored nothing: the batch
-                # may run again on a new one (the server may have closed an idle session).
-                # Past that point nobody knows whether it committed, so the callers hear.
-                if committing or attempt == 2 or not isinstance(error, _CONNECTION_FAULTS):
-                    return [_unavailable("the batch was not stored", error) for _ in units], None
-        raise AssertionError("unreachable: the second attempt always returns")
-
-    async def _write_one_by_one(
-        self, connection: _Connection, units: Sequence[_Unit]
-    ) -> tuple[list[_Outcome], LogHead | None]:
-        """The batch again, each unit in a SAVEPOINT, turning constraint failures into errors."""
+    async def run(self, statement: Statement) -> list[Any] | None:
+        """Run one of the writer's statements; asyncpg's errors become the port's here."""
+        name = statement.name
+        if name == "rollback":
+            await self._roll_back()
+            return None
+        connection = None
         try:
-            async with connection.transaction():
-                plan = await self._plan(connection, units[:0])
-                start = plan.position
-                head = plan.head
-                outcomes: list[_Outcome] = []
-                for unit in units:
-                    unit_plan: AppendPlan | None = None
-                    try:
-                        async with connection.transaction():
-                            unit_plan = await self._plan(connection, [unit], head, plan)
-                            outcome = stage(unit_plan, unit)
-                            if not isinstance(outcome, BaseException):
-                                await self._persist(connection, unit_plan)
-                    except _UNIT_FAULTS as error:
-                        outcome = await self._explain(connection, unit, unit_plan, error)
-                    else:
-                        if not isinstance(outcome, BaseException):
-                            assert unit_plan is not None  # set before the unit could succeed
-                            plan, head = unit_plan, unit_plan.head
-                    outcomes.append(outcome)
-                await self._announce(connection, start, head)
-            return outcomes, head
-        except asyncpg.LockNotAvailableError as error:
-            return [_unavailable("the log is locked", error) for _ in units], None
+            connection = await self._connected()
+            statements = self._statements[name]
+            if statement.rows is not None:
+                (sql,) = statements
+                # One statement over the rows' columns, each an array (unnest).
+                await connection.execute(
+                    sql, *(list(column) for column in zip(*statement.rows, strict=True))
+                )
+                return None
+            if statement.fetch:
+                (sql,) = statements
+                return await connection.fetch(sql, *statement.parameters)
+            for sql in statements:
+                await connection.execute(sql, *statement.parameters)
+            return None
+        except _UNIT_FAULTS as error:
+            unique = isinstance(error, asyncpg.UniqueViolationError)
+            raise ConstraintViolation(error, unique=unique) from error
         except _DATABASE_FAULTS as error:
+            # A lock not had leaves the connection sound; anything else may have broken it
+            # half way through a message, so the next batch opens a new one.
+            if connection is not None and not isinstance(error, asyncpg.LockNotAvailableError):
+                self._forget(connection)
+            raise _unavailable(name, error) from error
+
+    async def _roll_back(self) -> None:
+        connection = self._connection
+        if connection is None or connection.is_closed():
+            return
+        try:
+            if connection.is_in_transaction():
+                await connection.execute("ROLLBACK")
+        except _DATABASE_FAULTS:
             self._forget(connection)
-            return [_unavailable("the batch was not stored", error) for _ in units], None
 
     async def _connected(self) -> _Connection:
         if self._connection is None or self._connection.is_closed():
@@ -642,139 +511,6 @@ class _Writer:
         connection.terminate()
         if self._connection is connection:
             self._connection = None
-
-    async def _plan(
-        self,
-        connection: _Connection,
-        units: Sequence[_Unit],
-        head: LogHead | None = None,
-        previous: AppendPlan | None = None,
-    ) -> AppendPlan:
-        """An empty plan over the rows the units mention, read under the write lock.
-
-        Without ``previous`` this takes the lock and reads the head (and the last
-        recorded_at): another process may have appended since the last batch.
-        """
-        sql = self._sql
-        if previous is None:
-            await connection.execute("SELECT pg_advisory_xact_lock($1)", self._write_key)
-            row = await connection.fetchrow(sql.read_head)
-            if row is None:
-                head, recorded_at = LogHead(0, GENESIS_HASH), recording_time(None)
-            else:
-                head, recorded_at = LogHead(row[0], row[1]), recording_time(row[2])
-        else:
-            recorded_at = previous.recorded_at
-        event_ids: list[UUID] = []
-        stream_ids: set[str] = set()
-        for unit in units:
-            for request in unit.appends:
-                stream_ids.add(request.stream_id)
-                event_ids.extend(event.event_id for event in request.events)
-            if unit.snapshots is not None:
-                stream_ids.update(unit.snapshots)
-        identities: dict[UUID, StoredIdentity] = {}
-        if event_ids:
-            for found in await connection.fetch(sql.load_identities, event_ids):
-                identities[found[0]] = StoredIdentity(
-                    found[1], found[2], found[3], found[4], found[5]
-                )
-        streams: dict[str, StreamRecord] = {}
-        if stream_ids:
-            for found in await connection.fetch(sql.load_streams, sorted(stream_ids)):
-                streams[found[0]] = _record_from_row(found)
-        wanted = history_streams(self._rules, (r for unit in units for r in unit.appends))
-        # Every wanted stream gets one, empty if the log has none of its events yet (an
-        # earlier unit of the batch may open it; the plan adds what that stages).
-        histories: dict[str, list[RecordedEvent]] = {stream_id: [] for stream_id in wanted}
-        if wanted:
-            for found in await connection.fetch(sql.load_histories, sorted(wanted)):
-                histories[found[1]].append(_event_from_row(found))
-        assert head is not None
-        return AppendPlan(self._rules, head, recorded_at, identities, streams, histories)
-
-    async def _persist(self, connection: _Connection, plan: AppendPlan) -> None:
-        """Write what the plan staged: its events, then the final row of each stream."""
-        sql = self._sql
-        events = plan.events
-        if events:
-            await connection.execute(
-                sql.insert_events,
-                [event.position for event in events],
-                [event.stream_id for event in events],
-                [event.version for event in events],
-                [event.event_id for event in events],
-                [event.type for event in events],
-                [category_of(event.stream_id) for event in events],
-                [bytes(event.data) for event in events],
-                [bytes(event.metadata) for event in events],
-                [event.occurred_at for event in events],
-                [event.recorded_at for event in events],
-                [event.hash for event in events],
-            )
-        streams = plan.changed_streams
-        if streams:
-            records = list(streams.values())
-            await connection.execute(
-                sql.upsert_streams,
-                list(streams),
-                [record.category for record in records],
-                [record.version for record in records],
-                [record.snapshot.state for record in records],
-                [record.snapshot.mission for record in records],
-                [record.snapshot.is_open for record in records],
-                [record.last_position for record in records],
-                [record.updated_at for record in records],
-                [_tallies_text(record.snapshot.tallies) for record in records],
-            )
-        if plan.recounts:
-            for statement in sql.recount_tallies:
-                await connection.execute(statement)
-        else:
-            await _write_tallies(connection, sql, tally_changes(streams, plan.stored_stream))
-        if plan.replaces:
-            await connection.execute(sql.move_snapshots_revision)
-
-    async def _announce(self, connection: _Connection, start: int, head: LogHead) -> None:
-        """NOTIFY the new head; Postgres delivers it to listeners only once we commit."""
-        if head.position > start:
-            await connection.execute("SELECT pg_notify($1, $2)", self._channel, str(head.position))
-
-    async def _explain(
-        self,
-        connection: _Connection,
-        unit: _Unit,
-        plan: AppendPlan | None,
-        error: BaseException,
-    ) -> StoreUnavailableError | ConcurrencyError | DuplicateEventError | InvalidAppendError:
-        """Say which append of a unit the database refused (after its SAVEPOINT rolled back).
-
-        A UNIQUE constraint becomes the conflict it stands for; a value a column refuses (a
-        NUL character in text) makes the append invalid.
-        """
-        if not isinstance(error, asyncpg.UniqueViolationError) or plan is None:
-            invalid = InvalidAppendError(f"cannot be stored: {error}")
-            invalid.__cause__ = error
-            return invalid
-        sql = self._sql
-        index_of = {}
-        for index, request in reversed(list(enumerate(unit.appends))):
-            index_of[request.stream_id] = index
-        for event in plan.events:
-            index = index_of.get(event.stream_id, 0)
-            expected: ExpectedVersion = unit.appends[index].expected_version
-            if await connection.fetchrow(sql.event_stored, event.event_id) is not None:
-                return DuplicateEventError(event.event_id, "already stored", index)
-            current = int((await connection.fetchrow(sql.events_in_stream, event.stream_id))[0])
-            if event.version <= current:
-                return ConcurrencyError(event.stream_id, expected, current, index)
-        if not unit.appends:
-            return _unavailable("the snapshots were not stored", error)
-        first = unit.appends[0]
-        current = int((await connection.fetchrow(sql.events_in_stream, first.stream_id))[0])
-        conflict = ConcurrencyError(first.stream_id, first.expected_version, current)
-        conflict.__cause__ = error
-        return conflict
 
 
 async def _close_connection(connection: _Connection) -> None:
@@ -869,11 +605,20 @@ class PostgresEventStore(GroupCommitFront):
 
         sql = _Statements(schema)
         channel = f"incidents_{hashlib.blake2b(schema.encode(), digest_size=8).hexdigest()}"
-        writer = _Writer(connect, sql, rules, _lock_key("append", schema), channel)
+        statements = load_sql(
+            "postgres",
+            {
+                "schema": sql.schema,
+                "append_lock": str(_lock_key("append", schema)),
+                "channel": channel,
+            },
+        )
+        writer = _Writer(connect, statements, rules)
         pool: _Pool | None = None
         try:
             connection = await writer._connected()
-            await _migrate(connection, schema, lambda: _refresh_snapshots(connection, sql, rules))
+            refresh = writer.batches.refresh_snapshots
+            await _migrate(connection, schema, lambda: drive_async(refresh(), writer.run))
             row = await connection.fetchrow(sql.read_head)
             head = LogHead(0, GENESIS_HASH) if row is None else LogHead(row[0], row[1])
             pool = cast(

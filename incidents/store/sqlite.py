@@ -39,30 +39,21 @@ from uuid import UUID
 import aiosqlite
 import msgspec
 
-from incidents.store.batching import GroupCommitFront, stage
+from incidents.store.batching import GroupCommitFront
 from incidents.store.batching import Outcome as _Outcome
 from incidents.store.batching import Unit as _Unit
 from incidents.store.migrations import apply_migrations
 from incidents.store.plan import (
-    AppendPlan,
     StoredIdentity,
     StreamRecord,
-    TallyChanges,
     check_limit,
     format_time,
-    history_streams,
     parse_time,
-    recording_time,
-    refreshed,
-    tally_changes,
 )
 from incidents.store.protocol import (
     GENESIS_HASH,
-    ConcurrencyError,
     CorruptStoreError,
     Direction,
-    DuplicateEventError,
-    ExpectedVersion,
     LogHead,
     MissionTally,
     ReadOnlyStoreError,
@@ -73,15 +64,11 @@ from incidents.store.protocol import (
     StreamRow,
     StreamRules,
     StreamSnapshot,
-    category_of,
 )
+from incidents.store.writer import BatchWriter, ConstraintViolation, Statement, drive_sync, load_sql
 
 # How often a watcher looks at the file for appends made by other processes (seconds).
 HEAD_POLL_INTERVAL = 0.5
-# How many streams' rows (and how many bytes of their states) the writer keeps in memory
-# between batches, so that a stream appended to again is not read back from the file.
-KNOWN_STREAMS = 4096
-KNOWN_STATE_BYTES = 16 * 2**20
 # Larger than any version a stream can reach: "read backward from the end".
 _LAST_VERSION = 2**62
 
@@ -91,76 +78,12 @@ _EVENT_COLUMNS = (
 _STREAM_COLUMNS = "stream_id, category, version, state, mission, is_open, last_position, updated_at"
 
 _READ_HEAD = "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
-_LOAD_IDENTITIES = (
-    "SELECT event_id, stream_id, type, data, position, version FROM events"
-    " WHERE event_id IN (SELECT value FROM json_each(?))"
-)
-# The writer reads a stream's tallies too (what to take away when they change).
-_LOAD_STREAMS = (
-    f"SELECT {_STREAM_COLUMNS}, tallies FROM streams"
-    " WHERE stream_id IN (SELECT value FROM json_each(?))"
-)
-# The whole of each stream whose append folds with its history (a correction).
-_LOAD_HISTORIES = (
-    f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id IN (SELECT value FROM json_each(?))"
-    " ORDER BY stream_id, version"
-)
-_INSERT_EVENT = (
-    "INSERT INTO events (position, stream_id, version, event_id, type, data, metadata,"
-    " occurred_at, recorded_at, category, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_STREAM = (
-    f"INSERT INTO streams ({_STREAM_COLUMNS}, tallies) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-# Two updates: naming mission and is_open only when they change spares their index upkeep.
-_UPDATE_STREAM_STATE = (
-    "UPDATE streams SET version = ?, state = ?, last_position = ?, updated_at = ?,"
-    " tallies = ? WHERE stream_id = ?"
-)
-_UPDATE_STREAM = (
-    "UPDATE streams SET version = ?, state = ?, mission = ?, is_open = ?, last_position = ?,"
-    " updated_at = ?, tallies = ? WHERE stream_id = ?"
-)
-# Mission tallies: counts move by the plan's changes; a mission's latest rises to a changed
-# stream's position, or is looked for again among its streams when one left it.
-_ADD_TALLY = (
-    "INSERT INTO mission_tallies (mission, label, count) VALUES (?, ?, ?)"
-    " ON CONFLICT (mission, label) DO UPDATE SET count = count + excluded.count"
-)
-_RAISE_LATEST = (
-    "INSERT INTO mission_latest (mission, position, recorded_at) VALUES (?, ?, ?)"
-    " ON CONFLICT (mission) DO UPDATE SET position = excluded.position,"
-    " recorded_at = excluded.recorded_at WHERE excluded.position > mission_latest.position"
-)
-_FORGET_LATEST = "DELETE FROM mission_latest WHERE mission = ?"
-_FIND_LATEST = (
-    "INSERT INTO mission_latest (mission, position, recorded_at)"
-    " SELECT mission, last_position, updated_at FROM streams"
-    " WHERE mission = ? AND tallies IS NOT NULL ORDER BY last_position DESC LIMIT 1"
-)
 # Every mission with a stream carrying tallies has its latest, so the missions come from
 # mission_latest; all of it as one JSON document (one row for the reader to hand over).
 _MISSION_TALLIES = (
     "SELECT json_group_array(json_array(mission, position, recorded_at, json(("
     "SELECT json_group_object(label, count) FROM mission_tallies AS t"
     " WHERE t.mission = l.mission AND count != 0)))) FROM mission_latest AS l"
-)
-_BACKFILL_STREAMS = (
-    f"SELECT {_STREAM_COLUMNS}, tallies FROM streams WHERE stream_id > ?"
-    " ORDER BY stream_id LIMIT 1000"
-)
-_SET_SNAPSHOT = "UPDATE streams SET state = ?, tallies = ? WHERE stream_id = ?"
-# Every mission's tallies and latest counted afresh from the streams (a repair).
-_RECOUNT_TALLIES = (
-    "DELETE FROM mission_tallies",
-    "INSERT INTO mission_tallies (mission, label, count)"
-    " SELECT s.mission, j.value, count(*) FROM streams AS s, json_each(s.tallies) AS j"
-    " WHERE s.mission IS NOT NULL AND s.tallies IS NOT NULL GROUP BY s.mission, j.value",
-    "DELETE FROM mission_latest",
-    # SQLite takes the bare updated_at from the row that has the max(last_position).
-    "INSERT INTO mission_latest (mission, position, recorded_at)"
-    " SELECT mission, max(last_position), updated_at FROM streams"
-    " WHERE mission IS NOT NULL AND tallies IS NOT NULL GROUP BY mission",
 )
 _READ_FORWARD = (
     f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? AND version >= ?"
@@ -179,10 +102,6 @@ _LIST_STREAMS_AFTER = (
 )
 _STREAM_VERSION = "SELECT version FROM streams WHERE stream_id = ?"
 _SNAPSHOTS_REVISION = "SELECT value FROM store_counters WHERE name = 'snapshots_revision'"
-_MOVE_SNAPSHOTS_REVISION = (
-    "INSERT INTO store_counters (name, value) VALUES ('snapshots_revision', 1)"
-    " ON CONFLICT (name) DO UPDATE SET value = value + 1"
-)
 _GET_STREAM = f"SELECT {_STREAM_COLUMNS} FROM streams WHERE stream_id = ?"
 _GET_STREAMS = (
     f"SELECT {_STREAM_COLUMNS} FROM streams WHERE stream_id IN (SELECT value FROM json_each(?))"
@@ -272,45 +191,6 @@ def _record_from_row(row: Any) -> StreamRecord:
     )
 
 
-def _write_tallies(connection: sqlite3.Connection, changes: TallyChanges) -> None:
-    """Apply tally changes, once the streams they come from are written."""
-    if changes.counts:
-        connection.executemany(
-            _ADD_TALLY, [(mission, label, n) for (mission, label), n in changes.counts.items()]
-        )
-    if changes.latest:
-        connection.executemany(
-            _RAISE_LATEST,
-            [
-                (mission, position, format_time(recorded_at))
-                for mission, (position, recorded_at) in changes.latest.items()
-            ],
-        )
-    for mission in sorted(changes.stale):
-        connection.execute(_FORGET_LATEST, (mission,))
-        connection.execute(_FIND_LATEST, (mission,))
-
-
-def _refresh_snapshots(rules: StreamRules, connection: sqlite3.Connection) -> None:
-    """Migration 3's data, and migration 2's, on a file with streams: each stream's snapshot
-    as the rules now encode it (3: without the events it used to carry) and its labels (2),
-    from the rules folding no events onto it; then the missions' tallies from the labels
-    that changed. A file that had 2 filled its labels then; one at 1 gets them here."""
-    after = ""
-    while rows := connection.execute(_BACKFILL_STREAMS, (after,)).fetchall():
-        before = {row[0]: _record_from_row(row) for row in rows}
-        changed = refreshed(rules, before)
-        connection.executemany(
-            _SET_SNAPSHOT,
-            [
-                (r.snapshot.state, _tallies_text(r.snapshot.tallies), stream_id)
-                for stream_id, r in changed.items()
-            ],
-        )
-        _write_tallies(connection, tally_changes(changed, before.get))
-        after = rows[-1][0]
-
-
 def _stream_row(row: Any) -> StreamRow:
     # What _record_from_row(row).row(row[0]) gives, without the two objects in between.
     return StreamRow(
@@ -325,20 +205,43 @@ def _stream_row(row: Any) -> StreamRow:
     )
 
 
+class _Dialect:
+    """How values travel to and from the file (see :class:`~incidents.store.writer.Dialect`):
+    times as fixed-width text, ids as text, lists as JSON, labels as a JSON array."""
+
+    upserts_streams = False
+    announces = False
+    time = staticmethod(format_time)
+    read_time = staticmethod(parse_time)
+    event_id = staticmethod(str)
+    flag = staticmethod(int)
+    tallies = staticmethod(_tallies_text)
+    record = staticmethod(_record_from_row)
+    event = staticmethod(_event_from_row)
+
+    @staticmethod
+    def keys(values: Sequence[object]) -> str:
+        return _encode(values).decode()
+
+    @staticmethod
+    def identity(row: Any) -> tuple[UUID, StoredIdentity]:
+        return UUID(row[0]), StoredIdentity(row[1], row[2], bytes(row[3]), row[4], row[5])
+
+
+_SQL = load_sql("sqlite")
+
+
 class _Writer:
-    """The single write connection and the batch logic; every method runs on its thread."""
+    """The single write connection, running the shared batch writer; every method runs on
+    its thread."""
 
     def __init__(self, connection: sqlite3.Connection, rules: StreamRules) -> None:
         self._connection = connection
-        self._rules = rules
-        # What this writer knows of the file as of its last commit: the file's
-        # data_version then, the head and its recorded_at, and the rows of the streams it
-        # wrote or read lately (most recent last). Valid only while data_version says no
-        # other connection has committed since; see _plan.
-        self._known_version: int | None = None
-        self._known_head: tuple[LogHead, datetime] | None = None
-        self._known_streams: dict[str, StreamRecord] = {}
-        self._known_bytes = 0
+        self.batches = BatchWriter(_Dialect(), rules)
+
+    @property
+    def _known_streams(self) -> dict[str, StreamRecord]:
+        return self.batches._known_streams
 
     @classmethod
     def connect(cls, path: str, rules: StreamRules, busy_timeout: float) -> _Writer:
@@ -358,12 +261,16 @@ class _Writer:
             # Checkpoint every ~16 MiB of WAL rather than 4 MiB: each batch rewrites the same
             # hot index pages, which a checkpoint then copies once instead of four times.
             connection.execute("PRAGMA wal_autocheckpoint = 4000")
+            writer = cls(connection, rules)
             # One refresh does the data of both 2 and 3 (all migrations share a transaction).
-            apply_migrations(connection, {3: functools.partial(_refresh_snapshots, rules)})
+            apply_migrations(
+                connection,
+                {3: lambda _: drive_sync(writer.batches.refresh_snapshots(), writer.run)},
+            )
         except BaseException:
             connection.close()
             raise
-        return cls(connection, rules)
+        return writer
 
     def close(self) -> None:
         """Close the write connection (WAL checkpoints on the last close)."""
@@ -375,300 +282,32 @@ class _Writer:
         return LogHead(0, GENESIS_HASH) if row is None else LogHead(row[0], row[1])
 
     def write(self, units: Sequence[_Unit]) -> tuple[list[_Outcome], LogHead | None]:
-        """Run a batch as one transaction; return each unit's outcome and the new head.
+        """Run a batch as one transaction; each unit's outcome and the new head."""
+        return drive_sync(self.batches.write(units), self.run)
 
-        The head is None when nothing could be committed. A failure of the database itself
-        (lock not had within busy_timeout, I/O, COMMIT failing) fails every unit with
-        StoreUnavailableError.
-        """
+    def run(self, statement: Statement) -> list[Any] | None:
+        """Run one of the writer's statements; sqlite3's errors become the port's here."""
         connection = self._connection
         try:
-            connection.execute("BEGIN IMMEDIATE")
+            if statement.name == "rollback":
+                if connection.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        connection.execute("ROLLBACK")
+                return None
+            if statement.rows is not None:
+                (sql,) = _SQL[statement.name]
+                connection.executemany(sql, statement.rows)
+                return None
+            if statement.fetch:
+                (sql,) = _SQL[statement.name]
+                return connection.execute(sql, statement.parameters).fetchall()
+            for sql in _SQL[statement.name]:
+                connection.execute(sql, statement.parameters)
+            return None
+        except sqlite3.IntegrityError as error:
+            raise ConstraintViolation(error) from error
         except sqlite3.Error as error:
-            return [_unavailable("the database is locked", error) for _ in units], None
-        try:
-            (data_version,) = connection.execute("PRAGMA data_version").fetchone()
-            if data_version != self._known_version:
-                self._forget()
-            plan = self._plan(units, cached=True)
-            outcomes = [stage(plan, unit) for unit in units]
-            self._persist(plan)
-            connection.execute("COMMIT")
-        except sqlite3.IntegrityError:
-            self._rollback()
-            return self._write_one_by_one(units)
-        except sqlite3.Error as error:
-            self._rollback()
-            return [_unavailable("the batch was not stored", error) for _ in units], None
-        except BaseException:
-            self._rollback()
-            raise
-        self._remember(data_version, plan)
-        return outcomes, plan.head
-
-    def _forget(self) -> None:
-        """Drop what the writer knew of the file (another connection wrote, or a batch failed)."""
-        self._known_version = None
-        self._known_head = None
-        self._known_streams.clear()
-        self._known_bytes = 0
-
-    def _remember(self, data_version: int, plan: AppendPlan) -> None:
-        """Keep the head and the streams a committed plan wrote, for the next batch.
-
-        The connection's own commits leave ``PRAGMA data_version`` as it was, so the next
-        batch finds the same value unless another connection (another process, a repair)
-        committed in between; then it reads everything from the file again.
-        """
-        self._known_version = data_version
-        if plan.events:
-            self._known_head = (plan.head, plan.recorded_at)
-        # A batch that stored no event leaves the head, and its recorded_at, as they were;
-        # if the head was not known, it is read from the file next time.
-        known = self._known_streams
-        size = self._known_bytes
-        for stream_id, record in plan.changed_streams.items():
-            previous = known.pop(stream_id, None)
-            if previous is not None:
-                size -= len(previous.snapshot.state)
-            known[stream_id] = record
-            size += len(record.snapshot.state)
-        # Bounded, oldest first out, so the writer's memory does not grow with the log.
-        while known and (len(known) > KNOWN_STREAMS or size > KNOWN_STATE_BYTES):
-            oldest = next(iter(known))
-            size -= len(known.pop(oldest).snapshot.state)
-        self._known_bytes = size
-
-    def _write_one_by_one(self, units: Sequence[_Unit]) -> tuple[list[_Outcome], LogHead | None]:
-        """The batch again, each unit in a SAVEPOINT, turning constraint failures into errors."""
-        connection = self._connection
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as error:
-            return [_unavailable("the database is locked", error) for _ in units], None
-        try:
-            plan = self._plan(())
-            head = plan.head
-            outcomes: list[_Outcome] = []
-            for unit in units:
-                connection.execute("SAVEPOINT unit")
-                plan = self._plan([unit], head, plan)
-                outcome = stage(plan, unit)
-                if not isinstance(outcome, BaseException):
-                    try:
-                        self._persist(plan)
-                    except sqlite3.IntegrityError as error:
-                        connection.execute("ROLLBACK TO unit")
-                        outcome = self._explain(unit, plan, error)
-                    else:
-                        head = plan.head
-                connection.execute("RELEASE unit")
-                outcomes.append(outcome)
-            connection.execute("COMMIT")
-            return outcomes, head
-        except sqlite3.Error as error:
-            self._rollback()
-            return [_unavailable("the batch was not stored", error) for _ in units], None
-        except BaseException:
-            self._rollback()
-            raise
-
-    def _rollback(self) -> None:
-        self._forget()
-        if self._connection.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                self._connection.execute("ROLLBACK")
-
-    def _plan(
-        self,
-        units: Sequence[_Unit],
-        head: LogHead | None = None,
-        previous: AppendPlan | None = None,
-        *,
-        cached: bool = False,
-    ) -> AppendPlan:
-        """An empty plan over the rows the units mention, read under the write lock.
-
-        The head (and the last recorded_at) is re-read unless given: another process may
-        have appended since the last batch. With ``cached``, the head and the streams this
-        writer committed last are taken from memory when it still holds them (write() has
-        checked that no other connection committed since).
-        """
-        connection = self._connection
-        known = self._known_streams if cached else {}
-        if previous is not None:
-            recorded_at = previous.recorded_at
-        elif cached and self._known_head is not None:
-            head, last_recorded_at = self._known_head
-            recorded_at = recording_time(last_recorded_at)
-        else:
-            row = connection.execute(_READ_HEAD).fetchone()
-            if row is None:
-                head, recorded_at = LogHead(0, GENESIS_HASH), recording_time(None)
-            else:
-                head, recorded_at = LogHead(row[0], row[1]), recording_time(parse_time(row[2]))
-        event_ids: list[UUID] = []
-        streams: dict[str, StreamRecord] = {}
-        missing: set[str] = set()
-        for unit in units:
-            for request in unit.appends:
-                stream_id = request.stream_id
-                if stream_id not in streams:
-                    record = known.pop(stream_id, None)
-                    if record is None:
-                        missing.add(stream_id)
-                    else:
-                        # Most recently used last; _remember puts it back if it changes.
-                        known[stream_id] = streams[stream_id] = record
-                for event in request.events:
-                    event_ids.append(event.event_id)
-            if unit.snapshots is not None:
-                missing.update(id_ for id_ in unit.snapshots if id_ not in streams)
-        identities: dict[UUID, StoredIdentity] = {}
-        if event_ids:
-            for found in connection.execute(_LOAD_IDENTITIES, (_encode(event_ids),)):
-                identities[UUID(found[0])] = StoredIdentity(
-                    found[1], found[2], bytes(found[3]), found[4], found[5]
-                )
-        if missing:
-            for found in connection.execute(_LOAD_STREAMS, (_encode(sorted(missing)),)):
-                streams[found[0]] = _record_from_row(found)
-        # A correction folds with its stream's events: read under the lock like the rest
-        # (the writer keeps no events in memory; the plan adds what it stages itself).
-        wanted = history_streams(self._rules, (r for unit in units for r in unit.appends))
-        # Every wanted stream gets one, empty if the log has none of its events yet (an
-        # earlier unit of the batch may open it; the plan adds what that stages).
-        histories: dict[str, list[RecordedEvent]] = {stream_id: [] for stream_id in wanted}
-        if wanted:
-            for found in connection.execute(_LOAD_HISTORIES, (_encode(sorted(wanted)),)):
-                histories[found[1]].append(_event_from_row(found))
-        assert head is not None
-        return AppendPlan(self._rules, head, recorded_at, identities, streams, histories)
-
-    def _persist(self, plan: AppendPlan) -> None:
-        """Write what the plan staged: its events, then the final row of each stream."""
-        connection = self._connection
-        recorded_at = plan.recorded_at
-        recorded_text = format_time(recorded_at)
-        if plan.events:
-            connection.executemany(
-                _INSERT_EVENT,
-                [
-                    (
-                        event.position,
-                        event.stream_id,
-                        event.version,
-                        str(event.event_id),
-                        event.type,
-                        event.data,
-                        event.metadata,
-                        recorded_text
-                        if event.occurred_at is recorded_at
-                        else format_time(event.occurred_at),
-                        recorded_text,
-                        category_of(event.stream_id),
-                        event.hash,
-                    )
-                    for event in plan.events
-                ],
-            )
-        inserts: list[tuple[object, ...]] = []
-        state_updates: list[tuple[object, ...]] = []
-        updates: list[tuple[object, ...]] = []
-        for stream_id, record in plan.changed_streams.items():
-            snapshot = record.snapshot
-            updated_at = (
-                recorded_text
-                if record.updated_at is recorded_at
-                else format_time(record.updated_at)
-            )
-            before = plan.stored_stream(stream_id)
-            tallies = _tallies_text(snapshot.tallies)
-            if before is None:
-                inserts.append(
-                    (
-                        stream_id,
-                        record.category,
-                        record.version,
-                        snapshot.state,
-                        snapshot.mission,
-                        int(snapshot.is_open),
-                        record.last_position,
-                        updated_at,
-                        tallies,
-                    )
-                )
-            elif (
-                before.snapshot.mission == snapshot.mission
-                and before.snapshot.is_open == snapshot.is_open
-            ):
-                state_updates.append(
-                    (
-                        record.version,
-                        snapshot.state,
-                        record.last_position,
-                        updated_at,
-                        tallies,
-                        stream_id,
-                    )
-                )
-            else:
-                updates.append(
-                    (
-                        record.version,
-                        snapshot.state,
-                        snapshot.mission,
-                        int(snapshot.is_open),
-                        record.last_position,
-                        updated_at,
-                        tallies,
-                        stream_id,
-                    )
-                )
-        if inserts:
-            connection.executemany(_INSERT_STREAM, inserts)
-        if state_updates:
-            connection.executemany(_UPDATE_STREAM_STATE, state_updates)
-        if updates:
-            connection.executemany(_UPDATE_STREAM, updates)
-        if plan.recounts:
-            for statement in _RECOUNT_TALLIES:
-                connection.execute(statement)
-        else:
-            _write_tallies(connection, tally_changes(plan.changed_streams, plan.stored_stream))
-        if plan.replaces:
-            connection.execute(_MOVE_SNAPSHOTS_REVISION)
-
-    def _explain(
-        self, unit: _Unit, plan: AppendPlan, error: sqlite3.IntegrityError
-    ) -> ConcurrencyError | DuplicateEventError:
-        """Say which append of a unit a UNIQUE constraint refused (after its rollback)."""
-        connection = self._connection
-        index_of = {}
-        for index, request in reversed(list(enumerate(unit.appends))):
-            index_of[request.stream_id] = index
-        for event in plan.events:
-            index = index_of.get(event.stream_id, 0)
-            expected: ExpectedVersion = unit.appends[index].expected_version
-            stored = connection.execute(
-                "SELECT 1 FROM events WHERE event_id = ?", (str(event.event_id),)
-            ).fetchone()
-            if stored is not None:
-                return DuplicateEventError(event.event_id, "already stored", index)
-            (current,) = connection.execute(
-                "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = ?",
-                (event.stream_id,),
-            ).fetchone()
-            if event.version <= current:
-                return ConcurrencyError(event.stream_id, expected, current, index)
-        first = unit.appends[0]
-        (current,) = connection.execute(
-            "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = ?",
-            (first.stream_id,),
-        ).fetchone()
-        conflict = ConcurrencyError(first.stream_id, first.expected_version, current)
-        conflict.__cause__ = error
-        return conflict
+            raise _unavailable(statement.name, error) from error
 
 
 class SqliteEventStore(GroupCommitFront):

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from incidents.store import sqlite as sqlite_module
+from incidents.store import writer as writer_module
 from incidents.store.chain import verify_log
 from incidents.store.factory import open_store
 from incidents.store.memory import MemoryEventStore
@@ -560,7 +561,7 @@ async def test_the_writer_keeps_a_bounded_number_of_stream_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a writer that may remember three streams
-    monkeypatch.setattr(sqlite_module, "KNOWN_STREAMS", 3)
+    monkeypatch.setattr(writer_module, "KNOWN_STREAMS", 3)
     store = await open_file(tmp_path / "bounded.db")
     try:
         # when ten streams are appended to, twice each

@@ -1,0 +1,1 @@
+DELETE FROM {schema}.mission_latest WHERE mission = ANY($1::text[])

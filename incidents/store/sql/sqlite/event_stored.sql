@@ -1,0 +1,1 @@
+SELECT 1 FROM events WHERE event_id = ?

@@ -1,0 +1,1 @@
+DELETE FROM mission_latest WHERE mission = ?

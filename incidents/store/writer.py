@@ -1,0 +1,566 @@
+"""The batch writer of the SQL stores, written once, with no I/O of its own.
+
+A batch is a generator (:meth:`BatchWriter.write`) that yields :class:`Statement` values
+and is sent back what each returned: rows for a query, None otherwise. A driver runs the
+statements on its engine: SQLite's synchronously in its writer thread, PostgreSQL's with
+``await`` on asyncpg (:func:`drive_sync`, :func:`drive_async`). The driver turns its
+database's errors into the port's (the one place each engine's errors are translated) and
+throws them into the generator, which decides what they mean for each unit.
+
+Statements are named: each engine keeps one SQL file per name (``store/sql/<engine>/``),
+and a :class:`Dialect` says how values travel (times as text or timestamps, ids as text or
+uuid, lists as JSON or arrays) and how rows come back.
+
+The algorithm, for every engine: take the write lock, read the head, load every stream row,
+stored event id and history the batch mentions, work each unit out with
+:class:`~incidents.store.plan.AppendPlan` (a unit that fails is dropped before anything is
+written, so it fails alone), write what the plan staged, and commit; the callers are
+answered only after the commit. Should a constraint fire all the same (a table out of step
+with another), the batch is rolled back and written again one unit at a time, each in a
+savepoint, so the unit at fault gets the conflict it stands for and the others commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, Sequence
+from datetime import datetime
+from importlib import resources
+from typing import Any, NamedTuple, Protocol, TypeVar
+from uuid import UUID
+
+from incidents.store.batching import Outcome, Unit, stage
+from incidents.store.plan import (
+    AppendPlan,
+    StoredIdentity,
+    StreamRecord,
+    TallyChanges,
+    history_streams,
+    recording_time,
+    refreshed,
+    tally_changes,
+)
+from incidents.store.protocol import (
+    GENESIS_HASH,
+    ConcurrencyError,
+    ConnectionLostError,
+    DuplicateEventError,
+    ExpectedVersion,
+    InvalidAppendError,
+    LogHead,
+    RecordedEvent,
+    StoreUnavailableError,
+    StreamRules,
+    category_of,
+)
+
+# How many streams' rows (and how many bytes of their states) the writer keeps in memory
+# between batches, so that a stream appended to again is not read back from the database.
+KNOWN_STREAMS = 4096
+KNOWN_STATE_BYTES = 16 * 2**20
+
+Row = Sequence[Any]
+T = TypeVar("T")
+
+
+class Statement(NamedTuple):
+    """One statement for the driver to run: the name of its SQL, and either one set of
+    parameters or ``rows``, many (SQLite: ``executemany``; PostgreSQL: one statement over
+    the rows' columns as arrays). ``fetch``: send back the rows it returns."""
+
+    name: str
+    parameters: tuple[object, ...] = ()
+    rows: Sequence[Sequence[object]] | None = None
+    fetch: bool = False
+
+
+# A batch as the driver sees it: statements out, results in, outcomes at the end.
+Batch = Generator[Statement, Any, T]
+
+
+class ConstraintViolation(Exception):
+    """The database refused a row the plan wrote (a UNIQUE constraint, or with ``unique``
+    False a value a column does not take); the driver raises it for its engine's error."""
+
+    def __init__(self, error: BaseException, *, unique: bool = True) -> None:
+        super().__init__(str(error))
+        self.unique = unique
+        self.__cause__ = error
+
+
+class Dialect(Protocol):
+    """What differs between engines besides their SQL files: how values are written and
+    rows read back."""
+
+    # Whether one statement (upsert_streams) writes every changed stream row; otherwise
+    # insert_streams, update_stream_states (mission and is_open unchanged, which spares
+    # their index upkeep) and update_streams.
+    upserts_streams: bool
+    # Whether the engine has an announce statement (PostgreSQL's NOTIFY of the new head).
+    announces: bool
+
+    def time(self, moment: datetime) -> object:
+        """A time as the database stores it."""
+        ...
+
+    def event_id(self, event_id: UUID) -> object:
+        """An event id as the database stores it."""
+        ...
+
+    def flag(self, value: bool) -> object:
+        """A boolean as the database stores it."""
+        ...
+
+    def tallies(self, tallies: tuple[str, ...]) -> object:
+        """A stream's labels as its ``tallies`` column holds them (NULL for none)."""
+        ...
+
+    def keys(self, values: Sequence[object]) -> object:
+        """A list of keys as one parameter (``WHERE x IN`` that list)."""
+        ...
+
+    def read_time(self, value: Any) -> datetime:
+        """A stored time as an aware datetime."""
+        ...
+
+    def identity(self, row: Row) -> tuple[UUID, StoredIdentity]:
+        """A row of load_identities."""
+        ...
+
+    def record(self, row: Row) -> StreamRecord:
+        """A row of load_streams (the stream's columns, then its tallies)."""
+        ...
+
+    def event(self, row: Row) -> RecordedEvent:
+        """A row of the events table's envelope columns."""
+        ...
+
+
+def unavailable_copy(error: StoreUnavailableError, what: str) -> StoreUnavailableError:
+    """An error of the same kind for one more caller, saying what was not done."""
+    copy = type(error)(f"{what}: {error.__cause__ or error}")
+    copy.__cause__ = error.__cause__ or error
+    return copy
+
+
+def failed(
+    units: Sequence[Unit], what: str, error: StoreUnavailableError
+) -> tuple[list[Outcome], None]:
+    """Every unit failing with the database."""
+    return [unavailable_copy(error, what) for _ in units], None
+
+
+class BatchWriter:
+    """The write algorithm and what it remembers between batches.
+
+    It keeps the head and the rows of the streams it wrote lately, and trusts them only
+    while the lock statement returns the same log version as after its own last commit
+    (SQLite's ``PRAGMA data_version``); an engine whose lock statement returns NULL there
+    (PostgreSQL) has every batch read everything again.
+    """
+
+    def __init__(self, dialect: Dialect, rules: StreamRules) -> None:
+        self._dialect = dialect
+        self._rules = rules
+        self._known_version: object = None
+        self._known_head: tuple[LogHead, datetime] | None = None
+        self._known_streams: dict[str, StreamRecord] = {}
+        self._known_bytes = 0
+
+    def write(self, units: Sequence[Unit]) -> Batch[tuple[list[Outcome], LogHead | None]]:
+        """Run a batch as one transaction; each unit's outcome and the new head (None when
+        nothing could be committed). A failure of the database fails every unit with the
+        kind of StoreUnavailableError the driver made of it."""
+        for attempt in (1, 2):
+            try:
+                yield Statement("begin")
+            except StoreUnavailableError as error:
+                return failed(units, "the batch was not stored", error)
+            committing = False
+            try:
+                (version,) = (yield Statement("lock", fetch=True))[0]
+                if version is None or version != self._known_version:
+                    self.forget()
+                plan = yield from self._plan(units, cached=True)
+                start = plan.position
+                outcomes = [stage(plan, unit) for unit in units]
+                yield from self._persist(plan)
+                yield from self._announce(start, plan.head)
+                committing = True
+                yield Statement("commit")
+            except ConstraintViolation:
+                yield from self._rollback()
+                return (yield from self._write_one_by_one(units))
+            except StoreUnavailableError as error:
+                yield from self._rollback()
+                # A connection lost before COMMIT was sent stored nothing: the batch may run
+                # again on a new one. Past that point nobody knows whether it committed.
+                if committing or attempt == 2 or not isinstance(error, ConnectionLostError):
+                    return failed(units, "the batch was not stored", error)
+                continue
+            except Exception:
+                yield from self._rollback()
+                raise
+            self._remember(version, plan)
+            return outcomes, plan.head
+        raise AssertionError("unreachable: the second attempt always returns")
+
+    def refresh_snapshots(self) -> Batch[None]:
+        """Migration 3's data, and migration 2's, for a database with streams, inside the
+        migration's transaction: each stream's snapshot as the rules now encode it (3:
+        without the events it used to carry) and its labels (2), from the rules folding no
+        events onto it; then the missions' tallies from the labels that changed."""
+        dialect = self._dialect
+        after = ""
+        while rows := (yield Statement("fill_streams", (after,), fetch=True)):
+            before = {row[0]: dialect.record(row) for row in rows}
+            changed = refreshed(self._rules, before)
+            if changed:
+                yield Statement(
+                    "set_snapshots",
+                    rows=[
+                        (stream_id, r.snapshot.state, dialect.tallies(r.snapshot.tallies))
+                        for stream_id, r in changed.items()
+                    ],
+                )
+            yield from self._write_tallies(tally_changes(changed, before.get))
+            after = rows[-1][0]
+
+    def forget(self) -> None:
+        """Drop what the writer knew of the database (another connection wrote, or a batch
+        failed)."""
+        self._known_version = None
+        self._known_head = None
+        self._known_streams.clear()
+        self._known_bytes = 0
+
+    def _remember(self, version: object, plan: AppendPlan) -> None:
+        """Keep the head and the streams a committed plan wrote, for the next batch.
+
+        The connection's own commits leave SQLite's data_version as it was, so the next
+        batch finds the same value unless another connection committed in between.
+        """
+        if version is None:
+            return
+        self._known_version = version
+        if plan.events:
+            self._known_head = (plan.head, plan.recorded_at)
+        # A batch that stored no event leaves the head, and its recorded_at, as they were;
+        # if the head was not known, it is read from the database next time.
+        known = self._known_streams
+        size = self._known_bytes
+        for stream_id, record in plan.changed_streams.items():
+            previous = known.pop(stream_id, None)
+            if previous is not None:
+                size -= len(previous.snapshot.state)
+            known[stream_id] = record
+            size += len(record.snapshot.state)
+        # Bounded, oldest first out, so the writer's memory does not grow with the log.
+        while known and (len(known) > KNOWN_STREAMS or size > KNOWN_STATE_BYTES):
+            oldest = next(iter(known))
+            size -= len(known.pop(oldest).snapshot.state)
+        self._known_bytes = size
+
+    def _rollback(self) -> Batch[None]:
+        self.forget()
+        # The driver's rollback never fails: a connection too broken to roll back is
+        # dropped, which rolls back all the same.
+        yield Statement("rollback")
+
+    def _write_one_by_one(
+        self, units: Sequence[Unit]
+    ) -> Batch[tuple[list[Outcome], LogHead | None]]:
+        """The batch again, each unit in a savepoint, constraint failures made errors."""
+        try:
+            yield Statement("begin")
+        except StoreUnavailableError as error:
+            return failed(units, "the batch was not stored", error)
+        try:
+            yield Statement("lock", fetch=True)
+            plan = yield from self._plan(())
+            start = plan.position
+            head = plan.head
+            outcomes: list[Outcome] = []
+            for unit in units:
+                yield Statement("savepoint")
+                plan = yield from self._plan([unit], head, plan)
+                outcome = stage(plan, unit)
+                if not isinstance(outcome, BaseException):
+                    try:
+                        yield from self._persist(plan)
+                    except ConstraintViolation as violation:
+                        yield Statement("rollback_to_savepoint")
+                        outcome = yield from self._explain(unit, plan, violation)
+                    else:
+                        head = plan.head
+                yield Statement("release_savepoint")
+                outcomes.append(outcome)
+            yield from self._announce(start, head)
+            yield Statement("commit")
+            return outcomes, head
+        except StoreUnavailableError as error:
+            yield from self._rollback()
+            return failed(units, "the batch was not stored", error)
+        except Exception:
+            yield from self._rollback()
+            raise
+
+    def _plan(
+        self,
+        units: Iterable[Unit],
+        head: LogHead | None = None,
+        previous: AppendPlan | None = None,
+        *,
+        cached: bool = False,
+    ) -> Batch[AppendPlan]:
+        """An empty plan over the rows the units mention, read under the write lock.
+
+        The head (and the last recorded_at) is read unless given: another process may have
+        appended since the last batch. With ``cached``, the head and the streams this
+        writer committed last are taken from memory when it still holds them (write() has
+        checked that no other connection committed since).
+        """
+        dialect = self._dialect
+        units = list(units)
+        known = self._known_streams if cached else {}
+        if previous is not None:
+            recorded_at = previous.recorded_at
+        elif cached and self._known_head is not None:
+            head, last_recorded_at = self._known_head
+            recorded_at = recording_time(last_recorded_at)
+        else:
+            rows = yield Statement("read_head", fetch=True)
+            if not rows:
+                head, recorded_at = LogHead(0, GENESIS_HASH), recording_time(None)
+            else:
+                row = rows[0]
+                head = LogHead(row[0], row[1])
+                recorded_at = recording_time(dialect.read_time(row[2]))
+        event_ids: list[object] = []
+        streams: dict[str, StreamRecord] = {}
+        missing: set[str] = set()
+        for unit in units:
+            for request in unit.appends:
+                stream_id = request.stream_id
+                if stream_id not in streams:
+                    record = known.pop(stream_id, None)
+                    if record is None:
+                        missing.add(stream_id)
+                    else:
+                        # Most recently used last; _remember puts it back if it changes.
+                        known[stream_id] = streams[stream_id] = record
+                event_ids.extend(dialect.event_id(event.event_id) for event in request.events)
+            if unit.snapshots is not None:
+                missing.update(id_ for id_ in unit.snapshots if id_ not in streams)
+        identities: dict[UUID, StoredIdentity] = {}
+        if event_ids:
+            found = yield Statement("load_identities", (dialect.keys(event_ids),), fetch=True)
+            identities.update(dialect.identity(row) for row in found)
+        if missing:
+            found = yield Statement("load_streams", (dialect.keys(sorted(missing)),), fetch=True)
+            for row in found:
+                streams[row[0]] = dialect.record(row)
+        # A correction folds with its stream's events: read under the lock like the rest
+        # (the writer keeps no events in memory; the plan adds what it stages itself).
+        wanted = history_streams(self._rules, (r for unit in units for r in unit.appends))
+        # Every wanted stream gets one, empty if the log has none of its events yet (an
+        # earlier unit of the batch may open it; the plan adds what that stages).
+        histories: dict[str, list[RecordedEvent]] = {stream_id: [] for stream_id in wanted}
+        if wanted:
+            found = yield Statement("load_histories", (dialect.keys(sorted(wanted)),), fetch=True)
+            for row in found:
+                histories[row[1]].append(dialect.event(row))
+        assert head is not None
+        return AppendPlan(self._rules, head, recorded_at, identities, streams, histories)
+
+    def _persist(self, plan: AppendPlan) -> Batch[None]:
+        """Write what the plan staged: its events, then the final row of each stream."""
+        dialect = self._dialect
+        recorded_at = plan.recorded_at
+        # Most events and rows share the batch's recording time: encode it once.
+        recorded = dialect.time(recorded_at)
+
+        def time(moment: datetime) -> object:
+            return recorded if moment is recorded_at else dialect.time(moment)
+
+        if plan.events:
+            yield Statement(
+                "insert_events",
+                rows=[
+                    (
+                        event.position,
+                        event.stream_id,
+                        event.version,
+                        dialect.event_id(event.event_id),
+                        event.type,
+                        category_of(event.stream_id),
+                        bytes(event.data),
+                        bytes(event.metadata),
+                        time(event.occurred_at),
+                        recorded,
+                        event.hash,
+                    )
+                    for event in plan.events
+                ],
+            )
+        new: list[tuple[object, ...]] = []
+        same_index: list[tuple[object, ...]] = []
+        moved: list[tuple[object, ...]] = []
+        for stream_id, record in plan.changed_streams.items():
+            snapshot = record.snapshot
+            row = (
+                stream_id,
+                record.category,
+                record.version,
+                snapshot.state,
+                snapshot.mission,
+                dialect.flag(snapshot.is_open),
+                record.last_position,
+                time(record.updated_at),
+                dialect.tallies(snapshot.tallies),
+            )
+            before = plan.stored_stream(stream_id)
+            if before is None:
+                new.append(row)
+            elif (
+                before.snapshot.mission == snapshot.mission
+                and before.snapshot.is_open == snapshot.is_open
+            ):
+                same_index.append(row)
+            else:
+                moved.append(row)
+        if dialect.upserts_streams:
+            if new or same_index or moved:
+                yield Statement("upsert_streams", rows=new + same_index + moved)
+        else:
+            for name, rows in (
+                ("insert_streams", new),
+                ("update_stream_states", same_index),
+                ("update_streams", moved),
+            ):
+                if rows:
+                    yield Statement(name, rows=rows)
+        if plan.recounts:
+            yield Statement("recount_tallies")
+        else:
+            yield from self._write_tallies(tally_changes(plan.changed_streams, plan.stored_stream))
+        if plan.replaces:
+            yield Statement("move_snapshots_revision")
+
+    def _write_tallies(self, changes: TallyChanges) -> Batch[None]:
+        """Apply tally changes, once the streams they come from are written: counts move by
+        the changes; a mission's latest rises to a changed stream's position, or is looked
+        for again among its streams when one left it."""
+        if changes.counts:
+            yield Statement(
+                "add_tallies",
+                rows=[(mission, label, n) for (mission, label), n in changes.counts.items()],
+            )
+        if changes.latest:
+            time = self._dialect.time
+            yield Statement(
+                "raise_latest",
+                rows=[
+                    (mission, position, time(recorded_at))
+                    for mission, (position, recorded_at) in changes.latest.items()
+                ],
+            )
+        if changes.stale:
+            stale = [(mission,) for mission in sorted(changes.stale)]
+            yield Statement("forget_latest", rows=stale)
+            yield Statement("find_latest", rows=stale)
+
+    def _announce(self, start: int, head: LogHead) -> Batch[None]:
+        """Tell other processes the new head, where the engine can (delivered on commit)."""
+        if self._dialect.announces and head.position > start:
+            yield Statement("announce", (str(head.position),))
+
+    def _explain(
+        self, unit: Unit, plan: AppendPlan, violation: ConstraintViolation
+    ) -> Batch[Outcome]:
+        """Say which append of a unit the database refused (after its savepoint rolled back).
+
+        A UNIQUE constraint becomes the conflict it stands for; a value a column refuses (a
+        NUL character in PostgreSQL text) makes the append invalid.
+        """
+        error = violation.__cause__ or violation
+        if not violation.unique:
+            invalid = InvalidAppendError(f"cannot be stored: {error}")
+            invalid.__cause__ = error
+            return invalid
+        index_of = {}
+        for index, request in reversed(list(enumerate(unit.appends))):
+            index_of[request.stream_id] = index
+        event_id = self._dialect.event_id
+        for event in plan.events:
+            index = index_of.get(event.stream_id, 0)
+            expected: ExpectedVersion = unit.appends[index].expected_version
+            if (yield Statement("event_stored", (event_id(event.event_id),), fetch=True)):
+                return DuplicateEventError(event.event_id, "already stored", index)
+            current = yield from self._stream_version(event.stream_id)
+            if event.version <= current:
+                return ConcurrencyError(event.stream_id, expected, current, index)
+        if not unit.appends:
+            lost = StoreUnavailableError(f"the snapshots were not stored: {error}")
+            lost.__cause__ = error
+            return lost
+        first = unit.appends[0]
+        current = yield from self._stream_version(first.stream_id)
+        conflict = ConcurrencyError(first.stream_id, first.expected_version, current)
+        conflict.__cause__ = error
+        return conflict
+
+    def _stream_version(self, stream_id: str) -> Batch[int]:
+        rows = yield Statement("events_in_stream", (stream_id,), fetch=True)
+        return int(rows[0][0])
+
+
+def drive_sync(batch: Batch[T], run: Callable[[Statement], Any]) -> T:
+    """Run a batch to its end with ``run``, which executes one statement and raises the
+    port's errors (or :class:`ConstraintViolation`) for the database's."""
+    try:
+        statement = next(batch)
+        while True:
+            try:
+                result = run(statement)
+            except Exception as error:
+                statement = batch.throw(error)
+            else:
+                statement = batch.send(result)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+async def drive_async(batch: Batch[T], run: Callable[[Statement], Awaitable[Any]]) -> T:
+    """:func:`drive_sync` for an engine whose statements are awaited."""
+    try:
+        statement = next(batch)
+        while True:
+            try:
+                result = await run(statement)
+            except Exception as error:
+                statement = batch.throw(error)
+            else:
+                statement = batch.send(result)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+def load_sql(
+    engine: str, substitutions: Mapping[str, str] | None = None
+) -> dict[str, tuple[str, ...]]:
+    """Every statement of an engine, by name: ``store/sql/<engine>/<name>.sql``, split into
+    its statements (a file may hold several, each ending with a semicolon), with
+    ``{placeholders}`` filled from ``substitutions``."""
+    statements: dict[str, tuple[str, ...]] = {}
+    folder = resources.files("incidents.store") / "sql" / engine
+    for entry in folder.iterdir():
+        if not entry.name.endswith(".sql"):
+            continue
+        text = entry.read_text(encoding="utf-8")
+        lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
+        body = "\n".join(lines)
+        if substitutions:
+            body = body.format_map(substitutions)
+        parts = tuple(part.strip() for part in body.split(";") if part.strip())
+        statements[entry.name[: -len(".sql")]] = parts
+    return statements
