@@ -37,10 +37,9 @@ from bench.world import META, CaseMaker, encoded, make_missions
 from incidents.domain.events import Correction
 from incidents.domain.rules import DomainRules
 from incidents.store.ids import new_event_id
-from incidents.store.migrations import apply_migrations
 from incidents.store.plan import format_time
 from incidents.store.protocol import ProposedEvent, category_of
-from incidents.store.sqlite import SqliteEventStore
+from incidents.store.sqlite import SqliteEventStore, apply_migrations
 
 INSERT = (
     "INSERT INTO events (position, stream_id, version, event_id, type, category, data,"

@@ -31,7 +31,7 @@ import contextlib
 import hashlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol, cast
 from uuid import UUID
 
@@ -42,6 +42,7 @@ from incidents.settings import Settings
 from incidents.store.batching import GroupCommitFront
 from incidents.store.batching import Outcome as _Outcome
 from incidents.store.batching import Unit as _Unit
+from incidents.store.migrations import load_migrations, migrate
 from incidents.store.plan import (
     StoredIdentity,
     StreamRecord,
@@ -64,6 +65,7 @@ from incidents.store.protocol import (
     StreamSnapshot,
 )
 from incidents.store.writer import (
+    Batch,
     BatchWriter,
     ConstraintViolation,
     Statement,
@@ -186,96 +188,8 @@ def _unavailable(what: str, error: BaseException) -> StoreUnavailableError:
     return unavailable
 
 
-def _migrations(s: str) -> tuple[tuple[int, str, tuple[str, ...]], ...]:
-    """The schema's numbered steps for schema ``s`` (quoted): version, description, DDL.
-
-    Text columns that are compared or sorted use the "C" collation, so stream ids sort as
-    they do in Python and in SQLite whatever the database's locale.
-    """
-    return (
-        (
-            1,
-            "events and streams",
-            (
-                f"""
-                CREATE TABLE {s}.events (
-                    position bigint PRIMARY KEY,
-                    stream_id text COLLATE "C" NOT NULL,
-                    version integer NOT NULL,
-                    event_id uuid NOT NULL,
-                    type text COLLATE "C" NOT NULL,
-                    category text COLLATE "C" NOT NULL,
-                    data bytea NOT NULL,
-                    metadata bytea NOT NULL,
-                    occurred_at timestamptz NOT NULL,
-                    recorded_at timestamptz NOT NULL,
-                    hash text NOT NULL,
-                    CONSTRAINT events_event_id_key UNIQUE (event_id),
-                    CONSTRAINT events_stream_version_key UNIQUE (stream_id, version)
-                )
-                """,
-                f"CREATE INDEX events_by_type ON {s}.events (type, position)",
-                f"CREATE INDEX events_by_category ON {s}.events (category, position)",
-                f"""
-                CREATE TABLE {s}.streams (
-                    stream_id text COLLATE "C" PRIMARY KEY,
-                    category text COLLATE "C" NOT NULL,
-                    version integer NOT NULL,
-                    state bytea NOT NULL,
-                    mission text COLLATE "C",
-                    is_open boolean NOT NULL,
-                    last_position bigint NOT NULL,
-                    updated_at timestamptz NOT NULL
-                )
-                """,
-                f"CREATE INDEX streams_by_category ON {s}.streams (category, is_open)",
-                f"CREATE INDEX streams_by_mission ON {s}.streams (mission, category)",
-            ),
-        ),
-        (
-            2,
-            "mission tallies",
-            (
-                # The stream's labels (NULL for none), so the writer knows what to take
-                # away when they change; a schema with streams gets them from the rules.
-                f"ALTER TABLE {s}.streams ADD COLUMN tallies text[]",
-                f"""
-                CREATE TABLE {s}.mission_tallies (
-                    mission text COLLATE "C" NOT NULL,
-                    label text COLLATE "C" NOT NULL,
-                    count bigint NOT NULL,
-                    PRIMARY KEY (mission, label)
-                )
-                """,
-                f"""
-                CREATE TABLE {s}.mission_latest (
-                    mission text COLLATE "C" PRIMARY KEY,
-                    position bigint NOT NULL,
-                    recorded_at timestamptz NOT NULL
-                )
-                """,
-            ),
-        ),
-        # States no longer carry their stream's events: the fill re-encodes every snapshot.
-        (3, "snapshots without their events", ()),
-        (
-            4,
-            "store counters",
-            (
-                # snapshots_revision: moved by every replace_snapshots (a repair), which
-                # leaves no event behind, so that readers holding states read them again.
-                f"""
-                CREATE TABLE {s}.store_counters (
-                    name text COLLATE "C" PRIMARY KEY,
-                    value bigint NOT NULL
-                )
-                """,
-            ),
-        ),
-    )
-
-
-LATEST_VERSION = 4
+# The version a schema has once opened by this code.
+LATEST_VERSION = load_migrations("postgres", {"schema": DEFAULT_SCHEMA})[-1].version
 
 _EVENT_COLUMNS = (
     "position, stream_id, version, event_id, type, data, metadata, occurred_at, recorded_at, hash"
@@ -466,6 +380,9 @@ class _Writer:
         connection = None
         try:
             connection = await self._connected()
+            if statement.text is not None:
+                await connection.execute(statement.text, *statement.parameters)
+                return None
             statements = self._statements[name]
             if statement.rows is not None:
                 (sql,) = statements
@@ -488,7 +405,7 @@ class _Writer:
             # half way through a message, so the next batch opens a new one.
             if connection is not None and not isinstance(error, asyncpg.LockNotAvailableError):
                 self._forget(connection)
-            raise _unavailable(name, error) from error
+            raise _unavailable(name or "a migration", error) from error
 
     async def _roll_back(self) -> None:
         connection = self._connection
@@ -616,9 +533,8 @@ class PostgresEventStore(GroupCommitFront):
         writer = _Writer(connect, statements, rules)
         pool: _Pool | None = None
         try:
+            await _migrate(writer, schema, writer.batches.refresh_snapshots)
             connection = await writer._connected()
-            refresh = writer.batches.refresh_snapshots
-            await _migrate(connection, schema, lambda: drive_async(refresh(), writer.run))
             row = await connection.fetchrow(sql.read_head)
             head = LogHead(0, GENESIS_HASH) if row is None else LogHead(row[0], row[1])
             pool = cast(
@@ -889,17 +805,15 @@ class PostgresEventStore(GroupCommitFront):
             raise _unavailable("the read failed", error) from error
 
 
-async def _migrate(
-    connection: _Connection, schema: str, fill: Callable[[], Awaitable[None]] | None = None
-) -> list[int]:
-    """Apply the migrations the schema lacks; return the versions applied (empty if none).
+async def _migrate(writer: _Writer, schema: str, fill: Callable[[], Batch[None]]) -> list[int]:
+    """Bring ``schema`` up to date on the writer's connection; the versions applied.
 
     A session advisory lock keyed on the schema makes processes that open a fresh schema
-    at once take turns; the later ones find the work done. Each migration commits with
-    the row that records it. Raises RuntimeError for a schema written by newer code.
+    at once take turns; the later ones find the work done. Raises RuntimeError for a
+    schema written by newer code.
     """
+    connection = await writer._connected()
     key = _lock_key("migrate", schema)
-    s = f'"{schema}"'
     await connection.execute("SELECT pg_advisory_lock($1)", key)
     try:
         # Looked up first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when
@@ -908,38 +822,9 @@ async def _migrate(
             await connection.fetchrow("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema)
             is None
         ):
-            await connection.execute(f"CREATE SCHEMA {s}")
-        await connection.execute(
-            f"CREATE TABLE IF NOT EXISTS {s}.schema_version ("
-            " version integer PRIMARY KEY, description text NOT NULL,"
-            " applied_at timestamptz NOT NULL)"
-        )
-        row = await connection.fetchrow(f"SELECT max(version) FROM {s}.schema_version")
-        current = 0 if row is None or row[0] is None else int(row[0])
-        if current > LATEST_VERSION:
-            raise RuntimeError(
-                f"schema {schema!r} is at version {current}; this code knows up to {LATEST_VERSION}"
-            )
-        applied: list[int] = []
-        for version, description, statements in _migrations(s):
-            if version <= current:
-                continue
-            async with connection.transaction():
-                for statement in statements:
-                    await connection.execute(statement)
-                # The fill does 2's data (labels) with 3's (snapshots): a schema left at 2
-                # without them by code of that time has them filled by 3 all the same.
-                if version == 3 and fill is not None:
-                    await fill()
-                await connection.execute(
-                    f"INSERT INTO {s}.schema_version (version, description, applied_at)"
-                    " VALUES ($1, $2, $3)",
-                    version,
-                    description,
-                    datetime.now(UTC),
-                )
-            applied.append(version)
-        return applied
+            await connection.execute(f'CREATE SCHEMA "{schema}"')
+        migrations = load_migrations("postgres", {"schema": f'"{schema}"'})
+        return await drive_async(migrate(migrations, _Dialect.time, {3: fill}), writer.run)
     finally:
         # A connection that died has dropped the lock with it.
         with contextlib.suppress(*_DATABASE_FAULTS):

@@ -42,7 +42,7 @@ import msgspec
 from incidents.store.batching import GroupCommitFront
 from incidents.store.batching import Outcome as _Outcome
 from incidents.store.batching import Unit as _Unit
-from incidents.store.migrations import apply_migrations
+from incidents.store.migrations import MIGRATIONS, migrate
 from incidents.store.plan import (
     StoredIdentity,
     StreamRecord,
@@ -231,6 +231,49 @@ class _Dialect:
 _SQL = load_sql("sqlite")
 
 
+def _run(connection: sqlite3.Connection, statement: Statement) -> list[Any] | None:
+    """Run one statement of the writer or the migrations: the one place sqlite3's errors
+    become the port's (a constraint the writer handles, or the way the file failed)."""
+    try:
+        if statement.name == "rollback":
+            if connection.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("ROLLBACK")
+            return None
+        if statement.text is not None:
+            connection.execute(statement.text, statement.parameters)
+            return None
+        if statement.rows is not None:
+            (sql,) = _SQL[statement.name]
+            connection.executemany(sql, statement.rows)
+            return None
+        if statement.fetch:
+            (sql,) = _SQL[statement.name]
+            return connection.execute(sql, statement.parameters).fetchall()
+        for sql in _SQL[statement.name]:
+            connection.execute(sql, statement.parameters)
+        return None
+    except sqlite3.IntegrityError as error:
+        raise ConstraintViolation(error) from error
+    except sqlite3.Error as error:
+        raise _unavailable(statement.name or "a migration", error) from error
+
+
+def apply_migrations(connection: sqlite3.Connection, rules: StreamRules | None = None) -> list[int]:
+    """Bring the file's schema up to date; the versions applied (empty if none).
+
+    ``connection`` must be in autocommit mode (``isolation_level=None``). With ``rules``,
+    migration 3 refreshes every snapshot through them (and fills 2's labels). Raises
+    RuntimeError for a file written by newer code.
+    """
+    run = functools.partial(_run, connection)
+    fills = None
+    if rules is not None:
+        refresh = BatchWriter(_Dialect(), rules).refresh_snapshots
+        fills = {3: lambda: refresh()}
+    return drive_sync(migrate(MIGRATIONS, format_time, fills), run)
+
+
 class _Writer:
     """The single write connection, running the shared batch writer; every method runs on
     its thread."""
@@ -261,16 +304,11 @@ class _Writer:
             # Checkpoint every ~16 MiB of WAL rather than 4 MiB: each batch rewrites the same
             # hot index pages, which a checkpoint then copies once instead of four times.
             connection.execute("PRAGMA wal_autocheckpoint = 4000")
-            writer = cls(connection, rules)
-            # One refresh does the data of both 2 and 3 (all migrations share a transaction).
-            apply_migrations(
-                connection,
-                {3: lambda _: drive_sync(writer.batches.refresh_snapshots(), writer.run)},
-            )
+            apply_migrations(connection, rules)
         except BaseException:
             connection.close()
             raise
-        return writer
+        return cls(connection, rules)
 
     def close(self) -> None:
         """Close the write connection (WAL checkpoints on the last close)."""
@@ -286,28 +324,8 @@ class _Writer:
         return drive_sync(self.batches.write(units), self.run)
 
     def run(self, statement: Statement) -> list[Any] | None:
-        """Run one of the writer's statements; sqlite3's errors become the port's here."""
-        connection = self._connection
-        try:
-            if statement.name == "rollback":
-                if connection.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        connection.execute("ROLLBACK")
-                return None
-            if statement.rows is not None:
-                (sql,) = _SQL[statement.name]
-                connection.executemany(sql, statement.rows)
-                return None
-            if statement.fetch:
-                (sql,) = _SQL[statement.name]
-                return connection.execute(sql, statement.parameters).fetchall()
-            for sql in _SQL[statement.name]:
-                connection.execute(sql, statement.parameters)
-            return None
-        except sqlite3.IntegrityError as error:
-            raise ConstraintViolation(error) from error
-        except sqlite3.Error as error:
-            raise _unavailable(statement.name, error) from error
+        """Run one of the writer's statements (see :func:`_run`)."""
+        return _run(self._connection, statement)
 
 
 class SqliteEventStore(GroupCommitFront):

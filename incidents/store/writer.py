@@ -63,14 +63,16 @@ T = TypeVar("T")
 
 
 class Statement(NamedTuple):
-    """One statement for the driver to run: the name of its SQL, and either one set of
-    parameters or ``rows``, many (SQLite: ``executemany``; PostgreSQL: one statement over
-    the rows' columns as arrays). ``fetch``: send back the rows it returns."""
+    """One statement for the driver to run: the name of its SQL (or, for a migration's DDL,
+    its ``text``), and either one set of parameters or ``rows``, many (SQLite:
+    ``executemany``; PostgreSQL: one statement over the rows' columns as arrays).
+    ``fetch``: send back the rows it returns."""
 
     name: str
     parameters: tuple[object, ...] = ()
     rows: Sequence[Sequence[object]] | None = None
     fetch: bool = False
+    text: str | None = None
 
 
 # A batch as the driver sees it: statements out, results in, outcomes at the end.
@@ -545,22 +547,23 @@ async def drive_async(batch: Batch[T], run: Callable[[Statement], Awaitable[Any]
         return stop.value  # type: ignore[no-any-return]
 
 
+def split_statements(text: str, substitutions: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The statements of an SQL file: ``--`` comment lines dropped, ``{placeholders}``
+    filled from ``substitutions``, split at each semicolon."""
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    if substitutions:
+        body = body.format_map(substitutions)
+    return tuple(part.strip() for part in body.split(";") if part.strip())
+
+
 def load_sql(
     engine: str, substitutions: Mapping[str, str] | None = None
 ) -> dict[str, tuple[str, ...]]:
-    """Every statement of an engine, by name: ``store/sql/<engine>/<name>.sql``, split into
-    its statements (a file may hold several, each ending with a semicolon), with
-    ``{placeholders}`` filled from ``substitutions``."""
+    """Every statement of an engine, by name: ``store/sql/<engine>/<name>.sql`` (a file may
+    hold several statements, each ending with a semicolon)."""
     statements: dict[str, tuple[str, ...]] = {}
-    folder = resources.files("incidents.store") / "sql" / engine
-    for entry in folder.iterdir():
-        if not entry.name.endswith(".sql"):
-            continue
-        text = entry.read_text(encoding="utf-8")
-        lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
-        body = "\n".join(lines)
-        if substitutions:
-            body = body.format_map(substitutions)
-        parts = tuple(part.strip() for part in body.split(";") if part.strip())
-        statements[entry.name[: -len(".sql")]] = parts
+    for entry in (resources.files("incidents.store") / "sql" / engine).iterdir():
+        if entry.name.endswith(".sql"):
+            text = entry.read_text(encoding="utf-8")
+            statements[entry.name[: -len(".sql")]] = split_statements(text, substitutions)
     return statements

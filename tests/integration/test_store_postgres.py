@@ -311,7 +311,7 @@ async def test_a_schema_from_newer_code_is_refused(open_store: OpenStore, schema
     )
 
     # when it is opened, then this code refuses it
-    with pytest.raises(RuntimeError, match="at version"):
+    with pytest.raises(RuntimeError, match="at schema version"):
         await open_store()
 
 

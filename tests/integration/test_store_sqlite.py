@@ -24,7 +24,7 @@ from incidents.store import writer as writer_module
 from incidents.store.chain import verify_log
 from incidents.store.factory import open_store
 from incidents.store.memory import MemoryEventStore
-from incidents.store.migrations import LATEST_VERSION, apply_migrations
+from incidents.store.migrations import LATEST_VERSION
 from incidents.store.protocol import (
     AppendResult,
     ConcurrencyError,
@@ -36,7 +36,7 @@ from incidents.store.protocol import (
     StoreUnavailableError,
     StreamSnapshot,
 )
-from incidents.store.sqlite import SqliteEventStore
+from incidents.store.sqlite import SqliteEventStore, apply_migrations
 from tests.conftest import FAILSAFE_SECONDS
 from tests.store_machine import StoreMachine
 from tests.store_rules import TallyRules, proposed, tally

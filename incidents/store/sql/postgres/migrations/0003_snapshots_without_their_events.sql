@@ -1,0 +1,1 @@
+-- States no longer carry their stream's events: the fill re-encodes every snapshot.

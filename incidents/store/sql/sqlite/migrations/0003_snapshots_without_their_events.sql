@@ -1,0 +1,2 @@
+-- States no longer carry their stream's events: the store's fill re-encodes every snapshot
+-- through the rules (no statement: the columns stay as they are).

@@ -1,0 +1,1 @@
+INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)
