@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import hashlib
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, cast
 from uuid import UUID
@@ -39,20 +39,17 @@ import asyncpg
 import msgspec
 
 from incidents.settings import Settings
-from incidents.store.batching import GroupCommitFront
 from incidents.store.batching import Outcome as _Outcome
 from incidents.store.batching import Unit as _Unit
 from incidents.store.migrations import load_migrations, migrate
 from incidents.store.plan import (
     StoredIdentity,
     StreamRecord,
-    check_limit,
 )
 from incidents.store.protocol import (
     GENESIS_HASH,
     ConnectionLostError,
     CorruptStoreError,
-    Direction,
     LogHead,
     MissionTally,
     ReadOnlyStoreError,
@@ -64,6 +61,7 @@ from incidents.store.protocol import (
     StreamRules,
     StreamSnapshot,
 )
+from incidents.store.sqlstore import SqlEventStore
 from incidents.store.writer import (
     Batch,
     BatchWriter,
@@ -83,8 +81,6 @@ POOL_SIZE = 8
 # host gone without a word leaves a socket waiting for ever) and answers unavailable.
 COMMAND_TIMEOUT = 60.0
 DEFAULT_SCHEMA = "public"
-# Positions, versions and limits are bigint in SQL; clamp what callers pass into range.
-_BIGINT_MAX = 2**62
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -162,10 +158,6 @@ def _lock_key(purpose: str, schema: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def _clamp(value: int) -> int:
-    return max(-_BIGINT_MAX, min(value, _BIGINT_MAX))
-
-
 # The kind of StoreUnavailableError each asyncpg error stands for; the first that matches.
 _FAULT_KINDS: tuple[tuple[tuple[type[BaseException], ...], type[StoreUnavailableError]], ...] = (
     ((asyncpg.LockNotAvailableError, asyncpg.QueryCanceledError), StoreBusyError),
@@ -195,90 +187,6 @@ _EVENT_COLUMNS = (
     "position, stream_id, version, event_id, type, data, metadata, occurred_at, recorded_at, hash"
 )
 _STREAM_COLUMNS = "stream_id, category, version, state, mission, is_open, last_position, updated_at"
-
-
-class _Statements:
-    """Every statement the store runs, with its tables qualified by the schema."""
-
-    def __init__(self, schema: str) -> None:
-        s = f'"{schema}"'
-        self.schema = s
-        self.events = f"{s}.events"
-        self.read_head = (
-            f"SELECT position, hash, recorded_at FROM {s}.events ORDER BY position DESC LIMIT 1"
-        )
-        self.head_position = f"SELECT coalesce(max(position), 0) FROM {s}.events"
-        self.snapshots_revision = (
-            f"SELECT value FROM {s}.store_counters WHERE name = 'snapshots_revision'"
-        )
-        self.mission_tallies = (
-            f"SELECT mission, NULL, position, recorded_at FROM {s}.mission_latest"
-            f" UNION ALL SELECT mission, label, count, NULL FROM {s}.mission_tallies"
-            " WHERE count <> 0"
-        )
-        self.read_forward = (
-            f"SELECT {_EVENT_COLUMNS} FROM {s}.events WHERE stream_id = $1"
-            " AND version >= $2::bigint ORDER BY version LIMIT $3::bigint"
-        )
-        self.read_backward = (
-            f"SELECT {_EVENT_COLUMNS} FROM {s}.events WHERE stream_id = $1"
-            " AND version <= $2::bigint ORDER BY version DESC LIMIT $3::bigint"
-        )
-        self.read_by_stream = (
-            f"SELECT {_EVENT_COLUMNS} FROM {s}.events WHERE (stream_id, version) > ($1, $2::bigint)"
-            " ORDER BY stream_id, version LIMIT $3::bigint"
-        )
-        self.list_streams_after = (
-            f"SELECT {_STREAM_COLUMNS} FROM {s}.streams WHERE stream_id > $1"
-            " ORDER BY stream_id LIMIT $2::bigint"
-        )
-        self.stream_version = f"SELECT version FROM {s}.streams WHERE stream_id = $1"
-        self.get_stream = f"SELECT {_STREAM_COLUMNS} FROM {s}.streams WHERE stream_id = $1"
-        self.get_streams = (
-            f"SELECT {_STREAM_COLUMNS} FROM {s}.streams WHERE stream_id = ANY($1::text[])"
-        )
-
-    def read_all(self, by_type: bool, by_category: bool) -> str:
-        """The global log after $1, limit $2, optionally filtered by $3 (and $4) arrays."""
-        where = ["position > $1::bigint"]
-        if by_type:
-            where.append(f"type = ANY(${len(where) + 2}::text[])")
-        if by_category:
-            where.append(f"category = ANY(${len(where) + 2}::text[])")
-        return (
-            f"SELECT {_EVENT_COLUMNS} FROM {self.events} WHERE {' AND '.join(where)}"
-            " ORDER BY position LIMIT $2::bigint"
-        )
-
-    def list_streams(
-        self,
-        by_mission: bool,
-        by_open: bool,
-        by_after: bool = False,
-        limited: bool = False,
-        *,
-        without_mission: bool = False,
-    ) -> str:
-        """A category's streams ($1), optionally filtered by mission (or to those naming
-        none) and is_open and after an id, by id, optionally limited (the limit is the last
-        parameter)."""
-        where = ["category = $1"]
-        given = 1
-        for wanted, condition in (
-            (by_mission, "mission = $"),
-            (by_open, "is_open = $"),
-            (by_after, "stream_id > $"),
-        ):
-            if wanted:
-                given += 1
-                where.append(f"{condition}{given}")
-        if without_mission and not by_mission:
-            where.append("mission IS NULL")
-        limit = f" LIMIT ${given + 1}::bigint" if limited else ""
-        return (
-            f"SELECT {_STREAM_COLUMNS} FROM {self.schema}.streams"
-            f" WHERE {' AND '.join(where)} ORDER BY stream_id{limit}"
-        )
 
 
 def _event_from_row(row: Any) -> RecordedEvent:
@@ -438,7 +346,7 @@ async def _close_connection(connection: _Connection) -> None:
         connection.terminate()
 
 
-class PostgresEventStore(GroupCommitFront):
+class PostgresEventStore(SqlEventStore):
     """The event store in one PostgreSQL schema; open it with :meth:`open`, end with
     :meth:`close`. Several processes may open the same schema and append at once."""
 
@@ -447,7 +355,8 @@ class PostgresEventStore(GroupCommitFront):
         writer: _Writer,
         pool: _Pool,
         connect: Callable[[], Awaitable[_Connection]],
-        sql: _Statements,
+        statements: Mapping[str, tuple[str, ...]],
+        schema: str,
         channel: str,
         head: LogHead,
         settings: Settings,
@@ -456,7 +365,8 @@ class PostgresEventStore(GroupCommitFront):
         self._writer = writer
         self._pool = pool
         self._connect = connect
-        self._sql = sql
+        self._sql = statements
+        self._schema = schema
         self._channel = channel
         self._max_batch = settings.max_batch
         self._batch_wait = settings.batch_wait
@@ -520,12 +430,11 @@ class PostgresEventStore(GroupCommitFront):
                 ),
             )
 
-        sql = _Statements(schema)
         channel = f"incidents_{hashlib.blake2b(schema.encode(), digest_size=8).hexdigest()}"
         statements = load_sql(
             "postgres",
             {
-                "schema": sql.schema,
+                "schema": f'"{schema}"',
                 "append_lock": str(_lock_key("append", schema)),
                 "channel": channel,
             },
@@ -535,7 +444,7 @@ class PostgresEventStore(GroupCommitFront):
         try:
             await _migrate(writer, schema, writer.batches.refresh_snapshots)
             connection = await writer._connected()
-            row = await connection.fetchrow(sql.read_head)
+            row = await connection.fetchrow(statements["read_head"][0])
             head = LogHead(0, GENESIS_HASH) if row is None else LogHead(row[0], row[1])
             pool = cast(
                 _Pool,
@@ -556,124 +465,62 @@ class PostgresEventStore(GroupCommitFront):
             if isinstance(error, _DATABASE_FAULTS):
                 raise _unavailable(f"cannot open the event store in {schema!r}", error) from error
             raise
-        return cls(writer, pool, connect, sql, channel, head, settings)
+        return cls(writer, pool, connect, statements, f'"{schema}"', channel, head, settings)
 
-    async def read_stream(
-        self,
-        stream_id: str,
-        from_version: int | None = None,
-        direction: Direction = "forward",
-        limit: int = 100,
-    ) -> list[RecordedEvent]:
-        """Events of one stream from a version (inclusive) in either direction."""
-        check_limit(limit)
-        if direction == "forward":
-            start = 1 if from_version is None else _clamp(from_version)
-            rows = await self._fetch(self._sql.read_forward, stream_id, start, _clamp(limit))
-        else:
-            end = _BIGINT_MAX if from_version is None else _clamp(from_version)
-            rows = await self._fetch(self._sql.read_backward, stream_id, end, _clamp(limit))
-        return [_event_from_row(row) for row in rows]
+    _event = staticmethod(_event_from_row)
+    _stream = staticmethod(_stream_row)
 
-    async def read_all(
-        self,
-        after: int = 0,
-        limit: int = 1000,
-        types: Sequence[str] | None = None,
-        categories: Sequence[str] | None = None,
-    ) -> list[RecordedEvent]:
-        """The global log in position order, strictly after ``after``, optionally filtered.
+    def _keys(self, values: Sequence[str]) -> list[str]:
+        return list(values)
 
-        None or an empty sequence for ``types`` or ``categories`` means no filter.
-        """
-        check_limit(limit)
-        parameters: list[object] = [_clamp(after), _clamp(limit)]
-        if types:
-            parameters.append(list(types))
-        if categories:
-            parameters.append(list(categories))
-        sql = self._sql.read_all(bool(types), bool(categories))
-        return [_event_from_row(row) for row in await self._fetch(sql, *parameters)]
+    def _poll_interval(self) -> float:
+        return HEAD_POLL_INTERVAL if self._listener is None else LISTEN_POLL_INTERVAL
 
-    async def read_by_stream(
-        self, after: tuple[str, int] | None = None, limit: int = 1000
-    ) -> list[RecordedEvent]:
-        """The whole log ordered by stream id, then version, after ``(stream id, version)``.
-
-        Read along the UNIQUE (stream_id, version) index ("C" collation: bytes order).
-        """
-        check_limit(limit)
-        after_id, after_version = after if after is not None else ("", 0)
-        rows = await self._fetch(
-            self._sql.read_by_stream, after_id, _clamp(after_version), _clamp(limit)
+    def _read_all_query(
+        self, after: int, limit: int, types: Sequence[str], categories: Sequence[str]
+    ) -> tuple[str, Sequence[object]]:
+        where = ["position > $1::bigint"]
+        parameters: list[object] = [after, limit]
+        for values, column in ((types, "type"), (categories, "category")):
+            if values:
+                parameters.append(list(values))
+                where.append(f"{column} = ANY(${len(parameters)}::text[])")
+        sql = (
+            f"SELECT {_EVENT_COLUMNS} FROM {self._schema}.events WHERE {' AND '.join(where)}"
+            " ORDER BY position LIMIT $2::bigint"
         )
-        return [_event_from_row(row) for row in rows]
+        return sql, parameters
 
-    async def list_streams_after(
-        self, after: str | None = None, limit: int = 1000
-    ) -> list[StreamRow]:
-        """Every stream's row ordered by stream id, after ``after``."""
-        check_limit(limit)
-        rows = await self._fetch(
-            self._sql.list_streams_after, "" if after is None else after, _clamp(limit)
-        )
-        return [_stream_row(row) for row in rows]
-
-    async def snapshots_revision(self) -> int:
-        """How many times replace_snapshots has committed on this schema, from any process."""
-        rows = await self._fetch(self._sql.snapshots_revision)
-        return int(rows[0][0]) if rows else 0
-
-    async def stream_version(self, stream_id: str) -> int:
-        """The stream's current version, 0 when it has no events."""
-        rows = await self._fetch(self._sql.stream_version, stream_id)
-        return int(rows[0][0]) if rows else 0
-
-    async def get_stream(self, stream_id: str) -> StreamRow | None:
-        """The stream's folded state, None when it has no events."""
-        rows = await self._fetch(self._sql.get_stream, stream_id)
-        return _stream_row(rows[0]) if rows else None
-
-    async def get_streams(self, stream_ids: Sequence[str]) -> dict[str, StreamRow]:
-        """The folded states of those of ``stream_ids`` that have events, by stream id."""
-        if not stream_ids:
-            return {}
-        rows = await self._fetch(self._sql.get_streams, list(stream_ids))
-        return {row[0]: _stream_row(row) for row in rows}
-
-    async def list_streams(
+    def _list_streams_query(
         self,
         category: str,
-        mission: str | None = None,
-        is_open: bool | None = None,
-        after: str | None = None,
-        limit: int | None = None,
-        *,
-        without_mission: bool = False,
-    ) -> list[StreamRow]:
-        """Folded states of a category's streams, filtered on the index columns, by id;
-        the first ``limit`` after ``after`` when given; ``without_mission``: only those
-        that name no mission."""
-        if without_mission and mission is not None:
-            raise ValueError("without_mission lists streams that name no mission: no mission")
+        mission: str | None,
+        is_open: bool | None,
+        after: str | None,
+        limit: int | None,
+        without_mission: bool,
+    ) -> tuple[str, Sequence[object]]:
+        where = ["category = $1"]
         parameters: list[object] = [category]
-        if mission is not None:
-            parameters.append(mission)
-        if is_open is not None:
-            parameters.append(is_open)
-        if after is not None:
-            parameters.append(after)
-        if limit is not None:
-            check_limit(limit)
-            parameters.append(_clamp(limit))
-        sql = self._sql.list_streams(
-            mission is not None,
-            is_open is not None,
-            after is not None,
-            limit is not None,
-            without_mission=without_mission,
+        for value, condition in (
+            (mission, "mission"),
+            (is_open, "is_open"),
+            (after, "stream_id >"),
+        ):
+            if value is not None:
+                parameters.append(value)
+                operator = "" if condition.endswith(">") else " ="
+                where.append(f"{condition}{operator} ${len(parameters)}")
+        if without_mission:
+            where.append("mission IS NULL")
+        sql = (
+            f"SELECT {_STREAM_COLUMNS} FROM {self._schema}.streams"
+            f" WHERE {' AND '.join(where)} ORDER BY stream_id"
         )
-        return [_stream_row(row) for row in await self._fetch(sql, *parameters)]
+        if limit is not None:
+            parameters.append(limit)
+            sql += f" LIMIT ${len(parameters)}::bigint"
+        return sql, parameters
 
     async def mission_tallies(self) -> list[MissionTally]:
         """Per mission named by a stream with tallies: label counts and latest, by mission.
@@ -682,7 +529,8 @@ class PostgresEventStore(GroupCommitFront):
         """
         counts: dict[str, dict[str, int]] = {}
         latest: dict[str, tuple[int, datetime]] = {}
-        for mission, label, number, recorded_at in await self._fetch(self._sql.mission_tallies):
+        rows = await self._fetch(self._statement("mission_tallies"), ())
+        for mission, label, number, recorded_at in rows:
             if label is None:
                 latest[mission] = (number, recorded_at)
             else:
@@ -692,41 +540,6 @@ class PostgresEventStore(GroupCommitFront):
             position, recorded_at = latest.get(mission, (0, None))
             tallies.append(MissionTally(mission, counts.get(mission, {}), position, recorded_at))
         return tallies
-
-    async def head(self) -> LogHead:
-        """The last position and hash in the log (every process's appends)."""
-        rows = await self._fetch(self._sql.read_head)
-        return LogHead(rows[0][0], rows[0][1]) if rows else LogHead(0, GENESIS_HASH)
-
-    async def watch(self) -> AsyncIterator[int]:
-        """Yield the head position now, then again after appends are committed.
-
-        Commits in this process wake watchers at once, other processes' through LISTEN/
-        NOTIFY; the head is also polled (every HEAD_POLL_INTERVAL seconds when LISTEN is not
-        available, LISTEN_POLL_INTERVAL when it is). Positions that come in quick succession
-        may be yielded once, as the latest. Ends on close().
-        """
-        last = -1
-        with contextlib.suppress(StoreUnavailableError):
-            await self._listen()
-            await self._poll_head(force=True)
-        while not self._closing:
-            changed = self._changed
-            if self._head_position > last:
-                last = self._head_position
-                yield last
-                continue
-            interval = HEAD_POLL_INTERVAL if self._listener is None else LISTEN_POLL_INTERVAL
-            try:
-                await asyncio.wait_for(changed.wait(), interval)
-            except TimeoutError:
-                try:
-                    await self._listen()
-                    await self._poll_head(interval)
-                except StoreUnavailableError:
-                    if self._closing:
-                        return
-                    raise
 
     async def _release(self) -> None:
         await self._writer.close()
@@ -743,11 +556,6 @@ class PostgresEventStore(GroupCommitFront):
 
     async def _write_units(self, units: Sequence[_Unit]) -> tuple[list[_Outcome], LogHead | None]:
         return await self._writer.write(units)
-
-    def _notify(self) -> None:
-        """Wake every watcher; each waits on the Event current when it last looked."""
-        self._changed.set()
-        self._changed = asyncio.Event()
 
     async def _listen(self) -> None:
         """LISTEN for other processes' commits on a connection of its own, if not already.
@@ -776,18 +584,7 @@ class PostgresEventStore(GroupCommitFront):
         # Watchers wake, find nothing new, and fall back to polling until LISTEN is back.
         self._notify()
 
-    async def _poll_head(
-        self, interval: float = HEAD_POLL_INTERVAL, *, force: bool = False
-    ) -> None:
-        """Look at the head (shared by all watchers, at most once per interval)."""
-        now = asyncio.get_running_loop().time()
-        if not force and now - self._polled_at < interval:
-            return
-        self._polled_at = now
-        rows = await self._fetch(self._sql.head_position)
-        self._advance(int(rows[0][0]))
-
-    async def _fetch(self, sql: str, *parameters: object) -> list[Any]:
+    async def _fetch(self, sql: str, parameters: Sequence[object]) -> list[Any]:
         """Run one query on a pooled connection, again once if the connection was lost; a
         database failure is StoreUnavailableError."""
         if self._close_task is not None and self._close_task.done():

@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import functools
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -39,21 +39,18 @@ from uuid import UUID
 import aiosqlite
 import msgspec
 
-from incidents.store.batching import GroupCommitFront
 from incidents.store.batching import Outcome as _Outcome
 from incidents.store.batching import Unit as _Unit
 from incidents.store.migrations import MIGRATIONS, migrate
 from incidents.store.plan import (
     StoredIdentity,
     StreamRecord,
-    check_limit,
     format_time,
     parse_time,
 )
 from incidents.store.protocol import (
     GENESIS_HASH,
     CorruptStoreError,
-    Direction,
     LogHead,
     MissionTally,
     ReadOnlyStoreError,
@@ -65,19 +62,17 @@ from incidents.store.protocol import (
     StreamRules,
     StreamSnapshot,
 )
+from incidents.store.sqlstore import SqlEventStore
 from incidents.store.writer import BatchWriter, ConstraintViolation, Statement, drive_sync, load_sql
 
 # How often a watcher looks at the file for appends made by other processes (seconds).
 HEAD_POLL_INTERVAL = 0.5
-# Larger than any version a stream can reach: "read backward from the end".
-_LAST_VERSION = 2**62
 
 _EVENT_COLUMNS = (
     "position, stream_id, version, event_id, type, data, metadata, occurred_at, recorded_at, hash"
 )
 _STREAM_COLUMNS = "stream_id, category, version, state, mission, is_open, last_position, updated_at"
 
-_READ_HEAD = "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
 # Every mission with a stream carrying tallies has its latest, so the missions come from
 # mission_latest; all of it as one JSON document (one row for the reader to hand over).
 _MISSION_TALLIES = (
@@ -85,28 +80,6 @@ _MISSION_TALLIES = (
     "SELECT json_group_object(label, count) FROM mission_tallies AS t"
     " WHERE t.mission = l.mission AND count != 0)))) FROM mission_latest AS l"
 )
-_READ_FORWARD = (
-    f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? AND version >= ?"
-    " ORDER BY version LIMIT ?"
-)
-_READ_BACKWARD = (
-    f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? AND version <= ?"
-    " ORDER BY version DESC LIMIT ?"
-)
-_READ_BY_STREAM = (
-    f"SELECT {_EVENT_COLUMNS} FROM events WHERE (stream_id, version) > (?, ?)"
-    " ORDER BY stream_id, version LIMIT ?"
-)
-_LIST_STREAMS_AFTER = (
-    f"SELECT {_STREAM_COLUMNS} FROM streams WHERE stream_id > ? ORDER BY stream_id LIMIT ?"
-)
-_STREAM_VERSION = "SELECT version FROM streams WHERE stream_id = ?"
-_SNAPSHOTS_REVISION = "SELECT value FROM store_counters WHERE name = 'snapshots_revision'"
-_GET_STREAM = f"SELECT {_STREAM_COLUMNS} FROM streams WHERE stream_id = ?"
-_GET_STREAMS = (
-    f"SELECT {_STREAM_COLUMNS} FROM streams WHERE stream_id IN (SELECT value FROM json_each(?))"
-)
-
 _encode = msgspec.json.Encoder().encode
 _decode_tallies = msgspec.json.Decoder(tuple[str, ...]).decode
 _decode_mission_tallies = msgspec.json.Decoder(
@@ -316,7 +289,7 @@ class _Writer:
 
     def read_head(self) -> LogHead:
         """The head as the file has it now."""
-        row = self._connection.execute(_READ_HEAD).fetchone()
+        row = self._connection.execute(_SQL["read_head"][0]).fetchone()
         return LogHead(0, GENESIS_HASH) if row is None else LogHead(row[0], row[1])
 
     def write(self, units: Sequence[_Unit]) -> tuple[list[_Outcome], LogHead | None]:
@@ -328,7 +301,7 @@ class _Writer:
         return _run(self._connection, statement)
 
 
-class SqliteEventStore(GroupCommitFront):
+class SqliteEventStore(SqlEventStore):
     """The event store in one SQLite file; open it with :meth:`open`, end with :meth:`close`."""
 
     def __init__(
@@ -344,6 +317,7 @@ class SqliteEventStore(GroupCommitFront):
     ) -> None:
         """Use :meth:`open`, which builds the parts; this only wires them together."""
         self._path = path
+        self._sql = _SQL
         self._writer = writer
         self._executor = executor
         self._readers = readers
@@ -421,35 +395,18 @@ class SqliteEventStore(GroupCommitFront):
             raise
         return cls(writer, executor, connections, head, max_batch, batch_wait, point, path)
 
-    async def read_stream(
-        self,
-        stream_id: str,
-        from_version: int | None = None,
-        direction: Direction = "forward",
-        limit: int = 100,
-    ) -> list[RecordedEvent]:
-        """Events of one stream from a version (inclusive) in either direction."""
-        check_limit(limit)
-        if direction == "forward":
-            start = 1 if from_version is None else from_version
-            rows = await self._fetch(_READ_FORWARD, (stream_id, start, limit))
-        else:
-            end = _LAST_VERSION if from_version is None else from_version
-            rows = await self._fetch(_READ_BACKWARD, (stream_id, end, limit))
-        return [_event_from_row(row) for row in rows]
+    _event = staticmethod(_event_from_row)
+    _stream = staticmethod(_stream_row)
 
-    async def read_all(
-        self,
-        after: int = 0,
-        limit: int = 1000,
-        types: Sequence[str] | None = None,
-        categories: Sequence[str] | None = None,
-    ) -> list[RecordedEvent]:
-        """The global log in position order, strictly after ``after``, optionally filtered.
+    def _keys(self, values: Sequence[str]) -> str:
+        return _encode(values).decode()
 
-        None or an empty sequence for ``types`` or ``categories`` means no filter.
-        """
-        check_limit(limit)
+    def _poll_interval(self) -> float:
+        return HEAD_POLL_INTERVAL
+
+    def _read_all_query(
+        self, after: int, limit: int, types: Sequence[str], categories: Sequence[str]
+    ) -> tuple[str, Sequence[object]]:
         where = ["position > ?"]
         parameters: list[object] = [after]
         if types:
@@ -463,65 +420,17 @@ class SqliteEventStore(GroupCommitFront):
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(where)}"
             " ORDER BY position LIMIT ?"
         )
-        return [_event_from_row(row) for row in await self._fetch(sql, parameters)]
+        return sql, parameters
 
-    async def read_by_stream(
-        self, after: tuple[str, int] | None = None, limit: int = 1000
-    ) -> list[RecordedEvent]:
-        """The whole log ordered by stream id, then version, after ``(stream id, version)``.
-
-        Read along the UNIQUE (stream_id, version) index.
-        """
-        check_limit(limit)
-        after_id, after_version = after if after is not None else ("", 0)
-        rows = await self._fetch(_READ_BY_STREAM, (after_id, after_version, limit))
-        return [_event_from_row(row) for row in rows]
-
-    async def list_streams_after(
-        self, after: str | None = None, limit: int = 1000
-    ) -> list[StreamRow]:
-        """Every stream's row ordered by stream id, after ``after``."""
-        check_limit(limit)
-        rows = await self._fetch(_LIST_STREAMS_AFTER, ("" if after is None else after, limit))
-        return [_stream_row(row) for row in rows]
-
-    async def snapshots_revision(self) -> int:
-        """How many times replace_snapshots has committed on this file, from any process."""
-        rows = await self._lookup(_SNAPSHOTS_REVISION, ())
-        return int(rows[0][0]) if rows else 0
-
-    async def stream_version(self, stream_id: str) -> int:
-        """The stream's current version, 0 when it has no events."""
-        rows = await self._lookup(_STREAM_VERSION, (stream_id,))
-        return int(rows[0][0]) if rows else 0
-
-    async def get_stream(self, stream_id: str) -> StreamRow | None:
-        """The stream's folded state, None when it has no events."""
-        rows = await self._lookup(_GET_STREAM, (stream_id,))
-        return _stream_row(rows[0]) if rows else None
-
-    async def get_streams(self, stream_ids: Sequence[str]) -> dict[str, StreamRow]:
-        """The folded states of those of ``stream_ids`` that have events, by stream id."""
-        if not stream_ids:
-            return {}
-        rows = await self._lookup(_GET_STREAMS, (_encode(list(stream_ids)),))
-        return {row[0]: _stream_row(row) for row in rows}
-
-    async def list_streams(
+    def _list_streams_query(
         self,
         category: str,
-        mission: str | None = None,
-        is_open: bool | None = None,
-        after: str | None = None,
-        limit: int | None = None,
-        *,
-        without_mission: bool = False,
-    ) -> list[StreamRow]:
-        """Folded states of a category's streams, filtered on the index columns, by id;
-        the first ``limit`` after ``after`` when given; ``without_mission``: only those
-        that name no mission."""
-        if without_mission and mission is not None:
-            raise ValueError("without_mission lists streams that name no mission: no mission")
+        mission: str | None,
+        is_open: bool | None,
+        after: str | None,
+        limit: int | None,
+        without_mission: bool,
+    ) -> tuple[str, Sequence[object]]:
         if mission is None and is_open is None and not without_mission:
             # A whole category: its ids are those that start with "category-", a range of
             # the primary key, which gives them in order (the unary + keeps SQLite from
@@ -548,10 +457,9 @@ class SqliteEventStore(GroupCommitFront):
             f"SELECT {_STREAM_COLUMNS} FROM streams WHERE {' AND '.join(where)} ORDER BY stream_id"
         )
         if limit is not None:
-            check_limit(limit)
             sql += " LIMIT ?"
             parameters.append(limit)
-        return [_stream_row(row) for row in await self._fetch(sql, parameters)]
+        return sql, parameters
 
     async def mission_tallies(self) -> list[MissionTally]:
         """Per mission named by a stream with tallies: label counts and latest, by mission.
@@ -568,37 +476,6 @@ class SqliteEventStore(GroupCommitFront):
             )
         ]
 
-    async def head(self) -> LogHead:
-        """The last position and hash in the log (as the file has it, other processes too)."""
-        rows = list(await self._fetch(_READ_HEAD, ()))
-        return LogHead(rows[0][0], rows[0][1]) if rows else LogHead(0, GENESIS_HASH)
-
-    async def watch(self) -> AsyncIterator[int]:
-        """Yield the head position now, then again after appends are committed.
-
-        Commits in this process wake watchers at once; the file's head is also polled every
-        HEAD_POLL_INTERVAL seconds so that other processes' appends are seen. Positions that
-        come in quick succession may be yielded once, as the latest. Ends on close().
-        """
-        last = -1
-        with contextlib.suppress(StoreUnavailableError):
-            await self._poll_head(force=True)
-        while not self._closing:
-            changed = self._changed
-            if self._head_position > last:
-                last = self._head_position
-                yield last
-                continue
-            try:
-                await asyncio.wait_for(changed.wait(), HEAD_POLL_INTERVAL)
-            except TimeoutError:
-                try:
-                    await self._poll_head()
-                except StoreUnavailableError:
-                    if self._closing:
-                        return
-                    raise
-
     async def _release(self) -> None:
         try:
             loop = asyncio.get_running_loop()
@@ -614,23 +491,7 @@ class SqliteEventStore(GroupCommitFront):
         # The whole batch runs in the writer thread in one hop.
         return await self._loop.run_in_executor(self._executor, self._writer.write, units)
 
-    def _notify(self) -> None:
-        """Wake every watcher; each waits on the Event current when it last looked."""
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    async def _poll_head(self, *, force: bool = False) -> None:
-        """Look at the file's head (shared by all watchers, at most once per interval)."""
-        now = asyncio.get_running_loop().time()
-        if not force and now - self._polled_at < HEAD_POLL_INTERVAL:
-            return
-        self._polled_at = now
-        position = (await self.head()).position
-        if position > self._head_position:
-            self._head_position = position
-            self._notify()
-
-    async def _lookup(self, sql: str, parameters: Sequence[object]) -> list[Any]:
+    async def _lookup(self, sql: str, parameters: Sequence[object]) -> Sequence[Any]:
         """A point lookup by primary key: run at once on the loop's own read connection.
 
         A lookup of one row by its key takes a few microseconds in SQLite, less than the
@@ -651,13 +512,13 @@ class SqliteEventStore(GroupCommitFront):
                 raise _unavailable("the read failed", error) from error
         return list(await self._fetch(sql, parameters))
 
-    async def _fetch(self, sql: str, parameters: Sequence[object]) -> Iterable[Any]:
+    async def _fetch(self, sql: str, parameters: Sequence[object]) -> Sequence[Any]:
         """Run one query on a pooled reader; a database failure is StoreUnavailableError."""
         if self._close_task is not None and self._close_task.done():
             raise StoreUnavailableError("the store is closed")
         reader = await self._pool.get()
         try:
-            return await reader.execute_fetchall(sql, parameters)
+            return list(await reader.execute_fetchall(sql, parameters))
         except (sqlite3.Error, ValueError) as error:
             raise _unavailable("the read failed", error) from error
         finally:

@@ -1,0 +1,1 @@
+SELECT value FROM {schema}.store_counters WHERE name = 'snapshots_revision'

@@ -1,0 +1,1 @@
+SELECT version FROM {schema}.streams WHERE stream_id = $1

@@ -1,0 +1,1 @@
+SELECT value FROM store_counters WHERE name = 'snapshots_revision'

@@ -1,0 +1,252 @@
+"""The reads of the SQL stores, written once over each engine's SQL files.
+
+:class:`SqlEventStore` is the group-commit front plus every read of the port that is the
+same query on both engines: the engine names its SQL (``store/sql/<engine>/<name>.sql``),
+runs a query on a pooled reader (:meth:`SqlEventStore._fetch`) or as a point lookup
+(:meth:`SqlEventStore._lookup`), and decodes rows; the few queries whose text is built
+from the filters asked for (``read_all``, ``list_streams``) are built by the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from abc import abstractmethod
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+from incidents.store.batching import GroupCommitFront
+from incidents.store.plan import check_limit
+from incidents.store.protocol import (
+    GENESIS_HASH,
+    Direction,
+    LogHead,
+    RecordedEvent,
+    StoreUnavailableError,
+    StreamRow,
+)
+
+# Positions, versions and limits are 64-bit integers in both engines; what callers pass is
+# clamped into range, and this is "the last version" when reading backward from the end.
+BIGGEST = 2**62
+
+
+def bound(value: int) -> int:
+    """``value`` clamped to what a 64-bit column takes."""
+    return max(-BIGGEST, min(value, BIGGEST))
+
+
+class SqlEventStore(GroupCommitFront):
+    """What the SQLite and PostgreSQL stores share beyond the writer: the reads.
+
+    The adapter sets ``_sql`` (its statements by name) and ``_changed``/``_polled_at``,
+    and implements the hooks below.
+    """
+
+    _sql: Mapping[str, tuple[str, ...]]
+    _changed: asyncio.Event
+    _polled_at: float
+
+    @abstractmethod
+    async def _fetch(self, sql: str, parameters: Sequence[object]) -> Sequence[Any]:
+        """Run one query on a pooled reader; a database failure is StoreUnavailableError."""
+
+    async def _lookup(self, sql: str, parameters: Sequence[object]) -> Sequence[Any]:
+        """A lookup of a row or two by key (an engine may run it off the pool)."""
+        return await self._fetch(sql, parameters)
+
+    @staticmethod
+    @abstractmethod
+    def _event(row: Any) -> RecordedEvent:
+        """A row of the events table's envelope columns."""
+
+    @staticmethod
+    @abstractmethod
+    def _stream(row: Any) -> StreamRow:
+        """A row of the streams table's columns, as projections see it."""
+
+    @abstractmethod
+    def _keys(self, values: Sequence[str]) -> object:
+        """A list of keys as one query parameter."""
+
+    @abstractmethod
+    def _read_all_query(
+        self, after: int, limit: int, types: Sequence[str], categories: Sequence[str]
+    ) -> tuple[str, Sequence[object]]:
+        """The query of :meth:`read_all` and its parameters (empty filters: none)."""
+
+    @abstractmethod
+    def _list_streams_query(
+        self,
+        category: str,
+        mission: str | None,
+        is_open: bool | None,
+        after: str | None,
+        limit: int | None,
+        without_mission: bool,
+    ) -> tuple[str, Sequence[object]]:
+        """The query of :meth:`list_streams` and its parameters."""
+
+    def _poll_interval(self) -> float:
+        """How long a watcher waits for a commit before looking at the head itself."""
+        raise NotImplementedError
+
+    async def _listen(self) -> None:
+        """Start hearing other processes' commits, where the engine can (PostgreSQL)."""
+
+    def _statement(self, name: str) -> str:
+        (sql,) = self._sql[name]
+        return sql
+
+    async def read_stream(
+        self,
+        stream_id: str,
+        from_version: int | None = None,
+        direction: Direction = "forward",
+        limit: int = 100,
+    ) -> list[RecordedEvent]:
+        """Events of one stream from a version (inclusive) in either direction."""
+        check_limit(limit)
+        if direction == "forward":
+            start = 1 if from_version is None else bound(from_version)
+            parameters = (stream_id, start, bound(limit))
+            rows = await self._fetch(self._statement("read_forward"), parameters)
+        else:
+            end = BIGGEST if from_version is None else bound(from_version)
+            parameters = (stream_id, end, bound(limit))
+            rows = await self._fetch(self._statement("read_backward"), parameters)
+        return [self._event(row) for row in rows]
+
+    async def read_all(
+        self,
+        after: int = 0,
+        limit: int = 1000,
+        types: Sequence[str] | None = None,
+        categories: Sequence[str] | None = None,
+    ) -> list[RecordedEvent]:
+        """The global log in position order, strictly after ``after``, optionally filtered.
+
+        None or an empty sequence for ``types`` or ``categories`` means no filter.
+        """
+        check_limit(limit)
+        sql, parameters = self._read_all_query(
+            bound(after), bound(limit), types or (), categories or ()
+        )
+        return [self._event(row) for row in await self._fetch(sql, parameters)]
+
+    async def read_by_stream(
+        self, after: tuple[str, int] | None = None, limit: int = 1000
+    ) -> list[RecordedEvent]:
+        """The whole log ordered by stream id, then version, after ``(stream id, version)``.
+
+        Read along the UNIQUE (stream_id, version) index (ids compare as bytes).
+        """
+        check_limit(limit)
+        after_id, after_version = after if after is not None else ("", 0)
+        parameters = (after_id, bound(after_version), bound(limit))
+        rows = await self._fetch(self._statement("read_by_stream"), parameters)
+        return [self._event(row) for row in rows]
+
+    async def list_streams_after(
+        self, after: str | None = None, limit: int = 1000
+    ) -> list[StreamRow]:
+        """Every stream's row ordered by stream id, after ``after``."""
+        check_limit(limit)
+        parameters = ("" if after is None else after, bound(limit))
+        rows = await self._fetch(self._statement("list_streams_after"), parameters)
+        return [self._stream(row) for row in rows]
+
+    async def snapshots_revision(self) -> int:
+        """How many times replace_snapshots has committed on this log, from any process."""
+        rows = await self._lookup(self._statement("snapshots_revision"), ())
+        return int(rows[0][0]) if rows else 0
+
+    async def stream_version(self, stream_id: str) -> int:
+        """The stream's current version, 0 when it has no events."""
+        rows = await self._lookup(self._statement("stream_version"), (stream_id,))
+        return int(rows[0][0]) if rows else 0
+
+    async def get_stream(self, stream_id: str) -> StreamRow | None:
+        """The stream's folded state, None when it has no events."""
+        rows = await self._lookup(self._statement("get_stream"), (stream_id,))
+        return self._stream(rows[0]) if rows else None
+
+    async def get_streams(self, stream_ids: Sequence[str]) -> dict[str, StreamRow]:
+        """The folded states of those of ``stream_ids`` that have events, by stream id."""
+        if not stream_ids:
+            return {}
+        parameters = (self._keys(list(stream_ids)),)
+        rows = await self._lookup(self._statement("get_streams"), parameters)
+        return {row[0]: self._stream(row) for row in rows}
+
+    async def list_streams(
+        self,
+        category: str,
+        mission: str | None = None,
+        is_open: bool | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+        *,
+        without_mission: bool = False,
+    ) -> list[StreamRow]:
+        """Folded states of a category's streams, filtered on the index columns, by id;
+        the first ``limit`` after ``after`` when given; ``without_mission``: only those
+        that name no mission."""
+        if without_mission and mission is not None:
+            raise ValueError("without_mission lists streams that name no mission: no mission")
+        if limit is not None:
+            check_limit(limit)
+            limit = bound(limit)
+        sql, parameters = self._list_streams_query(
+            category, mission, is_open, after, limit, without_mission
+        )
+        return [self._stream(row) for row in await self._fetch(sql, parameters)]
+
+    async def head(self) -> LogHead:
+        """The last position and hash in the log (every process's appends)."""
+        rows = await self._fetch(self._statement("read_head"), ())
+        return LogHead(rows[0][0], rows[0][1]) if rows else LogHead(0, GENESIS_HASH)
+
+    async def watch(self) -> AsyncIterator[int]:
+        """Yield the head position now, then again after appends are committed.
+
+        Commits in this process wake watchers at once; other processes' are heard where the
+        engine can tell (PostgreSQL's LISTEN) and found by looking at the head when no
+        commit came for a while (:meth:`_poll_interval`). Positions that come in quick
+        succession may be yielded once, as the latest. Ends on close().
+        """
+        last = -1
+        with contextlib.suppress(StoreUnavailableError):
+            await self._listen()
+            await self._poll_head(force=True)
+        while not self._closing:
+            changed = self._changed
+            if self._head_position > last:
+                last = self._head_position
+                yield last
+                continue
+            interval = self._poll_interval()
+            try:
+                await asyncio.wait_for(changed.wait(), interval)
+            except TimeoutError:
+                try:
+                    await self._listen()
+                    await self._poll_head(interval)
+                except StoreUnavailableError:
+                    if self._closing:
+                        return
+                    raise
+
+    def _notify(self) -> None:
+        """Wake every watcher; each waits on the Event current when it last looked."""
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _poll_head(self, interval: float = 0.0, *, force: bool = False) -> None:
+        """Look at the head (shared by all watchers, at most once per interval)."""
+        now = asyncio.get_running_loop().time()
+        if not force and now - self._polled_at < interval:
+            return
+        self._polled_at = now
+        rows = await self._fetch(self._statement("head_position"), ())
+        self._advance(int(rows[0][0]))
