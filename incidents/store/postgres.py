@@ -61,7 +61,7 @@ from incidents.store.protocol import (
     StreamRules,
     StreamSnapshot,
 )
-from incidents.store.sqlstore import SqlEventStore
+from incidents.store.sqlstore import SqlEventStore, StreamFilter
 from incidents.store.writer import (
     Batch,
     BatchWriter,
@@ -190,17 +190,17 @@ _STREAM_COLUMNS = "stream_id, category, version, state, mission, is_open, last_p
 
 
 def _event_from_row(row: Any) -> RecordedEvent:
+    # asyncpg gives every column its Python type already; data and metadata stay raw JSON.
+    position, stream_id, version, event_id, type_, data, metadata, *times_and_hash = row
     return RecordedEvent(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        msgspec.Raw(row[5]),
-        msgspec.Raw(row[6]),
-        row[7],
-        row[8],
-        row[9],
+        position,
+        stream_id,
+        version,
+        event_id,
+        type_,
+        msgspec.Raw(data),
+        msgspec.Raw(metadata),
+        *times_and_hash,
     )
 
 
@@ -368,19 +368,9 @@ class PostgresEventStore(SqlEventStore):
         self._sql = statements
         self._schema = schema
         self._channel = channel
-        self._max_batch = settings.max_batch
-        self._batch_wait = settings.batch_wait
-        self._loop = asyncio.get_running_loop()
-        self._pending: list[_Unit] = []
-        self._wakeup = asyncio.Event()
-        self._changed = asyncio.Event()
-        self._head_position = head.position
-        self._polled_at = 0.0
         self._listener: _Connection | None = None
         self._listener_lock = asyncio.Lock()
-        self._closing = False
-        self._close_task: asyncio.Task[None] | None = None
-        self._batcher = asyncio.create_task(self._write_batches(), name="postgres-event-writer")
+        self._start(head, settings.max_batch, settings.batch_wait, "postgres-event-writer")
 
     @classmethod
     async def open(
@@ -491,34 +481,26 @@ class PostgresEventStore(SqlEventStore):
         )
         return sql, parameters
 
-    def _list_streams_query(
-        self,
-        category: str,
-        mission: str | None,
-        is_open: bool | None,
-        after: str | None,
-        limit: int | None,
-        without_mission: bool,
-    ) -> tuple[str, Sequence[object]]:
+    def _list_streams_query(self, wanted: StreamFilter) -> tuple[str, Sequence[object]]:
         where = ["category = $1"]
-        parameters: list[object] = [category]
-        for value, condition in (
-            (mission, "mission"),
-            (is_open, "is_open"),
-            (after, "stream_id >"),
-        ):
+        parameters: list[object] = [wanted.category]
+        filters = (
+            ("mission =", wanted.mission),
+            ("is_open =", wanted.is_open),
+            ("stream_id >", wanted.after),
+        )
+        for condition, value in filters:
             if value is not None:
                 parameters.append(value)
-                operator = "" if condition.endswith(">") else " ="
-                where.append(f"{condition}{operator} ${len(parameters)}")
-        if without_mission:
+                where.append(f"{condition} ${len(parameters)}")
+        if wanted.without_mission:
             where.append("mission IS NULL")
         sql = (
             f"SELECT {_STREAM_COLUMNS} FROM {self._schema}.streams"
             f" WHERE {' AND '.join(where)} ORDER BY stream_id"
         )
-        if limit is not None:
-            parameters.append(limit)
+        if wanted.limit is not None:
+            parameters.append(wanted.limit)
             sql += f" LIMIT ${len(parameters)}::bigint"
         return sql, parameters
 

@@ -39,6 +39,12 @@ from uuid import UUID
 import aiosqlite
 import msgspec
 
+from incidents.core.errors import (
+    CorruptStoreError,
+    ReadOnlyStoreError,
+    StorageFullError,
+    StoreBusyError,
+)
 from incidents.store.batching import Outcome as _Outcome
 from incidents.store.batching import Unit as _Unit
 from incidents.store.migrations import MIGRATIONS, migrate
@@ -50,19 +56,15 @@ from incidents.store.plan import (
 )
 from incidents.store.protocol import (
     GENESIS_HASH,
-    CorruptStoreError,
     LogHead,
     MissionTally,
-    ReadOnlyStoreError,
     RecordedEvent,
-    StorageFullError,
-    StoreBusyError,
     StoreUnavailableError,
     StreamRow,
     StreamRules,
     StreamSnapshot,
 )
-from incidents.store.sqlstore import SqlEventStore
+from incidents.store.sqlstore import SqlEventStore, StreamFilter
 from incidents.store.writer import BatchWriter, ConstraintViolation, Statement, drive_sync, load_sql
 
 # How often a watcher looks at the file for appends made by other processes (seconds).
@@ -325,17 +327,7 @@ class SqliteEventStore(SqlEventStore):
         self._pool: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         for reader in readers:
             self._pool.put_nowait(reader)
-        self._max_batch = max_batch
-        self._batch_wait = batch_wait
-        self._pending: list[_Unit] = []
-        self._wakeup = asyncio.Event()
-        self._changed = asyncio.Event()
-        self._head_position = head.position
-        self._polled_at = 0.0
-        self._closing = False
-        self._close_task: asyncio.Task[None] | None = None
-        self._loop = asyncio.get_running_loop()
-        self._batcher = asyncio.create_task(self._write_batches(), name="sqlite-event-writer")
+        self._start(head, max_batch, batch_wait, "sqlite-event-writer")
 
     @property
     def path(self) -> str | None:
@@ -422,15 +414,8 @@ class SqliteEventStore(SqlEventStore):
         )
         return sql, parameters
 
-    def _list_streams_query(
-        self,
-        category: str,
-        mission: str | None,
-        is_open: bool | None,
-        after: str | None,
-        limit: int | None,
-        without_mission: bool,
-    ) -> tuple[str, Sequence[object]]:
+    def _list_streams_query(self, wanted: StreamFilter) -> tuple[str, Sequence[object]]:
+        category, mission, is_open, after, limit, without_mission = wanted
         if mission is None and is_open is None and not without_mission:
             # A whole category: its ids are those that start with "category-", a range of
             # the primary key, which gives them in order (the unary + keeps SQLite from

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from incidents.store.batching import GroupCommitFront
 from incidents.store.plan import check_limit
@@ -34,6 +34,17 @@ BIGGEST = 2**62
 def bound(value: int) -> int:
     """``value`` clamped to what a 64-bit column takes."""
     return max(-BIGGEST, min(value, BIGGEST))
+
+
+class StreamFilter(NamedTuple):
+    """What :meth:`SqlEventStore.list_streams` was asked for (``limit`` already bounded)."""
+
+    category: str
+    mission: str | None
+    is_open: bool | None
+    after: str | None
+    limit: int | None
+    without_mission: bool
 
 
 class SqlEventStore(GroupCommitFront):
@@ -76,15 +87,7 @@ class SqlEventStore(GroupCommitFront):
         """The query of :meth:`read_all` and its parameters (empty filters: none)."""
 
     @abstractmethod
-    def _list_streams_query(
-        self,
-        category: str,
-        mission: str | None,
-        is_open: bool | None,
-        after: str | None,
-        limit: int | None,
-        without_mission: bool,
-    ) -> tuple[str, Sequence[object]]:
+    def _list_streams_query(self, wanted: StreamFilter) -> tuple[str, Sequence[object]]:
         """The query of :meth:`list_streams` and its parameters."""
 
     def _poll_interval(self) -> float:
@@ -93,6 +96,20 @@ class SqlEventStore(GroupCommitFront):
 
     async def _listen(self) -> None:
         """Start hearing other processes' commits, where the engine can (PostgreSQL)."""
+
+    def _start(self, head: LogHead, max_batch: int, batch_wait: float, name: str) -> None:
+        """Set up the group-commit front and start its batcher task (``name``)."""
+        self._max_batch = max_batch
+        self._batch_wait = batch_wait
+        self._loop = asyncio.get_running_loop()
+        self._pending = []
+        self._wakeup = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._head_position = head.position
+        self._polled_at = 0.0
+        self._closing = False
+        self._close_task = None
+        self._batcher = asyncio.create_task(self._write_batches(), name=name)
 
     def _statement(self, name: str) -> str:
         (sql,) = self._sql[name]
@@ -197,9 +214,8 @@ class SqlEventStore(GroupCommitFront):
         if limit is not None:
             check_limit(limit)
             limit = bound(limit)
-        sql, parameters = self._list_streams_query(
-            category, mission, is_open, after, limit, without_mission
-        )
+        wanted = StreamFilter(category, mission, is_open, after, limit, without_mission)
+        sql, parameters = self._list_streams_query(wanted)
         return [self._stream(row) for row in await self._fetch(sql, parameters)]
 
     async def head(self) -> LogHead:

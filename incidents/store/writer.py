@@ -380,10 +380,6 @@ class BatchWriter:
         recorded_at = plan.recorded_at
         # Most events and rows share the batch's recording time: encode it once.
         recorded = dialect.time(recorded_at)
-
-        def time(moment: datetime) -> object:
-            return recorded if moment is recorded_at else dialect.time(moment)
-
         if plan.events:
             yield Statement(
                 "insert_events",
@@ -395,9 +391,11 @@ class BatchWriter:
                         dialect.event_id(event.event_id),
                         event.type,
                         category_of(event.stream_id),
-                        bytes(event.data),
-                        bytes(event.metadata),
-                        time(event.occurred_at),
+                        event.data,
+                        event.metadata,
+                        recorded
+                        if event.occurred_at is recorded_at
+                        else dialect.time(event.occurred_at),
                         recorded,
                         event.hash,
                     )
@@ -417,7 +415,7 @@ class BatchWriter:
                 snapshot.mission,
                 dialect.flag(snapshot.is_open),
                 record.last_position,
-                time(record.updated_at),
+                recorded if record.updated_at is recorded_at else dialect.time(record.updated_at),
                 dialect.tallies(snapshot.tallies),
             )
             before = plan.stored_stream(stream_id)
