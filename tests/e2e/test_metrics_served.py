@@ -48,9 +48,9 @@ def test_a_scrape_counts_the_appends_of_every_worker(two_workers: ServedProcess)
     assert ready.status_code == 200, ready.text
 
 
-def test_live_feed_subscribers_are_counted_while_connected(two_workers: str) -> None:
+def test_live_feed_subscribers_are_counted_while_connected(two_workers: ServedProcess) -> None:
     with (
-        httpx.Client(base_url=two_workers, timeout=30) as client,
+        httpx.Client(base_url=two_workers.base, headers=two_workers.headers, timeout=30) as client,
         client.stream("GET", "/events/live") as feed,
     ):
         assert feed.status_code == 200
