@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -467,6 +468,123 @@ def tokens_revoke(database: str, token_id: str) -> None:
         raise CommandFailure(
             ExitCode.NOT_FOUND, str(error), "incidents tokens list shows the ids"
         ) from None
+
+
+def _progress() -> Any:
+    """A rich progress bar, shown only when stdout is a terminal."""
+    from rich.progress import Progress
+
+    return Progress(transient=True, disable=not sys.stdout.isatty())
+
+
+@main.command()
+@database_option
+@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
+def backup(database: str, destination: Path) -> None:
+    """Copy a SQLite log to DESTINATION, consistently, while it is served (SQLite's backup
+    API). For PostgreSQL use pg_dump (docs/security.md)."""
+    from incidents.copies import backup_sqlite
+
+    settings = settings_for(database)
+    asyncio.run(check_database(settings, create=False))
+    path = _sqlite_file(settings)
+    if path is None:
+        raise CommandFailure(
+            ExitCode.USAGE,
+            "backup copies a SQLite log; a PostgreSQL log is copied with pg_dump",
+            "pg_dump --format=custom --schema=<schema> <database> > log.dump",
+        )
+    if destination.exists():
+        raise CommandFailure(ExitCode.USAGE, f"{destination} exists", "name a new file")
+    with _progress() as progress:
+        task = progress.add_task("backing up", total=None)
+        pages = backup_sqlite(
+            str(path),
+            destination,
+            lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    click.echo(f"backed up {pages} pages of {path} to {destination}")
+
+
+@main.command("export")
+@database_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The NDJSON file to write (default: stdout).",
+)
+def export_command(database: str, out: Path | None) -> None:
+    """Write the log as NDJSON: one event a line, in position order, each with its hash."""
+    from incidents.copies import export_log
+
+    settings = settings_for(database)
+
+    async def run() -> int:
+        async with opened_store(settings, create=False) as store:
+            total = (await store.head()).position
+            with _progress() as progress:
+                task = progress.add_task("exporting", total=total)
+                if out is None:
+                    return await export_log(store, sys.stdout.buffer)
+                with out.open("wb") as file:
+                    return await export_log(store, file, lambda n: progress.advance(task, n))
+
+    count = asyncio.run(run())
+    click.echo(f"exported {count} events" + (f" to {out}" if out else ""), err=out is None)
+
+
+@main.command("import")
+@database_option
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_command(database: str, source: Path) -> None:
+    """Read an export into an empty log, checking every line's hash against the chain;
+    refuse the file at the first line that does not hold (nothing is kept)."""
+    from incidents.copies import ImportRefusedError, checked_events, import_postgres, import_sqlite
+    from incidents.domain.rules import DomainRules
+    from incidents.projections.replay import replay as run_replay
+    from incidents.store.chain import verify_log
+    from incidents.store.factory import postgres_schema
+
+    settings = settings_for(database)
+
+    async def run() -> tuple[int, str]:
+        async with opened_store(settings, create=True) as store:
+            if (await store.head()).position != 0:
+                raise CommandFailure(
+                    ExitCode.USAGE,
+                    "the log is not empty: import only into a new log",
+                    "name a new database with --database",
+                )
+        path = _sqlite_file(settings)
+        with source.open("rb") as file, _progress() as progress:
+            task = progress.add_task("importing", total=None)
+            events = checked_events(file)
+            if path is not None:
+                count = import_sqlite(str(path), events, lambda n: progress.advance(task, n))
+            else:
+                url, schema = postgres_schema(settings.database_url)
+                count = await import_postgres(
+                    url, schema, events, lambda n: progress.advance(task, n)
+                )
+        # The streams' states and tallies come from the imported events, as replay makes them.
+        async with opened_store(settings, create=False) as store:
+            await run_replay(store, DomainRules(), True)
+            report = await verify_log(store)
+        if report.broken is not None:
+            raise CommandFailure(
+                ExitCode.CHECK_FAILED,
+                f"the imported chain breaks at position {report.broken.position}",
+            )
+        return count, report.head_hash
+
+    try:
+        count, head = asyncio.run(run())
+    except ImportRefusedError as error:
+        raise CommandFailure(
+            ExitCode.BAD_DATA, f"{source}: {error}; nothing was imported"
+        ) from None
+    click.echo(f"imported {count} events, head hash {head}")
 
 
 @main.command("export-schemas")

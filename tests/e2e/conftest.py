@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -109,6 +110,15 @@ class ServedProcess:
             if time.monotonic() > deadline:
                 pytest.fail(f"incidents serve did not answer /health within {STARTUP_SECONDS} s")
             time.sleep(0.1)
+
+    @contextmanager
+    def running(self) -> Iterator[ServedProcess]:
+        """The server started for the block and stopped after it."""
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no shutdown code runs."""
