@@ -8,9 +8,10 @@ Conventions (docs/events.md, "Times"):
 - a local time is converted with the place's zone, kept in ``occurred_zone``;
 - a bare day, month or year puts ``occurred_at`` at the calendar date's midnight UTC, with
   ``occurred_precision``;
-- where a text gives no date, ``occurred_precision`` is ``unknown`` and ``occurred_at`` a
-  reference date (``metadata.date_basis`` says which), or it is left out when the document
-  has none (003), so the log stamps the time it records it;
+- where a text gives no date, ``occurred_precision`` is ``unknown`` and ``data`` carries
+  the bounds the text supports (``occurred_after``, ``occurred_before``), ``occurred_at``
+  being the later bound, or the earlier where only that is known; ``metadata.date_basis``
+  says how. Every event has an ``occurred_at``: none is left to the clock of the log;
 - a date derived from "Monday", "yesterday" or a year-less day says how in ``date_basis``;
 - nothing the texts do not say is filled in: no names, numbers or dates are invented;
 - the documents' curly quotes and apostrophes are written as unicode escapes, to keep them
@@ -56,6 +57,33 @@ DATE_000 = (
     "000 has no date line; the latest date it establishes is Monday 19 September 2022 (the "
     "protest note), so it was written on or after that day"
 )
+# The instants the texts fence undated facts with (see docs/events.md, "Bounds").
+WAR_2020_BEGAN = datetime(2020, 9, 26, 20, tzinfo=UTC)  # 27 September 2020, 00:00 in Baku
+CEASEFIRE_2020 = datetime(2020, 11, 9, 21, tzinfo=UTC)  # 10 November 2020, 00:00 Moscow time
+CLASHES_2022_BEGAN = datetime(2022, 9, 11, 20, tzinfo=UTC)  # 12 September 2022, 00:00 in Baku
+PARIS_ATTACK_BEGAN = datetime(2022, 9, 18, 12, 20, tzinfo=UTC)  # 14:20 in Paris
+INTERVIEW_DAY_BEGAN = datetime(2022, 9, 18, 22, tzinfo=UTC)  # 19 September 2022 in Paris
+INTERVIEW_DAY_ENDED = datetime(2022, 9, 19, 22, tzinfo=UTC)
+NOTE_DAY_ENDED = datetime(2022, 8, 17, 22, tzinfo=UTC)  # the end of 17 August 2022 in Paris
+COP29_OPENED = datetime(2024, 11, 10, 20, tzinfo=UTC)  # 11 November 2024, 00:00 in Baku
+
+WAR_2020 = (
+    "the 2020 war ran from 'Sept. 27, 2020' (002; 004 'on Sept. 27') to the ceasefire "
+    "'introduced at 00:00 hours (Moscow time) on 10 November 2020' (004), 27 September 00:00 "
+    "in Baku to 9 November 21:00 UTC"
+)
+CLASHES_2022 = (
+    "000: 'Attacks by Armenians against Azerbaijan\u2019s embassies followed the recent clashes', "
+    "which began 'on September 12' (2022, see the clashes' stream): after 12 September 2022 "
+    "00:00 in Baku"
+)
+DOCUMENT_003 = (
+    "003 has no date. It speaks 'after the 2020 war' (so after the ceasefire of 10 November "
+    "2020, 00:00 Moscow time, which 004 gives) and of COP29 as 'upcoming'. The texts do not "
+    "date COP29: its opening in Baku on 11 November 2024 is a date of record outside the five "
+    "texts, used only as the upper bound. 'The last 3.5 years' agrees (3.5 years after the "
+    "war is 2024) but gives no bound, the text not saying when they began"
+)
 THURSDAY_002 = (
     "002 dates the Defense Ministry's Wednesday statement to Nov. 30 (2022, a Wednesday: the "
     "resolution it reports is 'November 30, 2022'), so its Thursday is 1 December 2022"
@@ -71,6 +99,11 @@ def day(date: str) -> datetime:
     """A day (YYYY-MM-DD) or a year (YYYY) as the calendar date's midnight UTC."""
     parts = [int(part) for part in date.split("-")] + [1, 1]
     return datetime(parts[0], parts[1], parts[2], tzinfo=UTC)
+
+
+def stamp(instant: datetime) -> str:
+    """An instant as the seeds write it: UTC, to the second, with ``Z``."""
+    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def src(document: str, quote: str) -> dict[str, str]:
@@ -103,15 +136,29 @@ class Stream:
         data: dict[str, Any],
         occurred_at: datetime | None,
         basis: str | None = None,
+        *,
+        after: datetime | None = None,
+        before: datetime | None = None,
     ) -> Stream:
-        """Append an event; ``occurred_at`` None leaves the time to the log."""
+        """Append an event. A fact the text only fences in gives its bounds (``after``,
+        ``before``) and no ``occurred_at``: it gets the later bound, or the earlier where
+        only that is known, so no date comes from the clock."""
         version = len(self.events) + 1
         event: dict[str, Any] = {
             "event_id": str(uuid.uuid5(NAMESPACE, f"{self.stream_id}/{version}")),
             "type": type_,
         }
-        if occurred_at is not None:
-            event["occurred_at"] = occurred_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if after is not None or before is not None:
+            if occurred_at is not None:
+                raise ValueError(f"{self.stream_id}/{version}: bounds or occurred_at, not both")
+            occurred_at = before or after
+            if after is not None:
+                data["occurred_after"] = stamp(after)
+            if before is not None:
+                data["occurred_before"] = stamp(before)
+        if occurred_at is None:
+            raise ValueError(f"{self.stream_id}/{version}: every seed event needs a date")
+        event["occurred_at"] = stamp(occurred_at)
         event["data"] = data
         event["metadata"] = {"source": "seed"} | ({"date_basis": basis} if basis else {})
         self.events.append(event)
@@ -146,9 +193,10 @@ def missions() -> list[Stream]:
             ],
             "occurred_precision": "unknown",
         },
-        day("2017"),
-        "no founding date in the texts; the earliest year they show the embassy at work is "
-        "2017 ('Since 2017, we have raised the issue'): a reference date only",
+        None,
+        "no founding date in the texts; they show the embassy at work in 2017 ('Since 2017, "
+        "we have raised the issue'), so it was registered by the end of 2017 in Paris",
+        before=datetime(2017, 12, 31, 23, tzinfo=UTC),
     )
     paris.add(
         "HeadOfMissionAppointed",
@@ -161,9 +209,10 @@ def missions() -> list[Stream]:
             ],
             "occurred_precision": "unknown",
         },
-        day("2022-09-19"),
-        "no date of appointment in the texts; occurred_at is the date of the interview in "
-        f"which he speaks as ambassador ({INTERVIEW_001})",
+        None,
+        "no date of appointment in the texts; he speaks as ambassador in the interview, so "
+        f"he was appointed by the end of its day ({INTERVIEW_001})",
+        before=INTERVIEW_DAY_ENDED,
     )
     paris.add(
         "CorrespondenceSummarized",
@@ -230,10 +279,13 @@ def missions() -> list[Stream]:
             ],
             "occurred_precision": "unknown",
         },
-        day("2022-09-19"),
+        None,
         "the count is as the ambassador gave it in the interview; the notes and letters are "
-        "not dated one by one, so none is invented; occurred_at is the interview's date "
+        "not dated one by one, so none is invented; they run from 2017 ('Since 2017', from "
+        "its first day in Paris) to the interview's day, at the latest "
         f"({INTERVIEW_001})",
+        after=datetime(2016, 12, 31, 23, tzinfo=UTC),
+        before=INTERVIEW_DAY_ENDED,
     )
     paris.add(
         "HeadOfMissionAppointed",
@@ -245,9 +297,35 @@ def missions() -> list[Stream]:
             ],
             "occurred_precision": "unknown",
         },
-        day("2022-12-01"),
-        "no date of appointment in the texts (in 000, of September 2022, she still speaks as "
-        f"the Foreign Ministry's spokesperson); occurred_at is 002's date ({THURSDAY_002})",
+        None,
+        "no date of appointment in the texts: she succeeded Rahman Mustafayev, who still "
+        f"speaks as ambassador in the interview ({INTERVIEW_001}), so after that day began "
+        "in Paris; 002 does not date her tweet as ambassador, so no later bound is given",
+        after=INTERVIEW_DAY_BEGAN,
+    )
+    paris.add(
+        "CorrespondenceSummarized",
+        {
+            "from": AZ_EMBASSY_FR,
+            "to": [FR],
+            "subject": "The radical groups Dashnaksutun and ASALA in France, with facts; the "
+            "attacks against the embassy and the threatening letters it received",
+            "sources": [
+                src(
+                    D001,
+                    "All these cases are seen and we have explained the situation to the French "
+                    'side with facts regarding the radical groups "Dashnaksutun" and ASALA in '
+                    "France.",
+                ),
+                src(D001, "These are reflected in the written notes we sent."),
+            ],
+            "occurred_precision": "unknown",
+        },
+        None,
+        "the written notes are not counted or dated one by one; the last note before the "
+        "interview was sent 'On August 17' (2022), so these were sent by the end of that day in "
+        "Paris; no earlier bound is given",
+        before=NOTE_DAY_ENDED,
     )
     beirut = Stream("mission-az-beirut").add(
         "MissionRegistered",
@@ -260,9 +338,10 @@ def missions() -> list[Stream]:
             "sources": [src(D000, "Azerbaijani embassy located in Beirut")],
             "occurred_precision": "unknown",
         },
-        day("2022-09-18"),
+        None,
         "no founding date in the texts; 000 names the embassy in an attack 'Earlier' than "
-        "the one of 18 September 2022: a reference date only",
+        "the one of 18 September 2022 at 14:20 in Paris, so it existed by then",
+        before=PARIS_ATTACK_BEGAN,
     )
     tbilisi = Stream("mission-az-tbilisi").add(
         "MissionRegistered",
@@ -289,9 +368,10 @@ def missions() -> list[Stream]:
             "sources": [src(D001, "the incident at the Azerbaijani embassy in London")],
             "occurred_precision": "unknown",
         },
-        day("2022-08-17"),
+        None,
         "no founding date in the texts; 001 names the embassy in an incident before the note "
-        "of 17 August 2022: a reference date only",
+        "of 17 August 2022, so it existed by the end of that day in Paris",
+        before=NOTE_DAY_ENDED,
     )
     baku = Stream("mission-fr-baku").add(
         "MissionRegistered",
@@ -311,8 +391,10 @@ def missions() -> list[Stream]:
             ],
             "occurred_precision": "unknown",
         },
-        day("2022-09-19"),
-        f"no founding date in the texts; occurred_at is 001's date ({INTERVIEW_001})",
+        None,
+        "no founding date in the texts; the interview says there has been a post in front of "
+        f"it 'for a long time', so it existed by the end of the interview's day ({INTERVIEW_001})",
+        before=INTERVIEW_DAY_ENDED,
     )
     baku.add(
         "HeadOfMissionRecalled",
@@ -331,8 +413,10 @@ def missions() -> list[Stream]:
             "occurred_precision": "unknown",
         },
         None,
-        "003 gives no date and has none: occurred_at is left to the log; the ambassador's "
-        "name is not given either",
+        f"{DOCUMENT_003}; the recall comes before Baku's answer to it, within the same bounds. "
+        "The ambassador's name is not given",
+        after=CEASEFIRE_2020,
+        before=COP29_OPENED,
     )
     return [paris, beirut, tbilisi, london, baku]
 
@@ -351,15 +435,23 @@ def document_000() -> list[Stream]:
                     D000,
                     "Earlier, Armenians living in Lebanon committed similar attack on "
                     "Azerbaijani embassy located in Beirut.",
-                )
+                ),
+                src(
+                    D000,
+                    "Attacks by Armenians against Azerbaijan\u2019s embassies followed the "
+                    "recent clashes between the militaries of the two countries on the state "
+                    "border.",
+                ),
             ],
             "occurred_precision": "unknown",
         },
-        day("2022-09-18"),
-        "no date in the text, only 'Earlier' than the attack in France of Sunday 18 September "
-        "2022; occurred_at is that day as a reference, not the date of this attack",
+        None,
+        f"no date in the text: after the clashes began ({CLASHES_2022}) and 'Earlier' than "
+        "the attack in France, which began on 18 September 2022 at 14:20 in Paris",
+        after=CLASHES_2022_BEGAN,
+        before=PARIS_ATTACK_BEGAN,
     )
-    tbilisi = Stream("incident-az-tbilisi-2022-attempt").add(
+    tbilisi = Stream("incident-az-tbilisi-attempt").add(
         "IncidentReported",
         {
             "kind": "attack",
@@ -373,12 +465,20 @@ def document_000() -> list[Stream]:
                     D000,
                     "In Georgia, attackers' attempts were thwarted by police before they "
                     "managed to march toward the Azerbaijani embassy in the capital Tbilisi.",
-                )
+                ),
+                src(
+                    D000,
+                    "Attacks by Armenians against Azerbaijan\u2019s embassies followed the "
+                    "recent clashes between the militaries of the two countries on the state "
+                    "border.",
+                ),
             ],
             "occurred_precision": "unknown",
         },
-        day("2022-09-19"),
-        f"no date in the text; occurred_at is 000's date ({DATE_000})",
+        None,
+        f"no date in the text: after the clashes began ({CLASHES_2022}); 000 gives no later "
+        "bound and is itself undated, so none is set and the stream id carries no year",
+        after=CLASHES_2022_BEGAN,
     )
     border = Stream("incident-am-az-border-2022-09-12-clashes").add(
         "IncidentReported",
@@ -430,8 +530,10 @@ def document_000() -> list[Stream]:
             ],
             "occurred_precision": "unknown",
         },
-        day("2022-09-19"),
-        f"the text does not date the report; occurred_at is 000's date ({DATE_000})",
+        None,
+        "the text does not date the report, only that it counts those 'killed in the "
+        f"clashes' ({CLASHES_2022}); 000 is undated, so no later bound is set",
+        after=CLASHES_2022_BEGAN,
     )
     border.add(
         "CasualtiesReported",
@@ -449,9 +551,28 @@ def document_000() -> list[Stream]:
             ],
             "occurred_precision": "unknown",
         },
-        day("2022-09-19"),
-        f"the text does not date the report nor give the injured; occurred_at is 000's date "
-        f"({DATE_000})",
+        None,
+        "the text does not date the report nor give the injured; the dead are of the clashes "
+        f"({CLASHES_2022}); 000 is undated, so no later bound is set",
+        after=CLASHES_2022_BEGAN,
+    )
+    border.add(
+        "IncidentClosed",
+        {
+            "reason": "The two sides agreed to a truce; the situation on the border has "
+            "remained stable since.",
+            "sources": [
+                src(
+                    D000,
+                    "The situation on the Armenia-Azerbaijan border has remained stable since "
+                    "the two sides agreed to a truce on September 14.",
+                )
+            ],
+            "occurred_precision": "day",
+        },
+        day("2022-09-14"),
+        "'a truce on September 14', with no year: the clashes of September 12 and 13 are of "
+        "2022 (see the stream's opening event)",
     )
     protest = Stream("protest-az-2022-09-19-paris-embassy-attack").add(
         "ProtestLodged",
@@ -511,10 +632,12 @@ def document_000() -> list[Stream]:
             ],
             "occurred_precision": "unknown",
         },
-        day("2022-09-19"),
-        f"the text does not date the tweet; occurred_at is 000's date ({DATE_000})",
+        None,
+        "the text does not date the tweet; it is about the storming of the embassy, which "
+        "began on 18 September 2022 at 14:20 in Paris; 000 is undated, so no later bound is set",
+        after=PARIS_ATTACK_BEGAN,
     )
-    ministry = Stream("statement-az-mfa-vienna-convention-2022").add(
+    ministry = Stream("statement-az-mfa-vienna-convention").add(
         "StatementIssued",
         {
             "by": {**AZ_MFA, "person": "Leyla Abdullayeva", "title": "spokesperson"},
@@ -523,7 +646,7 @@ def document_000() -> list[Stream]:
             "to ensure the safety of diplomats and missions; the ministry called on them to "
             "take the necessary measures.",
             "about": "incident-az-paris-2022-09-18-attack",
-            "related": ["incident-az-beirut-2022-attack", "incident-az-tbilisi-2022-attempt"],
+            "related": ["incident-az-beirut-2022-attack", "incident-az-tbilisi-attempt"],
             "sources": [
                 src(
                     D000,
@@ -539,8 +662,11 @@ def document_000() -> list[Stream]:
             ],
             "occurred_precision": "unknown",
         },
-        day("2022-09-19"),
-        f"the text does not date the statement; occurred_at is 000's date ({DATE_000})",
+        None,
+        "the text does not date the statement; 000 gives it in its account of the attack in "
+        "France, among 'the recent attacks', so after that attack began (18 September 2022, "
+        "14:20 in Paris); 000 is undated, so no later bound is set",
+        after=PARIS_ATTACK_BEGAN,
     )
     return [beirut, tbilisi, border, protest, ambassador, ministry]
 
@@ -560,6 +686,7 @@ def document_001() -> list[Stream]:
             "participants_estimate": {"value": 150, "qualifier": "up_to"},
             "perpetrators": "representatives of the Armenian diaspora",
             "reported_by": MUSTAFAYEV,
+            "ended_at": stamp(local("2022-09-18T15:20", PARIS)),
             "sources": [
                 src(D001, "The action started on September 18 at 14:20 local time,"),
                 src(
@@ -589,7 +716,9 @@ def document_001() -> list[Stream]:
         },
         local("2022-09-18T14:20", PARIS),
         "'September 18 at 14:20 local time' in Paris (UTC+2 in September); the year: "
-        "'yesterday was Sunday', and 18 September fell on a Sunday in 2022",
+        "'yesterday was Sunday', and 18 September fell on a Sunday in 2022. ended_at: 'The "
+        "protestors stayed in the area for an hour' from the start, 15:20 in Paris; the text "
+        "gives the hour only as 'an hour'",
     )
     attack.add(
         "PoliceResponded",
@@ -641,9 +770,12 @@ def document_001() -> list[Stream]:
             ],
             "occurred_precision": "unknown",
         },
-        day("2022-09-19"),
-        f"the clerk came 'After the incident', undated; occurred_at is the interview's date "
+        None,
+        "the clerk came 'After the incident', undated: after the attack began (18 September "
+        "2022, 14:20 in Paris) and by the end of the interview's day, which reports it "
         f"({INTERVIEW_001})",
+        after=PARIS_ATTACK_BEGAN,
+        before=INTERVIEW_DAY_ENDED,
     )
     attack.add(
         "CasualtiesReported",
@@ -675,10 +807,12 @@ def document_001() -> list[Stream]:
                     "embassy building.",
                 )
             ],
-            "occurred_precision": "year",
+            "occurred_precision": "unknown",
         },
-        day("2020"),
-        "'During the Patriotic War in 2020': the year only",
+        None,
+        f"'During the Patriotic War in 2020': within the war ({WAR_2020})",
+        after=WAR_2020_BEGAN,
+        before=CEASEFIRE_2020,
     )
     damage_2020.add(
         "DamageRecorded",
@@ -687,10 +821,12 @@ def document_001() -> list[Stream]:
             "sources": [
                 src(D001, "repeatedly came to the embassy and damaged the embassy building")
             ],
-            "occurred_precision": "year",
+            "occurred_precision": "unknown",
         },
-        day("2020"),
-        "'During the Patriotic War in 2020': the year only",
+        None,
+        f"'During the Patriotic War in 2020': within the war ({WAR_2020})",
+        after=WAR_2020_BEGAN,
+        before=CEASEFIRE_2020,
     )
     threats = Stream("incident-az-paris-threatening-letters").add(
         "IncidentReported",
@@ -705,10 +841,13 @@ def document_001() -> list[Stream]:
             ],
             "occurred_precision": "unknown",
         },
-        day("2022-09-19"),
-        f"undated; occurred_at is the interview's date ({INTERVIEW_001})",
+        None,
+        "undated; 'These are reflected in the written notes we sent', and the last of them was "
+        "sent 'On August 17' (2022), so the letters came by the end of that day in Paris; no "
+        "earlier bound is given",
+        before=NOTE_DAY_ENDED,
     )
-    london = Stream("incident-az-london-2022").add(
+    london = Stream("incident-az-london-embassy").add(
         "IncidentReported",
         {
             "kind": "other",
@@ -725,9 +864,11 @@ def document_001() -> list[Stream]:
             ],
             "occurred_precision": "unknown",
         },
-        day("2022-08-17"),
-        "undated; 001 places it before the note of 17 August 2022, whose date is used as a "
-        "reference",
+        None,
+        "undated; 001 places it before the note of 17 August 2022 ('after the incident at the "
+        "Azerbaijani embassy in London, we once again brought...'), so by the end of that day "
+        "in Paris; no earlier bound is given, so the stream id carries no year",
+        before=NOTE_DAY_ENDED,
     )
     note = Stream("note-az-paris-2022-08-17").add(
         "NoteSent",
@@ -766,7 +907,7 @@ def document_001() -> list[Stream]:
 
 def document_002() -> list[Stream]:
     """002: the French Senate's and National Assembly's resolutions and Baku's rejections."""
-    senate = Stream("statement-fr-senate-resolution-2022").add(
+    senate = Stream("statement-fr-senate-resolution").add(
         "ResolutionAdopted",
         {
             "body": {"state": "FR", "body": "Senate"},
@@ -785,9 +926,12 @@ def document_002() -> list[Stream]:
             ],
             "occurred_precision": "unknown",
         },
-        day("2022-11-16"),
-        "the text does not date the adoption; Azerbaijan rebuffed the resolution on 16 "
-        "November 2022, used as a reference date",
+        None,
+        "the text does not date the adoption: the resolution calls for a withdrawal from "
+        f"territory liberated in 2020, so after the war began ({WAR_2020}), and Azerbaijan "
+        "rebuffed it 'On Nov. 16' (2022), so by the end of that day in Baku",
+        after=WAR_2020_BEGAN,
+        before=datetime(2022, 11, 16, 20, tzinfo=UTC),
     )
     rebuff = Stream("statement-az-2022-11-16-senate-resolution").add(
         "StatementIssued",
@@ -796,7 +940,7 @@ def document_002() -> list[Stream]:
             "stance": "rejects",
             "summary": "Azerbaijan rebuffed the French Senate resolution calling for sanctions "
             "against Baku.",
-            "about": "statement-fr-senate-resolution-2022",
+            "about": "statement-fr-senate-resolution",
             "sources": [
                 src(
                     D002,
@@ -844,7 +988,7 @@ def document_002() -> list[Stream]:
             "between Azerbaijan and Armenia, showing France's biased position and its "
             "inability to act as an impartial mediator.",
             "about": "statement-fr-national-assembly-resolution-2022-11-30",
-            "related": ["statement-fr-senate-resolution-2022"],
+            "related": ["statement-fr-senate-resolution"],
             "sources": [
                 src(
                     D002,
@@ -868,7 +1012,7 @@ def document_002() -> list[Stream]:
         day("2022-12-01"),
         THURSDAY_002,
     )
-    ambassador = Stream("statement-az-abdullayeva-tweet-2022").add(
+    ambassador = Stream("statement-az-abdullayeva-tweet").add(
         "StatementIssued",
         {
             "by": {"state": "AZ", "person": "Leyla Abdullayeva", "title": "Ambassador to France"},
@@ -886,8 +1030,10 @@ def document_002() -> list[Stream]:
             ],
             "occurred_precision": "unknown",
         },
-        day("2022-12-01"),
-        f"the tweet is not dated; occurred_at is 002's date ({THURSDAY_002})",
+        None,
+        "the tweet is not dated; she wrote it as ambassador, so after Rahman Mustafayev still "
+        f"spoke as ambassador ({INTERVIEW_001}); 002 is undated, so no later bound is set",
+        after=INTERVIEW_DAY_BEGAN,
     )
     fire = Stream("incident-az-shusha-aghdam-2022-11-30-fire").add(
         "IncidentReported",
@@ -922,7 +1068,57 @@ def document_002() -> list[Stream]:
         "'On Nov. 30, starting from 14:40 to 15:50' as the Azerbaijani Defense Ministry gives "
         "it, read as Baku time; the year from 'Wednesday' (30 November 2022 was a Wednesday)",
     )
-    return [senate, rebuff, assembly, ministry, ambassador, fire]
+    midnight = Stream("incident-az-kalbajar-lachin-midnight-fire").add(
+        "IncidentReported",
+        {
+            "kind": "armed_clash",
+            "title": "Fire on positions in the Kalbajar and Lachin districts at midnight",
+            "location": {
+                "state": "AZ",
+                "description": "positions in the Kalbajar and Lachin districts",
+            },
+            "perpetrators": "Armenian forces, as the Azerbaijani Defense Ministry put it",
+            "reported_by": {"state": "AZ", "body": "Ministry of Defense"},
+            "sources": [
+                src(
+                    D002,
+                    "Earlier, the Azerbaijani Defense Ministry said that Armenian forces opened "
+                    "fire at positions in the Kalbajar and Lachin districts at midnight.",
+                )
+            ],
+            "occurred_precision": "unknown",
+            "occurred_zone": BAKU,
+        },
+        None,
+        "'at midnight', on a day the text does not give: the ministry said so 'Earlier' than "
+        f"its statement of Wednesday 30 November 2022 ({THURSDAY_002}), so at a midnight in "
+        "Baku no later than the one that began that Wednesday; no earlier bound is given, so "
+        "the stream id carries no year",
+        before=datetime(2022, 11, 29, 20, tzinfo=UTC),
+    )
+    tuesday = Stream("incident-az-aghdam-2022-11-29-fire").add(
+        "IncidentReported",
+        {
+            "kind": "armed_clash",
+            "title": "Attack on the Aghdam district with weapons of various calibers",
+            "location": {"state": "AZ", "description": "the Aghdam district"},
+            "perpetrators": 'an "Armenian armed detachment", as the Azerbaijani Defense '
+            "Ministry put it",
+            "reported_by": {"state": "AZ", "body": "Ministry of Defense"},
+            "sources": [
+                src(
+                    D002,
+                    'It said that the Aghdam district was also attacked by an "Armenian armed '
+                    'detachment" with various caliber weapons on Tuesday.',
+                )
+            ],
+            "occurred_precision": "day",
+        },
+        day("2022-11-29"),
+        "'on Tuesday', said 'Earlier' than the ministry's statement of Wednesday 30 November "
+        f"2022 ({THURSDAY_002}): the Tuesday before it, 29 November 2022",
+    )
+    return [senate, rebuff, assembly, ministry, ambassador, fire, midnight, tuesday]
 
 
 def document_003() -> list[Stream]:
@@ -954,7 +1150,9 @@ def document_003() -> list[Stream]:
             "occurred_precision": "unknown",
         },
         None,
-        "003 gives no date and has none: occurred_at is left to the log",
+        DOCUMENT_003,
+        after=CEASEFIRE_2020,
+        before=COP29_OPENED,
     )
     monument = Stream("incident-fr-natavan-monument-vandalism").add(
         "IncidentReported",
@@ -979,8 +1177,9 @@ def document_003() -> list[Stream]:
             "occurred_precision": "unknown",
         },
         None,
-        "003 says only 'After the 2020 war' and has no date: occurred_at is left to the log; "
-        "no city is given",
+        f"'After the 2020 war', and before 003 reports it: {DOCUMENT_003}. No city is given",
+        after=CEASEFIRE_2020,
+        before=COP29_OPENED,
     )
     return [answer, monument]
 
@@ -1046,7 +1245,46 @@ def document_004() -> list[Stream]:
         day("2020-11-11"),
         "'told Trend on Nov. 11'; 004 is dated 2020-11-11",
     )
-    return [france, baku]
+    ceasefire = Stream("statement-az-am-ru-2020-11-10-ceasefire").add(
+        "StatementIssued",
+        {
+            "by": {
+                "body": "the president of Azerbaijan, the prime minister of Armenia and the "
+                "president of Russia",
+                "title": "joint statement",
+            },
+            "stance": "notes",
+            "title": "Declaration on the cessation of all military operations",
+            "summary": "A complete ceasefire and a cessation of all hostilities in the zone of "
+            "the Nagorno-Karabakh conflict, introduced at 00:00 Moscow time on 10 November "
+            "2020.",
+            "sources": [
+                src(
+                    D004,
+                    "A complete ceasefire and a cessation of all hostilities in the zone of the "
+                    "Nagorno-Karabakh conflict is introduced at 00:00 hours (Moscow time) on 10 "
+                    "November 2020.",
+                ),
+                src(
+                    D004,
+                    "A joint statement on the matter was made by the Azerbaijani president, "
+                    "Armenia's PM, and the president of Russia.",
+                ),
+                src(
+                    D004,
+                    "the declaration signed by the president of Azerbaijan, the prime minister "
+                    "of Armenia, and the president of Russia on the cessation of all military "
+                    "operations",
+                ),
+            ],
+            "occurred_precision": "minute",
+            "occurred_zone": "Europe/Moscow",
+        },
+        local("2020-11-10T00:00", "Europe/Moscow"),
+        "'introduced at 00:00 hours (Moscow time) on 10 November 2020': the time the ceasefire "
+        "took effect, which the text gives; it does not time the signature",
+    )
+    return [france, baku, ceasefire]
 
 
 FILES: dict[str, Any] = {

@@ -150,11 +150,18 @@ class EventData(
     tag=True,
     gc=False,  # acyclic, as Value
 ):
-    """Base of every event body: provenance and how precisely the text dates the fact."""
+    """Base of every event body: provenance and how precisely the text dates the fact.
+
+    ``occurred_after`` and ``occurred_before`` fence in a fact the text does not date
+    (both inclusive, either may be missing); the envelope's ``occurred_at`` must lie between
+    them (rule ``occurred-outside-bounds``).
+    """
 
     sources: list[Source] = []
     occurred_precision: Precision | None = None
     occurred_zone: ZoneName | None = None
+    occurred_after: Time | None = None
+    occurred_before: Time | None = None
 
     # Fields holding instants, written back in UTC so equal instants encode equally.
     _times: ClassVar[tuple[str, ...]] = ()
@@ -162,7 +169,10 @@ class EventData(
     def __post_init__(self) -> None:
         if self.occurred_zone is not None and not is_zone(self.occurred_zone):
             raise ValueError(f"{self.occurred_zone!r} is not an IANA time zone")
-        for name in self._times:
+        after, before = self.occurred_after, self.occurred_before
+        if after is not None and before is not None and before < after:
+            raise ValueError("occurred_before must not come before occurred_after")
+        for name in ("occurred_after", "occurred_before", *self._times):
             value = getattr(self, name)
             if value is None:
                 continue

@@ -81,6 +81,8 @@ from incidents.domain.state import (
     Reply,
     State,
     StatementState,
+    as_bound,
+    bound,
     decode_state,
     encode_state,
     is_open,
@@ -158,6 +160,8 @@ def decide(
             "type-not-in-category",
             f"{name} belongs to {CATEGORY_OF_TYPE[name]} streams, not to {category} streams",
         )
+    if broken := _outside_bounds(event, envelope):
+        return broken
     openings = OPENING_TYPES[category]
     if state is None:
         if name not in openings:
@@ -186,17 +190,28 @@ def decide(
     return None
 
 
+def _outside_bounds(event: DomainEvent, envelope: Envelope) -> RuleBreak | None:
+    at = envelope.occurred_at
+    after, before = event.occurred_after, event.occurred_before
+    if (after is not None and at < after) or (before is not None and at > before):
+        return RuleBreak(
+            "occurred-outside-bounds",
+            f"occurred_at {at.isoformat()} is outside occurred_after/occurred_before",
+        )
+    return None
+
+
 def _decide_opening(event: DomainEvent, envelope: Envelope) -> RuleBreak | None:
     at = envelope.occurred_at
     if isinstance(event, NoteSent) and event.reply_due_at is not None:
-        earliest = earliest_possible(at, event.occurred_precision)
+        earliest = earliest_possible(at, event.occurred_precision, event.occurred_after)
         if earliest is not None and event.reply_due_at < earliest:
             return RuleBreak(
                 "reply-due-before-sent",
                 f"reply_due_at {event.reply_due_at.isoformat()} is before the note was sent",
             )
     if isinstance(event, IncidentReported) and event.ended_at is not None:
-        earliest = earliest_possible(at, event.occurred_precision)
+        earliest = earliest_possible(at, event.occurred_precision, event.occurred_after)
         if earliest is not None and event.ended_at < earliest:
             return RuleBreak(
                 "ended-before-occurred",
@@ -219,8 +234,10 @@ def _opening_time(state: State) -> datetime:
 
 def _before_opening(state: State, event: DomainEvent, envelope: Envelope) -> RuleBreak | None:
     # Only a fact certainly earlier than the opening is refused: loose dates get their period.
-    opened = earliest_possible(_opening_time(state), state.occurred_precision)
-    latest = latest_possible(envelope.occurred_at, event.occurred_precision)
+    opened = earliest_possible(
+        _opening_time(state), state.occurred_precision, bound(state.occurred_after)
+    )
+    latest = latest_possible(envelope.occurred_at, event.occurred_precision, event.occurred_before)
     if opened is None or latest is None or latest >= opened:
         return None
     return RuleBreak(
@@ -277,7 +294,9 @@ def _decide_incident(state: IncidentState, event: DomainEvent) -> RuleBreak | No
             f"the incident is closed; only a correction may follow, not {type_name(event)}",
         )
     if isinstance(event, PoliceResponded):
-        began = earliest_possible(state.occurred_at, state.occurred_precision)
+        began = earliest_possible(
+            state.occurred_at, state.occurred_precision, bound(state.occurred_after)
+        )
         if began is not None and event.arrived_at < began:
             return RuleBreak(
                 "police-before-incident",
@@ -373,6 +392,8 @@ def _opened(event: EventData, envelope: Envelope) -> dict[str, Any]:
         "stream_id": envelope.stream_id,
         "occurred_precision": event.occurred_precision,
         "occurred_zone": event.occurred_zone,
+        "occurred_after": as_bound(event.occurred_after),
+        "occurred_before": as_bound(event.occurred_before),
         "last_event_at": envelope.occurred_at,
         "sources": sources,
     }
@@ -517,6 +538,8 @@ def _evolve_protest(state: ProtestState, event: DomainEvent, envelope: Envelope)
             summary=event.summary,
             received_at=at,
             precision=event.occurred_precision,
+            after=as_bound(event.occurred_after),
+            before=as_bound(event.occurred_before),
         )
         return replace(state, **common, responses=[*state.responses, response])
     if isinstance(event, ProtestClosed):
@@ -543,6 +566,8 @@ def _evolve_incident(state: IncidentState, event: DomainEvent, envelope: Envelop
             documented_by=event.documented_by,
             recorded_at=at,
             precision=event.occurred_precision,
+            after=as_bound(event.occurred_after),
+            before=as_bound(event.occurred_before),
         )
         return replace(state, **common, damage=[*state.damage, damage])
     if isinstance(event, CasualtiesReported):
@@ -553,17 +578,29 @@ def _evolve_incident(state: IncidentState, event: DomainEvent, envelope: Envelop
             reported_by=event.reported_by,
             reported_at=at,
             precision=event.occurred_precision,
+            after=as_bound(event.occurred_after),
+            before=as_bound(event.occurred_before),
         )
         reports = [*state.casualty_reports, report]
         return replace(state, **common, casualty_reports=reports, casualties=_casualties(reports))
     if isinstance(event, InvestigationOpened):
         measure = Measure(
-            by=event.by, at=at, precision=event.occurred_precision, summary=event.summary
+            by=event.by,
+            at=at,
+            precision=event.occurred_precision,
+            after=as_bound(event.occurred_after),
+            before=as_bound(event.occurred_before),
+            summary=event.summary,
         )
         return replace(state, **common, investigations=[*state.investigations, measure])
     if isinstance(event, ProsecutionStarted):
         measure = Measure(
-            by=event.by, at=at, precision=event.occurred_precision, summary=event.summary
+            by=event.by,
+            at=at,
+            precision=event.occurred_precision,
+            after=as_bound(event.occurred_after),
+            before=as_bound(event.occurred_before),
+            summary=event.summary,
         )
         return replace(state, **common, prosecutions=[*state.prosecutions, measure])
     if isinstance(event, CompensationPaid):
@@ -571,6 +608,8 @@ def _evolve_incident(state: IncidentState, event: DomainEvent, envelope: Envelop
             by=event.by,
             at=at,
             precision=event.occurred_precision,
+            after=as_bound(event.occurred_after),
+            before=as_bound(event.occurred_before),
             to=event.to,
             amount=event.amount,
             summary=event.summary,
@@ -610,6 +649,8 @@ def _evolve_mission(state: MissionState, event: DomainEvent, envelope: Envelope)
             status="appointed",
             since=at,
             precision=event.occurred_precision,
+            after=as_bound(event.occurred_after),
+            before=as_bound(event.occurred_before),
             reason=event.reason,
         )
         return replace(state, **common, head_of_mission=appointed)
@@ -621,6 +662,8 @@ def _evolve_mission(state: MissionState, event: DomainEvent, envelope: Envelope)
             status=status,
             since=at,
             precision=event.occurred_precision,
+            after=as_bound(event.occurred_after),
+            before=as_bound(event.occurred_before),
             reason=event.reason,
         )
         return replace(state, **common, head_of_mission=changed)
@@ -635,6 +678,8 @@ def _evolve_mission(state: MissionState, event: DomainEvent, envelope: Envelope)
             replies=list(event.replies),
             recorded_at=at,
             precision=event.occurred_precision,
+            after=as_bound(event.occurred_after),
+            before=as_bound(event.occurred_before),
         )
         return replace(state, **common, correspondence=[*state.correspondence, entry])
     return replace(state, **common)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from incidents.domain.events import (
     Count,
@@ -39,11 +40,27 @@ DemandStatus = Literal["open", "met", "partially_met", "rejected"]
 IncidentStatus = Literal["reported", "closed"]
 HeadStatus = Literal["appointed", "recalled", "returned"]
 
+# A bound of a fact's date (``occurred_after``/``occurred_before``); UNSET, not null, where
+# the event gives none, so that it is left out of the document and a state without bounds
+# encodes as it did before bounds existed.
+Bound = datetime | UnsetType
+
+
+def bound(value: Bound) -> datetime | None:
+    """A bound as a time, or None where the event gave none."""
+    return None if isinstance(value, UnsetType) else value
+
+
+def as_bound(value: datetime | None) -> Bound:
+    """An event's bound as a state keeps it."""
+    return UNSET if value is None else value
+
 
 # gc=False: states are acyclic data decoded from JSON, and leaving them out of the cycle
 # collector makes decoding a long stream's state about a third faster.
 class Part(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """Base of the parts of a state; ``precision`` beside a time is its event's precision."""
+    """Base of the parts of a state; ``precision`` beside a time is its event's precision,
+    ``after`` and ``before`` its bounds (``occurred_after``/``occurred_before``)."""
 
 
 class CorrectionEntry(Part, frozen=True, kw_only=True):
@@ -69,6 +86,8 @@ class StreamState(_Identified, frozen=True, kw_only=True):
 
     occurred_precision: Precision | None = None
     occurred_zone: str | None = None
+    occurred_after: Bound = UNSET
+    occurred_before: Bound = UNSET
     last_event_at: datetime
     sources: list[Source] = []
     corrections: list[CorrectionEntry] = []
@@ -85,6 +104,8 @@ class HeadOfMission(Part, frozen=True, kw_only=True):
     status: HeadStatus
     since: datetime
     precision: Precision | None = None
+    after: Bound = UNSET
+    before: Bound = UNSET
     reason: str | None = None
 
 
@@ -100,6 +121,8 @@ class CorrespondenceEntry(Part, frozen=True, kw_only=True):
     replies: list[ReportedReply] = []
     recorded_at: datetime
     precision: Precision | None = None
+    after: Bound = UNSET
+    before: Bound = UNSET
 
 
 class MissionState(StreamState, frozen=True):
@@ -135,6 +158,8 @@ class DamageEntry(Part, frozen=True, kw_only=True):
     documented_by: Party | None = None
     recorded_at: datetime
     precision: Precision | None = None
+    after: Bound = UNSET
+    before: Bound = UNSET
 
 
 class CasualtyReport(Part, frozen=True, kw_only=True):
@@ -146,6 +171,8 @@ class CasualtyReport(Part, frozen=True, kw_only=True):
     reported_by: Party | None = None
     reported_at: datetime
     precision: Precision | None = None
+    after: Bound = UNSET
+    before: Bound = UNSET
 
 
 class Casualties(Part, frozen=True, kw_only=True):
@@ -161,6 +188,8 @@ class Measure(Part, frozen=True, kw_only=True):
     by: Party
     at: datetime
     precision: Precision | None = None
+    after: Bound = UNSET
+    before: Bound = UNSET
     to: Party | None = None
     amount: Money | None = None
     summary: str | None = None
@@ -257,6 +286,8 @@ class ProtestResponse(Part, frozen=True, kw_only=True):
     summary: str
     received_at: datetime
     precision: Precision | None = None
+    after: Bound = UNSET
+    before: Bound = UNSET
 
 
 class ProtestState(StreamState, frozen=True):

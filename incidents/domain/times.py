@@ -131,21 +131,143 @@ def occurred_label(
     return occurred_at.astimezone(_zone(zone) or UTC).isoformat(timespec="minutes")
 
 
-def earliest_possible(occurred_at: datetime, precision: Precision | None) -> datetime | None:
-    """The first instant a fact dated this way can have happened; None when it is unknown."""
+def earliest_possible(
+    occurred_at: datetime, precision: Precision | None, after: datetime | None = None
+) -> datetime | None:
+    """The first instant a fact dated this way can have happened, on any clock; None when
+    it is unknown. A bound ``after`` (see :func:`span`) that comes later wins."""
     if precision == "unknown":
-        return None
-    if precision is None or precision == "minute":
-        return occurred_at
-    return occurred_at - _EARLIER_BY
+        first = None
+    elif precision is None or precision == "minute":
+        first = occurred_at
+    else:
+        first = occurred_at - _EARLIER_BY
+    if after is not None and (first is None or after > first):
+        return after
+    return first
 
 
-def latest_possible(occurred_at: datetime, precision: Precision | None) -> datetime | None:
-    """The last instant a fact dated this way can have happened; None when it is unknown."""
+def latest_possible(
+    occurred_at: datetime, precision: Precision | None, before: datetime | None = None
+) -> datetime | None:
+    """The last instant a fact dated this way can have happened, on any clock; None when it
+    is unknown. A bound ``before`` that comes earlier wins."""
     if precision == "unknown":
-        return None
-    if precision is None:
-        return occurred_at
-    if precision == "minute":
-        return occurred_at + PERIOD_LENGTH[precision]
-    return occurred_at + PERIOD_LENGTH[precision] + _LATER_BY
+        last = None
+    elif precision is None:
+        last = occurred_at
+    elif precision == "minute":
+        last = occurred_at + PERIOD_LENGTH[precision]
+    else:
+        last = occurred_at + PERIOD_LENGTH[precision] + _LATER_BY
+    if before is not None and (last is None or before < last):
+        return before
+    return last
+
+
+# --- bounds -------------------------------------------------------------------------------
+#
+# A text may give no date for a fact but still fence it in: "after the 2020 war", "before the
+# note of 17 August". The event then carries ``occurred_after`` and ``occurred_before``
+# (either may be missing: an open end), instants in UTC, both inclusive, and its
+# ``occurred_at`` lies between them (the seeds put it on the earlier bound, or on the later
+# one when only that is known). The precision says how exactly ``occurred_at`` is meant;
+# the bounds say what is certain whatever the precision.
+
+# A fact's possible instants, first and last; None is an open end.
+Span = tuple[datetime | None, datetime | None]
+# How ``since``/``until`` treat a fact known only within a span: ``certain`` keeps it when
+# the whole span lies in the range, ``possible`` when any part of it does.
+DateRule = Literal["certain", "possible"]
+DATE_RULES: tuple[DateRule, ...] = ("certain", "possible")
+
+
+def _calendar_end(start: datetime, precision: Precision) -> datetime:
+    """The last instant (to the microsecond) of the UTC calendar period starting at
+    ``start``."""
+    if precision == "year":
+        following = start.replace(year=start.year + 1, month=1, day=1)
+    elif precision == "month":
+        following = start.replace(
+            year=start.year + start.month // 12, month=start.month % 12 + 1, day=1
+        )
+    else:
+        following = start + PERIOD_LENGTH[precision]
+    return following - timedelta(microseconds=1)
+
+
+def span(
+    occurred_at: datetime,
+    precision: Precision | None = None,
+    after: datetime | None = None,
+    before: datetime | None = None,
+) -> Span:
+    """The instants a fact dated this way may have happened at, as the views read them.
+
+    A time without a precision, or to the minute, is a point; a year, month or day is its
+    calendar period in UTC (the views' clock); ``unknown`` is open at both ends. The bounds,
+    where given, narrow that: the result is the overlap.
+    """
+    first: datetime | None
+    last: datetime | None
+    if precision == "unknown":
+        first, last = None, None
+    elif precision in (None, "minute"):
+        first, last = occurred_at, occurred_at
+    else:
+        first, last = occurred_at, _calendar_end(occurred_at, precision)
+    if after is not None and (first is None or after > first):
+        first = after
+    if before is not None and (last is None or before < last):
+        last = before
+    return first, last
+
+
+def in_range(
+    bounds: Span,
+    since: datetime | None,
+    until: datetime | None,
+    rule: DateRule = "certain",
+) -> bool:
+    """Whether a fact with these possible instants passes ``since``/``until`` (inclusive).
+
+    ``certain``: the whole span lies in the range, so an open end fails any bound on its
+    side. ``possible``: the span and the range overlap, so an open end passes.
+    """
+    first, last = bounds
+    if rule == "certain":
+        if since is not None and (first is None or first < since):
+            return False
+        return not (until is not None and (last is None or last > until))
+    if since is not None and last is not None and last < since:
+        return False
+    return not (until is not None and first is not None and first > until)
+
+
+def _instant_label(instant: datetime, zone: str | None) -> str:
+    if zone is None and instant.hour == instant.minute == instant.second == 0:
+        return instant.date().isoformat()
+    return instant.astimezone(_zone(zone) or UTC).isoformat(timespec="minutes")
+
+
+def bounds_label(after: datetime | None, before: datetime | None, zone: str | None = None) -> str:
+    """A bounded date as an ISO 8601 interval, ``..`` for an open end (as ISO 8601-2 writes
+    it): ``2020-11-09T21:00+00:00/2024-11-10T20:00+00:00``, ``../2022-08-17T22:00+00:00``.
+    A bound at midnight UTC reads as its date."""
+    first = ".." if after is None else _instant_label(after, zone)
+    last = ".." if before is None else _instant_label(before, zone)
+    return f"{first}/{last}"
+
+
+def date_label(
+    occurred_at: datetime,
+    precision: Precision | None = None,
+    zone: str | None = None,
+    after: datetime | None = None,
+    before: datetime | None = None,
+) -> str | None:
+    """How a view shows a date: :func:`occurred_label` for a date the text gives, the bounds
+    (:func:`bounds_label`) for one it only fences in; None when neither is known."""
+    if after is not None or before is not None:
+        return bounds_label(after, before, zone)
+    return occurred_label(occurred_at, precision, zone)

@@ -38,7 +38,7 @@ SEEDS = ROOT / "seeds"
 DOCUMENTS = SEEDS / "documents"
 # In CI the shared documents sit beside the repository; in development they may live elsewhere.
 SHARED_DOCUMENTS = ROOT.parent / "shared" / "seed-documents"
-# Events whose document gives no date leave occurred_at to the log; this stands in for it.
+# The time the log records the seeds at (never an event's occurred_at).
 LOAD_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -82,8 +82,7 @@ def states() -> dict[str, State]:
         batch = []
         for event in append["events"]:
             versions[stream_id] = versions.get(stream_id, 0) + 1
-            at = event.get("occurred_at")
-            occurred_at = datetime.fromisoformat(at) if at else LOAD_TIME
+            occurred_at = datetime.fromisoformat(event["occurred_at"])
             batch.append(
                 RecordedEvent(
                     position=0,
@@ -130,13 +129,11 @@ def test_every_file_is_a_post_events_body() -> None:
             assert append["expected_version"] == "any"
             assert is_valid_stream_id(append["stream_id"])
             for event in append["events"]:
-                assert set(event) - {"occurred_at"} == {"event_id", "type", "data", "metadata"}
+                # every event is dated by the seeds: none is left to the clock of the log
+                assert set(event) == {"event_id", "type", "occurred_at", "data", "metadata"}
                 assert event["metadata"]["source"] == "seed"
-                if "occurred_at" in event:
-                    assert event["occurred_at"].endswith("Z")
-                    assert datetime.fromisoformat(event["occurred_at"]).tzinfo is not None
-                else:
-                    assert event["data"]["occurred_precision"] == "unknown"
+                assert event["occurred_at"].endswith("Z")
+                assert datetime.fromisoformat(event["occurred_at"]).tzinfo is not None
 
 
 def test_every_event_decodes_and_belongs_to_its_stream() -> None:
@@ -195,9 +192,41 @@ def test_all_five_documents_are_cited() -> None:
 
 def test_an_unknown_or_derived_date_says_how_it_was_found() -> None:
     for stream_id, event in events():
-        unknown = event["data"].get("occurred_precision") == "unknown"
-        if unknown or "occurred_at" not in event:
+        data = event["data"]
+        loose = data.get("occurred_precision") == "unknown"
+        if loose or "occurred_after" in data or "occurred_before" in data:
             assert event["metadata"].get("date_basis"), f"{stream_id} {event['type']}"
+
+
+def test_a_bounded_date_lies_within_its_bounds_on_one_of_them() -> None:
+    # the seeds put occurred_at on the later bound, or on the earlier where only it is known
+    bounded = 0
+    for stream_id, event in events():
+        data = event["data"]
+        after, before = data.get("occurred_after"), data.get("occurred_before")
+        if after is None and before is None:
+            continue
+        bounded += 1
+        assert event["occurred_at"] == (before or after), stream_id
+        if after is not None and before is not None:
+            assert after < before, stream_id
+    assert bounded >= 20
+
+
+def test_a_year_is_in_a_stream_id_only_where_the_dates_fix_it() -> None:
+    # a stream whose opening event is open at one end may lie in any year on that side
+    for stream_id, event in events():
+        if event["type"] not in {"IncidentReported", "StatementIssued", "ResolutionAdopted"}:
+            continue
+        data = event["data"]
+        if data.get("occurred_precision") != "unknown":
+            continue
+        after, before = data.get("occurred_after"), data.get("occurred_before")
+        named = {part for part in stream_id.split("-") if len(part) == 4 and part.isdigit()}
+        if after is None or before is None:
+            assert not named, stream_id
+        else:
+            assert named <= {str(year) for year in range(int(after[:4]), int(before[:4]) + 1)}
 
 
 # --- the rules hold -----------------------------------------------------------------------
@@ -271,9 +300,13 @@ def test_the_paris_embassy_has_unanswered_notes_to_the_french_authorities(
     assert unanswered[0].sent_at == datetime(2022, 8, 17, tzinfo=UTC)
     mission = states["mission-az-paris"]
     assert isinstance(mission, MissionState)
-    (bulk,) = mission.correspondence
+    bulk, radicals = mission.correspondence
     assert bulk.count is not None and (bulk.count.value, bulk.count.qualifier) == (50, "about")
     assert bulk.since == "2017"
+    # the embassy's reports on Dashnaksutun and ASALA, in the notes sent by 17 August 2022
+    assert "Dashnaksutun" in radicals.subject and "ASALA" in radicals.subject
+    assert radicals.count is None and radicals.precision == "unknown"
+    assert radicals.before == datetime(2022, 8, 17, 22, tzinfo=UTC)
 
 
 def test_the_five_missions_are_registered(states: dict[str, State]) -> None:
@@ -300,7 +333,7 @@ def test_the_five_missions_are_registered(states: dict[str, State]) -> None:
 def test_undated_incidents_say_so(states: dict[str, State]) -> None:
     for stream_id in (
         "incident-az-beirut-2022-attack",
-        "incident-az-tbilisi-2022-attempt",
+        "incident-az-tbilisi-attempt",
         "incident-fr-natavan-monument-vandalism",
     ):
         incident = states[stream_id]
@@ -308,12 +341,15 @@ def test_undated_incidents_say_so(states: dict[str, State]) -> None:
         assert incident.occurred_precision == "unknown"
     monument = states["incident-fr-natavan-monument-vandalism"]
     assert isinstance(monument, IncidentState)
+    # after the 2020 war's ceasefire, before COP29 opened (003 calls it upcoming)
+    assert monument.occurred_after == datetime(2020, 11, 9, 21, tzinfo=UTC)
+    assert monument.occurred_before == datetime(2024, 11, 10, 20, tzinfo=UTC)
     assert monument.mission is None and monument.location is not None
     assert monument.location.state == "FR"
 
 
 def test_the_resolutions_and_the_statements_rejecting_them(states: dict[str, State]) -> None:
-    senate = states["statement-fr-senate-resolution-2022"]
+    senate = states["statement-fr-senate-resolution"]
     assembly = states["statement-fr-national-assembly-resolution-2022-11-30"]
     assert isinstance(senate, StatementState) and isinstance(assembly, StatementState)
     assert (senate.kind, assembly.kind, assembly.adopted_on) == (
@@ -338,4 +374,67 @@ def test_the_2020_statements(states: dict[str, State]) -> None:
     assert (baku.stance, baku.about) == ("rejects", france.stream_id)
     damage = states["incident-az-paris-2020-diaspora-damage"]
     assert isinstance(damage, IncidentState)
-    assert (damage.occurred_precision, damage.repeated) == ("year", True)
+    assert (damage.occurred_precision, damage.repeated) == ("unknown", True)
+    # within the war: 27 September 2020 in Baku to the ceasefire at 00:00 Moscow time
+    assert (damage.occurred_after, damage.occurred_before) == (
+        datetime(2020, 9, 26, 20, tzinfo=UTC),
+        datetime(2020, 11, 9, 21, tzinfo=UTC),
+    )
+    (recorded,) = damage.damage
+    assert (recorded.after, recorded.before) == (damage.occurred_after, damage.occurred_before)
+    ceasefire = states["statement-az-am-ru-2020-11-10-ceasefire"]
+    assert isinstance(ceasefire, StatementState)
+    assert ceasefire.issued_at == datetime(2020, 11, 9, 21, tzinfo=UTC)
+    assert (ceasefire.occurred_precision, ceasefire.occurred_zone) == ("minute", "Europe/Moscow")
+
+
+def test_the_placeholder_dates_are_bounds(states: dict[str, State]) -> None:
+    beirut = states["incident-az-beirut-2022-attack"]
+    london = states["incident-az-london-embassy"]
+    assert isinstance(beirut, IncidentState) and isinstance(london, IncidentState)
+    # Beirut: after the clashes began (12 September 2022 in Baku), before Paris at 14:20
+    assert (beirut.occurred_after, beirut.occurred_before) == (
+        datetime(2022, 9, 11, 20, tzinfo=UTC),
+        datetime(2022, 9, 18, 12, 20, tzinfo=UTC),
+    )
+    # London: before the end of 17 August 2022 in Paris, no lower bound
+    assert london.occurred_after is msgspec.UNSET
+    assert london.occurred_before == datetime(2022, 8, 17, 22, tzinfo=UTC)
+    for state in (beirut, london):
+        assert state.occurred_precision == "unknown"
+
+
+def test_document_003_is_bounded_by_the_war_and_cop29(states: dict[str, State]) -> None:
+    baku = states["mission-fr-baku"]
+    answer = states["statement-az-mfa-hajizadeh-ambassador-recall"]
+    assert isinstance(baku, MissionState) and isinstance(answer, StatementState)
+    head = baku.head_of_mission
+    assert head is not None and head.status == "recalled"
+    window = (datetime(2020, 11, 9, 21, tzinfo=UTC), datetime(2024, 11, 10, 20, tzinfo=UTC))
+    assert (head.after, head.before) == window
+    assert (answer.occurred_after, answer.occurred_before) == window
+    assert head.since == answer.issued_at == window[1]
+
+
+def test_the_crowd_stayed_an_hour_and_the_truce_closed_the_clashes(
+    states: dict[str, State],
+) -> None:
+    attack = states[PARIS_ATTACK]
+    assert isinstance(attack, IncidentState)
+    assert attack.ended_at == datetime(2022, 9, 18, 13, 20, tzinfo=UTC)
+    clashes = states["incident-am-az-border-2022-09-12-clashes"]
+    assert isinstance(clashes, IncidentState)
+    assert (clashes.status, clashes.closed_at) == ("closed", datetime(2022, 9, 14, tzinfo=UTC))
+
+
+def test_the_renewed_fire_of_november_2022(states: dict[str, State]) -> None:
+    midnight = states["incident-az-kalbajar-lachin-midnight-fire"]
+    tuesday = states["incident-az-aghdam-2022-11-29-fire"]
+    assert isinstance(midnight, IncidentState) and isinstance(tuesday, IncidentState)
+    # at a midnight in Baku no later than the one that began Wednesday 30 November 2022
+    assert midnight.occurred_before == datetime(2022, 11, 29, 20, tzinfo=UTC)
+    assert midnight.occurred_precision == "unknown"
+    assert (tuesday.occurred_at, tuesday.occurred_precision) == (
+        datetime(2022, 11, 29, tzinfo=UTC),
+        "day",
+    )

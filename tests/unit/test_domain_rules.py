@@ -770,3 +770,29 @@ def test_last_event_at_is_the_latest_occurrence() -> None:
     stream = Stream("incident-1", (incident(), T0 + timedelta(days=2)))
     stream.append((DamageRecorded(description="d", occurred_precision="unknown"), T0))
     assert incident_state(stream).last_event_at == T0 + timedelta(days=2)
+
+
+# --- bounds -------------------------------------------------------------------------------
+
+
+def test_occurred_at_must_lie_within_the_bounds() -> None:
+    bounded = incident(occurred_precision="unknown", occurred_before=T0)
+    violation = Stream("incident-1").refused((bounded, T0 + timedelta(minutes=1)))
+    assert violation.rule == "occurred-outside-bounds"
+    stream = Stream("incident-1", (bounded, T0))
+    state = incident_state(stream)
+    assert (state.occurred_after, state.occurred_before) == (msgspec.UNSET, T0)
+
+
+def test_a_follow_up_bounded_before_the_opening_is_certainly_earlier() -> None:
+    stream = Stream(
+        "incident-1", (incident(occurred_precision="day"), T0.replace(hour=0, minute=0))
+    )
+    earlier = T0 - timedelta(days=3)
+    damage = DamageRecorded(
+        description="door", occurred_precision="unknown", occurred_before=earlier
+    )
+    assert stream.refused((damage, earlier)).rule == "occurred-before-opening"
+    # unbounded, the same unknown date is never compared
+    stream.append((DamageRecorded(description="door", occurred_precision="unknown"), earlier))
+    assert len(incident_state(stream).damage) == 1
