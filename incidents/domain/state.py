@@ -46,8 +46,9 @@ HeadStatus = Literal["appointed", "recalled", "returned"]
 Bound = datetime | UnsetType
 
 
-def bound(value: Bound) -> datetime | None:
-    """A bound as a time, or None where the event gave none."""
+def bound(value: Bound | None) -> datetime | None:
+    """A bound as a time, or None where the event gave none (a view's slice of a state
+    reads an absent bound as None)."""
     return None if isinstance(value, UnsetType) else value
 
 

@@ -19,6 +19,7 @@ from litestar.openapi.spec import Example
 from litestar.params import FromQuery, PathParameter, QueryParameter
 
 from incidents.domain.events import IncidentKind
+from incidents.domain.times import DateRule
 from incidents.http.bodies import AwareDatetime
 from incidents.http.problems import QUERY_PROBLEMS, BadRequestError, ParameterError
 from incidents.projections.in_time import Moment, PastCursorError
@@ -45,6 +46,13 @@ TimeQuery = Annotated[
     ),
 ]
 _decode_time = msgspec.json.Decoder(AwareDatetime).decode
+DatesQuery = Annotated[
+    DateRule,
+    QueryParameter(
+        description="how since/until take a loosely dated fact: certain (its whole span in "
+        "the range) or possible (any part of it)"
+    ),
+]
 
 # A party filter matches an ISO 3166 code or a body's name.
 PartyFilter = Annotated[str | None, QueryParameter(min_length=2, max_length=200)]
@@ -223,9 +231,11 @@ class ProjectionController(Controller):
         limit: RowsLimit = ROWS_PAGE,
         as_of: AsOfQuery = None,
         known_at: KnownAtQuery = None,
+        dates: DatesQuery = "certain",
     ) -> Response[IncidentsView]:
         """Incidents filtered by mission, host state, kind and time of occurrence; newest
-        first, a page at a time."""
+        first, a page at a time. ``dates`` says how ``since``/``until`` take an incident the
+        text dates loosely: ``certain`` (its whole span in the range) or ``possible``."""
         at = moment(as_of, known_at)
         read = projections.incidents if at.is_now else partial(projections.past.incidents, at)
         try:
@@ -237,6 +247,7 @@ class ProjectionController(Controller):
                 _time("until", until),
                 after,
                 limit,
+                dates,
             )
         except (CursorError, PastCursorError) as error:
             raise BadRequestError(str(error)) from error

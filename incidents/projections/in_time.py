@@ -37,6 +37,7 @@ from incidents.domain.state import (
     is_open,
     mission_of,
 )
+from incidents.domain.times import DateRule
 from incidents.projections.incidents_by_mission import (
     IncidentsView,
     incident_order,
@@ -321,6 +322,7 @@ class PastViews:
         until: datetime | None = None,
         after: str | None = None,
         limit: int | None = None,
+        dates: DateRule = "certain",
     ) -> IncidentsView:
         """As :meth:`Projections.incidents`, at ``moment``."""
         missions = await self.missions_at(moment)
@@ -343,6 +345,7 @@ class PastViews:
             until,
             key,
             limit,
+            dates,
         )
         return msgspec.structs.replace(view, as_of=moment.as_of, known_at=moment.known_at)
 

@@ -3,6 +3,12 @@
 The host state of an incident is its location's state, or else the receiving state of the
 mission it concerns. Counts come per mission, per host state and per month of occurrence,
 of every incident that matches; the list is a page of them, newest first.
+
+An incident the text dates loosely is filtered by the span its date allows (its precision's
+period, narrowed by its bounds: :func:`incidents.domain.times.span`), under the rule asked
+for: ``certain`` (the whole span in ``since``/``until``) or ``possible`` (any part of it).
+It counts in ``by_month`` under its month only when that span lies in one month, else under
+``undated``; each row shows its date as the text gives it (``occurred_label``).
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from datetime import datetime
 
 import msgspec
 
-from incidents.domain.state import IncidentState, MissionState
+from incidents.domain.state import IncidentState, MissionState, bound
+from incidents.domain.times import DateRule, Span, date_label, in_range, span
 from incidents.projections.ordered import Ordered, Page, Tag, Tags
 from incidents.projections.slices import IncidentPlace
 
@@ -29,6 +36,10 @@ class IncidentRow(msgspec.Struct, frozen=True):
     mission: str | None
     host_state: str | None
     police_response_minutes: float | None = None
+    occurred_precision: str | None = None
+    occurred_after: datetime | None = None
+    occurred_before: datetime | None = None
+    occurred_label: str | None = None
 
 
 class IncidentsView(msgspec.Struct, frozen=True):
@@ -69,8 +80,19 @@ def host_state_of(
     return receiving.get(incident.mission) if incident.mission else None
 
 
+def incident_span(incident: IncidentState | IncidentPlace) -> Span:
+    """The instants the incident's date allows (see :func:`incidents.domain.times.span`)."""
+    return span(
+        incident.occurred_at,
+        incident.occurred_precision,
+        bound(incident.occurred_after),
+        bound(incident.occurred_before),
+    )
+
+
 def incident_row(incident: IncidentState, receiving: Mapping[str, str]) -> IncidentRow:
     """The incident as the view lists it."""
+    after, before = bound(incident.occurred_after), bound(incident.occurred_before)
     return IncidentRow(
         stream_id=incident.stream_id,
         kind=incident.kind,
@@ -80,11 +102,28 @@ def incident_row(incident: IncidentState, receiving: Mapping[str, str]) -> Incid
         mission=incident.mission,
         host_state=host_state_of(incident, receiving),
         police_response_minutes=incident.response_minutes,
+        occurred_precision=incident.occurred_precision,
+        occurred_after=after,
+        occurred_before=before,
+        occurred_label=date_label(
+            incident.occurred_at,
+            incident.occurred_precision,
+            incident.occurred_zone,
+            after,
+            before,
+        ),
     )
 
 
-def _month(occurred: datetime | None) -> str | None:
-    return None if occurred is None else f"{occurred.year:04d}-{occurred.month:02d}"
+UNDATED_MONTH = "undated"
+
+
+def _month(bounds: Span) -> str:
+    """The month a span lies in, or ``undated`` when it is open or crosses a month's end."""
+    first, last = bounds
+    if first is None or last is None or (first.year, first.month) != (last.year, last.month):
+        return UNDATED_MONTH
+    return f"{first.year:04d}-{first.month:02d}"
 
 
 def _value(tags: Tags, name: str) -> str | None:
@@ -105,14 +144,12 @@ class IncidentTotals:
         self.by_host_state: Counter[str] = Counter()
         self.by_month: Counter[str] = Counter()
 
-    def add(self, key: IncidentKey, tags: Tags, value: None, sign: int) -> None:
+    def add(self, key: IncidentKey, tags: Tags, value: Span, sign: int) -> None:
         """Count an incident in (sign 1) or out (sign -1); a count of 0 is no entry."""
         self.count += sign
         _move(self.by_mission, _value(tags, "mission") or "none", sign)
         _move(self.by_host_state, _value(tags, "host_state") or "unknown", sign)
-        month = _month(key[1])
-        if month is not None:
-            _move(self.by_month, month, sign)
+        _move(self.by_month, _month(value), sign)
 
 
 def _move(counter: Counter[str], name: str, sign: int) -> None:
@@ -123,22 +160,29 @@ def _move(counter: Counter[str], name: str, sign: int) -> None:
         del counter[name]
 
 
-# Where each incident comes in the view, oldest first (the view reads it backwards).
-HeldIncidents = Ordered[IncidentKey, None, IncidentTotals]
+# Where each incident comes in the view, oldest first (the view reads it backwards), with
+# the span its date allows.
+HeldIncidents = Ordered[IncidentKey, Span, IncidentTotals]
+# The tag of incidents whose date is not a point: the only ones a ``possible`` range may
+# take from outside the range of their ``occurred_at``.
+LOOSE: Tag = ("date", "loose")
 
 
 def incident_entry(
     incident: IncidentState | IncidentPlace, receiving: Mapping[str, str]
-) -> tuple[IncidentKey, Tags, None]:
-    """The incident's place in the view and the filter values it is found by: its
-    mission, host state (see :func:`host_state_of`) and kind."""
+) -> tuple[IncidentKey, Tags, Span]:
+    """The incident's place in the view, the filter values it is found by (its mission,
+    host state (see :func:`host_state_of`) and kind) and the span of its date."""
+    bounds = incident_span(incident)
     tags = {("kind", incident.kind)}
+    if bounds[0] is None or bounds[0] != bounds[1]:
+        tags.add(LOOSE)
     if incident.mission is not None:
         tags.add(("mission", incident.mission))
     host = host_state_of(incident, receiving)
     if host is not None:
         tags.add(("host_state", host))
-    return incident_order(incident), tuple(sorted(tags)), None
+    return incident_order(incident), tuple(sorted(tags)), bounds
 
 
 def held_incidents() -> HeldIncidents:
@@ -159,6 +203,7 @@ def select_incidents(
     until: datetime | None = None,
     after: IncidentKey | None = None,
     limit: int | None = None,
+    dates: DateRule = "certain",
 ) -> Page[IncidentTotals]:
     """The page of :func:`incidents_view` from the places ``held``: which incidents, newest
     first, and the counts of all that match."""
@@ -169,6 +214,14 @@ def select_incidents(
         tags.append(("host_state", host_state.upper()))
     if kind is not None:
         tags.append(("kind", kind))
+    if since is None and until is None:
+        return held.page(tags, after, limit, newest_first=True)
+
+    def keep(bounds: Span) -> bool:
+        return in_range(bounds, since, until, dates)
+
+    # An occurred_at lies in its span: a certain match has it in the range; a possible one
+    # may lie outside only when its date is loose.
     return held.page(
         tags,
         after,
@@ -177,6 +230,8 @@ def select_incidents(
         low=None if since is None else (True, since),
         high=None if until is None else (True, until),
         prefix=_time_of,
+        keep=keep,
+        beyond=LOOSE if dates == "possible" else None,
     )
 
 
@@ -206,11 +261,14 @@ def incidents_view(
     until: datetime | None = None,
     after: IncidentKey | None = None,
     limit: int | None = None,
+    dates: DateRule = "certain",
 ) -> IncidentsView:
-    """Incidents filtered by mission, host state, kind and time of occurrence; the list holds
-    the ``limit`` (all when None) that come after ``after`` in the view's order."""
+    """Incidents filtered by mission, host state, kind and time of occurrence (under the
+    rule ``dates``); the list holds the ``limit`` (all when None) that come after ``after``
+    in the view's order."""
     receiving = {m.stream_id: m.receiving_state for m in missions}
     rows: list[IncidentRow] = []
+    spans: dict[str, Span] = {}
     for incident in incidents:
         row = incident_row(incident, receiving)
         if mission is not None and row.mission != mission:
@@ -219,11 +277,10 @@ def incidents_view(
             continue
         if kind is not None and row.kind != kind:
             continue
-        occurred = row.occurred_at
-        if since is not None and (occurred is None or occurred < since):
+        bounds = incident_span(incident)
+        if (since is not None or until is not None) and not in_range(bounds, since, until, dates):
             continue
-        if until is not None and (occurred is None or occurred > until):
-            continue
+        spans[row.stream_id] = bounds
         rows.append(row)
     rows.sort(key=incident_order, reverse=True)
     start = 0
@@ -234,7 +291,7 @@ def incidents_view(
         count=len(rows),
         by_mission=dict(sorted(Counter(r.mission or "none" for r in rows).items())),
         by_host_state=dict(sorted(Counter(r.host_state or "unknown" for r in rows).items())),
-        by_month=dict(sorted(Counter(m for r in rows if (m := _month(r.occurred_at))).items())),
+        by_month=dict(sorted(Counter(_month(spans[r.stream_id]) for r in rows).items())),
         incidents=rows[start:end],
         next_after=rows[end - 1].stream_id if end > start else (after[2] if after else None),
         has_more=end < len(rows),

@@ -8,12 +8,17 @@ from datetime import datetime
 
 import msgspec
 
-from incidents.domain.state import MissionState, NoteState
+from incidents.domain.state import MissionState, NoteState, bound
+from incidents.domain.times import date_label
 from incidents.store.protocol import MissionTally, StreamRow
 
 
 class MissionSummary(msgspec.Struct, frozen=True):
-    """What a desk officer sees first about one mission."""
+    """What a desk officer sees first about one mission.
+
+    ``head_of_mission`` is where the head stands (appointed, recalled, returned);
+    ``head_of_mission_since`` the date of that change as the text gives it (a bounded date
+    reads as its bounds, an undated one as null)."""
 
     mission: str
     name: str
@@ -22,6 +27,9 @@ class MissionSummary(msgspec.Struct, frozen=True):
     city: str
     kind: str
     head_of_mission: str | None = None
+    head_of_mission_name: str | None = None
+    head_of_mission_title: str | None = None
+    head_of_mission_since: str | None = None
     incidents: int = 0
     open_incidents: int = 0
     notes_sent: int = 0
@@ -159,6 +167,13 @@ def _summary(
         city=state.city,
         kind=state.kind,
         head_of_mission=head.status if head else None,
+        head_of_mission_name=head.name if head else None,
+        head_of_mission_title=head.title if head else None,
+        head_of_mission_since=(
+            date_label(head.since, head.precision, None, bound(head.after), bound(head.before))
+            if head
+            else None
+        ),
         latest_position=position,
         latest_recorded_at=recorded_at,
         **counts,

@@ -124,29 +124,45 @@ class Ordered(Generic[K, V, TotalsT]):
         low: Any = None,
         high: Any = None,
         prefix: Callable[[K], Any] | None = None,
+        keep: Callable[[V], bool] | None = None,
+        beyond: Tag | None = None,
     ) -> tuple[Sequence[K], TotalsT]:
         """The keys, in order, of the entries that carry every tag in ``tags`` and, with
         ``prefix``, whose ``prefix(key)`` lies in ``[low, high]`` (a bound may be None);
-        with their totals. What is returned must not be changed."""
+        with their totals. What is returned must not be changed.
+
+        ``keep`` filters the entries further by their value; ``beyond`` names a tag whose
+        entries are considered outside the range too (each still subject to ``keep``)."""
         if any(tag not in self._lists for tag in tags):
             return [], self._new_totals()
         base: Tag | None = min(tags, key=lambda tag: len(self._lists[tag])) if tags else None
         keys = self._lists[base]
         ranged = prefix is not None and (low is not None or high is not None)
         rest = [tag for tag in tags if tag != base]
-        if not rest and not ranged:
+        if not rest and not ranged and keep is None:
             return keys, self._totals[base]
         start, stop = 0, len(keys)
         if prefix is not None and low is not None:
             start = bisect_left(keys, low, key=prefix)
         if prefix is not None and high is not None:
             stop = bisect_right(keys, high, key=prefix)
+        candidates: Sequence[K] = keys[start:stop]
+        if beyond is not None and ranged and prefix is not None and beyond in self._lists:
+            outside = [
+                key
+                for key in self._lists[beyond]
+                if (low is not None and prefix(key) < low)
+                or (high is not None and prefix(key) > high)
+            ]
+            if outside:
+                candidates = sorted([*candidates, *outside])
+                rest = list(tags)
         chosen: list[K] = []
         totals = self._new_totals()
         entries = self._entries
-        for key in keys[start:stop]:
+        for key in candidates:
             _, carried, value = entries[key[-1]]
-            if all(tag in carried for tag in rest):
+            if all(tag in carried for tag in rest) and (keep is None or keep(value)):
                 chosen.append(key)
                 totals.add(key, carried, value, 1)
         return chosen, totals
@@ -161,10 +177,12 @@ class Ordered(Generic[K, V, TotalsT]):
         low: Any = None,
         high: Any = None,
         prefix: Callable[[K], Any] | None = None,
+        keep: Callable[[V], bool] | None = None,
+        beyond: Tag | None = None,
     ) -> Page[TotalsT]:
         """The ``limit`` (all when None) streams of :meth:`select` that come after the key
         ``after`` in key order, or, ``newest_first``, in reverse key order."""
-        keys, totals = self.select(tags, low, high, prefix)
+        keys, totals = self.select(tags, low, high, prefix, keep, beyond)
         if newest_first:
             end = len(keys) if after is None else bisect_left(keys, after)
             start = 0 if limit is None else max(0, end - limit)

@@ -30,6 +30,7 @@ from incidents.domain.state import (
     ProtestState,
     ProtestStatus,
 )
+from incidents.domain.times import Precision
 from incidents.store.protocol import StreamRow
 
 S = TypeVar("S")
@@ -108,6 +109,10 @@ class IncidentFacts(Facts, frozen=True, kw_only=True):
     mission: str | None = None
     location: Location | None = None
     response_minutes: float | None = None
+    occurred_precision: Precision | None = None
+    occurred_zone: str | None = None
+    occurred_after: datetime | None = None
+    occurred_before: datetime | None = None
 
 
 class Named(msgspec.Struct, frozen=True, gc=False):
@@ -142,6 +147,9 @@ class IncidentPlace(Facts, frozen=True, kw_only=True):
     occurred_at: datetime
     mission: str | None = None
     location: Named | None = None
+    occurred_precision: Precision | None = None
+    occurred_after: datetime | None = None
+    occurred_before: datetime | None = None
 
 
 # Each slice's decoder, and the full state type whose place it takes in the views.

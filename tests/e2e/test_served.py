@@ -52,6 +52,6 @@ def test_seeds_posted_over_http_show_in_the_projections(
         assert paris[0]["sent"]["count"] >= 1
         assert all(n["to"]["state"] == "FR" for n in paris[0]["sent"]["notes"])
         # and beside them, the "about 50 notes and letters" the ambassador reports in bulk
-        (bulk,) = paris[0]["reported_in_bulk"]
+        (bulk,) = [b for b in paris[0]["reported_in_bulk"] if b.get("count")]
         assert bulk["count"] == {"value": 50, "qualifier": "about"}
         assert {party["state"] for party in bulk["to"]} == {"FR"}
