@@ -27,6 +27,7 @@ from incidents.http.auth import (
 from incidents.http.dashboard.pages import TEMPLATES, dashboard_handlers
 from incidents.http.dashboard.writing import WritingController, csrf_config
 from incidents.http.decoding import StrictRequest
+from incidents.http.desk import DeskController, TimelineController
 from incidents.http.limits import LIMIT_EXCEPTION_HANDLERS, body_read_timeout_middleware
 from incidents.http.live import LiveController, LiveOptions
 from incidents.http.problems import EXCEPTION_HANDLERS, ProblemTypeController
@@ -35,6 +36,7 @@ from incidents.http.query import refuse_unknown_query_parameters
 from incidents.http.streams import LogController, StreamController
 from incidents.http.tokens import TokenController
 from incidents.live import LogFeed
+from incidents.projections.desk_index import DeskIndex
 from incidents.projections.reader import Projections
 from incidents.service import LogService
 from incidents.settings import Settings
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.service = LogService(store, _now)
         app.state.projections = Projections(store, settings.reply_window_days, _now)
         app.state.feed = LogFeed(store, settings.live_buffer_bytes)
+        app.state.desk = DeskIndex(store, settings.reply_window_days, _now)
         sampler = asyncio.create_task(observability.sample_subscribers(app.state.feed))
         app.state.tokens = open_tokens(settings.database_url, settings.busy_timeout)
         try:
@@ -109,6 +112,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     live_options = LiveOptions(settings.live_keepalive_seconds)
 
+    def provide_desk() -> DeskIndex:
+        desk: DeskIndex = app.state.desk
+        return desk
+
     app = Litestar(
         route_handlers=[
             StreamController,
@@ -116,6 +123,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LiveController,
             ProjectionController,
             MissionController,
+            TimelineController,
+            DeskController,
             ProblemTypeController,
             TokenController,
             health,
@@ -139,6 +148,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "projections": Provide(provide_projections, sync_to_thread=False),
             "feed": Provide(provide_feed, sync_to_thread=False),
             "live_options": Provide(lambda: live_options, sync_to_thread=False),
+            "desk": Provide(provide_desk, sync_to_thread=False),
         },
         exception_handlers={
             **EXCEPTION_HANDLERS,

@@ -1,0 +1,143 @@
+"""The desk's views: a mission's timeline, statements, response times, relations.
+
+``include=sources`` puts each row's citations (document and quote) beside it; the timeline's
+items carry theirs always.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import PathParameter, QueryParameter
+
+from incidents.http.problems import QUERY_PROBLEMS
+from incidents.http.projections import MISSION_PATTERN, _page
+from incidents.projections.desk import (
+    RelationsView,
+    ResponseTimesView,
+    StatementsView,
+    TimelineView,
+)
+from incidents.projections.desk_index import DeskIndex
+from incidents.service import StreamNotFoundError
+from incidents.store.protocol import STREAM_ID_MAX_LENGTH
+
+Include = Annotated[
+    Literal["sources"] | None,
+    QueryParameter(description="sources: each row's citations (document and quote)"),
+]
+MissionPath = Annotated[
+    str, PathParameter(pattern=MISSION_PATTERN, max_length=STREAM_ID_MAX_LENGTH)
+]
+PositionCursor = Annotated[
+    int | None,
+    QueryParameter(ge=1, description="the previous page's next_after: the last event listed"),
+]
+StatementCursor = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=r"^statement-[a-z0-9][a-z0-9-]*$",
+        max_length=STREAM_ID_MAX_LENGTH,
+        description="the previous page's next_after: the last statement listed",
+    ),
+]
+TimelineLimit = Annotated[int, QueryParameter(ge=1, le=500, description="events a page holds")]
+StatementsLimit = Annotated[
+    int, QueryParameter(ge=1, le=1000, description="statements a page holds")
+]
+
+
+class TimelineController(Controller):
+    """``/missions/{mission_id}/timeline``."""
+
+    path = "/missions"
+    tags = ["desk"]
+
+    @get(
+        "/{mission_id:str}/timeline",
+        summary="Every event touching a mission, in occurred order",
+        responses=QUERY_PROBLEMS,
+    )
+    async def timeline(
+        self,
+        request: Request[Any, Any, Any],
+        mission_id: MissionPath,
+        desk: NamedDependency[DeskIndex],
+        after: PositionCursor = None,
+        limit: TimelineLimit = 50,
+        include: Include = None,
+    ) -> Response[TimelineView]:
+        """The mission's own events and those of the incidents, notes, protests and
+        statements that name it (or were handed to it, or refer to a stream that does),
+        oldest first, each with its date as the text gives it and its sources."""
+        async with desk.current() as index:
+            view = await index.timeline(mission_id, after, limit)
+        if view is None:
+            raise StreamNotFoundError(mission_id)
+        return _page(request, view)
+
+
+class DeskController(Controller):
+    """``/projections/statements``, ``/projections/response-times``,
+    ``/projections/relations``."""
+
+    path = "/projections"
+    tags = ["desk"]
+
+    @get("/statements", summary="Statements and resolutions", responses=QUERY_PROBLEMS)
+    async def statements(
+        self,
+        request: Request[Any, Any, Any],
+        desk: NamedDependency[DeskIndex],
+        made_by: Annotated[
+            str | None,
+            QueryParameter(
+                query="state", pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2"
+            ),
+        ] = None,
+        made_by_body: Annotated[
+            str | None, QueryParameter(name="body", min_length=2, max_length=200)
+        ] = None,
+        after: StatementCursor = None,
+        limit: StatementsLimit = 100,
+        include: Include = None,
+    ) -> Response[StatementsView]:
+        """By the state or the body that made them, oldest first, each with what it
+        responds to (``responds_to``: a stream of this log it is about)."""
+        async with desk.current() as index:
+            full = (await index.full_states())["statement"] if include else None
+            view = index.statements(
+                full, state=made_by, body=made_by_body, after=after, limit=limit
+            )
+        return _page(request, view)
+
+    @get(
+        "/response-times",
+        summary="How host states and ministries answer notes and protests",
+        responses=QUERY_PROBLEMS,
+    )
+    async def response_times(
+        self, desk: NamedDependency[DeskIndex], include: Include = None
+    ) -> ResponseTimesView:
+        """Per host state and per ministry: notes sent, answered and unanswered; days to
+        reply (median, 90th percentile); the share overdue; police response minutes;
+        protests' demands met, refused and open."""
+        async with desk.current() as index:
+            full = await index.full_states() if include else None
+            return index.response_times(full)
+
+    @get(
+        "/relations",
+        summary="Each pair of states on the escalation ladder",
+        responses=QUERY_PROBLEMS,
+    )
+    async def relations(
+        self, desk: NamedDependency[DeskIndex], include: Include = None
+    ) -> RelationsView:
+        """Per pair of states, the highest rung reached (statement, note, protest, summons,
+        recall), whether a recalled head of mission returned, and each rung's history."""
+        async with desk.current() as index:
+            full = await index.full_states() if include else None
+            return index.relations(full)

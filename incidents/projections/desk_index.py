@@ -1,0 +1,370 @@
+"""The desk's views held in memory and caught up with the log, as :class:`CurrentStates` is.
+
+At 1,000,000 events a mission touches some 5,000 of them, and the response times and the
+ladder fold every note, protest, incident and statement. Read from the store on each request
+that would cost seconds. :class:`DeskIndex` holds instead
+
+- for each mission, the order keys of the events that touch it (two flat arrays: the
+  ``occurred_at`` as a POSIX timestamp and the position; 16 bytes an event), so that a page
+  of a timeline is a bisect, a slice and a read of that page's events by position;
+- each stream's missions (what its opening event names, see
+  :func:`incidents.projections.desk.missions_touched`);
+- lean slices of every note, protest, incident, statement and mission state (the fields the
+  views read, no sources);
+- the statements, response-times and relations views last built, with the log position
+  they reflect: built again only when the log has moved.
+
+Every read first catches up: the events after the checkpoint (``read_all``), whose streams'
+rows it reads again (``get_streams``). The first read loads everything (the whole log once,
+every stream's row once). A view asked ``include=sources`` is folded from the full states
+read afresh from the store, since sources are not held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from incidents.domain.events import Party
+from incidents.domain.state import (
+    HeadOfMission,
+    decode_state,
+)
+from incidents.projections.desk import (
+    RelationsView,
+    ResponseTimesView,
+    StatementsView,
+    TimelineView,
+    all_missions_touched,
+    missions_touched,
+    references,
+    relation_steps,
+    relations_view,
+    response_times_view,
+    statement_rows,
+    statements_page,
+    timeline_item,
+)
+from incidents.projections.slices import DemandFacts, Named
+from incidents.store.protocol import EventStore, RecordedEvent, StreamRow
+
+PAGE = 1000
+
+
+class _Lean(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    stream_id: str
+    occurred_precision: str | None = None
+    occurred_zone: str | None = None
+    occurred_after: datetime | None = None
+    occurred_before: datetime | None = None
+
+
+class NoteDesk(_Lean, frozen=True, kw_only=True):
+    """What the desk reads of a note."""
+
+    status: str
+    from_: Party = msgspec.field(name="from")
+    to: Party
+    sent_at: datetime
+    mission: str | None = None
+    reply_due_at: datetime | None = None
+    answered_at: datetime | None = None
+
+
+class ProtestDesk(_Lean, frozen=True, kw_only=True):
+    """What the desk reads of a protest."""
+
+    by: Named
+    to: Named
+    form: str
+    lodged_at: datetime
+    demands: list[DemandFacts] = []
+
+
+class IncidentDesk(_Lean, frozen=True, kw_only=True):
+    """What the desk reads of an incident."""
+
+    mission: str | None = None
+    location: Named | None = None
+    response_minutes: float | None = None
+
+
+class StatementDesk(_Lean, frozen=True, kw_only=True):
+    """What the desk reads of a statement (all but its sources)."""
+
+    kind: str
+    issued_at: datetime
+    by: Party | None = None
+    body: Party | None = None
+    stance: str | None = None
+    summary: str | None = None
+    title: str | None = None
+    about: str | None = None
+    related: list[str] = []
+    mission: str | None = None
+
+
+class MissionDesk(_Lean, frozen=True, kw_only=True):
+    """What the desk reads of a mission."""
+
+    sending_state: str
+    receiving_state: str
+    reply_window_days: int | None = None
+    head_of_mission: HeadOfMission | None = None
+
+
+_LEAN: dict[str, msgspec.json.Decoder[Any]] = {
+    "note": msgspec.json.Decoder(NoteDesk),
+    "protest": msgspec.json.Decoder(ProtestDesk),
+    "incident": msgspec.json.Decoder(IncidentDesk),
+    "statement": msgspec.json.Decoder(StatementDesk),
+    "mission": msgspec.json.Decoder(MissionDesk),
+}
+
+
+def ladder_state(category: str, state: Any) -> str | None:
+    """The state a stream stands for on the ladder when a statement refers to it: a
+    statement's author, a mission's sending state, a note's sender, a protest's author, an
+    incident's place."""
+    if category == "statement":
+        party = state.by or state.body
+        return party.state if party else None
+    if category == "mission":
+        return str(state.sending_state)
+    if category == "note":
+        return state.from_.state  # type: ignore[no-any-return]
+    if category == "protest":
+        return state.by.state  # type: ignore[no-any-return]
+    if category == "incident" and state.location is not None:
+        return state.location.state  # type: ignore[no-any-return]
+    return None
+
+
+class DeskIndex:
+    """The desk's views over the log, held and caught up; see the module's docstring."""
+
+    def __init__(
+        self, store: EventStore, reply_window_days: int, clock: Callable[[], datetime]
+    ) -> None:
+        self._store = store
+        self._reply_window_days = reply_window_days
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._position: int | None = None
+        self._revision: int | None = None
+        self._touches: dict[str, tuple[str, ...]] = {}
+        self._times: dict[str, array[float]] = {}
+        self._positions: dict[str, array[int]] = {}
+        self._states: dict[str, dict[str, Any]] = {category: {} for category in _LEAN}
+        self._built: dict[str, tuple[int, Any]] = {}
+
+    @asynccontextmanager
+    async def current(self) -> AsyncIterator[DeskIndex]:
+        """Catch up with the log, then give the index to read until the block ends."""
+        async with self._lock:
+            await self._catch_up()
+            yield self
+
+    @property
+    def position(self) -> int:
+        """The log position the index reflects."""
+        if self._position is None:
+            raise RuntimeError("use DeskIndex inside `async with index.current()`")
+        return self._position
+
+    # --- the views ----------------------------------------------------------------------
+
+    async def timeline(
+        self, mission: str, after: int | None = None, limit: int = 50
+    ) -> TimelineView | None:
+        """A page of the mission's timeline, oldest first (None: no such mission)."""
+        if mission not in self._states["mission"]:
+            return None
+        times = self._times.get(mission, array("d"))
+        positions = self._positions.get(mission, array("q"))
+        start = 0
+        if after is not None:
+            start = len(positions)
+            event = await self._event_at(after)
+            if event is not None:
+                at = event.occurred_at.timestamp()
+                start = bisect_left(times, at)
+                while start < len(positions) and (
+                    times[start] < at or (times[start] == at and positions[start] <= after)
+                ):
+                    start += 1
+        end = min(len(positions), start + limit)
+        events = [await self._event_at(positions[i]) for i in range(start, end)]
+        items = [timeline_item(event) for event in events if event is not None]
+        return TimelineView(
+            mission=mission,
+            count=len(positions),
+            items=items,
+            next_after=items[-1].position if items else after,
+            has_more=end < len(positions),
+        )
+
+    def statements(self, full: list[Any] | None = None, **query: Any) -> StatementsView:
+        """The statements view: a page of the held rows (sorted again when the log has
+        moved), or of ``full`` states with their sources."""
+        if full is not None:
+            return statements_page(statement_rows(full, self._known(), sources=True), **query)
+        cached = self._built.get("statements")
+        if cached is None or cached[0] != self.position:
+            rows = statement_rows(self._states["statement"].values(), self._known())
+            cached = self._built["statements"] = (self.position, rows)
+        return statements_page(cached[1], **query)
+
+    def response_times(self, full: dict[str, list[Any]] | None = None) -> ResponseTimesView:
+        """The response-times view, built again when the log has moved."""
+        if full is None:
+            cached = self._built.get("response-times")
+            if cached is not None and cached[0] == self.position:
+                return cached[1]  # type: ignore[no-any-return]
+        states = full or {c: list(held.values()) for c, held in self._states.items()}
+        view = response_times_view(
+            states["note"],
+            states["incident"],
+            states["protest"],
+            states["mission"],
+            self._clock(),
+            self._reply_window_days,
+            sources=full is not None,
+        )
+        if full is None:
+            self._built["response-times"] = (self.position, view)
+        return view
+
+    def relations(self, full: dict[str, list[Any]] | None = None) -> RelationsView:
+        """The relations view, built again when the log has moved."""
+        if full is None:
+            cached = self._built.get("relations")
+            if cached is not None and cached[0] == self.position:
+                return cached[1]  # type: ignore[no-any-return]
+        states = full or {c: list(held.values()) for c, held in self._states.items()}
+        receiving = {m.stream_id: m.receiving_state for m in states["mission"]}
+        states_of: dict[str, str] = {}
+        for category, held in states.items():
+            for state in held:
+                found = ladder_state(category, state)
+                if found is None and category == "incident":
+                    found = receiving.get(state.mission or "")
+                if found is not None:
+                    states_of[state.stream_id] = found
+        steps = relation_steps(
+            states["note"],
+            states["protest"],
+            states["statement"],
+            states["mission"],
+            states_of,
+            sources=full is not None,
+        )
+        view = relations_view(steps, sources=full is not None)
+        if full is None:
+            self._built["relations"] = (self.position, view)
+        return view
+
+    async def full_states(self) -> dict[str, list[Any]]:
+        """Every note, protest, incident, statement and mission state, in full (with their
+        sources), read afresh from the store."""
+        full: dict[str, list[Any]] = {category: [] for category in _LEAN}
+        after: str | None = None
+        while True:
+            rows = await self._store.list_streams_after(after, PAGE)
+            for row in rows:
+                if row.category in full:
+                    full[row.category].append(decode_state(row.category, row.state))
+            if len(rows) < PAGE:
+                return full
+            after = rows[-1].stream_id
+
+    def _known(self) -> dict[str, str]:
+        """Every stream held, with its category."""
+        return {sid: category for category, held in self._states.items() for sid in held}
+
+    # --- keeping up ---------------------------------------------------------------------
+
+    async def _event_at(self, position: int) -> RecordedEvent | None:
+        found = await self._store.read_all(position - 1, 1)
+        return found[0] if found and found[0].position == position else None
+
+    async def _catch_up(self) -> None:
+        revision = await self._store.snapshots_revision()
+        if revision != self._revision or self._position is None:
+            self._revision = revision
+            await self._load()
+            return
+        changed = await self._follow(self._position)
+        await self._place(changed)
+
+    async def _load(self) -> None:
+        self._touches.clear()
+        self._times.clear()
+        self._positions.clear()
+        self._built.clear()
+        for held in self._states.values():
+            held.clear()
+        after: str | None = None
+        openings = {}
+        while True:
+            rows = await self._store.list_streams_after(after, PAGE)
+            for row in rows:
+                self._hold(row)
+                openings[row.stream_id] = references(row.state)
+            if len(rows) < PAGE:
+                break
+            after = rows[-1].stream_id
+        self._touches = all_missions_touched(openings)
+        self._position = 0
+        await self._follow(0)
+
+    async def _follow(self, after: int) -> set[str]:
+        """Index the events after ``after``; the streams they touched."""
+        changed: set[str] = set()
+        while True:
+            events = await self._store.read_all(after, PAGE)
+            for event in events:
+                self._index(event)
+                changed.add(event.stream_id)
+            if events:
+                after = events[-1].position
+            if len(events) < PAGE:
+                break
+        self._position = after
+        return changed
+
+    def _index(self, event: RecordedEvent) -> None:
+        stream_id = event.stream_id
+        touched = self._touches.get(stream_id)
+        if touched is None:
+            touched = missions_touched(stream_id, event.data, self._touches)
+            self._touches[stream_id] = touched
+        at = event.occurred_at.timestamp()
+        for mission in touched:
+            times = self._times.setdefault(mission, array("d"))
+            positions = self._positions.setdefault(mission, array("q"))
+            # Events come in position order: after every key with the same time.
+            index = bisect_right(times, at)
+            times.insert(index, at)
+            positions.insert(index, event.position)
+
+    async def _place(self, changed: set[str]) -> None:
+        if not changed:
+            return
+        rows = await self._store.get_streams(sorted(changed))
+        for row in rows.values():
+            self._hold(row)
+        if rows:
+            self._built.clear()
+
+    def _hold(self, row: StreamRow) -> None:
+        decoder = _LEAN.get(row.category)
+        if decoder is not None:
+            self._states[row.category][row.stream_id] = decoder.decode(row.state)

@@ -1,0 +1,225 @@
+"""The desk's views over HTTP: a mission's timeline, statements, response times, relations;
+over the seeds, and over a generated log where the held views must equal the views folded
+from the full states and events read afresh."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from litestar.testing import AsyncTestClient
+
+from bench.generate import planned_events, write_events
+from incidents.domain.rules import DomainRules
+from incidents.http.app import create_app
+from incidents.projections.desk import all_missions_touched, references, timeline_view
+from incidents.projections.desk_index import DeskIndex
+from incidents.seeding import seed_files
+from incidents.settings import Settings
+from incidents.store.factory import open_store
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+
+
+@pytest.fixture
+async def seeded(tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
+    """A client of the whole application on a fresh SQLite file holding the seeds."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'desk.db'}", reply_window_days=30)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        for path in seed_files(SEEDS):
+            response = await client.post(
+                "/events", content=path.read_bytes(), headers={"content-type": "application/json"}
+            )
+            assert response.status_code == 201, response.text
+        yield client
+
+
+async def _get(client: AsyncTestClient[Any], url: str, **query: Any) -> Any:
+    response = await client.get(url, params=query)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+# --- over the seeds -----------------------------------------------------------------------
+
+
+async def test_the_paris_timeline_runs_from_2017_to_2022_across_its_streams(
+    seeded: AsyncTestClient[Any],
+) -> None:
+    body = await _get(seeded, "/missions/mission-az-paris/timeline", limit=500)
+    items = body["items"]
+    streams = {item["stream_id"] for item in items}
+    # its own stream, its incidents, its note, the protest about it, the statements about it
+    assert {
+        "mission-az-paris",
+        "incident-az-paris-2022-09-18-attack",
+        "note-az-paris-2022-08-17",
+        "protest-az-2022-09-19-paris-embassy-attack",
+        "statement-az-mustafayev-paris-attack",
+        "statement-az-mfa-vienna-convention",
+    } <= streams
+    assert body["count"] == len(items) and not body["has_more"]
+    # occurred order
+    ats = [item["occurred"]["at"] for item in items]
+    assert ats == sorted(ats)
+    # every item cites its sources; a loose date reads as its bounds
+    assert all(item["sources"] for item in items)
+    damage = next(i for i in items if i["stream_id"] == "incident-az-paris-2020-diaspora-damage")
+    assert damage["occurred"]["label"] == "2020-09-26T20:00+00:00/2020-11-09T21:00+00:00"
+
+
+async def test_the_timeline_pages_with_next_after(seeded: AsyncTestClient[Any]) -> None:
+    whole = await _get(seeded, "/missions/mission-az-paris/timeline", limit=500)
+    seen: list[int] = []
+    after: int | None = None
+    while True:
+        query: dict[str, Any] = {"limit": 4} | ({"after": after} if after else {})
+        page = await _get(seeded, "/missions/mission-az-paris/timeline", **query)
+        seen.extend(item["position"] for item in page["items"])
+        if not page["has_more"]:
+            break
+        after = page["next_after"]
+    assert seen == [item["position"] for item in whole["items"]]
+
+
+async def test_the_protest_handed_in_baku_is_on_the_french_embassys_timeline(
+    seeded: AsyncTestClient[Any],
+) -> None:
+    body = await _get(seeded, "/missions/mission-fr-baku/timeline")
+    streams = {item["stream_id"] for item in body["items"]}
+    assert "protest-az-2022-09-19-paris-embassy-attack" in streams
+    assert "statement-az-mfa-hajizadeh-ambassador-recall" in streams
+
+
+async def test_an_unknown_mission_is_404_and_a_bad_cursor_400(
+    seeded: AsyncTestClient[Any],
+) -> None:
+    missing = await seeded.get("/missions/mission-xx-nowhere/timeline")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    bad = await seeded.get("/missions/mission-az-paris/timeline", params={"after": "x"})
+    assert bad.status_code == 400
+    unknown = await seeded.get("/projections/relations", params={"include": "everything"})
+    assert unknown.status_code == 400
+
+
+async def test_statements_by_state_with_what_they_respond_to(
+    seeded: AsyncTestClient[Any],
+) -> None:
+    body = await _get(seeded, "/projections/statements", state="AZ", limit=1000)
+    rows = {row["stream_id"]: row for row in body["statements"]}
+    assert body["count"] == len(rows) == body["by_state"]["AZ"]
+    rejection = rows["statement-az-mfa-2022-12-01-national-assembly-resolution"]
+    assert rejection["responds_to"] == "statement-fr-national-assembly-resolution-2022-11-30"
+    assert rejection["stance"] == "rejects" and rejection["sources"] is None
+    with_sources = await _get(seeded, "/projections/statements", state="AZ", include="sources")
+    assert all(row["sources"] for row in with_sources["statements"])
+    france = await _get(seeded, "/projections/statements", body="Senate")
+    assert [row["stream_id"] for row in france["statements"]] == ["statement-fr-senate-resolution"]
+
+
+async def test_response_times_of_france(seeded: AsyncTestClient[Any]) -> None:
+    body = await _get(seeded, "/projections/response-times")
+    france = next(row for row in body["by_host_state"] if row["state"] == "FR")
+    # the note of 17 August 2022 is unanswered and overdue; the police came in 30 minutes;
+    # the four demands of the protest of 19 September 2022 are open
+    assert (france["notes_sent"], france["notes_answered"], france["overdue"]) == (1, 0, 1)
+    assert france["police_response_minutes_median"] == 30.0
+    assert france["demands_open"] == 4
+    ministry = next(row for row in body["by_ministry"] if row["state"] == "FR")
+    assert ministry["body"] == "Ministry of Foreign Affairs"
+    cited = await _get(seeded, "/projections/response-times", include="sources")
+    france = next(row for row in cited["by_host_state"] if row["state"] == "FR")
+    assert france["sources"] and all(s["quote"] for s in france["sources"])
+
+
+async def test_france_and_azerbaijan_reached_the_recall(seeded: AsyncTestClient[Any]) -> None:
+    body = await _get(seeded, "/projections/relations")
+    (pair,) = [r for r in body["relations"] if r["states"] == ["AZ", "FR"]]
+    assert pair["highest"] == "recall" and not pair["returned"]
+    rungs = [rung["rung"] for rung in pair["history"]]
+    assert rungs == ["statement", "note", "protest", "recall"]
+    recall = pair["history"][-1]
+    assert recall["latest"]["label"] == "2020-11-09T21:00+00:00/2024-11-10T20:00+00:00"
+    cited = await _get(seeded, "/projections/relations", include="sources")
+    assert cited["relations"][0]["sources"]
+
+
+# --- over a generated log -----------------------------------------------------------------
+
+
+async def test_held_views_equal_the_views_folded_afresh(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gen.db'}", reply_window_days=30)
+    store = await open_store(settings.database_url, DomainRules(), settings)
+    try:
+        world, events = planned_events(3000, seed=11, missions=12)
+        await write_events(store, events)
+        clock = datetime(2026, 1, 1, tzinfo=UTC)
+        index = DeskIndex(store, 30, lambda: clock)
+        async with index.current() as held:
+            full = await held.full_states()
+
+            def plain(view: Any) -> Any:
+                # the same view without its sources
+                data = msgspec.to_builtins(view)
+                for rows in data.values():
+                    for row in rows if isinstance(rows, list) else []:
+                        if isinstance(row, dict):
+                            row.pop("sources", None)
+                return data
+
+            assert plain(held.response_times()) == plain(held.response_times(full))
+            assert plain(held.relations()) == plain(held.relations(full))
+            assert plain(held.statements(limit=None)) == plain(held.statements(full["statement"]))
+            log = await store.read_all(0, 100_000)
+            touches = all_missions_touched(
+                {e.stream_id: references(e.data) for e in log if e.version == 1}
+            )
+            for mission in world[:3]:
+                page = await held.timeline(mission.stream_id, None, 500)
+                assert page is not None
+                reference = timeline_view(mission.stream_id, log, touches, limit=500)
+                assert page.count == reference.count > 0
+                assert page.items == reference.items
+    finally:
+        await store.close()
+
+
+async def test_the_index_catches_up_with_appends_after_its_first_read(
+    seeded: AsyncTestClient[Any],
+) -> None:
+    before = await _get(seeded, "/projections/response-times")
+    body = {
+        "stream_id": "note-az-paris-desk-test",
+        "expected_version": "any",
+        "events": [
+            {
+                "type": "NoteSent",
+                "occurred_at": "2022-10-01T00:00:00Z",
+                "data": {
+                    "from": {"state": "AZ"},
+                    "to": {"state": "FR", "body": "Ministry of Foreign Affairs"},
+                    "subject": "test",
+                    "mission": "mission-az-paris",
+                },
+            },
+            {
+                "type": "ReplyReceived",
+                "occurred_at": "2022-10-11T00:00:00Z",
+                "data": {"from": {"state": "FR"}, "disposition": "rejected"},
+            },
+        ],
+    }
+    response = await seeded.post("/events", json={"appends": [body]})
+    assert response.status_code == 201, response.text
+    after = await _get(seeded, "/projections/response-times")
+    france = next(row for row in after["by_host_state"] if row["state"] == "FR")
+    old = next(row for row in before["by_host_state"] if row["state"] == "FR")
+    assert france["notes_sent"] == old["notes_sent"] + 1
+    assert (france["notes_answered"], france["reply_days_median"]) == (1, 10.0)
+    timeline = await _get(seeded, "/missions/mission-az-paris/timeline", limit=500)
+    assert "note-az-paris-desk-test" in {item["stream_id"] for item in timeline["items"]}
