@@ -16,6 +16,10 @@ from incidents.store.protocol import MissionTally, StreamRow
 class MissionSummary(msgspec.Struct, frozen=True):
     """What a desk officer sees first about one mission.
 
+    ``open_protests`` counts the open protests that concern the mission and those handed to
+    it (``via_mission``: to its head, about another mission), which
+    ``open_protests_handed_to`` counts apart.
+
     ``head_of_mission`` is where the head stands (appointed, recalled, returned);
     ``head_of_mission_since`` the date of that change as the text gives it (a bounded date
     reads as its bounds, an undated one as null)."""
@@ -37,6 +41,7 @@ class MissionSummary(msgspec.Struct, frozen=True):
     notes_received: int = 0
     notes_received_unanswered: int = 0
     open_protests: int = 0
+    open_protests_handed_to: int = 0
     latest_position: int = 0
     latest_recorded_at: datetime | None = None
 
@@ -178,3 +183,17 @@ def _summary(
         latest_recorded_at=recorded_at,
         **counts,
     )
+
+
+def with_protests_handed_to(view: MissionsView, handed: dict[str, int]) -> MissionsView:
+    """The view with each mission's open protests handed to it (``handed``, by mission)
+    counted beside those that concern it."""
+    rows = [
+        msgspec.structs.replace(
+            row,
+            open_protests=row.open_protests + handed.get(row.mission, 0),
+            open_protests_handed_to=handed.get(row.mission, 0),
+        )
+        for row in view.missions
+    ]
+    return MissionsView(count=view.count, missions=rows)

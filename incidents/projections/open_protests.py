@@ -147,7 +147,13 @@ def protest_entry(protest: ProtestState | ProtestPlace) -> tuple[ProtestKey, Tag
     tags = _party_tags("by", protest.by) | _party_tags("to", protest.to)
     if protest.mission is not None:
         tags.add(("mission", protest.mission))
+    # The mission it was handed to, when that is another: its row counts the protest too.
+    if protest.via_mission is not None and protest.via_mission != protest.mission:
+        tags.add((HANDED_TO, protest.via_mission))
     return protest_order(protest), tuple(sorted(tags)), open_demands_of(protest)
+
+
+HANDED_TO = "via_mission"
 
 
 def held_protests() -> HeldProtests:

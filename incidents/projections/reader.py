@@ -31,8 +31,13 @@ from incidents.projections.incidents_by_mission import (
     incidents_page,
     select_incidents,
 )
-from incidents.projections.missions import MissionsView, missions_from_tallies
+from incidents.projections.missions import (
+    MissionsView,
+    missions_from_tallies,
+    with_protests_handed_to,
+)
 from incidents.projections.open_protests import (
+    HANDED_TO,
     OpenProtestsView,
     ProtestKey,
     open_protests_page,
@@ -178,6 +183,10 @@ class Projections:
                 return built[1]
             missions = await states.missions()
             view = missions_from_tallies(missions.values(), await states.tallies())
+            protests = await states.open_protests()
+            view = with_protests_handed_to(
+                view, {m: len(protests.select([(HANDED_TO, m)])[0]) for m in missions}
+            )
             self._missions_view = (states.position, view)
         return view
 

@@ -137,6 +137,7 @@ class ProtestPlace(Facts, frozen=True, kw_only=True):
     to: Named
     lodged_at: datetime
     mission: str | None = None
+    via_mission: str | None = None
     demands: list[DemandPlace] = []
 
 

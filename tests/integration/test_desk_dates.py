@@ -105,3 +105,20 @@ async def test_the_missions_show_the_head_of_mission_by_name_and_the_recall_by_i
     assert baku["head_of_mission"] == "recalled"
     assert baku["head_of_mission_name"] is None
     assert baku["head_of_mission_since"] == "2020-11-09T21:00+00:00/2024-11-10T20:00+00:00"
+
+
+async def test_the_protest_handed_to_frances_ambassador_counts_at_both_missions(
+    seeded: AsyncTestClient[Any],
+) -> None:
+    response = await seeded.get("/projections/missions")
+    rows = {row["mission"]: row for row in response.json()["missions"]}
+    # the protest of 19 September 2022 concerns the embassy in Paris and was handed to
+    # France's ambassador in Baku
+    assert (
+        rows["mission-az-paris"]["open_protests"],
+        rows["mission-az-paris"]["open_protests_handed_to"],
+    ) == (1, 0)
+    assert (
+        rows["mission-fr-baku"]["open_protests"],
+        rows["mission-fr-baku"]["open_protests_handed_to"],
+    ) == (1, 1)
