@@ -7,9 +7,10 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -24,6 +25,7 @@ from incidents.http.auth import (
     TokenAuthenticationMiddleware,
     access_guard,
 )
+from incidents.http.csv_export import check_format, negotiate
 from incidents.http.dashboard.pages import TEMPLATES, dashboard_handlers
 from incidents.http.dashboard.writing import WritingController, csrf_config
 from incidents.http.decoding import StrictRequest
@@ -68,6 +70,12 @@ async def health(service: NamedDependency[LogService]) -> Health:
     """The service answers and the log can be read."""
     head = await service.store.head()
     return Health("ok", head.position, head.hash)
+
+
+def _before_request(request: Request[Any, Any, Any]) -> None:
+    """Refuse a query parameter the operation does not take, and a bad ``format``."""
+    refuse_unknown_query_parameters(request)
+    check_format(request)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -134,7 +142,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         template_config=TEMPLATES,
         request_class=StrictRequest,
-        before_request=refuse_unknown_query_parameters,
+        before_request=_before_request,
+        after_request=negotiate,
         middleware=[
             observability.PROMETHEUS.middleware,
             body_read_timeout_middleware(settings.body_read_timeout),

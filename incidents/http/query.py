@@ -48,7 +48,8 @@ def refuse_unknown_query_parameters(request: Request[Any, Any, Any]) -> None:
     declared = _declared(request)
     if _ANY in declared:
         return
-    unknown = sorted(set(request.query_params) - declared)
+    # ``format`` (json or csv) is every read's: incidents.http.csv_export checks it.
+    unknown = sorted(set(request.query_params) - declared - {"format"})
     if unknown:
         raise BadRequestError(
             f"this operation takes no query parameter {', '.join(map(repr, unknown))}",

@@ -15,7 +15,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
-from litestar.response import ServerSentEvent
+from litestar.response import ServerSentEvent, Stream
 from litestar.response.base import ASGIResponse
 
 from incidents.domain.state import encode_state, is_open, mission_of
@@ -33,6 +33,7 @@ from incidents.http.bodies import (
     StreamEventsOut,
     StreamStateOut,
 )
+from incidents.http.csv_export import events_csv, wants_csv
 from incidents.http.live import LiveOptions, live_response
 from incidents.http.problems import (
     APPEND_PROBLEMS,
@@ -298,16 +299,20 @@ class LogController(Controller):
         category: FromQuery[list[Category] | None] = None,
         last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
         known_at: KnownAtQuery = None,
-    ) -> Response[LogPageOut] | ServerSentEvent:
+    ) -> Response[LogPageOut] | ServerSentEvent | Stream:
         """The log in position order after a position, filtered by type and category; with
         ``known_at`` only the events recorded by then (a page may hold fewer than ``limit``:
-        follow ``next_after`` while ``has_more``)."""
+        follow ``next_after`` while ``has_more``). As CSV, the whole log after ``after``."""
         moment = in_time(None, known_at)
         if "text/event-stream" in request.headers.get("accept", ""):
             for name in ("limit", "known_at"):
                 if name in request.query_params:
                     raise ParameterError("query", name, f"{name} does not apply to an event stream")
             return live_response(feed, live_options, after, last_event_id, type_, category)
+        if wants_csv(request):
+            capped = limit if "limit" in request.query_params else None
+            known = moment.keeps if moment.known_at is not None else None
+            return events_csv(service.store, after, capped, type_, category, known)
         read = await service.store.read_all(after, limit, type_, category)
         next_after = read[-1].position if read else after
         has_more = len(read) == limit

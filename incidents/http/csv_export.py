@@ -1,0 +1,224 @@
+"""CSV for every projection and for ``GET /events``: ``Accept: text/csv`` or ``?format=csv``.
+
+RFC 4180 (Python's :mod:`csv` with CRLF line ends, fields quoted where they need it), a header
+row first, UTF-8. A view's rows are its list of records (``incidents``, ``protests``,
+``statements``...); a view with two such lists (``by_host_state`` and ``by_ministry``) gives
+the rows of both, in that order, with a first column ``table`` naming the list. Nested values
+are flattened by one rule:
+
+- an object's fields become columns named by their path, joined with ``.``
+  (``to.state``, ``occurred.label``);
+- a list is one cell holding its JSON text (``["investigation","compensation"]``), empty
+  when the list is;
+- null is an empty cell, ``true``/``false`` are written so, times as RFC 3339 in UTC;
+- the header is every column in the order the rows first give it.
+
+``GET /events`` as CSV streams the whole log after ``after`` (``limit``, when given, caps it),
+a page of the store at a time, so an export of any size runs in constant memory; its columns
+are fixed: ``position, stream_id, version, event_id, type, occurred_at, recorded_at, hash``,
+then ``data`` and ``metadata`` as their JSON text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from itertools import takewhile
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.response import Stream
+
+from incidents.http.problems import ParameterError
+from incidents.store.protocol import EventStore, RecordedEvent
+
+CSV_MEDIA_TYPE = "text/csv"  # Litestar adds "; charset=utf-8"
+FORMATS = ("json", "csv")
+EVENT_COLUMNS = (
+    "position",
+    "stream_id",
+    "version",
+    "event_id",
+    "type",
+    "occurred_at",
+    "recorded_at",
+    "hash",
+    "data",
+    "metadata",
+)
+# Events a streamed export reads from the store at a time.
+EXPORT_PAGE = 2000
+
+_json = msgspec.json.Encoder()
+
+
+def wants_csv(request: Request[Any, Any, Any]) -> bool:
+    """Whether the request asks for CSV: ``?format=csv``, or ``text/csv`` in ``Accept``
+    without ``format=json``."""
+    chosen = request.query_params.get("format")
+    if chosen is not None:
+        return bool(chosen == "csv")
+    return "text/csv" in request.headers.get("accept", "")
+
+
+def check_format(request: Request[Any, Any, Any]) -> None:
+    """``before_request``: ``format`` is ``json`` or ``csv``, and only on a read (400)."""
+    chosen = request.query_params.getall("format", [])
+    if not chosen:
+        return
+    if request.method not in ("GET", "HEAD"):
+        raise ParameterError("query", "format", "format applies to reads only")
+    if len(chosen) > 1 or chosen[0] not in FORMATS:
+        raise ParameterError("query", "format", "format is json or csv")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return _json.encode(value).decode() if value else ""
+    return str(value)
+
+
+def flatten(record: Any, prefix: str = "") -> dict[str, str]:
+    """A record (a dict of builtins) as flat cells, by the module's rule."""
+    cells: dict[str, str] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            cells.update(flatten(value, f"{name}."))
+        else:
+            cells[name] = _cell(value)
+    return cells
+
+
+def rows_of(view: Any) -> list[dict[str, str]]:
+    """The flat rows of a view: its lists of records (see the module's docstring)."""
+    data = msgspec.to_builtins(view)
+    tables = [
+        (name, value)
+        for name, value in data.items()
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value)
+    ]
+    if not tables:
+        tables = [
+            (name, value) for name, value in data.items() if isinstance(value, list) and not value
+        ][:1]
+    named = len(tables) > 1
+    rows = []
+    for name, records in tables:
+        for record in records:
+            cells = flatten(record)
+            rows.append({"table": name, **cells} if named else cells)
+    return rows
+
+
+def render(rows: Sequence[dict[str, str]], header: Iterable[str] | None = None) -> str:
+    """RFC 4180 text of the rows, with a header row (``header``, or every column in the
+    order the rows first give it)."""
+    columns: dict[str, None] = dict.fromkeys(header or ())
+    if header is None:
+        for row in rows:
+            columns.update(dict.fromkeys(row))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+class Negotiated(Response[Any]):
+    """A view's response, written as CSV when the request asks for it."""
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
+        """The JSON response, or the CSV one (same status and headers)."""
+        request = kwargs.get("request")
+        status = self.status_code or 200
+        if request is not None and wants_csv(request) and status < 300:
+            self.content = render(rows_of(self.content)).encode()
+            self.media_type = CSV_MEDIA_TYPE
+            kwargs.pop("media_type", None)
+            kwargs["media_type"] = CSV_MEDIA_TYPE
+        return super().to_asgi_response(*args, **kwargs)
+
+
+def negotiate(response: Response[Any]) -> Response[Any]:
+    """``after_request``: a view (a Struct) becomes :class:`Negotiated`, so that it is written
+    as CSV when asked; anything else passes as it is."""
+    if isinstance(response, Negotiated) or not isinstance(response.content, msgspec.Struct):
+        return response
+    return Negotiated(
+        response.content,
+        status_code=response.status_code,
+        headers=dict(response.headers),
+        background=response.background,
+    )
+
+
+def _event_row(event: RecordedEvent) -> list[str]:
+    return [
+        str(event.position),
+        event.stream_id,
+        str(event.version),
+        str(event.event_id),
+        event.type,
+        _json.encode(event.occurred_at).decode().strip('"'),
+        _json.encode(event.recorded_at).decode().strip('"'),
+        event.hash,
+        bytes(event.data).decode(),
+        bytes(event.metadata).decode(),
+    ]
+
+
+async def event_lines(
+    store: EventStore,
+    after: int,
+    limit: int | None,
+    types: Sequence[str] | None,
+    categories: Sequence[str] | None,
+    known: Callable[[RecordedEvent], bool] | None = None,
+) -> AsyncIterator[bytes]:
+    """The log after ``after`` as CSV, header first, a store page at a time; with
+    ``known``, up to the first event it does not keep (positions are recorded in order, so
+    none after it was known either)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(EVENT_COLUMNS)
+    yield out.getvalue().encode()
+    left = limit
+    while left is None or left > 0:
+        size = EXPORT_PAGE if left is None else min(EXPORT_PAGE, left)
+        events = await store.read_all(after, size, types, categories)
+        if not events:
+            return
+        out.seek(0)
+        out.truncate()
+        kept = events
+        if known is not None:
+            kept = list(takewhile(known, events))
+        writer.writerows(_event_row(event) for event in kept)
+        yield out.getvalue().encode()
+        if len(kept) < len(events):
+            return
+        after = events[-1].position
+        if left is not None:
+            left -= len(events)
+        if len(events) < size:
+            return
+
+
+def events_csv(
+    store: EventStore,
+    after: int,
+    limit: int | None,
+    types: Sequence[str] | None,
+    categories: Sequence[str] | None,
+    known: Callable[[RecordedEvent], bool] | None = None,
+) -> Stream:
+    """``GET /events`` as a streamed CSV export (``known``: see :func:`event_lines`)."""
+    lines = event_lines(store, after, limit, types, categories, known)
+    return Stream(lines, media_type=CSV_MEDIA_TYPE)
