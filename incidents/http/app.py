@@ -29,7 +29,7 @@ from incidents.http.csv_export import check_format, negotiate
 from incidents.http.dashboard.pages import TEMPLATES, dashboard_handlers
 from incidents.http.dashboard.writing import WritingController, csrf_config
 from incidents.http.decoding import StrictRequest
-from incidents.http.desk import DeskController, TimelineController
+from incidents.http.desk import DeskController, SearchController, TimelineController
 from incidents.http.limits import LIMIT_EXCEPTION_HANDLERS, body_read_timeout_middleware
 from incidents.http.live import LiveController, LiveOptions
 from incidents.http.problems import EXCEPTION_HANDLERS, ProblemTypeController
@@ -40,6 +40,7 @@ from incidents.http.tokens import TokenController
 from incidents.live import LogFeed
 from incidents.projections.desk_index import DeskIndex
 from incidents.projections.reader import Projections
+from incidents.projections.search import SearchIndex
 from incidents.service import LogService
 from incidents.settings import Settings
 from incidents.store.batching import GroupCommitFront
@@ -72,8 +73,9 @@ async def health(service: NamedDependency[LogService]) -> Health:
     return Health("ok", head.position, head.hash)
 
 
-def _before_request(request: Request[Any, Any, Any]) -> None:
-    """Refuse a query parameter the operation does not take, and a bad ``format``."""
+async def _before_request(request: Request[Any, Any, Any]) -> None:
+    """Refuse a query parameter the operation does not take, and a bad ``format`` (a
+    coroutine, so that Litestar runs it on the loop rather than in a thread)."""
     refuse_unknown_query_parameters(request)
     check_format(request)
 
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.projections = Projections(store, settings.reply_window_days, _now)
         app.state.feed = LogFeed(store, settings.live_buffer_bytes)
         app.state.desk = DeskIndex(store, settings.reply_window_days, _now)
+        app.state.search = SearchIndex(store)
         sampler = asyncio.create_task(observability.sample_subscribers(app.state.feed))
         app.state.tokens = open_tokens(settings.database_url, settings.busy_timeout)
         try:
@@ -124,6 +127,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         desk: DeskIndex = app.state.desk
         return desk
 
+    def provide_search() -> SearchIndex:
+        search: SearchIndex = app.state.search
+        return search
+
     app = Litestar(
         route_handlers=[
             StreamController,
@@ -133,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             MissionController,
             TimelineController,
             DeskController,
+            SearchController,
             ProblemTypeController,
             TokenController,
             health,
@@ -158,6 +166,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "feed": Provide(provide_feed, sync_to_thread=False),
             "live_options": Provide(lambda: live_options, sync_to_thread=False),
             "desk": Provide(provide_desk, sync_to_thread=False),
+            "search": Provide(provide_search, sync_to_thread=False),
         },
         exception_handlers={
             **EXCEPTION_HANDLERS,

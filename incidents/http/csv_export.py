@@ -146,10 +146,15 @@ class Negotiated(Response[Any]):
         return super().to_asgi_response(*args, **kwargs)
 
 
-def negotiate(response: Response[Any]) -> Response[Any]:
+async def negotiate(response: Any) -> Any:
     """``after_request``: a view (a Struct) becomes :class:`Negotiated`, so that it is written
-    as CSV when asked; anything else passes as it is."""
-    if isinstance(response, Negotiated) or not isinstance(response.content, msgspec.Struct):
+    as CSV when asked; anything else (an ASGI response, a problem) passes as it is. A
+    coroutine, so that Litestar runs it on the loop, not in a thread."""
+    if (
+        not isinstance(response, Response)
+        or isinstance(response, Negotiated)
+        or not isinstance(response.content, msgspec.Struct)
+    ):
         return response
     return Negotiated(
         response.content,

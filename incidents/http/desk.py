@@ -1,4 +1,4 @@
-"""The desk's views: a mission's timeline, statements, response times, relations.
+"""The desk's views: a mission's timeline, statements, response times, relations; search.
 
 ``include=sources`` puts each row's citations (document and quote) beside it; the timeline's
 items carry theirs always.
@@ -12,7 +12,7 @@ from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 
-from incidents.http.problems import QUERY_PROBLEMS
+from incidents.http.problems import QUERY_PROBLEMS, READ_PROBLEMS, ParameterError
 from incidents.http.projections import MISSION_PATTERN, _page
 from incidents.projections.desk import (
     RelationsView,
@@ -21,6 +21,7 @@ from incidents.projections.desk import (
     TimelineView,
 )
 from incidents.projections.desk_index import DeskIndex
+from incidents.projections.search import QueryError, SearchIndex, SearchResults
 from incidents.service import StreamNotFoundError
 from incidents.store.protocol import STREAM_ID_MAX_LENGTH
 
@@ -58,7 +59,7 @@ class TimelineController(Controller):
     @get(
         "/{mission_id:str}/timeline",
         summary="Every event touching a mission, in occurred order",
-        responses=QUERY_PROBLEMS,
+        responses=READ_PROBLEMS,
     )
     async def timeline(
         self,
@@ -141,3 +142,36 @@ class DeskController(Controller):
         async with desk.current() as index:
             full = await index.full_states() if include else None
             return index.relations(full)
+
+
+class SearchController(Controller):
+    """``/search``: full text over titles, subjects, summaries, statements and quotes."""
+
+    path = "/search"
+    tags = ["desk"]
+
+    @get("/", summary="Search the log's streams", responses=QUERY_PROBLEMS)
+    async def search(
+        self,
+        request: Request[Any, Any, Any],
+        search: NamedDependency[SearchIndex],
+        q: Annotated[str, QueryParameter(max_length=1000, description='words and "phrases"')],
+        category: Annotated[
+            Literal["mission", "incident", "note", "protest", "statement"] | None,
+            QueryParameter(description="only streams of this category"),
+        ] = None,
+        mission: Annotated[
+            str | None, QueryParameter(pattern=MISSION_PATTERN, max_length=STREAM_ID_MAX_LENGTH)
+        ] = None,
+        offset: Annotated[int, QueryParameter(ge=0, le=100_000)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+    ) -> Response[SearchResults]:
+        """Streams whose words match every word and phrase of ``q``, best first (BM25), each
+        with a snippet whose matches are marked ``<mark>``; filtered by category and by the
+        mission a stream names; ``offset`` and ``limit`` page."""
+        async with search.current() as index:
+            try:
+                results = index.search(q, category, mission, offset, limit)
+            except QueryError as error:
+                raise ParameterError("query", "q", str(error)) from error
+        return Response(results)
