@@ -43,7 +43,12 @@ from incidents.projections.incidents_by_mission import (
     incident_order,
     incidents_view,
 )
-from incidents.projections.missions import MissionsView, missions_from_tallies
+from incidents.projections.missions import (
+    MissionsView,
+    handed_to,
+    missions_from_tallies,
+    with_protests_handed_to,
+)
 from incidents.projections.open_protests import (
     OpenProtestsView,
     ProtestKey,
@@ -355,8 +360,12 @@ class PastViews:
         missions = await self.missions_at(moment)
         counts: dict[str, dict[str, int]] = {}
         latest: dict[str, tuple[int, datetime]] = {}
+        handed: dict[str, int] = {}
         for category in ("incident", "note", "protest", "statement"):
             for folded in await self.category_at(category, moment):
+                via = handed_to(folded.state)
+                if via is not None:
+                    handed[via] = handed.get(via, 0) + 1
                 named = mission_of(folded.state)
                 labels = tallies_of(folded.state)
                 if named is None or not labels:
@@ -371,7 +380,7 @@ class PastViews:
             for name, bucket in counts.items()
         ]
         rows = [(_row(m), m.state) for m in missions.values()]
-        view = missions_from_tallies(_mission_rows(rows), tallies)
+        view = with_protests_handed_to(missions_from_tallies(_mission_rows(rows), tallies), handed)
         return msgspec.structs.replace(view, as_of=moment.as_of, known_at=moment.known_at)
 
     async def _notes_of(self, mission: str, moment: Moment) -> list[State]:

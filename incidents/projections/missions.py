@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
-from incidents.domain.state import MissionState, NoteState, bound
+from incidents.domain.state import MissionState, NoteState, ProtestState, bound
 from incidents.domain.times import date_label
 from incidents.store.protocol import MissionTally, StreamRow
 
@@ -56,12 +57,23 @@ class MissionsView(msgspec.Struct, frozen=True):
     known_at: datetime | None = None
 
 
+def handed_to(state: Any) -> str | None:
+    """The mission an open protest was handed to when that is not the one it concerns
+    (its row counts the protest too); None for anything else."""
+    if not isinstance(state, ProtestState) or state.status != "open":
+        return None
+    via = state.via_mission
+    return via if via is not None and via != state.mission else None
+
+
 def missions_view(
     missions: Iterable[tuple[StreamRow, MissionState]],
     related: Iterable[StreamRow],
     notes: Iterable[NoteState],
+    protests: Iterable[ProtestState] = (),
 ) -> MissionsView:
-    """Summarise each mission from its own stream and the streams that name it."""
+    """Summarise each mission from its own stream and the streams that name it, and the
+    open ``protests`` handed to it (see :func:`handed_to`)."""
     counts: dict[str, dict[str, int]] = {}
     latest: dict[str, tuple[int, datetime]] = {}
     states: dict[str, MissionState] = {}
@@ -97,7 +109,12 @@ def missions_view(
         _summary(mission_id, states[mission_id], *latest[mission_id], counts[mission_id])
         for mission_id in sorted(states)
     ]
-    return MissionsView(count=len(rows), missions=rows)
+    handed: dict[str, int] = {}
+    for protest in protests:
+        via = handed_to(protest)
+        if via is not None:
+            handed[via] = handed.get(via, 0) + 1
+    return with_protests_handed_to(MissionsView(count=len(rows), missions=rows), handed)
 
 
 _NOTE_FROM = "note:from:"

@@ -11,6 +11,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from incidents.http.app import create_app
+from incidents.http.auth import tokens_of
 from incidents.seeding import seed_files
 from incidents.settings import Settings
 
@@ -22,7 +23,10 @@ SEPTEMBER_2022 = {"since": "2022-09-01T00:00:00Z", "until": "2022-09-30T23:59:59
 async def seeded(tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
     """A client of the whole application on a fresh SQLite file holding the seeds."""
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'desk.db'}", reply_window_days=30)
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    app = create_app(settings)
+    async with AsyncTestClient(app=app) as client:
+        issued = await tokens_of(app).create("writer", "tests")
+        client.headers["Authorization"] = f"Bearer {issued.token}"
         for path in seed_files(SEEDS):
             response = await client.post(
                 "/events", content=path.read_bytes(), headers={"content-type": "application/json"}

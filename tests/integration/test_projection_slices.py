@@ -94,6 +94,7 @@ async def test_each_view_is_the_same_from_the_slices_as_from_the_full_states(
         list(zip(missions, full(missions), strict=True)),
         related,
         full([row for row in related if row.category == "note"]),
+        full([row for row in related if row.category == "protest"]),
     )
     assert await projections.missions() == expected
     # the seeds hold something for every view to show
