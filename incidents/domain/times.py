@@ -235,6 +235,8 @@ def in_range(
     side. ``possible``: the span and the range overlap, so an open end passes.
     """
     first, last = bounds
+    if since is not None and until is not None and since > until:
+        return False  # an empty range holds nothing
     if rule == "certain":
         if since is not None and (first is None or first < since):
             return False
