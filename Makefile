@@ -20,9 +20,11 @@ DATABASE ?= sqlite:///./incidents.db
 
 # The project itself goes in editable with no dependencies: those come from the lock only.
 # pip check fails when pyproject.toml asks for something the lock lacks: run make lock.
+# --no-compile: Python writes the bytecode of the modules it imports when it first imports
+# them, and most of the dependencies' modules (faker's locales, pycountry's) never are.
 $(SERVE_STAMP): requirements/serve.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --require-hashes --no-deps -r requirements/serve.txt
+	$(PIP) install --quiet --no-compile --require-hashes --no-deps -r requirements/serve.txt
 	$(PIP) install --quiet --no-deps -e .
 	$(PIP) check || { echo "the lock files miss a dependency of pyproject.toml: run make lock"; exit 1; }
 	touch $@
