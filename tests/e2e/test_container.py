@@ -170,10 +170,22 @@ def test_the_image_built_as_the_dockerfile_says_serves_and_passes_its_healthchec
             time.sleep(0.2)
         health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json()
         assert health["status"] == "ok"
-        events = httpx.get(f"http://127.0.0.1:{port}/events?after=0&limit=1", timeout=10)
+        # Reads take a token, made as README says, through the same entrypoint
+        made = subprocess.run(
+            [*entrypoint, "tokens", "create", "--role", "reader"],
+            cwd=app,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert made.returncode == 0, made.stdout + made.stderr
+        reader = {"Authorization": f"Bearer {made.stdout.strip()}"}
+        base = f"http://127.0.0.1:{port}"
+        events = httpx.get(f"{base}/events?after=0&limit=1", headers=reader, timeout=10)
         assert events.status_code == 200 and events.json()["events"]
         # The package data (the dashboard's templates and pinned assets) is in the install.
-        dashboard = httpx.get(f"http://127.0.0.1:{port}/dashboard", timeout=10)
+        dashboard = httpx.get(f"{base}/dashboard", headers=reader, timeout=10)
         assert dashboard.status_code == 200 and "htmx" in dashboard.text
     finally:
         server.terminate()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from click.testing import CliRunner, Result
 from incidents.cli import IncidentsGroup, main
 from incidents.exits import ExitCode
 from incidents.settings import SettingsError
+from tests.e2e.conftest import _free_port
 from tests.integration.test_store_postgres import URL, server_answers
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,13 +47,6 @@ def seeded_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run("seed", "--database", str(database))
     assert result.exit_code == 0, result.output
     return database
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.mark.parametrize("command", ["verify", "replay", "seed"])
