@@ -173,7 +173,7 @@ def test_readme_lists_every_exit_code() -> None:
 # --- read-only commands never create a log ---------------------------------------------------
 
 
-@pytest.mark.parametrize("args", [["verify"], ["replay"]])
+@pytest.mark.parametrize("args", [["verify"], ["replay"], ["export"]])
 def test_a_read_only_command_on_a_missing_file_names_it_and_creates_nothing(
     tmp_path: Path, args: list[str]
 ) -> None:
@@ -207,7 +207,7 @@ def test_seed_from_a_directory_without_seed_files_fails_and_creates_nothing(
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("command", ["verify", "replay"])
+@pytest.mark.parametrize("command", ["verify", "replay", "export"])
 def test_a_read_only_command_on_a_postgres_schema_without_a_log_creates_nothing(
     command: str,
 ) -> None:
