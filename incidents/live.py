@@ -39,7 +39,7 @@ PAGE = 1000
 # The reconnection delay suggested to EventSource clients (the SSE ``retry`` field), in ms.
 RETRY_MS = 3000
 # How long the feed lets commits gather after one wakes it, before it reads them.
-GATHER_SECONDS = 0.02
+GATHER_SECONDS = 0.05
 # How long the feed waits before watching again after the store could not be read.
 FEED_RETRY_SECONDS = 1.0
 
@@ -375,8 +375,11 @@ async def subscriber_frames(
             await feed.wait_for(lambda: feed.position is not None)
     try:
         while True:
+            # A timer, not wait_for's task per wait: this runs for every subscriber on
+            # every batch.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(subscription.wake.wait(), keepalive_seconds)
+                async with asyncio.timeout(keepalive_seconds):
+                    await subscription.wake.wait()
             if subscription.cut_off:
                 cut = CutOff(
                     CUT_OFF_REASON,

@@ -221,8 +221,8 @@ class PastViews:
     ) -> list[StreamInTime]:
         """The streams of a category (that name ``mission`` now, if given) at ``moment``, in
         stream id order. A stream whose row settles it is not read (:func:`settled_at`); the
-        others are folded from their events, read stream by stream when they are few, in
-        one sweep of the category when they are many."""
+        others are folded from their events, read stream by stream when they are few or
+        one mission's, in one sweep of the category when they are many."""
         rows: list[StreamRow] = []
         after: str | None = None
         while True:
@@ -231,10 +231,11 @@ class PastViews:
             if len(page) < PAGE:
                 break
             after = page[-1].stream_id
-        return await self._at(rows, moment, category)
+        # A mission's streams are a small part of their category: never sweep it for them.
+        return await self._at(rows, moment, category, sweep=mission is None)
 
     async def _at(
-        self, rows: Iterable[StreamRow], moment: Moment, category: str
+        self, rows: Iterable[StreamRow], moment: Moment, category: str, *, sweep: bool = True
     ) -> list[StreamInTime]:
         found: dict[str, StreamInTime] = {}
         unsettled: list[str] = []
@@ -244,7 +245,7 @@ class PastViews:
                 unsettled.append(row.stream_id)
             elif isinstance(settled, StreamInTime):
                 found[row.stream_id] = settled
-        if len(unsettled) <= self.fold_one_by_one:
+        if not sweep or len(unsettled) <= self.fold_one_by_one:
             for stream_id in unsettled:
                 if (folded := await self.stream(stream_id, moment)) is not None:
                     found[stream_id] = folded
@@ -400,7 +401,7 @@ class PastViews:
         if not stream_ids:
             return []
         rows = await self.store.get_streams(stream_ids)
-        return await self._at(rows.values(), moment, category_of(stream_ids[0]))
+        return await self._at(rows.values(), moment, category_of(stream_ids[0]), sweep=False)
 
     async def _corrected_streams(self, category: str) -> set[str]:
         """The streams of a category that hold a correction (caught up with the log)."""
