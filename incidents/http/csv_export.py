@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from datetime import datetime
 from itertools import takewhile
 from typing import Any
 
@@ -164,19 +165,23 @@ async def negotiate(response: Any) -> Any:
     )
 
 
-def _event_row(event: RecordedEvent) -> list[str]:
-    return [
-        str(event.position),
-        event.stream_id,
-        str(event.version),
-        str(event.event_id),
-        event.type,
-        _json.encode(event.occurred_at).decode().strip('"'),
-        _json.encode(event.recorded_at).decode().strip('"'),
-        event.hash,
-        bytes(event.data).decode(),
-        bytes(event.metadata).decode(),
-    ]
+def _quoted(text: str) -> str:
+    """A field quoted as RFC 4180 does it: in double quotes, each double quote doubled."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _instant(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _event_line(event: RecordedEvent) -> str:
+    # Ids, types and hashes hold no comma, quote or line break (their patterns forbid them);
+    # data and metadata are JSON, always quoted.
+    return (
+        f"{event.position},{event.stream_id},{event.version},{event.event_id},{event.type},"
+        f"{_instant(event.occurred_at)},{_instant(event.recorded_at)},{event.hash},"
+        f"{_quoted(bytes(event.data).decode())},{_quoted(bytes(event.metadata).decode())}\r\n"
+    )
 
 
 async def event_lines(
@@ -190,23 +195,17 @@ async def event_lines(
     """The log after ``after`` as CSV, header first, a store page at a time; with
     ``known``, up to the first event it does not keep (positions are recorded in order, so
     none after it was known either)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(EVENT_COLUMNS)
-    yield out.getvalue().encode()
+    yield (",".join(EVENT_COLUMNS) + "\r\n").encode()
     left = limit
     while left is None or left > 0:
         size = EXPORT_PAGE if left is None else min(EXPORT_PAGE, left)
         events = await store.read_all(after, size, types, categories)
         if not events:
             return
-        out.seek(0)
-        out.truncate()
         kept = events
         if known is not None:
             kept = list(takewhile(known, events))
-        writer.writerows(_event_row(event) for event in kept)
-        yield out.getvalue().encode()
+        yield "".join(map(_event_line, kept)).encode()
         if len(kept) < len(events):
             return
         after = events[-1].position
