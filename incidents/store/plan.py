@@ -342,37 +342,22 @@ class AppendPlan:
             data = bytes(event.data)
             metadata = bytes(event.metadata)
             occurred_at = recorded_at if event.occurred_at is None else to_utc(event.occurred_at)
+            # The envelope the hash covers is the recorded event's fields but the hash.
+            envelope = (
+                position,
+                stream_id,
+                version,
+                event.event_id,
+                event.type,
+                Raw(data),
+                Raw(metadata),
+                occurred_at,
+                recorded_at,
+            )
             digest = _sha256(previous_hash.encode())
-            digest.update(
-                _encode_envelope(
-                    (
-                        position,
-                        stream_id,
-                        version,
-                        event.event_id,
-                        event.type,
-                        Raw(data),
-                        Raw(metadata),
-                        occurred_at,
-                        recorded_at,
-                    )
-                )
-            )
+            digest.update(_encode_envelope(envelope))
             previous_hash = digest.hexdigest()
-            recorded.append(
-                RecordedEvent(
-                    position,
-                    stream_id,
-                    version,
-                    event.event_id,
-                    event.type,
-                    Raw(data),
-                    Raw(metadata),
-                    occurred_at,
-                    recorded_at,
-                    previous_hash,
-                )
-            )
+            recorded.append(RecordedEvent(*envelope, previous_hash))
 
         histories = self._histories
         history = histories.get(stream_id)
