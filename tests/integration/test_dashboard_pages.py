@@ -130,3 +130,23 @@ async def test_a_day_that_does_not_exist_is_400(seeded: Client) -> None:
     for day in ("2022-02-30", "18/09/2022", ""):
         response = await seeded.get("/dashboard/", params={"as_of": day})
         assert response.status_code == 400, day
+
+
+async def test_the_mission_page_has_its_timeline_with_sources(seeded: Client) -> None:
+    page = (await seeded.get(f"/dashboard/missions/{PARIS}")).text
+    timeline = re.search(r'<table id="mission-timeline".*?</table>', page, re.S)
+    assert timeline is not None
+    rows = text(timeline.group(0))
+    assert "MissionRegistered" in rows and "ProtestLodged" in rows and "NoteSent" in rows
+    assert "001_dac795f56e0e62ef.txt" in rows
+    before = await seeded.get(f"/dashboard/missions/{PARIS}", params={"as_of": "2022-09-18"})
+    assert "ProtestLodged" not in text(before.text)
+
+
+async def test_the_search_box_finds_streams_and_marks_the_words(seeded: Client) -> None:
+    page = (await seeded.get("/dashboard/search", params={"q": "embassy Paris"})).text
+    assert 'id="search-results"' in page
+    assert "<mark>" in page
+    assert f'href="/dashboard/missions/{PARIS}"' in page or "/dashboard/" in page
+    nothing = (await seeded.get("/dashboard/search", params={"q": "zzzzqqq"})).text
+    assert "Nothing matches." in nothing

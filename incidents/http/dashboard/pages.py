@@ -24,12 +24,16 @@ from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
+from markupsafe import Markup, escape
 
 from incidents.domain.state import NoteState, ProtestState
 from incidents.http.dashboard import charts, forms, reads
 from incidents.http.problems import BadRequestError
+from incidents.projections.desk import TimelineItem
+from incidents.projections.desk_index import DeskIndex
 from incidents.projections.in_time import Moment
 from incidents.projections.reader import Projections
+from incidents.projections.search import QueryError, SearchIndex, SearchResults
 from incidents.service import LogService
 from incidents.store.protocol import is_valid_stream_id
 
@@ -41,6 +45,8 @@ HTMX = "htmx-2.0.8.min.js"
 # itself is rendered with the first four (the charts follow it).
 PARTS = ("counts", "waiting", "protests", "latest", "charts")
 PAGE_PARTS = PARTS[:4]
+SEARCH_HITS = 50
+TIMELINE_ITEMS = 500
 
 
 def _day(value: datetime | None) -> str:
@@ -86,6 +92,7 @@ def _stream_page(stream_id: str) -> str:
 
 def register_filters(engine: JinjaTemplateEngine) -> None:
     """The filters the templates use."""
+    engine.engine.filters.update(marked=_marked)
     engine.engine.filters.update(
         day=_day, iso_day=_iso_day, party=_party, words=_words, stream_page=_stream_page
     )
@@ -279,6 +286,25 @@ class DashboardController(Controller):
         }
         return Template(f"parts/{part}.html", context=context)
 
+    @get("/search")
+    async def search(
+        self,
+        request: Request[Any, Any, Any],
+        search: NamedDependency[SearchIndex],
+        q: Annotated[str | None, QueryParameter(max_length=1000)] = None,
+    ) -> Template:
+        """Streams whose words match the query, best first, each with its snippet."""
+        results: SearchResults | None = None
+        error: str | None = None
+        if q and q.strip():
+            async with search.current() as index:
+                try:
+                    results = index.search(q, None, None, 0, SEARCH_HITS)
+                except QueryError as refused:
+                    error = str(refused)
+        context = {**frame(request), "query": q or "", "results": results, "error": error}
+        return Template("search.html", context=context, status_code=400 if error else 200)
+
     @get("/missions/{mission_id:str}")
     async def mission(
         self,
@@ -286,6 +312,7 @@ class DashboardController(Controller):
         mission_id: FromPath[str],
         projections: NamedDependency[Projections],
         service: NamedDependency[LogService],
+        desk: NamedDependency[DeskIndex],
         as_of: AsOfDay = None,
     ) -> Template:
         """One mission: its notes both ways, its protests and demands, its incidents."""
@@ -306,7 +333,7 @@ class DashboardController(Controller):
                 "incidents": await reads.mission_incidents(store, mission_id, moment),
                 "now": _now(projections, moment),
                 "days_between": reads.days_between,
-                "history": await reads.history(store, mission_id, moment),
+                "timeline": await _timeline(desk, mission_id, moment),
             },
         )
 
@@ -345,6 +372,24 @@ class DashboardController(Controller):
             raise NotFoundException(f"no note {stream_id!r}")
         context = await note_context(request, stream_id, state, projections, as_of)
         return Template("note.html", context=context)
+
+
+async def _timeline(desk: DeskIndex, mission: str, moment: Moment | None) -> list[TimelineItem]:
+    """The mission's timeline, oldest first: every event touching it (as the day shown
+    saw it: those that had occurred by then)."""
+    async with desk.current() as index:
+        view = await index.timeline(mission, None, TIMELINE_ITEMS)
+    items = [] if view is None else view.items
+    if moment is not None and moment.as_of is not None:
+        cutoff = moment.as_of
+        items = [item for item in items if item.occurred.at <= cutoff]
+    return items
+
+
+def _marked(snippet: str) -> Markup:
+    """A search snippet, escaped, with its ``<mark>`` tags kept."""
+    escaped = str(escape(snippet))
+    return Markup(escaped.replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>"))
 
 
 def _now(projections: Projections, moment: Moment | None) -> datetime:
