@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -30,6 +31,12 @@ from incidents.http.dashboard.pages import TEMPLATES, dashboard_handlers
 from incidents.http.dashboard.writing import WritingController, csrf_config
 from incidents.http.decoding import StrictRequest
 from incidents.http.desk import DeskController, SearchController, TimelineController
+from incidents.http.faults import (
+    FAULT_EXCEPTION_HANDLERS,
+    Faults,
+    quick_check,
+    refuse_writes_when_corrupt,
+)
 from incidents.http.limits import LIMIT_EXCEPTION_HANDLERS, body_read_timeout_middleware
 from incidents.http.live import LiveController, LiveOptions
 from incidents.http.problems import EXCEPTION_HANDLERS, ProblemTypeController
@@ -44,7 +51,7 @@ from incidents.projections.search import SearchIndex
 from incidents.service import LogService
 from incidents.settings import Settings
 from incidents.store.batching import GroupCommitFront
-from incidents.store.factory import open_store
+from incidents.store.factory import open_store, sqlite_path
 from incidents.tokens import open_tokens
 
 # The cycle collector's first threshold in a served process. A request allocates many
@@ -52,6 +59,9 @@ from incidents.tokens import open_tokens
 # the collector would run every few appends and sweep the whole heap with the loop and the
 # writer stopped; at 7,000 it runs about once a second under load (docs/benchmarks.md).
 SERVED_GC_THRESHOLD = 7000
+
+
+logger = logging.getLogger("incidents.http")
 
 
 def _now() -> datetime:
@@ -97,6 +107,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.search = SearchIndex(store)
         sampler = asyncio.create_task(observability.sample_subscribers(app.state.feed))
         app.state.tokens = open_tokens(settings.database_url, settings.busy_timeout)
+        if settings.database_url.partition(":")[0].lower() == "sqlite":
+            found = await asyncio.to_thread(quick_check, sqlite_path(settings.database_url))
+            if found is not None:
+                logger.critical("the database file is damaged (PRAGMA quick_check): %s", found)
+                app.state.faults.corrupt = found
         try:
             await app.state.feed.start()
             yield
@@ -159,7 +174,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         logging_config=observability.json_logging(),
         lifespan=[lifespan],
-        guards=[access_guard],
+        guards=[access_guard, refuse_writes_when_corrupt],
         dependencies={
             "service": Provide(provide_service, sync_to_thread=False),
             "projections": Provide(provide_projections, sync_to_thread=False),
@@ -172,6 +187,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             **EXCEPTION_HANDLERS,
             **AUTH_EXCEPTION_HANDLERS,
             **LIMIT_EXCEPTION_HANDLERS,
+            **FAULT_EXCEPTION_HANDLERS,
         },
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
@@ -184,6 +200,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
     )
     observability.install_request_ids(app)
+    app.state.faults = Faults()
     app.state.public_reads = settings.public_reads
     app.state.failed_attempts = FailedAttempts(settings.auth_failures_per_minute)
     return app

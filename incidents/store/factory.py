@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from typing import cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -53,13 +54,19 @@ async def open_store(
     settings = settings if settings is not None else Settings(database_url=database_url)
     scheme = database_url.partition(":")[0].lower()
     if scheme == "sqlite":
-        return await SqliteEventStore.open(
-            sqlite_path(database_url),
-            rules,
-            max_batch=settings.max_batch,
-            batch_wait=settings.batch_wait,
-            busy_timeout=settings.busy_timeout,
-        )
+        # The log, its WAL and its shared-memory file are created readable by their owner
+        # only: evidence is not for every local user to read.
+        previous = os.umask(0o077)
+        try:
+            return await SqliteEventStore.open(
+                sqlite_path(database_url),
+                rules,
+                max_batch=settings.max_batch,
+                batch_wait=settings.batch_wait,
+                busy_timeout=settings.busy_timeout,
+            )
+        finally:
+            os.umask(previous)
     if scheme == "memory":
         return MemoryEventStore(rules)
     if scheme in ("postgresql", "postgres"):
