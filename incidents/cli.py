@@ -297,6 +297,7 @@ def replay(ctx: click.Context, database: str, repair: bool, workers: int | None)
 
     from incidents.domain.rules import DomainRules
     from incidents.projections.replay import replay as run_replay
+    from incidents.store.chain import verify_log
 
     settings = settings_for(database)
     # A SQLite file is read by replay itself, split over worker processes.
@@ -315,6 +316,15 @@ def replay(ctx: click.Context, database: str, repair: bool, workers: int | None)
                     path=None if path is None else str(path),
                     workers=workers,
                 )
+            # Replay folds what the log says; the chain says whether those are the bytes
+            # that were stored: every event's bytes are compared with its hash.
+            chain = await verify_log(store)
+        if chain.broken is not None:
+            click.echo(
+                f"chain broken at position {chain.broken.position}: {chain.broken.reason}; "
+                "the log was altered, projections were not compared"
+            )
+            return ExitCode.CHECK_FAILED
         click.echo(f"replayed {report.events} events into {report.streams} streams")
         for difference in [*report.differences, *report.tally_differences]:
             click.echo(f"  differs: {difference.stream_id}: {difference.reason}")

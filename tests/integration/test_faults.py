@@ -132,3 +132,24 @@ async def test_the_log_and_its_wal_are_created_for_their_owner_only(tmp_path: Pa
             assert mode & 0o077 == 0, (file, oct(mode))
     finally:
         await store.close()
+
+
+def test_replay_compares_every_stored_byte_with_its_hash(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from incidents.cli import main
+
+    url = f"sqlite:///{tmp_path / 'altered.db'}"
+    runner = CliRunner()
+    assert runner.invoke(main, ["seed", "--database", url]).exit_code == 0
+    # one byte of one stored event altered behind the store's back
+    with closing(sqlite3.connect(tmp_path / "altered.db")) as connection:
+        (data,) = connection.execute("SELECT data FROM events WHERE position = 1").fetchone()
+        altered = bytes(data).replace(b"Paris", b"Pariz", 1)
+        assert altered != bytes(data)
+        connection.execute("UPDATE events SET data = ? WHERE position = 1", (altered,))
+        connection.commit()
+    replayed = runner.invoke(main, ["replay", "--database", url])
+    assert replayed.exit_code == 1
+    assert "chain broken at position 1" in replayed.stdout
+    assert "no difference" not in replayed.stdout
