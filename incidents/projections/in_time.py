@@ -7,11 +7,13 @@ applied, those that occurred by ``as_of`` folded in append order), and the folde
 through the same pure view functions as the current views, with the clock set to ``as_of``
 when it is given: days waiting and overdue flags are those of that day.
 
-Which streams are folded: for one mission's unanswered notes, the notes that name the
-mission now and every note that was ever corrected (a correction may have moved a note to or
-from the mission), read stream by stream; for the views over every stream, each category's
-events in one sweep of the log in stream order (``read_by_stream``). No state is written;
-nothing is held between reads but the set of corrected streams, caught up with the log.
+Which streams are folded: a stream whose current row settles it (everything recorded by
+``known_at`` and occurred by ``as_of``: its current state; or everything known and its
+opening after ``as_of``: not in the view) is not read; the others are read and folded, one by
+one for a mission's views or when they are few, else in one sweep of their category in stream
+order (``read_by_stream``). One mission's unanswered notes look at the notes that name it now
+and the notes whose ``mission`` a correction changed. No state is written; nothing is held
+between reads but the set of those corrected notes, caught up with the log.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import asyncio
 from bisect import bisect_right
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -386,7 +388,7 @@ class PastViews:
 
     async def _notes_of(self, mission: str, moment: Moment) -> list[State]:
         """The notes that name ``mission`` at ``moment``: among those that name it now and
-        those ever corrected."""
+        those whose mission a correction changed."""
         corrected = await self._corrected_streams("note")
         named = await self.category_at("note", moment, mission)
         others = await self._streams_at(sorted(corrected - {n.stream_id for n in named}), moment)
@@ -404,18 +406,32 @@ class PastViews:
         return await self._at(rows.values(), moment, category_of(stream_ids[0]), sweep=False)
 
     async def _corrected_streams(self, category: str) -> set[str]:
-        """The streams of a category that hold a correction (caught up with the log)."""
+        """The streams of a category with a correction of their ``mission`` (caught up with
+        the log): the only ones that may have named another mission at some moment."""
         async with self._lock:
             while True:
                 page = await self.store.read_all(
                     self._corrected_at, PAGE, types=sorted(CORRECTION_TYPES.values())
                 )
-                self._corrected.update(event.stream_id for event in page)
+                self._corrected.update(
+                    event.stream_id
+                    for event in page
+                    if "mission" in _decode_changes(event.data).changes
+                )
                 if page:
                     self._corrected_at = page[-1].position
                 if len(page) < PAGE:
                     break
             return {s for s in self._corrected if s.startswith(f"{category}-")}
+
+
+class _Changes(msgspec.Struct):
+    """What a correction's data says it changes (the rest of it is skipped)."""
+
+    changes: dict[str, Any] = {}
+
+
+_decode_changes = msgspec.json.Decoder(_Changes).decode
 
 
 def _states(folded: Iterable[StreamInTime], kind: type[MissionState]) -> list[MissionState]:
