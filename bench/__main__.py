@@ -23,14 +23,24 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from bench import append, chart, commands, dashboard, live, replay, served
+from bench import append, chart, commands, dashboard, live, reads_under_writes, replay, served
 from bench.generate import generate
 from bench.report import Figure, Run, fsync_rate
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 CHART = ROOT / "docs" / "benchmarks-throughput.png"
-PARTS = ("append", "sweep", "http", "commands", "scale", "replay", "live", "dashboard")
+PARTS = (
+    "append",
+    "sweep",
+    "http",
+    "commands",
+    "scale",
+    "replay",
+    "live",
+    "dashboard",
+    "reads",
+)
 
 
 @dataclass(frozen=True)
@@ -190,6 +200,14 @@ def run(
             )
         )
 
+    def figure_8() -> None:
+        print("figure 8: GET p99 while 64 writers append, against an idle server", flush=True)
+        result.add(
+            reads_under_writes.figure_reads_under_writes(
+                scratch, settings.http_seconds, settings.http_warmup
+            )
+        )
+
     steps: dict[str, Callable[[], None]] = {
         "append": figure_1,
         "sweep": the_chart,
@@ -199,6 +217,7 @@ def run(
         "replay": figure_4,
         "live": figure_6,
         "dashboard": figure_7,
+        "reads": figure_8,
     }
     try:
         for part in PARTS:

@@ -42,6 +42,7 @@ EXPECTED = (
     "5-generate",
     "6-live",
     "6-live-memory",
+    "8-reads-under-writes",
     # figure 7 drives chromium: measured where Debian's is installed (always in CI)
     *(("7-dashboard",) if dashboard.CHROMIUM.exists() else ()),
 )
