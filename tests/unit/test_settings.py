@@ -74,6 +74,9 @@ def test_every_field_is_set_by_its_variable() -> None:
     # A field added to Settings is read from INCIDENTS_<NAME> with nothing else to change.
     defaults = msgspec.structs.asdict(Settings())
     for name, default in defaults.items():
-        if isinstance(default, bool | int | float) and name != "database_url":
+        if isinstance(default, bool):
+            changed = Settings.from_env({f"INCIDENTS_{name.upper()}": str(not default).lower()})
+            assert getattr(changed, name) is (not default), name
+        elif isinstance(default, int | float):
             changed = Settings.from_env({f"INCIDENTS_{name.upper()}": str(default + 1)})
             assert getattr(changed, name) == default + 1, name
