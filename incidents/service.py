@@ -58,6 +58,26 @@ class StreamAppend(Protocol):
     def expected_version(self) -> ExpectedVersion: ...
 
 
+# The references an event must make to streams the log holds, and the rule each breaks:
+# a mission is registered before anything names it.
+REQUIRED_REFERENCES = (("mission", "mission-unknown"), ("via_mission", "mission-unknown"))
+# References the log may not hold yet, or ever: correspondence sent before the log began,
+# and incidents recorded from a document read after the one that mentions them. Accepted,
+# with a warning.
+HISTORICAL_REFERENCES = ("in_reply_to", "reply_note", "about_incident")
+# How many existing stream ids the service remembers before it starts afresh.
+MAX_KNOWN_STREAMS = 100_000
+
+
+class ReferenceWarning(msgspec.Struct, frozen=True, kw_only=True):
+    """An event names correspondence the log does not hold; it was stored all the same."""
+
+    append_index: int
+    event_index: int
+    field: str
+    stream_id: str
+
+
 class StreamNotFoundError(Exception):
     """The stream has no events (404)."""
 
@@ -110,6 +130,61 @@ class LogService:
     ) -> None:
         self.store = store
         self.clock = clock
+        # Streams seen to exist. Streams are never deleted, so this never goes stale.
+        self._existing: set[str] = set()
+
+    async def _exists(self, stream_id: str) -> bool:
+        if stream_id in self._existing:
+            return True
+        if await self.store.stream_version(stream_id) == 0:
+            return False
+        if len(self._existing) >= MAX_KNOWN_STREAMS:
+            self._existing.clear()
+        self._existing.add(stream_id)
+        return True
+
+    async def check_references(self, appends: Sequence[tuple[str, Sequence[NewEvent]]]) -> None:
+        """Refuse (422) an event that names a mission the log does not hold and no earlier
+        part of the request opens. Streams are never deleted, so a stream
+        found now exists when the append commits."""
+        opened: set[str] = set()
+        for append_index, (stream_id, events) in enumerate(appends):
+            opened.add(stream_id)
+            for event_index, event in enumerate(events):
+                for field, rule in REQUIRED_REFERENCES:
+                    named = getattr(event.data, field, None)
+                    if named is None or named in opened or await self._exists(named):
+                        continue
+                    raise RuleViolation(
+                        event_index,
+                        rule,
+                        f"{field} names {named!r}, which the log does not hold",
+                        append_index,
+                    )
+
+    async def references_outside_the_log(
+        self, appends: Sequence[tuple[str, Sequence[NewEvent]]]
+    ) -> list[ReferenceWarning]:
+        """Events that name correspondence or an incident the log does not hold (a reply to
+        a note sent before the log began): accepted, with a warning each."""
+        opened: set[str] = set()
+        found: list[ReferenceWarning] = []
+        for append_index, (stream_id, events) in enumerate(appends):
+            opened.add(stream_id)
+            for event_index, event in enumerate(events):
+                for field in HISTORICAL_REFERENCES:
+                    named = getattr(event.data, field, None)
+                    if named is None or named in opened or await self._exists(named):
+                        continue
+                    found.append(
+                        ReferenceWarning(
+                            append_index=append_index,
+                            event_index=event_index,
+                            field=field,
+                            stream_id=named,
+                        )
+                    )
+        return found
 
     async def append(
         self,
@@ -121,6 +196,7 @@ class LogService:
         """Append events to one stream, atomically; ``actor`` (the name of the token the
         request came with) goes into each event's metadata."""
         _check_stream_id(stream_id)
+        await self.check_references([(stream_id, events)])
         return await self.store.append(stream_id, _proposed(events, actor), expected)
 
     async def append_many(
@@ -131,6 +207,8 @@ class LogService:
         requests: list[AppendRequest] = []
         for index, part in enumerate(appends):
             _check_stream_id(part.stream_id, index)
+        await self.check_references([(part.stream_id, part.events) for part in appends])
+        for part in appends:
             requests.append(
                 AppendRequest(part.stream_id, _proposed(part.events, actor), part.expected_version)
             )

@@ -64,6 +64,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # Signs the dashboard forms' CSRF tokens. Every worker must hold the same one:
     # ``incidents serve`` makes one for its workers when it is not set.
     csrf_secret: str | None = None
+    # Origins a browser may call the API from (comma-separated, "*" for any); none by default.
+    cors_origins: str = ""
 
     def __post_init__(self) -> None:
         scheme, colon, _ = self.database_url.partition(":")

@@ -12,10 +12,13 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, Request, get
+from litestar.config.compression import CompressionConfig
+from litestar.config.cors import CORSConfig
 from litestar.di import NamedDependency, Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.types.internal_types import PathParameterDefinition
 
 import incidents
 from incidents.domain.rules import DomainRules
@@ -26,6 +29,7 @@ from incidents.http.auth import (
     TokenAuthenticationMiddleware,
     access_guard,
 )
+from incidents.http.conventions import head_as_get
 from incidents.http.csv_export import check_format, negotiate
 from incidents.http.dashboard.pages import TEMPLATES, dashboard_handlers
 from incidents.http.dashboard.writing import WritingController, csrf_config
@@ -39,6 +43,7 @@ from incidents.http.faults import (
 )
 from incidents.http.limits import LIMIT_EXCEPTION_HANDLERS, body_read_timeout_middleware
 from incidents.http.live import LiveController, LiveOptions
+from incidents.http.openapi import SCHEMA_PATH, FinishedDocument, OfflineReference
 from incidents.http.problems import EXCEPTION_HANDLERS, ProblemTypeController
 from incidents.http.projections import MissionController, ProjectionController
 from incidents.http.query import refuse_unknown_query_parameters
@@ -77,7 +82,7 @@ class Health(msgspec.Struct, frozen=True):
 
 
 @get("/health", tags=["service"], summary="Liveness and the log's head", opt={"role": "public"})
-async def health(service: NamedDependency[LogService]) -> Health:
+async def get_health(service: NamedDependency[LogService]) -> Health:
     """The service answers and the log can be read."""
     head = await service.store.head()
     return Health("ok", head.position, head.hash)
@@ -88,6 +93,33 @@ async def _before_request(request: Request[Any, Any, Any]) -> None:
     coroutine, so that Litestar runs it on the loop rather than in a thread)."""
     refuse_unknown_query_parameters(request)
     check_format(request)
+
+
+def _cors(settings: Settings) -> CORSConfig | None:
+    """CORS for the origins ``INCIDENTS_CORS_ORIGINS`` names; off when it names none."""
+    origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origins=origins,
+        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "If-None-Match",
+            "Last-Event-ID",
+        ],
+        expose_headers=["ETag", "Link", "Location", "Retry-After"],
+    )
+
+
+def operation_id(
+    handler: HTTPRouteHandler, method: Any, _: list[str | PathParameterDefinition]
+) -> str:
+    """A readable operationId: the handler function's name in camelCase (appendToStream)."""
+    first, *rest = handler.handler_name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -158,13 +190,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SearchController,
             ProblemTypeController,
             TokenController,
-            health,
+            get_health,
             observability.ready,
             observability.metrics,
             *dashboard_handlers(WritingController, csrf_config(settings.csrf_secret)),
         ],
         template_config=TEMPLATES,
         request_class=StrictRequest,
+        # Answers of 1 KiB or more are gzipped for clients that accept it.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        cors_config=_cors(settings),
         before_request=_before_request,
         after_request=negotiate,
         middleware=[
@@ -195,12 +230,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version=incidents.__version__,
             description="An event-sourced log of incidents against diplomatic missions, "
             "the notes missions and ministries exchange, protests and their responses.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+            path=SCHEMA_PATH,
+            render_plugins=[OfflineReference(), FinishedDocument()],
+            use_handler_docstrings=True,
+            operation_id_creator=operation_id,
         ),
     )
     observability.install_request_ids(app)
     app.state.faults = Faults()
+    # HEAD on every GET, routes added later included (Litestar's router would answer 405).
+    app.asgi_handler = head_as_get(app.asgi_handler)
     app.state.public_reads = settings.public_reads
     app.state.failed_attempts = FailedAttempts(settings.auth_failures_per_minute)
     return app

@@ -23,8 +23,9 @@ from incidents.store.protocol import STREAM_ID_MAX_LENGTH, STREAM_ID_PATTERN, Re
 MAX_EVENTS_PER_REQUEST = 1000
 # The most appends one ``POST /events`` may carry.
 MAX_APPENDS_PER_REQUEST = 100
-# Positions and versions are 64-bit integers in every store.
-MAX_INT64 = 2**63 - 1
+# The largest position or version a request may name: the largest integer every JSON client
+# holds exactly (JavaScript's Number.MAX_SAFE_INTEGER), well inside the stores' 64 bits.
+MAX_VERSION = 2**53 - 1
 
 StreamId = Annotated[
     str,
@@ -35,7 +36,7 @@ StreamId = Annotated[
         examples=["note-az-paris-2022-08-17"],
     ),
 ]
-Version = Annotated[int, Meta(ge=0, le=MAX_INT64)]
+Version = Annotated[int, Meta(ge=0, le=MAX_VERSION)]
 ExpectedVersionIn = Annotated[
     Version | Literal["any", "no_stream", "exists"],
     Meta(
@@ -46,7 +47,11 @@ ExpectedVersionIn = Annotated[
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
 Category = Literal["mission", "incident", "note", "protest", "statement"]
 # Event type names as filters take them: past-tense CamelCase words.
-EventTypeName = Annotated[str, Meta(pattern=r"^[A-Z][A-Za-z]*$", max_length=64)]
+if TYPE_CHECKING:
+    EventTypeName = str
+else:
+    # The catalogue's type names: a filter on a type that does not exist is a 400.
+    EventTypeName = Literal[tuple(sorted(EVENT_TYPES))]
 Metadata = Annotated[
     dict[str, Any],
     Meta(description="Any JSON object (correlation_id, causation_id, source, ...)"),
@@ -168,12 +173,26 @@ class AppendedOut(msgspec.Struct, frozen=True):
     version: Annotated[int, Meta(description="Its place in its stream")]
 
 
-class AppendOut(msgspec.Struct, frozen=True):
+class AppendWarning(msgspec.Struct, frozen=True, kw_only=True):
+    """Something about an event stored all the same: it names correspondence or an incident
+    the log does not hold (from before it began, or not recorded yet), rule
+    ``reference-not-in-log``."""
+
+    rule: Annotated[str, Meta(description="What the warning is about")]
+    pointer: Annotated[str, Meta(description="JSON Pointer to the field in the request body")]
+    detail: Annotated[str, Meta(description="What it means")]
+
+
+class AppendOut(msgspec.Struct, frozen=True, omit_defaults=True):
     """The answer to an append: the stream's new version and each event's place."""
 
     stream_id: Annotated[str, Meta(description="The stream appended to")]
     version: Annotated[int, Meta(description="The stream's version after the append")]
     events: Annotated[list[AppendedOut], Meta(description="Each event's place, in order")]
+    warnings: Annotated[
+        list[AppendWarning],
+        Meta(description="Events stored with a warning (absent when there is none)"),
+    ] = []
 
 
 class MultiAppendOut(msgspec.Struct, frozen=True):

@@ -26,7 +26,7 @@ from litestar import Request
 from litestar.exceptions import HTTPException
 
 from incidents.http.bodies import without_data_tags
-from incidents.http.problems import BadRequestError, FieldError
+from incidents.http.problems import BadRequestError, DataRuleError, FieldError
 
 # JSON's own media type and every ``+json`` suffix (RFC 6839): anything else is 415.
 _JSON_MEDIA_TYPE = re.compile(r"application/([a-z0-9.!#$&^_-]+\+)?json", re.IGNORECASE)
@@ -199,6 +199,10 @@ def validate(value: Any, body_type: Any) -> Any:
     except msgspec.ValidationError as error:
         first = _msgspec_error(error)
         found = _schema_errors(value, body_type)
+        if not found:
+            # The document's schema takes the body: what msgspec refuses is a rule between
+            # fields (a party needs a state or a body), answered as a broken rule.
+            raise DataRuleError(first) from None
         # msgspec's one error is kept when it says what the schema cannot (a time's offset).
         if not any(_overlaps(first.pointer or "", e.pointer or "") for e in found):
             found.append(first)

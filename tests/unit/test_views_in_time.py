@@ -218,6 +218,11 @@ def test_a_correction_changes_a_known_at_view_only_from_when_it_was_recorded() -
         # Given a note sent about one mission, corrected later to name the other
         store = MemoryEventStore(DomainRules())
         service = LogService(store, lambda: NOW)
+        for mission in MISSIONS:  # a note may name only missions the log holds
+            registered = MissionRegistered(
+                sending_state="AZ", receiving_state="FR", city="Paris", kind="embassy", name=mission
+            )
+            await service.append(mission, [NewEvent(registered, BASE - timedelta(days=400))])
         sent = NoteSent(from_=Party(state="AZ"), to=Party(state="FR"), subject="s")
         opened = await service.append(
             "note-x", [NewEvent(msgspec.structs.replace(sent, mission=MISSIONS[0]), day(1))]

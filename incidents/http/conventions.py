@@ -1,0 +1,109 @@
+"""HTTP conventions every read keeps: HEAD, ETags, Cache-Control and Link headers.
+
+- ``HEAD`` on every ``GET``: the request runs as a ``GET`` and the body is dropped, so the
+  headers (Content-Length, ETag) are the ones the ``GET`` would send. Wrapped around the whole
+  application, so routes added later answer ``HEAD`` too.
+- :func:`read_response`: a read's answer with an ``ETag`` (its version where it has one,
+  else a digest of its JSON), ``304 Not Modified`` when ``If-None-Match`` names it
+  (weak tags compare by their opaque part, ``*`` matches anything), ``Cache-Control`` (full
+  pages of the log never change: immutable for a year, as KurrentDB serves them; anything
+  else is revalidated), and ``Link`` headers to the next, previous and first pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Request, Response
+
+# Full pages of the log: the same events forever.
+IMMUTABLE = "public, max-age=31536000, immutable"
+# Anything that can change: keep it, but ask (If-None-Match) before using it again.
+REVALIDATE = "no-cache"
+
+_encode = msgspec.json.Encoder().encode
+
+
+def head_as_get(app: Any) -> Any:
+    """An ASGI app that answers ``HEAD`` as ``GET`` without the body."""
+
+    async def handle(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await app(scope, receive, send)
+            return
+        finished = False
+
+        async def send_headers_only(message: Any) -> None:
+            nonlocal finished
+            if message["type"] == "http.response.body":
+                if finished:
+                    return
+                finished = True
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await app({**scope, "method": "GET"}, receive, send_headers_only)
+
+    return handle
+
+
+def _opaque(tag: str) -> str:
+    tag = tag.strip()
+    return tag[2:] if tag.startswith("W/") else tag
+
+
+def matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag`` (weak comparison, RFC 9110 13.1.2)."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    wanted = _opaque(etag)
+    return any(_opaque(tag) == wanted for tag in if_none_match.split(","))
+
+
+def page_link(request: Request[Any, Any, Any], **changes: str | int | None) -> str:
+    """The request's URL with some query parameters changed (None removes one)."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
+    query += [(k, str(v)) for k, v in changes.items() if v is not None]
+    return f"{request.url.path}?{urlencode(query)}" if query else request.url.path
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _digest_tag(body: Any) -> str:
+    """A digest of the body's JSON. A view stamped with the time it was made
+    (``generated_at``) gets a weak tag over everything else: two answers that differ only in
+    the stamp are the same view."""
+    if isinstance(body, msgspec.Struct) and hasattr(body, "generated_at"):
+        unstamped = msgspec.structs.replace(body, generated_at=_EPOCH)
+        return 'W/"' + hashlib.blake2b(_encode(unstamped), digest_size=16).hexdigest() + '"'
+    return '"' + hashlib.blake2b(_encode(body), digest_size=16).hexdigest() + '"'
+
+
+def read_response(
+    request: Request[Any, Any, Any],
+    body: Any,
+    *,
+    etag: str | None = None,
+    immutable: bool = False,
+    links: Mapping[str, str | None] | None = None,
+) -> Response[Any]:
+    """``body`` with its ETag, Cache-Control and Link headers, or a 304 when the client
+    holds it already."""
+    if etag is None:
+        etag = _digest_tag(body)
+    headers = {"ETag": etag, "Cache-Control": IMMUTABLE if immutable else REVALIDATE}
+    if links:
+        rendered = [f'<{url}>; rel="{rel}"' for rel, url in links.items() if url is not None]
+        if rendered:
+            headers["Link"] = ", ".join(rendered)
+    if matches(request.headers.get("if-none-match"), etag):
+        return Response(None, status_code=304, headers=headers)
+    return Response(body, headers=headers)
