@@ -26,7 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import Figure, Target
-from bench.served import head_position, http_rounds, load, load_tool, note_body
+from bench.served import (
+    head_position,
+    http_rounds,
+    load,
+    load_tool,
+    note_body,
+    register_mission,
+)
 from bench.servers import HOST, SERVICE, Server, serve
 
 _ID = re.compile(rb"\nid: (\d+)\r\n")
@@ -90,6 +97,7 @@ def figure_live(
     with_: list[float] = []
     received: list[dict[str, Any]] = []
     with serve(SERVICE, 1, scratch / "live.log", environment) as server:
+        register_mission(server)
         load(server, warmup, "warm", body_file, connections, tool)
         rss_before = server.rss()["VmRSS"]
         idle = Subscribers(server, subscribers)

@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,6 +61,32 @@ def note_body(seed: int = 3) -> bytes:
     return msgspec.json.encode(
         {"events": [{"type": "NoteSent", "data": data, "occurred_at": occurred}]}
     )
+
+
+def mission_body(seed: int = 3) -> tuple[str, bytes]:
+    """The registration of the mission :func:`note_body` names (a note may name only a
+    mission the log holds), with a fixed event id so that posting it again stores nothing."""
+    rng = random.Random(seed)
+    now = default_now()
+    missions = make_missions(10, rng, now)
+    planned = CaseMaker(rng, missions).mission_history(missions[0], now)[0]
+    data = msgspec.json.decode(encode_data(planned.data))
+    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, missions[0].stream_id))
+    event = {"type": "MissionRegistered", "data": data, "event_id": event_id}
+    return missions[0].stream_id, msgspec.json.encode({"events": [event]})
+
+
+def register_mission(server: Server) -> None:
+    """Register the mission the load's notes name, before the load."""
+    stream_id, body = mission_body()
+    connection = _connect(server)
+    try:
+        path = f"/streams/{stream_id}/events"
+        status, payload, _ = request(connection, "POST", path, body, server.authorization)
+    finally:
+        connection.close()
+    if status not in (200, 201):
+        raise RuntimeError(f"registering {stream_id} answered {status}: {payload[:300]!r}")
 
 
 # --- load ------------------------------------------------------------------------------------
@@ -165,6 +192,7 @@ def figure_http(
             serve(BARE, workers, scratch / f"bare-{workers}.log") as bare_server,
             serve(SERVICE, workers, scratch / f"ours-{workers}.log", environment) as server,
         ):
+            register_mission(server)
             load(bare_server, warmup, "warm", body_file, connections, tool)
             load(server, warmup, "warm", body_file, connections, tool)
             for round_ in range(rounds):
@@ -344,6 +372,7 @@ def timed_requests(
 
 def append_latencies(server: Server, tag: str, count: int, seconds: float) -> Latencies:
     """Sequential single-event appends, each a NoteSent to a fresh note stream."""
+    register_mission(server)
     body = note_body()
     paths = [f"/streams/note-p50-{tag}-{i}/events" for i in range(count + 3)]
     return timed_requests(server, "POST", paths, count, seconds, [body])

@@ -124,6 +124,9 @@ _PARAMETER_DESCRIPTIONS = {
     "as_of": "Only events that occurred at or before this time (RFC 3339)",
     "known_at": "Only events the log had recorded at or before this time (RFC 3339)",
     "limit": "The most rows a page holds",
+    "mission_id": "The mission's stream id",
+    "offset": "How many results to skip",
+    "body": "A body's name, matched case-insensitively",
 }
 
 

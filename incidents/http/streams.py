@@ -435,6 +435,13 @@ class LogController(Controller):
                 if name in request.query_params:
                     raise ParameterError("query", name, f"{name} does not apply to an event stream")
             return live_response(feed, live_options, after, last_event_id, type_, category)
+        if last_event_id is not None:
+            # As on the event stream: the last position the client holds, winning over after.
+            if not re.fullmatch(r"[0-9]{1,16}", last_event_id):
+                raise ParameterError(
+                    "header", "Last-Event-ID", "Last-Event-ID must be a log position"
+                )
+            after = int(last_event_id)
         if wants_csv(request):
             capped = limit if "limit" in request.query_params else None
             known = moment.keeps if moment.known_at is not None else None
