@@ -19,7 +19,7 @@ import cProfile
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from statistics import median
 from typing import Any
 
@@ -27,7 +27,7 @@ import uvloop
 from litestar import Litestar
 
 from bench.bare_app import app_factory as bare_factory
-from bench.served import note_body
+from bench.served import mission_body, note_body
 from incidents.http.app import create_app
 from incidents.settings import Settings
 from incidents.store.protocol import AppendedEvent, AppendResult, ExpectedVersion, ProposedEvent
@@ -68,7 +68,11 @@ class Lifespan:
 
 
 async def post(
-    app: Callable[..., Awaitable[None]], path: str, body: bytes, state: dict[str, Any]
+    app: Callable[..., Awaitable[None]],
+    path: str,
+    body: bytes,
+    state: dict[str, Any],
+    headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> int:
     """One POST through the ASGI interface, as granian calls the app; its status."""
     scope = {
@@ -87,6 +91,7 @@ async def post(
             (b"host", b"127.0.0.1:8000"),
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
+            *headers,
         ],
         "state": dict(state),
     }
@@ -109,7 +114,23 @@ async def post(
     return status
 
 
-async def drive(app: Litestar, requests: int, connections: int, tag: str) -> tuple[float, float]:
+async def writer_headers(app: Litestar) -> list[tuple[bytes, bytes]]:
+    """An ``Authorization`` header with a new writer token where the app checks tokens (none
+    for a revision without them), so both sides of an A/B run post the same appends."""
+    tokens = getattr(app.state, "tokens", None)
+    if tokens is None:
+        return []
+    issued = await tokens.create("writer", "bench")
+    return [(b"authorization", f"Bearer {issued.token}".encode())]
+
+
+async def drive(
+    app: Litestar,
+    requests: int,
+    connections: int,
+    tag: str,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> tuple[float, float]:
     """Post ``requests`` appends from ``connections`` tasks; (requests/s, loop CPU us/req)."""
     body = note_body()
     counter = iter(range(requests))
@@ -117,7 +138,7 @@ async def drive(app: Litestar, requests: int, connections: int, tag: str) -> tup
 
     async def connection() -> None:
         for n in counter:
-            status = await post(app, f"/streams/note-{tag}-{n}/events", body, {})
+            status = await post(app, f"/streams/note-{tag}-{n}/events", body, {}, headers)
             statuses[status] = statuses.get(status, 0) + 1
 
     start, cpu = time.perf_counter(), time.thread_time()
@@ -153,20 +174,26 @@ async def measure(requests: int, connections: int, profile: str | None, stub: bo
     """Drive the service and the bare app in turns and print their rates and CPU per request."""
     with tempfile.TemporaryDirectory() as directory:
         settings = Settings(database_url=f"sqlite:///{directory}/log.db")
-        ours = create_app(settings)
+        # The bare app first: each app sets up logging as it is built, and the service's
+        # access log must be measured as the service writes it.
         bare = bare_factory()
+        ours = create_app(settings)
         running = Lifespan(ours)
         await running.start()
+        auth = await writer_headers(ours)
+        # The mission the notes name, stored before any stub takes the store's place.
+        mission, registration = mission_body()
+        await post(ours, f"/streams/{mission}/events", registration, {}, auth)
         if stub:
             ours.state.service.store = StubStore(ours.state.service.store)
         try:
-            await drive(ours, 2000, connections, "warm")
+            await drive(ours, 2000, connections, "warm", auth)
             await drive(bare, 2000, connections, "warm")
             measured: dict[str, list[tuple[float, float, float]]] = {"bare": [], "ours": []}
             for round_ in range(5):
-                for label, app in (("bare", bare), ("ours", ours)):
+                for label, app, headers in (("bare", bare, []), ("ours", ours, auth)):
                     process = time.process_time()
-                    rate, loop_us = await drive(app, requests, connections, f"r{round_}")
+                    rate, loop_us = await drive(app, requests, connections, f"r{round_}", headers)
                     process_us = (time.process_time() - process) * 1e6 / requests
                     measured[label].append((rate, loop_us, process_us))
             print(
@@ -181,7 +208,7 @@ async def measure(requests: int, connections: int, profile: str | None, stub: bo
             if profile:
                 profiler = cProfile.Profile()
                 profiler.enable()
-                await drive(ours, requests, connections, "profile")
+                await drive(ours, requests, connections, "profile", auth)
                 profiler.disable()
                 profiler.dump_stats(profile)
         finally:
