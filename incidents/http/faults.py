@@ -57,10 +57,11 @@ def _faults(request: ASGIConnection[Any, Any, Any, Any]) -> Faults:
     return faults
 
 
-def refuse_writes_when_corrupt(
+async def refuse_writes_when_corrupt(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
-    """A guard: once the database is known corrupt, every write is refused."""
+    """A guard: once the database is known corrupt, every write is refused (a coroutine, so
+    that Litestar runs it on the loop rather than in a thread)."""
     if connection.scope.get("method", "GET") in _SAFE_METHODS:
         return
     if _faults(connection).corrupt is not None:
