@@ -14,8 +14,9 @@ import msgspec
 from litestar import Litestar, Request, get
 from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
-from litestar.handlers import HTTPRouteHandler
+from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.types.internal_types import PathParameterDefinition
@@ -93,6 +94,13 @@ async def _before_request(request: Request[Any, Any, Any]) -> None:
     coroutine, so that Litestar runs it on the loop rather than in a thread)."""
     refuse_unknown_query_parameters(request)
     check_format(request)
+
+
+async def _guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """The app's guards as one: Litestar copies the route handler for each guard it calls,
+    on every request."""
+    await access_guard(connection, handler)
+    await refuse_writes_when_corrupt(connection, handler)
 
 
 def _cors(settings: Settings) -> CORSConfig | None:
@@ -209,7 +217,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         logging_config=observability.json_logging(),
         lifespan=[lifespan],
-        guards=[access_guard, refuse_writes_when_corrupt],
+        guards=[_guard],
         dependencies={
             "service": Provide(provide_service, sync_to_thread=False),
             "projections": Provide(provide_projections, sync_to_thread=False),
