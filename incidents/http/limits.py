@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 from litestar import Request, Response
@@ -46,16 +45,17 @@ def body_read_timeout_middleware(timeout: float) -> Any:
             if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
-            deadline = time.monotonic() + timeout
+            deadline = asyncio.get_running_loop().time() + timeout
             complete = False
 
             async def bounded_receive() -> ReceiveMessage:
                 nonlocal complete
                 if complete:
                     return await receive()
-                remaining = deadline - time.monotonic()
+                # A timeout on this task, not wait_for: that wraps each receive in a task.
                 try:
-                    message = await asyncio.wait_for(receive(), max(remaining, 0.0))
+                    async with asyncio.timeout_at(deadline):
+                        message = await receive()
                 except TimeoutError:
                     raise BodyTimeoutError(timeout) from None
                 if message["type"] == "http.disconnect":
