@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter
 from msgspec import Meta
@@ -95,6 +95,7 @@ class TokenController(Controller):
         responses={
             400: _spec("A token id that is not one"),
             404: _spec("No token has this id, or it is revoked already"),
+            409: _spec("The token would revoke itself: use another admin token or the CLI"),
             **_ADMIN_PROBLEMS,
         },
     )
@@ -103,7 +104,16 @@ class TokenController(Controller):
         request: Request[Any, Any, Any],
         token_id: Annotated[str, PathParameter(pattern="^[0-9a-f]{12}$")],
     ) -> TokenRecord:
-        """Revoke a token: it stops working within a second in every server process."""
+        """Revoke a token: it stops working within a second in every server process.
+
+        A token does not revoke itself here, so an admin cannot lock itself out by mistake.
+        """
+        if isinstance(request.auth, str) and request.auth.startswith(f"inc_{token_id}_"):
+            raise ClientException(
+                "a token cannot revoke itself over HTTP: revoke it with another admin token "
+                "or with incidents tokens revoke",
+                status_code=409,
+            )
         try:
             return await tokens_of(request.app).revoke(token_id)
         except TokenError as error:

@@ -286,3 +286,13 @@ def test_tokens_commands_create_list_and_revoke(tmp_path: Path) -> None:
         main, ["tokens", "create", "--role", "writer", "--name", "a b", "--database", database]
     )
     assert bad.exit_code != 0 and "token name" in bad.output
+
+
+async def test_an_admin_token_does_not_revoke_itself_over_http(app: Litestar) -> None:
+    async with Client(app=app) as client:
+        admin = await tokens_of(app).create("admin", "ops")
+        response = await client.post(
+            f"/tokens/{admin.record.token_id}/revoke", headers=_bearer(admin.token)
+        )
+        _assert_problem(response, 409)
+        assert (await client.get("/tokens", headers=_bearer(admin.token))).status_code == 200
