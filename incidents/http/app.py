@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +19,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.routes import HTTPRoute
 from litestar.types.internal_types import PathParameterDefinition
 
 import incidents
@@ -120,6 +121,30 @@ def _cors(settings: Settings) -> CORSConfig | None:
         ],
         expose_headers=["ETag", "Link", "Location", "Retry-After"],
     )
+
+
+class _RouteMethods(Mapping[str, frozenset[str]]):
+    """Path template → the methods its handlers take, read from the app's routes when asked
+    (routes can be registered after the app is built)."""
+
+    def __init__(self, app: Litestar) -> None:
+        self._app = app
+
+    def _methods(self) -> dict[str, frozenset[str]]:
+        return {
+            route.path_format: frozenset(route.methods)
+            for route in self._app.routes
+            if isinstance(route, HTTPRoute)
+        }
+
+    def __getitem__(self, path: str) -> frozenset[str]:
+        return self._methods()[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._methods())
+
+    def __len__(self) -> int:
+        return len(self._methods())
 
 
 def operation_id(
@@ -247,7 +272,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     observability.install_request_ids(app)
     app.state.faults = Faults()
     # HEAD on every GET, routes added later included (Litestar's router would answer 405).
-    app.asgi_handler = head_as_get(app.asgi_handler)
+    app.asgi_handler = head_as_get(app.asgi_handler, _RouteMethods(app))
     app.state.public_reads = settings.public_reads
     app.state.failed_attempts = FailedAttempts(settings.auth_failures_per_minute)
     return app

@@ -1,8 +1,12 @@
-"""HTTP conventions every read keeps: HEAD, ETags, Cache-Control and Link headers.
+"""HTTP conventions every read keeps: HEAD, Allow, ETags, Cache-Control and Link headers.
 
 - ``HEAD`` on every ``GET``: the request runs as a ``GET`` and the body is dropped, so the
   headers (Content-Length, ETag) are the ones the ``GET`` would send. Wrapped around the whole
   application, so routes added later answer ``HEAD`` too.
+- ``Allow`` (on ``OPTIONS`` and on ``405``) lists every method the path answers, ``HEAD``
+  included where there is a ``GET``: the methods the OpenAPI document declares for it.
+  Litestar's own ``OPTIONS`` answer names only the handlers registered before the first of
+  a path's controllers, so ``GET /events`` went missing beside ``POST /events``.
 - :func:`read_response`: a read's answer with an ``ETag`` (its version where it has one,
   else a digest of its JSON), ``304 Not Modified`` when ``If-None-Match`` names it
   (weak tags compare by their opaque part, ``*`` matches anything), ``Cache-Control`` (full
@@ -13,7 +17,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -29,12 +33,50 @@ REVALIDATE = "no-cache"
 _encode = msgspec.json.Encoder().encode
 
 
-def head_as_get(app: Any) -> Any:
-    """An ASGI app that answers ``HEAD`` as ``GET`` without the body."""
+def allowed_methods(methods: Iterable[str]) -> list[str]:
+    """The methods a path answers, given those its handlers take: ``HEAD`` beside ``GET``,
+    ``OPTIONS`` everywhere."""
+    found = {method.strip().upper() for method in methods} | {"OPTIONS"}
+    if "GET" in found:
+        found.add("HEAD")
+    return sorted(found)
+
+
+def head_as_get(app: Any, routes: Mapping[str, Iterable[str]] | None = None) -> Any:
+    """An ASGI app that answers ``HEAD`` as ``GET`` without the body, and whose ``Allow``
+    headers name every method of the path (``routes``: path template → handlers' methods,
+    read when the first request comes, so routes added later count)."""
+    allow: dict[str, bytes] = {}
+
+    def allow_header(scope: Any, sent: bytes) -> bytes:
+        if routes is not None and not allow:
+            allow.update(
+                (path, ", ".join(allowed_methods(methods)).encode())
+                for path, methods in routes.items()
+            )
+        template = scope.get("path_template")
+        if template in allow:
+            return allow[template]
+        return ", ".join(allowed_methods(sent.decode("latin-1").split(","))).encode()
 
     async def handle(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
+        if scope["type"] != "http":
             await app(scope, receive, send)
+            return
+        if scope["method"] != "HEAD":
+
+            async def send_allow(message: Any) -> None:
+                if message["type"] == "http.response.start" and (
+                    scope["method"] == "OPTIONS" or message["status"] == 405
+                ):
+                    headers = [
+                        (name, allow_header(scope, value) if name.lower() == b"allow" else value)
+                        for name, value in message.get("headers", [])
+                    ]
+                    message = {**message, "headers": headers}
+                await send(message)
+
+            await app(scope, receive, send_allow)
             return
         finished = False
 

@@ -7,7 +7,9 @@ Litestar builds the document from the handlers; this module finishes it once per
   types a union discriminated on ``type``, each with its ``data``);
 - every schema is described by its Struct's docstring;
 - the response headers each operation sends are declared;
-- request and response examples come from the seeds (``examples.json``, kept fresh by a test).
+- request and response examples come from the seeds (``examples.json``, kept fresh by a test);
+- ``HEAD`` (beside every ``GET``) and ``OPTIONS`` (on every path) are declared, as the server
+  answers them, so a path's ``Allow`` header and its methods here are the same list.
 
 ``/schema`` serves the reference with Swagger UI from the pinned ``swagger-ui-py`` package:
 nothing comes from a CDN, so an offline desk sees it.
@@ -19,6 +21,7 @@ import copy
 import importlib.util
 import inspect
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +206,50 @@ def _add_examples(operation: dict[str, Any], examples: dict[str, Any]) -> None:
             media["examples"] = {"seed": {"summary": "From the seeds", "value": value}}
 
 
+def _head_and_options(path: str, item: dict[str, Any]) -> None:
+    """Declare ``HEAD`` as the ``GET`` without bodies, and ``OPTIONS`` with its ``Allow``."""
+    read = item.get("get")
+    if read is not None and "head" not in item:
+        head = copy.deepcopy(read)
+        head["operationId"] = read["operationId"] + "Head"
+        head["summary"] = f"{read.get('summary', read['operationId'])}: headers only"
+        head["description"] = "The headers the GET sends, without its body."
+        for response in head.get("responses", {}).values():
+            response.pop("content", None)
+        item["head"] = head
+    if "options" in item:
+        return
+    methods = sorted(
+        method.upper() for method in item if method in ("get", "head", "post", "put", "patch")
+    )
+    # Routing matches any text in a path parameter; OPTIONS checks none of them.
+    parameters = [
+        {**parameter, "schema": {"type": "string"}}
+        for operation in item.values()
+        if isinstance(operation, dict)
+        for parameter in operation.get("parameters", [])
+        if parameter.get("in") == "path"
+    ]
+    words = [word for word in re.split(r"[^A-Za-z0-9]+", path) if word]
+    item["options"] = {
+        "operationId": "options" + "".join(word[0].upper() + word[1:] for word in words),
+        "summary": f"The methods {path} answers",
+        "description": "No body; the Allow header lists the methods of this path.",
+        "parameters": list({parameter["name"]: parameter for parameter in parameters}.values()),
+        "responses": {
+            "204": {
+                "description": "The methods of this path",
+                "headers": {
+                    "Allow": {
+                        "description": ", ".join([*methods, "OPTIONS"]),
+                        "schema": {"type": "string"},
+                    }
+                },
+            }
+        },
+    }
+
+
 def finish(document: dict[str, Any], examples: dict[str, Any] | None = None) -> dict[str, Any]:
     """The document Litestar built, finished as the module docstring says."""
     document = copy.deepcopy(document)
@@ -239,13 +286,14 @@ def finish(document: dict[str, Any], examples: dict[str, Any] | None = None) -> 
             )
     if examples is None:
         examples = load_examples()
-    for item in document.get("paths", {}).values():
+    for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if method in ("get", "post", "put", "patch", "delete", "head"):
                 _not_null(operation)
                 _describe_parameters(operation)
                 _declare_headers(operation)
                 _add_examples(operation, examples)
+        _head_and_options(path, item)
     return document
 
 

@@ -138,3 +138,26 @@ async def test_the_served_document_is_the_finished_one(
     served = (await client.get("/schema/openapi.json")).json()
     assert served["paths"].keys() == document["paths"].keys()
     assert served["components"]["schemas"].keys() == document["components"]["schemas"].keys()
+
+
+HTTP_METHODS = {"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"}
+
+
+async def test_allow_lists_exactly_the_methods_the_document_declares_for_every_path(
+    client: Client,
+) -> None:
+    served = (await client.get("/schema/openapi.json")).json()
+    assert served["paths"]
+    for path, item in served["paths"].items():
+        declared = {method.upper() for method in item} & HTTP_METHODS
+        assert "OPTIONS" in declared, path
+        if "GET" in declared:
+            assert "HEAD" in declared, path
+        concrete = re.sub(r"\{[^}]+\}", "mission-x1", path)
+        options = await client.options(concrete)
+        assert options.status_code == 204, (path, options.text)
+        assert set(options.headers["allow"].split(", ")) == declared, path
+        # a method the path does not answer: 405, naming the same methods
+        refused = await client.request("PUT" if "PUT" not in declared else "DELETE", concrete)
+        assert refused.status_code == 405, path
+        assert set(refused.headers["allow"].split(", ")) == declared, path
