@@ -7,7 +7,11 @@ Litestar builds the document from the handlers; this module finishes it once per
   types a union discriminated on ``type``, each with its ``data``);
 - every schema is described by its Struct's docstring;
 - the response headers each operation sends are declared;
-- request and response examples come from the seeds (``examples.json``, kept fresh by a test);
+- request and response examples come from the seeds (``examples.json``, kept fresh by tests):
+  the appends are computed from the seed files; the reads are the answers of a log holding
+  the seeds (``python -m tests.integration.test_openapi`` writes them), whose ``recorded_at``,
+  ``updated_at``, ``hash``, ``generated_at``, actor and correlation id are those of the
+  load that made them, so only illustrative;
 - ``HEAD`` (beside every ``GET``) and ``OPTIONS`` (on every path) are declared, as the server
   answers them, so a path's ``Allow`` header and its methods here are the same list.
 
@@ -298,7 +302,7 @@ def finish(document: dict[str, Any], examples: dict[str, Any] | None = None) -> 
 
 
 def load_examples() -> dict[str, Any]:
-    """The examples the seeds give (see :func:`seed_examples`)."""
+    """The examples the seeds give: :func:`seed_examples` and the read answers beside them."""
     if not EXAMPLES_FILE.exists():
         return {}
     loaded: dict[str, Any] = json.loads(EXAMPLES_FILE.read_text())
