@@ -32,6 +32,9 @@ READS = [
 ]
 CACHED_READS = READS[1:]
 
+# Behaviour that goes through the store, checked on both engines.
+ON_EACH_STORE = pytest.mark.parametrize("client", ["sqlite", "postgresql"], indirect=True)
+
 
 def links(response: Any) -> dict[str, dict[str, list[str]]]:
     """rel → the query of its URL."""
@@ -53,6 +56,7 @@ async def given_notes(client: Client, count: int) -> None:
         assert response.status_code == 201, response.text
 
 
+@ON_EACH_STORE
 @pytest.mark.parametrize("path", READS)
 async def test_head_answers_every_get_with_its_headers_and_no_body(
     client: Client, path: str
@@ -66,6 +70,7 @@ async def test_head_answers_every_get_with_its_headers_and_no_body(
     assert head.headers.get("etag") == got.headers.get("etag")
 
 
+@ON_EACH_STORE
 @pytest.mark.parametrize("path", CACHED_READS)
 async def test_every_read_has_an_etag_and_answers_304_to_it_weak_or_star(
     client: Client, path: str
@@ -84,6 +89,7 @@ async def test_every_read_has_an_etag_and_answers_304_to_it_weak_or_star(
     assert other.status_code == 200
 
 
+@ON_EACH_STORE
 async def test_an_etag_changes_when_what_it_names_changes(client: Client) -> None:
     await given_mission(client)
     before = (await client.get("/projections/missions")).headers["etag"]
@@ -93,6 +99,7 @@ async def test_an_etag_changes_when_what_it_names_changes(client: Client) -> Non
     assert after.headers["etag"] != before
 
 
+@ON_EACH_STORE
 async def test_a_full_page_of_the_log_is_immutable_and_the_last_is_not(client: Client) -> None:
     await given_notes(client, 4)
     full = await client.get("/events?after=0&limit=2")
@@ -104,6 +111,7 @@ async def test_a_full_page_of_the_log_is_immutable_and_the_last_is_not(client: C
     assert "immutable" in stream_page.headers["cache-control"]
 
 
+@ON_EACH_STORE
 async def test_log_pages_link_next_prev_and_first(client: Client) -> None:
     await given_notes(client, 5)
     page = await client.get("/events?after=2&limit=2")
@@ -116,6 +124,7 @@ async def test_log_pages_link_next_prev_and_first(client: Client) -> None:
     assert "prev" not in first
 
 
+@ON_EACH_STORE
 async def test_stream_pages_link_next_prev_and_first(client: Client) -> None:
     await given_mission(client)
     summary = {
@@ -132,6 +141,7 @@ async def test_stream_pages_link_next_prev_and_first(client: Client) -> None:
     assert "from_version" not in rels["first"]
 
 
+@ON_EACH_STORE
 async def test_projection_pages_link_next_and_first(client: Client) -> None:
     await given_notes(client, 1)
     response = await client.get("/projections/unanswered-notes?limit=1")
@@ -176,6 +186,7 @@ async def test_cors_allows_the_configured_origins(tmp_path: Path) -> None:
         assert "POST" in preflight.headers["access-control-allow-methods"]
 
 
+@ON_EACH_STORE
 async def test_the_log_as_cloudevents(client: Client) -> None:
     await given_notes(client, 1)
     plain = (await client.get("/events")).json()["events"]

@@ -10,6 +10,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.integration.test_http import (
     PARIS,
     Client,
@@ -22,6 +24,9 @@ from tests.integration.test_http import (
 
 REPO = Path(__file__).resolve().parents[2]
 
+# Behaviour that goes through the store, checked on both engines.
+ON_EACH_STORE = pytest.mark.parametrize("client", ["sqlite", "postgresql"], indirect=True)
+
 
 def incident(mission: str) -> dict[str, Any]:
     return {
@@ -31,6 +36,7 @@ def incident(mission: str) -> dict[str, Any]:
     }
 
 
+@ON_EACH_STORE
 async def test_an_event_naming_a_mission_the_log_does_not_hold_is_422(client: Client) -> None:
     response = await post(client, "incident-a", incident("mission-az-nowhere"))
     assert_problem(response, 422, rule="mission-unknown", event_index=0)
@@ -41,6 +47,7 @@ async def test_an_event_naming_a_mission_the_log_does_not_hold_is_422(client: Cl
     assert missions["missions"] == []
 
 
+@ON_EACH_STORE
 async def test_a_mission_registered_earlier_in_the_same_request_may_be_named(
     client: Client,
 ) -> None:
@@ -71,6 +78,7 @@ async def test_a_mission_registered_earlier_in_the_same_request_may_be_named(
     assert_problem(refused, 422, rule="mission-unknown", append_index=0)
 
 
+@ON_EACH_STORE
 async def test_a_reply_to_correspondence_the_log_does_not_hold_is_stored_with_a_warning(
     client: Client,
 ) -> None:
@@ -90,6 +98,7 @@ async def test_a_reply_to_correspondence_the_log_does_not_hold_is_stored_with_a_
     assert "warnings" not in known.json()
 
 
+@ON_EACH_STORE
 async def test_warnings_of_a_multi_append_point_into_its_appends(client: Client) -> None:
     await given_mission(client)
     body = {
@@ -111,6 +120,7 @@ def events_examples() -> list[dict[str, Any]]:
     return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", section, re.S)]
 
 
+@ON_EACH_STORE
 async def test_the_examples_of_docs_events_are_bodies_post_events_takes(client: Client) -> None:
     examples = events_examples()
     assert len(examples) >= 6
