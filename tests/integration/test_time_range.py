@@ -3,16 +3,12 @@ on SQLite and PostgreSQL, with verify and replay clean afterwards."""
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -24,12 +20,10 @@ from incidents.settings import Settings
 from incidents.store.chain import verify_log
 from incidents.store.factory import open_store
 from incidents.tokens import open_tokens
+from tests.integration.conftest import fresh_log as database
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
-POSTGRES_URL = os.environ.get(
-    "INCIDENTS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
 # The issue's findings: each once an OverflowError (500) or an infinity on PostgreSQL.
 OUT_OF_RANGE = [
     "0001-01-01T00:00:00Z",
@@ -74,28 +68,6 @@ async def served_app(database_url: str) -> AsyncIterator[tuple[Litestar, Client]
     async with Client(app=app) as client:
         client.headers["Authorization"] = f"Bearer {issued.token}"
         yield app, client
-
-
-@asynccontextmanager
-async def database(engine: str, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh log's URL on ``engine``; a PostgreSQL schema is dropped after."""
-    if engine == "sqlite":
-        yield f"sqlite:///{tmp_path / 'edges.db'}"
-        return
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=2):
-            pass
-    except OSError:
-        pytest.skip("no PostgreSQL server answers on 127.0.0.1:5432")
-    schema = f"test_edges_{uuid.uuid4().hex[:12]}"
-    try:
-        yield f"{POSTGRES_URL}?schema={schema}"
-    finally:
-        connection = await asyncpg.connect(POSTGRES_URL)
-        try:
-            await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await connection.close()
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgres"])
