@@ -111,6 +111,17 @@ async def test_a_part_is_the_same_html_the_page_holds(seeded: Client) -> None:
     assert "<html" not in part
 
 
+async def test_latest_events_date_each_event_no_more_exactly_than_its_text(seeded: Client) -> None:
+    # The Natavan vandalism is fenced in by its text (after the 2020 ceasefire, before
+    # COP29), not dated: its occurred_at is only the upper bound.
+    part = text((await seeded.get("/dashboard/parts/latest")).text)
+    vandalism = part.split("incident-fr-natavan-monument-vandalism", 1)[1].split("happened", 1)[1]
+    assert vandalism.lstrip().startswith("between 9 Nov 2020 and 10 Nov 2024"), vandalism[:60]
+    # a fact the text dates to the day reads as that day
+    ceasefire = part.split("statement-az-am-ru-2020-11-10-ceasefire", 1)[1].split("happened", 1)[1]
+    assert ceasefire.lstrip().startswith("9 Nov 2020"), ceasefire[:60]
+
+
 async def test_as_of_shows_the_overview_as_it_stood_that_day(seeded: Client) -> None:
     # the protest was lodged on 19 September 2022: at the end of the 18th there was none
     before = (await seeded.get("/dashboard/", params={"as_of": "2022-09-18"})).text

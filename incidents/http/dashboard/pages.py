@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import msgspec
 from litestar import Controller, Request, Router, get
 from litestar.config.csrf import CSRFConfig
 from litestar.di import NamedDependency
@@ -35,7 +36,7 @@ from incidents.projections.in_time import Moment
 from incidents.projections.reader import Projections
 from incidents.projections.search import QueryError, SearchIndex, SearchResults
 from incidents.service import LogService
-from incidents.store.protocol import is_valid_stream_id
+from incidents.store.protocol import RecordedEvent, is_valid_stream_id
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -54,6 +55,37 @@ def _day(value: datetime | None) -> str:
     if value is None:
         return "—"
     return value.astimezone(UTC).strftime("%-d %b %Y")
+
+
+class _Dating(msgspec.Struct):
+    """The fields of an event's data that say how exactly its text dates it."""
+
+    occurred_precision: str | None = None
+    occurred_after: datetime | None = None
+    occurred_before: datetime | None = None
+
+
+_DATING = msgspec.json.Decoder(_Dating)
+
+
+def _happened(event: RecordedEvent) -> str:
+    """When an event happened, no more exactly than its text says: ``17 Aug 2022``,
+    ``Aug 2022``, ``2022``, ``between 9 Nov 2020 and 10 Nov 2024``, ``before 17 Aug 2022``;
+    an ``occurred_at`` the text only fences in is never shown as if it were exact."""
+    dating = _DATING.decode(event.data)
+    after, before = dating.occurred_after, dating.occurred_before
+    if after is not None and before is not None:
+        return f"between {_day(after)} and {_day(before)}"
+    if before is not None:
+        return f"before {_day(before)}"
+    if after is not None:
+        return f"after {_day(after)}"
+    moment = event.occurred_at.astimezone(UTC)
+    if dating.occurred_precision == "year":
+        return f"in {moment:%Y}"
+    if dating.occurred_precision == "month":
+        return f"in {moment:%b %Y}"
+    return _day(moment)
 
 
 def _iso_day(value: datetime | None) -> str:
@@ -94,7 +126,12 @@ def register_filters(engine: JinjaTemplateEngine) -> None:
     """The filters the templates use."""
     engine.engine.filters.update(marked=_marked)
     engine.engine.filters.update(
-        day=_day, iso_day=_iso_day, party=_party, words=_words, stream_page=_stream_page
+        day=_day,
+        happened=_happened,
+        iso_day=_iso_day,
+        party=_party,
+        words=_words,
+        stream_page=_stream_page,
     )
     engine.engine.globals.update(htmx=HTMX)
     engine.engine.add_extension("jinja2.ext.do")
