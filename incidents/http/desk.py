@@ -21,7 +21,7 @@ from incidents.projections.desk import (
     TimelineView,
 )
 from incidents.projections.desk_index import DeskIndex
-from incidents.projections.search import QueryError, SearchIndex, SearchResults
+from incidents.projections.search import MAX_QUERY, QueryError, SearchIndex, SearchResults
 from incidents.service import StreamNotFoundError
 from incidents.store.protocol import STREAM_ID_MAX_LENGTH
 
@@ -155,7 +155,7 @@ class SearchController(Controller):
         self,
         request: Request[Any, Any, Any],
         search: NamedDependency[SearchIndex],
-        q: Annotated[str, QueryParameter(max_length=1000, description='words and "phrases"')],
+        q: Annotated[str, QueryParameter(max_length=MAX_QUERY, description='words and "phrases"')],
         category: Annotated[
             Literal["mission", "incident", "note", "protest", "statement"] | None,
             QueryParameter(description="only streams of this category"),

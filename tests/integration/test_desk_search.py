@@ -12,7 +12,13 @@ from litestar.testing import AsyncTestClient
 
 from bench.generate import planned_events, write_events
 from incidents.domain.rules import DomainRules
-from incidents.projections.search import QueryError, SearchIndex, document_of, fts_query
+from incidents.projections.search import (
+    MAX_QUERY,
+    QueryError,
+    SearchIndex,
+    document_of,
+    fts_query,
+)
 from incidents.settings import Settings
 from incidents.store.factory import open_store
 from tests.integration.test_desk_views import seeded  # noqa: F401  (a fixture)
@@ -139,3 +145,15 @@ async def test_over_a_generated_log_the_counts_equal_a_scan_of_the_documents(
         assert matched > 0
     finally:
         await store.close()
+
+
+async def test_the_document_declares_the_longest_query_the_server_takes(
+    seeded: AsyncTestClient[Any],  # noqa: F811
+) -> None:
+    document = (await seeded.get("/schema/openapi.json")).json()
+    (q,) = [p for p in document["paths"]["/search"]["get"]["parameters"] if p["name"] == "q"]
+    assert q["schema"]["maxLength"] == MAX_QUERY
+    assert (await seeded.get("/search", params={"q": "a" * MAX_QUERY})).status_code == 200
+    longer = await seeded.get("/search", params={"q": "a" * (MAX_QUERY + 1)})
+    assert longer.status_code == 400
+    assert longer.headers["content-type"].startswith("application/problem+json")
