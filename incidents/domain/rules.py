@@ -220,7 +220,8 @@ def _decide_opening(event: DomainEvent, envelope: Envelope) -> RuleBreak | None:
     return None
 
 
-def _opening_time(state: State) -> datetime:
+def opening_time(state: State) -> datetime:
+    """When the stream's opening event occurred (as corrected)."""
     if isinstance(state, NoteState):
         return state.sent_at
     if isinstance(state, ProtestState):
@@ -235,7 +236,7 @@ def _opening_time(state: State) -> datetime:
 def _before_opening(state: State, event: DomainEvent, envelope: Envelope) -> RuleBreak | None:
     # Only a fact certainly earlier than the opening is refused: loose dates get their period.
     opened = earliest_possible(
-        _opening_time(state), state.occurred_precision, bound(state.occurred_after)
+        opening_time(state), state.occurred_precision, bound(state.occurred_after)
     )
     latest = latest_possible(envelope.occurred_at, event.occurred_precision, event.occurred_before)
     if opened is None or latest is None or latest >= opened:
@@ -243,7 +244,7 @@ def _before_opening(state: State, event: DomainEvent, envelope: Envelope) -> Rul
     return RuleBreak(
         "occurred-before-opening",
         f"{type_name(event)} occurred at {envelope.occurred_at.isoformat()}, before the "
-        f"stream's opening event ({_opening_time(state).isoformat()})",
+        f"stream's opening event ({opening_time(state).isoformat()})",
     )
 
 

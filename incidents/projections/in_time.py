@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from incidents.domain.events import CORRECTION_TYPES
-from incidents.domain.rules import fold_in_time, tallies_of
+from incidents.domain.rules import fold_in_time, opening_time, tallies_of
 from incidents.domain.state import (
     IncidentState,
     MissionState,
@@ -160,19 +160,6 @@ async def category_in_time(
         yield folded
 
 
-def opened_at(state: State) -> datetime:
-    """When the stream's opening event occurred (as corrected)."""
-    if isinstance(state, NoteState):
-        return state.sent_at
-    if isinstance(state, ProtestState):
-        return state.lodged_at
-    if isinstance(state, IncidentState):
-        return state.occurred_at
-    if isinstance(state, MissionState):
-        return state.registered_at
-    return state.issued_at
-
-
 def settled_at(row: StreamRow, state: State, moment: Moment) -> StreamInTime | bool | None:
     """The stream at ``moment`` when its current row tells it without reading its events:
     the current state when every event was recorded by ``known_at`` and occurred by
@@ -183,7 +170,7 @@ def settled_at(row: StreamRow, state: State, moment: Moment) -> StreamInTime | b
         return False
     if moment.as_of is None or state.last_event_at <= moment.as_of:
         return StreamInTime(row.stream_id, state, row.version, row.last_position, row.updated_at)
-    if opened_at(state) > moment.as_of:
+    if opening_time(state) > moment.as_of:
         return None
     return False
 
