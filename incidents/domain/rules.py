@@ -94,6 +94,12 @@ _CORRECTION_NAMES = frozenset(CORRECTION_TYPES.values())
 # Categories whose opening event dates the stream: nothing in them can precede it.
 _DATED_BY_OPENING = frozenset({"incident", "note", "protest"})
 _SETTLED_DEMAND = frozenset({"met", "rejected"})
+# The list of an incident's state that each kind of measure is added to.
+_MEASURES: dict[type[DomainEvent], str] = {
+    InvestigationOpened: "investigations",
+    ProsecutionStarted: "prosecutions",
+    CompensationPaid: "compensations",
+}
 
 _decode_json = msgspec.json.Decoder()
 _encode_json = msgspec.json.Encoder(order="deterministic")
@@ -383,6 +389,15 @@ def _recorded(state: State, event: EventData, envelope: Envelope) -> dict[str, A
     return changes
 
 
+def _dated(event: EventData) -> dict[str, Any]:
+    """How a part of a state is dated: its event's precision and bounds."""
+    return {
+        "precision": event.occurred_precision,
+        "after": as_bound(event.occurred_after),
+        "before": as_bound(event.occurred_before),
+    }
+
+
 def _opened(event: EventData, envelope: Envelope) -> dict[str, Any]:
     """The fields every opening sets."""
     sources: list[Any] = []
@@ -400,99 +415,54 @@ def _opened(event: EventData, envelope: Envelope) -> dict[str, Any]:
     }
 
 
+class _Opening(NamedTuple):
+    """What an opening event makes: the state, its status or kind, the field keeping the
+    event's ``occurred_at``, and the event's fields the state keeps under the same name."""
+
+    state: type[State]
+    fixed: Mapping[str, str]
+    dated: str
+    taken: tuple[str, ...]
+
+
+def _opening(
+    event_type: type[EventData], state: type[State], fixed: Mapping[str, str], dated: str
+) -> _Opening:
+    common = set(EventData.__struct_fields__)
+    kept = set(state.__struct_fields__)
+    taken = tuple(f for f in event_type.__struct_fields__ if f in kept and f not in common)
+    return _Opening(state, fixed, dated, taken)
+
+
+_OPENINGS: dict[type[EventData], _Opening] = {
+    NoteSent: _opening(NoteSent, NoteState, {"status": "sent"}, "sent_at"),
+    ProtestLodged: _opening(ProtestLodged, ProtestState, {"status": "open"}, "lodged_at"),
+    IncidentReported: _opening(
+        IncidentReported, IncidentState, {"status": "reported"}, "occurred_at"
+    ),
+    MissionRegistered: _opening(MissionRegistered, MissionState, {}, "registered_at"),
+    StatementIssued: _opening(StatementIssued, StatementState, {"kind": "statement"}, "issued_at"),
+    ResolutionAdopted: _opening(
+        ResolutionAdopted, StatementState, {"kind": "resolution"}, "issued_at"
+    ),
+}
+
+
 def _open(event: DomainEvent, envelope: Envelope) -> State:
-    at = envelope.occurred_at
-    common = _opened(event, envelope)
-    if isinstance(event, NoteSent):
-        return NoteState(
-            **common,
-            status="sent",
-            from_=event.from_,
-            to=event.to,
-            subject=event.subject,
-            summary=event.summary,
-            mission=event.mission,
-            reference=event.reference,
-            form=event.form,
-            about_incident=event.about_incident,
-            in_reply_to=event.in_reply_to,
-            reply_due_at=event.reply_due_at,
-            channel=event.channel,
-            recipients=list(event.recipients),
-            sent_at=at,
-        )
+    opening = _OPENINGS.get(type(event))
+    if opening is None:
+        raise ValueError(f"{type_name(event)} opens no stream")
+    fields: dict[str, Any] = dict(opening.fixed)
+    for name in opening.taken:
+        value = getattr(event, name)
+        fields[name] = list(value) if isinstance(value, list) else value  # a state's own list
     if isinstance(event, ProtestLodged):
-        return ProtestState(
-            **common,
-            status="open",
-            by=event.by,
-            to=event.to,
-            form=event.form,
-            summary=event.summary,
-            mission=event.mission,
-            via_mission=event.via_mission,
-            about_incident=event.about_incident,
-            lodged_at=at,
-            demands=[
-                DemandState(demand=demand, detail=event.demand_details.get(demand))
-                for demand in event.demands
-            ],
-        )
-    if isinstance(event, IncidentReported):
-        return IncidentState(
-            **common,
-            status="reported",
-            kind=event.kind,
-            title=event.title,
-            summary=event.summary,
-            mission=event.mission,
-            location=event.location,
-            occurred_at=at,
-            ended_at=event.ended_at,
-            participants_estimate=event.participants_estimate,
-            perpetrators=event.perpetrators,
-            reported_by=event.reported_by,
-            attempted=event.attempted,
-            repeated=event.repeated,
-        )
-    if isinstance(event, MissionRegistered):
-        return MissionState(
-            **common,
-            sending_state=event.sending_state,
-            receiving_state=event.receiving_state,
-            city=event.city,
-            kind=event.kind,
-            name=event.name,
-            address=event.address,
-            reply_window_days=event.reply_window_days,
-            registered_at=at,
-        )
-    if isinstance(event, StatementIssued):
-        return StatementState(
-            **common,
-            kind="statement",
-            by=event.by,
-            stance=event.stance,
-            summary=event.summary,
-            title=event.title,
-            about=event.about,
-            related=list(event.related),
-            mission=event.mission,
-            issued_at=at,
-        )
-    if isinstance(event, ResolutionAdopted):
-        return StatementState(
-            **common,
-            kind="resolution",
-            body=event.body,
-            title=event.title,
-            summary=event.summary,
-            about=event.about,
-            adopted_on=event.adopted_on,
-            calls_for=list(event.calls_for),
-            issued_at=at,
-        )
-    raise ValueError(f"{type_name(event)} opens no stream")
+        fields["demands"] = [
+            DemandState(demand=demand, detail=event.demand_details.get(demand))
+            for demand in event.demands
+        ]
+    fields[opening.dated] = envelope.occurred_at
+    return opening.state(**_opened(event, envelope), **fields)
 
 
 def _evolve_note(state: NoteState, event: DomainEvent, envelope: Envelope) -> NoteState:
@@ -538,9 +508,7 @@ def _evolve_protest(state: ProtestState, event: DomainEvent, envelope: Envelope)
             from_=event.from_,
             summary=event.summary,
             received_at=at,
-            precision=event.occurred_precision,
-            after=as_bound(event.occurred_after),
-            before=as_bound(event.occurred_before),
+            **_dated(event),
         )
         return replace(state, **common, responses=[*state.responses, response])
     if isinstance(event, ProtestClosed):
@@ -566,9 +534,7 @@ def _evolve_incident(state: IncidentState, event: DomainEvent, envelope: Envelop
             description=event.description,
             documented_by=event.documented_by,
             recorded_at=at,
-            precision=event.occurred_precision,
-            after=as_bound(event.occurred_after),
-            before=as_bound(event.occurred_before),
+            **_dated(event),
         )
         return replace(state, **common, damage=[*state.damage, damage])
     if isinstance(event, CasualtiesReported):
@@ -578,44 +544,22 @@ def _evolve_incident(state: IncidentState, event: DomainEvent, envelope: Envelop
             among=event.among,
             reported_by=event.reported_by,
             reported_at=at,
-            precision=event.occurred_precision,
-            after=as_bound(event.occurred_after),
-            before=as_bound(event.occurred_before),
+            **_dated(event),
         )
         reports = [*state.casualty_reports, report]
         return replace(state, **common, casualty_reports=reports, casualties=_casualties(reports))
-    if isinstance(event, InvestigationOpened):
+    if isinstance(event, InvestigationOpened | ProsecutionStarted | CompensationPaid):
+        paid = event if isinstance(event, CompensationPaid) else None
         measure = Measure(
             by=event.by,
             at=at,
-            precision=event.occurred_precision,
-            after=as_bound(event.occurred_after),
-            before=as_bound(event.occurred_before),
+            **_dated(event),
+            to=paid.to if paid else None,
+            amount=paid.amount if paid else None,
             summary=event.summary,
         )
-        return replace(state, **common, investigations=[*state.investigations, measure])
-    if isinstance(event, ProsecutionStarted):
-        measure = Measure(
-            by=event.by,
-            at=at,
-            precision=event.occurred_precision,
-            after=as_bound(event.occurred_after),
-            before=as_bound(event.occurred_before),
-            summary=event.summary,
-        )
-        return replace(state, **common, prosecutions=[*state.prosecutions, measure])
-    if isinstance(event, CompensationPaid):
-        measure = Measure(
-            by=event.by,
-            at=at,
-            precision=event.occurred_precision,
-            after=as_bound(event.occurred_after),
-            before=as_bound(event.occurred_before),
-            to=event.to,
-            amount=event.amount,
-            summary=event.summary,
-        )
-        return replace(state, **common, compensations=[*state.compensations, measure])
+        kept = _MEASURES[type(event)]
+        return replace(state, **common, **{kept: [*getattr(state, kept), measure]})
     if isinstance(event, IncidentClosed):
         return replace(state, **common, status="closed", closed_at=at, closed_reason=event.reason)
     return replace(state, **common)
@@ -649,9 +593,7 @@ def _evolve_mission(state: MissionState, event: DomainEvent, envelope: Envelope)
             title=event.title,
             status="appointed",
             since=at,
-            precision=event.occurred_precision,
-            after=as_bound(event.occurred_after),
-            before=as_bound(event.occurred_before),
+            **_dated(event),
             reason=event.reason,
         )
         return replace(state, **common, head_of_mission=appointed)
@@ -662,9 +604,7 @@ def _evolve_mission(state: MissionState, event: DomainEvent, envelope: Envelope)
             title=head.title if head else None,
             status=status,
             since=at,
-            precision=event.occurred_precision,
-            after=as_bound(event.occurred_after),
-            before=as_bound(event.occurred_before),
+            **_dated(event),
             reason=event.reason,
         )
         return replace(state, **common, head_of_mission=changed)
@@ -678,9 +618,7 @@ def _evolve_mission(state: MissionState, event: DomainEvent, envelope: Envelope)
             until=event.until,
             replies=list(event.replies),
             recorded_at=at,
-            precision=event.occurred_precision,
-            after=as_bound(event.occurred_after),
-            before=as_bound(event.occurred_before),
+            **_dated(event),
         )
         return replace(state, **common, correspondence=[*state.correspondence, entry])
     return replace(state, **common)
