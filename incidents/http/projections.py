@@ -31,23 +31,26 @@ from incidents.projections.unanswered_notes import UnansweredNotesView
 from incidents.store.protocol import STREAM_ID_MAX_LENGTH, is_valid_stream_id
 
 MISSION_PATTERN = r"^mission-[a-z0-9][a-z0-9-]*$(?!\n)"
+
+
+def _stream_id(
+    category: str, description: str, example: str | None = None, kind: Any = QueryParameter
+) -> Any:
+    """A parameter naming a stream of one category, as a query or path parameter."""
+    return kind(
+        pattern=rf"^{category}-[a-z0-9][a-z0-9-]*$(?!\n)",
+        max_length=STREAM_ID_MAX_LENGTH,
+        description=description,
+        examples=None if example is None else [Example(value=example)],
+    )
+
+
 MissionQuery = Annotated[
     str | None,
-    QueryParameter(
-        pattern=MISSION_PATTERN,
-        max_length=STREAM_ID_MAX_LENGTH,
-        description="Only what concerns this mission (its stream id)",
-        examples=[Example(value="mission-az-paris")],
-    ),
+    _stream_id("mission", "Only what concerns this mission (its stream id)", "mission-az-paris"),
 ]
 MissionPath = Annotated[
-    str,
-    PathParameter(
-        pattern=MISSION_PATTERN,
-        max_length=STREAM_ID_MAX_LENGTH,
-        description="The mission's stream id",
-        examples=[Example(value="mission-az-paris")],
-    ),
+    str, _stream_id("mission", "The mission's stream id", "mission-az-paris", PathParameter)
 ]
 TimeQuery = Annotated[
     str | None,
@@ -83,30 +86,10 @@ StateCode = Annotated[
 
 
 # A page's cursor: the last mission, protest or incident the previous page listed.
-MissionCursor = Annotated[
-    str | None,
-    QueryParameter(
-        pattern=MISSION_PATTERN,
-        max_length=STREAM_ID_MAX_LENGTH,
-        description="the previous page's next_after: the last mission it listed",
-    ),
-]
-ProtestCursor = Annotated[
-    str | None,
-    QueryParameter(
-        pattern=r"^protest-[a-z0-9][a-z0-9-]*$(?!\n)",
-        max_length=STREAM_ID_MAX_LENGTH,
-        description="the previous page's next_after: the last protest it listed",
-    ),
-]
-IncidentCursor = Annotated[
-    str | None,
-    QueryParameter(
-        pattern=r"^incident-[a-z0-9][a-z0-9-]*$(?!\n)",
-        max_length=STREAM_ID_MAX_LENGTH,
-        description="the previous page's next_after: the last incident it listed",
-    ),
-]
+_CURSOR = "the previous page's next_after: the last {} it listed"
+MissionCursor = Annotated[str | None, _stream_id("mission", _CURSOR.format("mission"))]
+ProtestCursor = Annotated[str | None, _stream_id("protest", _CURSOR.format("protest"))]
+IncidentCursor = Annotated[str | None, _stream_id("incident", _CURSOR.format("incident"))]
 # How much a page holds by default, and at most.
 MISSIONS_PAGE, MISSIONS_PAGE_MAX = 5, 50
 ROWS_PAGE, ROWS_PAGE_MAX = 100, 1000
@@ -143,21 +126,19 @@ def _time(name: str, value: str | None) -> datetime | None:
         ) from error
 
 
-AsOfQuery = Annotated[
-    str | None,
-    QueryParameter(
+def _moment_query(description: str, example: str) -> Any:
+    return QueryParameter(
         max_length=64,
-        description="RFC 3339 time with an offset: only events that occurred at or before it",
-        examples=[Example(value="2022-09-20T00:00:00Z")],
-    ),
+        description=f"RFC 3339 time with an offset: {description}",
+        examples=[Example(value=example)],
+    )
+
+
+AsOfQuery = Annotated[
+    str | None, _moment_query("only events that occurred at or before it", "2022-09-20T00:00:00Z")
 ]
 KnownAtQuery = Annotated[
-    str | None,
-    QueryParameter(
-        max_length=64,
-        description="RFC 3339 time with an offset: only events recorded at or before it",
-        examples=[Example(value="2026-12-01T00:00:00Z")],
-    ),
+    str | None, _moment_query("only events recorded at or before it", "2026-12-01T00:00:00Z")
 ]
 
 
@@ -196,13 +177,12 @@ class ProjectionController(Controller):
         """Notes each mission sent that have no reply, and notes to it it has not answered:
         a page of missions in stream id order, each with all its notes."""
         at = moment(as_of, known_at)
-        if at.is_now:
-            view = await projections.unanswered_notes(_mission(mission), _mission(after), limit)
-        else:
-            view = await projections.past.unanswered_notes(
-                at, _mission(mission), _mission(after), limit
-            )
-        return _page(request, view)
+        read = (
+            projections.unanswered_notes
+            if at.is_now
+            else partial(projections.past.unanswered_notes, at)
+        )
+        return _page(request, await read(_mission(mission), _mission(after), limit))
 
     @get(
         "/open-protests",
@@ -224,11 +204,10 @@ class ProjectionController(Controller):
         """Filter by who lodged the protest (``by``), with whom (``to``), about which mission;
         oldest first, a page at a time."""
         at = moment(as_of, known_at)
-        if at.is_now:
-            view = await projections.open_protests(by, to, _mission(mission), after, limit)
-        else:
-            view = await projections.past.open_protests(at, by, to, _mission(mission), after, limit)
-        return _page(request, view)
+        read = (
+            projections.open_protests if at.is_now else partial(projections.past.open_protests, at)
+        )
+        return _page(request, await read(by, to, _mission(mission), after, limit))
 
     @get(
         "/incidents",
@@ -283,9 +262,8 @@ class ProjectionController(Controller):
     ) -> Response[MissionsView]:
         """Incidents, notes sent and unanswered, open protests and the latest event."""
         at = moment(as_of, known_at)
-        if at.is_now:
-            return read_response(request, await projections.missions())
-        return read_response(request, await projections.past.missions(at))
+        read = projections.missions if at.is_now else partial(projections.past.missions, at)
+        return read_response(request, await read())
 
 
 class MissionController(Controller):
@@ -309,8 +287,9 @@ class MissionController(Controller):
     ) -> Response[UnansweredNotesView]:
         """Like ``/projections/unanswered-notes``, for one mission."""
         at = moment(as_of, known_at)
-        if at.is_now:
-            view = await projections.unanswered_notes(_mission(mission_id))
-        else:
-            view = await projections.past.unanswered_notes(at, _mission(mission_id))
-        return read_response(request, view)
+        read = (
+            projections.unanswered_notes
+            if at.is_now
+            else partial(projections.past.unanswered_notes, at)
+        )
+        return read_response(request, await read(_mission(mission_id)))
