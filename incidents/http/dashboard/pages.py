@@ -380,17 +380,10 @@ class DashboardController(Controller):
         request: Request[Any, Any, Any],
         stream_id: FromPath[str],
         projections: NamedDependency[Projections],
-        service: NamedDependency[LogService],
         as_of: AsOfDay = None,
     ) -> Template:
         """One protest: its demands and how each was answered, its history and sources."""
-        moment = moment_of(as_of)
-        checked_stream(stream_id, "protest")
-        state = await reads.stream_state(projections, stream_id, ProtestState, moment)
-        if state is None:
-            raise NotFoundException(f"no protest {stream_id!r}")
-        context = await protest_context(request, stream_id, state, projections, as_of)
-        return Template("protest.html", context=context)
+        return await _stream_view(request, "protest", stream_id, projections, as_of)
 
     @get("/notes/{stream_id:str}")
     async def note(
@@ -398,17 +391,22 @@ class DashboardController(Controller):
         request: Request[Any, Any, Any],
         stream_id: FromPath[str],
         projections: NamedDependency[Projections],
-        service: NamedDependency[LogService],
         as_of: AsOfDay = None,
     ) -> Template:
         """One note: who sent it to whom, its reply if any, its history and sources."""
-        moment = moment_of(as_of)
-        checked_stream(stream_id, "note")
-        state = await reads.stream_state(projections, stream_id, NoteState, moment)
-        if state is None:
-            raise NotFoundException(f"no note {stream_id!r}")
-        context = await note_context(request, stream_id, state, projections, as_of)
-        return Template("note.html", context=context)
+        return await _stream_view(request, "note", stream_id, projections, as_of)
+
+
+async def _stream_view(
+    request: Request[Any, Any, Any],
+    category: str,
+    stream_id: str,
+    projections: Projections,
+    as_of: str | None,
+) -> Template:
+    state = await stream_state(projections, category, stream_id, moment_of(as_of))
+    context = await stream_context(request, category, stream_id, state, projections, as_of)
+    return Template(f"{category}.html", context=context)
 
 
 async def _timeline(desk: DeskIndex, mission: str, moment: Moment | None) -> list[TimelineItem]:
@@ -436,46 +434,45 @@ def _now(projections: Projections, moment: Moment | None) -> datetime:
     return projections.clock()
 
 
-async def note_context(
+# The categories whose streams have a page of their own here besides missions: the state
+# each folds to, and the forms its page holds (blank until a post fills one).
+STREAM_PAGES: dict[str, tuple[type[NoteState | ProtestState], tuple[str, ...]]] = {
+    "note": (NoteState, ("reply_form",)),
+    "protest": (ProtestState, ("answer_form", "blank_form")),
+}
+
+
+async def stream_state(
+    projections: Projections, category: str, stream_id: str, moment: Moment | None = None
+) -> NoteState | ProtestState:
+    """The state of the note or protest a page shows; 404 when there is none (then)."""
+    kind, _ = STREAM_PAGES[category]
+    state = await reads.stream_state(projections, checked_stream(stream_id, category), kind, moment)
+    if state is None:
+        raise NotFoundException(f"no {category} {stream_id!r}")
+    return state
+
+
+async def stream_context(
     request: Request[Any, Any, Any],
+    category: str,
     stream_id: str,
-    note: NoteState,
+    state: NoteState | ProtestState,
     projections: Projections,
     as_of: str | None = None,
 ) -> dict[str, Any]:
-    """What the note page shows."""
+    """What the note's or the protest's page shows."""
     moment = moment_of(as_of)
+    _, blank_forms = STREAM_PAGES[category]
     return {
         **frame(request, as_of),
         "stream_id": stream_id,
-        "note": note,
+        category: state,
         "history": await reads.history(projections.store, stream_id, moment),
         "now": _now(projections, moment),
         "days_between": reads.days_between,
         "choices": forms,
-        "reply_form": forms.FormResult({}),
-    }
-
-
-async def protest_context(
-    request: Request[Any, Any, Any],
-    stream_id: str,
-    protest: ProtestState,
-    projections: Projections,
-    as_of: str | None = None,
-) -> dict[str, Any]:
-    """What the protest page shows."""
-    moment = moment_of(as_of)
-    return {
-        **frame(request, as_of),
-        "stream_id": stream_id,
-        "protest": protest,
-        "history": await reads.history(projections.store, stream_id, moment),
-        "now": _now(projections, moment),
-        "days_between": reads.days_between,
-        "choices": forms,
-        "answer_form": forms.FormResult({}),
-        "blank_form": forms.FormResult({}),
+        **{name: forms.FormResult({}) for name in blank_forms},
     }
 
 

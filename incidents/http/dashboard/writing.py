@@ -10,6 +10,8 @@ browser to the sign-in page.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -17,14 +19,12 @@ from litestar import Controller, Request, Response, get, post
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
-from incidents.domain.state import NoteState, ProtestState
 from incidents.http.auth import SESSION_COOKIE, tokens_of
-from incidents.http.dashboard import forms, reads
-from incidents.http.dashboard.pages import checked_stream, frame, note_context, protest_context
+from incidents.http.dashboard import forms
+from incidents.http.dashboard.pages import STREAM_PAGES, frame, stream_context, stream_state
 from incidents.projections.reader import Projections
 from incidents.service import LogService
 from incidents.tokens import Principal
@@ -134,19 +134,9 @@ class WritingController(Controller):
         service: NamedDependency[LogService],
     ) -> Response[Any]:
         """Record a reply to the note."""
-        page = f"/dashboard/notes/{stream_id}"
-        writer = _writer(request)
-        if writer is None:
-            return _to_sign_in(request, page)
-        note = await reads.stream_state(projections, checked_stream(stream_id, "note"), NoteState)
-        if note is None:
-            raise NotFoundException(f"no note {stream_id!r}")
-        result = await forms.record_reply(service, stream_id, await _form(request), writer.name)
-        if result.ok:
-            return Redirect(page, status_code=303)
-        context = await note_context(request, stream_id, note, projections)
-        context["reply_form"] = result
-        return Template("note.html", context=context, status_code=422)
+        return await _post_to_stream(
+            request, "note", stream_id, projections, partial(forms.record_reply, service)
+        )
 
     @post("/protests/{stream_id:str}/answer", opt=PUBLIC, status_code=303)
     async def answer(
@@ -157,70 +147,89 @@ class WritingController(Controller):
         service: NamedDependency[LogService],
     ) -> Response[Any]:
         """Answer one demand of the protest."""
-        page = f"/dashboard/protests/{stream_id}"
-        writer = _writer(request)
-        if writer is None:
-            return _to_sign_in(request, page)
-        protest = await reads.stream_state(
-            projections, checked_stream(stream_id, "protest"), ProtestState
+        return await _post_to_stream(
+            request, "protest", stream_id, projections, partial(forms.answer_demand, service)
         )
-        if protest is None:
-            raise NotFoundException(f"no protest {stream_id!r}")
-        result = await forms.answer_demand(service, stream_id, await _form(request), writer.name)
-        if result.ok:
-            return Redirect(page, status_code=303)
-        context = await protest_context(request, stream_id, protest, projections)
-        context["answer_form"] = result
-        return Template("protest.html", context=context, status_code=422)
 
     @get("/protests/new")
     async def new_protest_page(
         self, request: Request[Any, Any, Any], service: NamedDependency[LogService]
     ) -> Response[Any]:
         """The form to lodge a protest."""
-        writer = _writer(request)
-        if writer is None:
-            return _to_sign_in(request, "/dashboard/protests/new")
-        return await _new_form(request, service, "new_protest.html", forms.FormResult({}))
+        return await _new_stream(request, service, "protest")
 
     @post("/protests/new", opt=PUBLIC, status_code=303)
     async def lodge(
         self, request: Request[Any, Any, Any], service: NamedDependency[LogService]
     ) -> Response[Any]:
         """Lodge a protest: a new protest stream."""
-        writer = _writer(request)
-        if writer is None:
-            return _to_sign_in(request, "/dashboard/protests/new")
-        result = await forms.lodge_protest(service, await _form(request), writer.name)
-        if result.ok and result.stream_id is not None:
-            return Redirect(f"/dashboard/protests/{result.stream_id}", status_code=303)
-        return await _new_form(request, service, "new_protest.html", result, 422)
+        return await _new_stream(request, service, "protest", forms.lodge_protest)
 
     @get("/incidents/new")
     async def new_incident_page(
         self, request: Request[Any, Any, Any], service: NamedDependency[LogService]
     ) -> Response[Any]:
         """The form to report an incident."""
-        writer = _writer(request)
-        if writer is None:
-            return _to_sign_in(request, "/dashboard/incidents/new")
-        return await _new_form(request, service, "new_incident.html", forms.FormResult({}))
+        return await _new_stream(request, service, "incident")
 
     @post("/incidents/new", opt=PUBLIC, status_code=303)
     async def report(
         self, request: Request[Any, Any, Any], service: NamedDependency[LogService]
     ) -> Response[Any]:
         """Report an incident: a new incident stream."""
-        writer = _writer(request)
-        if writer is None:
-            return _to_sign_in(request, "/dashboard/incidents/new")
-        result = await forms.report_incident(service, await _form(request), writer.name)
-        if result.ok:
-            mission = result.values.get("mission")
-            return Redirect(
-                f"/dashboard/missions/{mission}" if mission else "/dashboard/", status_code=303
-            )
-        return await _new_form(request, service, "new_incident.html", result, 422)
+        return await _new_stream(request, service, "incident", forms.report_incident)
+
+
+def _created_page(category: str, result: forms.FormResult) -> str:
+    """Where a new stream is shown: a protest's own page; an incident's mission's page."""
+    if category == "protest":
+        return f"/dashboard/protests/{result.stream_id}"
+    mission = result.values.get("mission")
+    return f"/dashboard/missions/{mission}" if mission else "/dashboard/"
+
+
+async def _new_stream(
+    request: Request[Any, Any, Any],
+    service: LogService,
+    category: str,
+    submit: Callable[[LogService, dict[str, Any], str], Awaitable[forms.FormResult]] | None = None,
+) -> Response[Any]:
+    """The form opening a new stream (``submit`` None), or what its post makes: the new
+    stream's page, or the form again showing what it got wrong (422); a visitor without a
+    writer's session signs in first."""
+    writer = _writer(request)
+    if writer is None:
+        return _to_sign_in(request, f"/dashboard/{category}s/new")
+    template = f"new_{category}.html"
+    if submit is None:
+        return await _new_form(request, service, template, forms.FormResult({}))
+    result = await submit(service, await _form(request), writer.name)
+    if result.ok:
+        return Redirect(_created_page(category, result), status_code=303)
+    return await _new_form(request, service, template, result, 422)
+
+
+async def _post_to_stream(
+    request: Request[Any, Any, Any],
+    category: str,
+    stream_id: str,
+    projections: Projections,
+    submit: Callable[[str, dict[str, Any], str], Awaitable[forms.FormResult]],
+) -> Response[Any]:
+    """Submit a note's or a protest's form: back to its page, or the page again showing
+    what the form got wrong (422); a visitor without a writer's session signs in first."""
+    page = f"/dashboard/{category}s/{stream_id}"
+    writer = _writer(request)
+    if writer is None:
+        return _to_sign_in(request, page)
+    state = await stream_state(projections, category, stream_id)
+    result = await submit(stream_id, await _form(request), writer.name)
+    if result.ok:
+        return Redirect(page, status_code=303)
+    context = await stream_context(request, category, stream_id, state, projections)
+    posted, *_ = STREAM_PAGES[category][1]
+    context[posted] = result
+    return Template(f"{category}.html", context=context, status_code=422)
 
 
 async def _new_form(
