@@ -27,7 +27,7 @@ from incidents.core.errors import (
     ReadOnlyStoreError,
     StorageFullError,
 )
-from incidents.http.problems import problem
+from incidents.http.problems import StoreFault
 
 logger = logging.getLogger("incidents.http")
 
@@ -68,57 +68,54 @@ async def refuse_writes_when_corrupt(
         raise CorruptStoreError("the database file is damaged")
 
 
-def _full(request: Request[Any, Any, Any], exc: StorageFullError) -> Response[Any]:
-    logger.error("storage full on %s %s: %s", request.method, request.url.path, exc)
-    return problem(
-        507,
-        "/problems/storage-full",
-        "Insufficient storage",
-        "the database has no room left for the write; nothing was stored",
-    )
-
-
-def _read_only(request: Request[Any, Any, Any], exc: ReadOnlyStoreError) -> Response[Any]:
-    logger.error("read-only database on %s %s: %s", request.method, request.url.path, exc)
-    return problem(
-        503,
-        "/problems/store-read-only",
-        "The log is read-only",
-        "the database only allows reading (its file, its directory or the server says so); "
-        "nothing was stored",
-    )
+_FULL = StoreFault(
+    logging.ERROR,
+    "storage full",
+    507,
+    "storage-full",
+    "Insufficient storage",
+    "the database has no room left for the write; nothing was stored",
+)
+_READ_ONLY = StoreFault(
+    logging.ERROR,
+    "read-only database",
+    503,
+    "store-read-only",
+    "The log is read-only",
+    "the database only allows reading (its file, its directory or the server says so); "
+    "nothing was stored",
+)
+_CORRUPT = StoreFault(
+    logging.CRITICAL,
+    "database found corrupt",
+    503,
+    "store-corrupt",
+    "The log's database is damaged",
+    "the database file is damaged: the service refuses every write until it is restored "
+    "from a backup (docs/security.md); nothing was stored",
+)
+_LOST = StoreFault(
+    logging.WARNING,
+    "database connection lost",
+    503,
+    "store-connection-lost",
+    "The log's database does not answer",
+    "the connection to the database was lost; nothing was stored, retry the request",
+    retry_after="1",
+)
 
 
 def _corrupt(request: Request[Any, Any, Any], exc: CorruptStoreError) -> Response[Any]:
     faults = _faults(request)
-    if faults.corrupt is None:
+    if faults.corrupt is None:  # logged once: when it is found
         faults.corrupt = str(exc)
-        logger.critical(
-            "database found corrupt on %s %s: %s", request.method, request.url.path, exc
-        )
-    return problem(
-        503,
-        "/problems/store-corrupt",
-        "The log's database is damaged",
-        "the database file is damaged: the service refuses every write until it is restored "
-        "from a backup (docs/security.md); nothing was stored",
-    )
-
-
-def _lost(request: Request[Any, Any, Any], exc: ConnectionLostError) -> Response[Any]:
-    logger.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc)
-    return problem(
-        503,
-        "/problems/store-connection-lost",
-        "The log's database does not answer",
-        "the connection to the database was lost; nothing was stored, retry the request",
-        headers={"Retry-After": "1"},
-    )
+        _CORRUPT.log(request, exc)
+    return _CORRUPT.problem()
 
 
 FAULT_EXCEPTION_HANDLERS: ExceptionHandlersMap = {
-    StorageFullError: _full,
-    ReadOnlyStoreError: _read_only,
+    StorageFullError: _FULL.handler(),
+    ReadOnlyStoreError: _READ_ONLY.handler(),
     CorruptStoreError: _corrupt,
-    ConnectionLostError: _lost,
+    ConnectionLostError: _LOST.handler(),
 }

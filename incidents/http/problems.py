@@ -13,7 +13,8 @@ from __future__ import annotations
 import html
 import logging
 import re
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, NamedTuple
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get
@@ -139,7 +140,8 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
     append_index: int | None = None
 
 
-def _spec(description: str) -> ResponseSpec:
+def problem_spec(description: str) -> ResponseSpec:
+    """A problem answer as the OpenAPI document describes it."""
     return ResponseSpec(
         data_container=Problem,
         description=description,
@@ -150,25 +152,25 @@ def _spec(description: str) -> ResponseSpec:
 
 # What each kind of operation may answer besides success, for the OpenAPI document.
 READ_PROBLEMS = {
-    400: _spec("A query parameter or stream id is malformed"),
-    404: _spec("The stream has no events"),
+    400: problem_spec("A query parameter or stream id is malformed"),
+    404: problem_spec("The stream has no events"),
 }
 APPEND_PROBLEMS = {
-    400: _spec("Malformed JSON, or a body or event data that does not match its schema"),
-    409: _spec("Wrong expected version, or an event id stored with other content"),
-    413: _spec("The body is over the size limit"),
-    415: _spec("The body is not application/json (or a +json type)"),
-    422: _spec("An event breaks a domain rule; nothing was stored"),
-    503: _spec("The log stayed locked past the busy timeout; nothing was stored"),
+    400: problem_spec("Malformed JSON, or a body or event data that does not match its schema"),
+    409: problem_spec("Wrong expected version, or an event id stored with other content"),
+    413: problem_spec("The body is over the size limit"),
+    415: problem_spec("The body is not application/json (or a +json type)"),
+    422: problem_spec("An event breaks a domain rule; nothing was stored"),
+    503: problem_spec("The log stayed locked past the busy timeout; nothing was stored"),
 }
 STREAM_APPEND_PROBLEMS = {
     **APPEND_PROBLEMS,
-    412: _spec("If-Match and expected_version name versions that cannot both hold"),
+    412: problem_spec("If-Match and expected_version name versions that cannot both hold"),
 }
-QUERY_PROBLEMS = {400: _spec("A query parameter is malformed")}
+QUERY_PROBLEMS = {400: problem_spec("A query parameter is malformed")}
 PAGE_PROBLEMS = {
     **QUERY_PROBLEMS,
-    422: _spec("after names no row of this view to go on from"),
+    422: problem_spec("after names no row of this view to go on from"),
 }
 
 
@@ -222,18 +224,51 @@ def _rule(_: Request[Any, Any, Any], exc: RuleViolation) -> Response[dict[str, A
     )
 
 
-def _unavailable(
-    request: Request[Any, Any, Any], exc: StoreUnavailableError
-) -> Response[dict[str, Any]]:
-    # The driver's words may name hosts, ports and paths: they go to the log, not the client.
-    logger.warning("store unavailable on %s %s: %s", request.method, request.url.path, exc)
-    return problem(
-        503,
-        "/problems/store-busy",
-        "The log is busy",
-        "the log could not take the request in time; nothing was stored, retry the request",
-        headers={"Retry-After": "1"},
-    )
+class StoreFault(NamedTuple):
+    """How the service answers a fault of its database: the line the server's log gets (at
+    ``level``, naming the request and the driver's words) and the problem the client gets
+    (never the driver's words: they may name hosts, ports and paths)."""
+
+    level: int
+    logged: str
+    status: int
+    slug: str
+    title: str
+    detail: str
+    retry_after: str | None = None
+
+    def problem(self) -> Response[dict[str, Any]]:
+        """The problem the client gets."""
+        headers = None if self.retry_after is None else {"Retry-After": self.retry_after}
+        return problem(
+            self.status, f"/problems/{self.slug}", self.title, self.detail, headers=headers
+        )
+
+    def log(self, request: Request[Any, Any, Any], exc: Exception) -> None:
+        """The server's log line."""
+        logger.log(
+            self.level, "%s on %s %s: %s", self.logged, request.method, request.url.path, exc
+        )
+
+    def handler(self) -> Callable[[Request[Any, Any, Any], Exception], Response[Any]]:
+        """An exception handler that logs and answers so."""
+
+        def answer(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+            self.log(request, exc)
+            return self.problem()
+
+        return answer
+
+
+_unavailable = StoreFault(
+    logging.WARNING,
+    "store unavailable",
+    503,
+    "store-busy",
+    "The log is busy",
+    "the log could not take the request in time; nothing was stored, retry the request",
+    retry_after="1",
+).handler()
 
 
 _encode_errors = msgspec.to_builtins

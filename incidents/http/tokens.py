@@ -7,30 +7,20 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.exceptions import ClientException, NotFoundException
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter
 from msgspec import Meta
 
 from incidents.http.auth import tokens_of
-from incidents.http.problems import PROBLEM_MEDIA_TYPE, BadRequestError, Problem
+from incidents.http.problems import BadRequestError, problem_spec
 from incidents.tokens import TOKEN_NAME_PATTERN, Role, TokenError, TokenRecord
 
 _ADMIN = {"role": "admin"}
 
 
-def _spec(description: str) -> ResponseSpec:
-    return ResponseSpec(
-        data_container=Problem,
-        description=description,
-        media_type=PROBLEM_MEDIA_TYPE,
-        generate_examples=False,
-    )
-
-
 _ADMIN_PROBLEMS = {
-    401: _spec("No token, or a token that is unknown, revoked or malformed"),
-    403: _spec("The token's role is not admin"),
-    429: _spec("Too many invalid tokens from this address"),
+    401: problem_spec("No token, or a token that is unknown, revoked or malformed"),
+    403: problem_spec("The token's role is not admin"),
+    429: problem_spec("Too many invalid tokens from this address"),
 }
 
 
@@ -74,7 +64,7 @@ class TokenController(Controller):
         status_code=201,
         summary="Create an API token",
         opt=_ADMIN,
-        responses={400: _spec("A role or name that is not one"), **_ADMIN_PROBLEMS},
+        responses={400: problem_spec("A role or name that is not one"), **_ADMIN_PROBLEMS},
     )
     async def create_token(
         self, request: Request[Any, Any, Any], data: JSONBody[TokenIn]
@@ -93,9 +83,9 @@ class TokenController(Controller):
         summary="Revoke an API token",
         opt=_ADMIN,
         responses={
-            400: _spec("A token id that is not one"),
-            404: _spec("No token has this id, or it is revoked already"),
-            409: _spec("The token would revoke itself: use another admin token or the CLI"),
+            400: problem_spec("A token id that is not one"),
+            404: problem_spec("No token has this id, or it is revoked already"),
+            409: problem_spec("The token would revoke itself: use another admin token or the CLI"),
             **_ADMIN_PROBLEMS,
         },
     )
