@@ -187,29 +187,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await store.close()
             observability.forget_this_worker()
 
-    # The providers read the app's state directly: a provider that asks for ``state`` has
-    # Litestar build and validate a State for it on every request.
-    def provide_service() -> LogService:
-        service: LogService = app.state.service
-        return service
-
-    def provide_projections() -> Projections:
-        projections: Projections = app.state.projections
-        return projections
-
-    def provide_feed() -> LogFeed:
-        feed: LogFeed = app.state.feed
-        return feed
-
     live_options = LiveOptions(settings.live_keepalive_seconds)
 
-    def provide_desk() -> DeskIndex:
-        desk: DeskIndex = app.state.desk
-        return desk
-
-    def provide_search() -> SearchIndex:
-        search: SearchIndex = app.state.search
-        return search
+    def provided(name: str) -> Provide:
+        # A provider that asks for ``state`` has Litestar build and validate a State for it
+        # on every request: each reads the app's state directly instead.
+        return Provide(lambda: getattr(app.state, name), sync_to_thread=False)
 
     app = Litestar(
         route_handlers=[
@@ -244,12 +227,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         guards=[_guard],
         dependencies={
-            "service": Provide(provide_service, sync_to_thread=False),
-            "projections": Provide(provide_projections, sync_to_thread=False),
-            "feed": Provide(provide_feed, sync_to_thread=False),
+            **{
+                name: provided(name)
+                for name in ("service", "projections", "feed", "desk", "search")
+            },
             "live_options": Provide(lambda: live_options, sync_to_thread=False),
-            "desk": Provide(provide_desk, sync_to_thread=False),
-            "search": Provide(provide_search, sync_to_thread=False),
         },
         exception_handlers={
             **EXCEPTION_HANDLERS,

@@ -118,17 +118,21 @@ else:
     EventIn = Union[tuple(EVENT_IN_TYPES.values())]  # noqa: UP007 (a runtime tuple of types)
 
 
+# One stream's events in an append.
+EventsIn = Annotated[
+    list[EventIn],
+    Meta(
+        min_length=1,
+        max_length=MAX_EVENTS_PER_REQUEST,
+        description="Appended atomically, in this order",
+    ),
+]
+
+
 class AppendBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The body of ``POST /streams/{stream_id}/events``."""
 
-    events: Annotated[
-        list[EventIn],
-        Meta(
-            min_length=1,
-            max_length=MAX_EVENTS_PER_REQUEST,
-            description="Appended atomically, in this order",
-        ),
-    ]
+    events: EventsIn
     expected_version: ExpectedVersionIn = "any"
 
 
@@ -136,14 +140,7 @@ class StreamAppendIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One stream's part of ``POST /events``."""
 
     stream_id: StreamId
-    events: Annotated[
-        list[EventIn],
-        Meta(
-            min_length=1,
-            max_length=MAX_EVENTS_PER_REQUEST,
-            description="Appended atomically, in this order",
-        ),
-    ]
+    events: EventsIn
     expected_version: ExpectedVersionIn = "any"
 
     def __post_init__(self) -> None:
