@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
@@ -254,19 +255,18 @@ def _before_opening(state: State, event: DomainEvent, envelope: Envelope) -> Rul
     )
 
 
+def _only_corrections(rule: str, why: str, event: DomainEvent) -> RuleBreak:
+    """A stream that has come to its end: nothing but a correction may follow."""
+    return RuleBreak(rule, f"{why}; only a correction may follow, not {type_name(event)}")
+
+
 def _decide_note(state: NoteState, event: DomainEvent) -> RuleBreak | None:
     if not isinstance(event, NoteAcknowledged | ReplyReceived | NoteWithdrawn):
         return None
     if state.status == "answered":
-        return RuleBreak(
-            "note-already-answered",
-            f"the note was answered; only a correction may follow, not {type_name(event)}",
-        )
+        return _only_corrections("note-already-answered", "the note was answered", event)
     if state.status == "withdrawn":
-        return RuleBreak(
-            "note-withdrawn",
-            f"the note was withdrawn; only a correction may follow, not {type_name(event)}",
-        )
+        return _only_corrections("note-withdrawn", "the note was withdrawn", event)
     if isinstance(event, NoteAcknowledged) and state.status == "acknowledged":
         return RuleBreak("note-already-acknowledged", "the note's receipt was acknowledged before")
     return None
@@ -274,10 +274,7 @@ def _decide_note(state: NoteState, event: DomainEvent) -> RuleBreak | None:
 
 def _decide_protest(state: ProtestState, event: DomainEvent) -> RuleBreak | None:
     if state.status == "closed":
-        return RuleBreak(
-            "protest-closed",
-            f"the protest is closed; only a correction may follow, not {type_name(event)}",
-        )
+        return _only_corrections("protest-closed", "the protest is closed", event)
     if isinstance(event, DemandAnswered):
         demand = next((d for d in state.demands if d.demand == event.demand), None)
         if demand is None:
@@ -296,10 +293,7 @@ def _decide_protest(state: ProtestState, event: DomainEvent) -> RuleBreak | None
 
 def _decide_incident(state: IncidentState, event: DomainEvent) -> RuleBreak | None:
     if state.status == "closed":
-        return RuleBreak(
-            "incident-closed",
-            f"the incident is closed; only a correction may follow, not {type_name(event)}",
-        )
+        return _only_corrections("incident-closed", "the incident is closed", event)
     if isinstance(event, PoliceResponded):
         began = earliest_possible(
             state.occurred_at, state.occurred_precision, bound(state.occurred_after)
@@ -389,6 +383,24 @@ def _recorded(state: State, event: EventData, envelope: Envelope) -> dict[str, A
     return changes
 
 
+@cache
+def _shared_fields(event_type: type[EventData], kept_in: type[msgspec.Struct]) -> tuple[str, ...]:
+    """The fields of an event type (besides those every event has) that ``kept_in`` has too."""
+    common = set(EventData.__struct_fields__)
+    kept = set(kept_in.__struct_fields__)
+    return tuple(f for f in event_type.__struct_fields__ if f in kept and f not in common)
+
+
+def _taken(event: EventData, kept_in: type[msgspec.Struct]) -> dict[str, Any]:
+    """What a state or a part of one takes of its event: each field of the same name as it
+    is (a list copied, so that the state owns its own)."""
+    taken: dict[str, Any] = {}
+    for name in _shared_fields(type(event), kept_in):
+        value = getattr(event, name)
+        taken[name] = list(value) if isinstance(value, list) else value
+    return taken
+
+
 def _dated(event: EventData) -> dict[str, Any]:
     """How a part of a state is dated: its event's precision and bounds."""
     return {
@@ -416,35 +428,21 @@ def _opened(event: EventData, envelope: Envelope) -> dict[str, Any]:
 
 
 class _Opening(NamedTuple):
-    """What an opening event makes: the state, its status or kind, the field keeping the
-    event's ``occurred_at``, and the event's fields the state keeps under the same name."""
+    """What an opening event makes: the state (which takes the event's fields of the same
+    name), its status or kind, and the field keeping the event's ``occurred_at``."""
 
     state: type[State]
     fixed: Mapping[str, str]
     dated: str
-    taken: tuple[str, ...]
-
-
-def _opening(
-    event_type: type[EventData], state: type[State], fixed: Mapping[str, str], dated: str
-) -> _Opening:
-    common = set(EventData.__struct_fields__)
-    kept = set(state.__struct_fields__)
-    taken = tuple(f for f in event_type.__struct_fields__ if f in kept and f not in common)
-    return _Opening(state, fixed, dated, taken)
 
 
 _OPENINGS: dict[type[EventData], _Opening] = {
-    NoteSent: _opening(NoteSent, NoteState, {"status": "sent"}, "sent_at"),
-    ProtestLodged: _opening(ProtestLodged, ProtestState, {"status": "open"}, "lodged_at"),
-    IncidentReported: _opening(
-        IncidentReported, IncidentState, {"status": "reported"}, "occurred_at"
-    ),
-    MissionRegistered: _opening(MissionRegistered, MissionState, {}, "registered_at"),
-    StatementIssued: _opening(StatementIssued, StatementState, {"kind": "statement"}, "issued_at"),
-    ResolutionAdopted: _opening(
-        ResolutionAdopted, StatementState, {"kind": "resolution"}, "issued_at"
-    ),
+    NoteSent: _Opening(NoteState, {"status": "sent"}, "sent_at"),
+    ProtestLodged: _Opening(ProtestState, {"status": "open"}, "lodged_at"),
+    IncidentReported: _Opening(IncidentState, {"status": "reported"}, "occurred_at"),
+    MissionRegistered: _Opening(MissionState, {}, "registered_at"),
+    StatementIssued: _Opening(StatementState, {"kind": "statement"}, "issued_at"),
+    ResolutionAdopted: _Opening(StatementState, {"kind": "resolution"}, "issued_at"),
 }
 
 
@@ -452,10 +450,7 @@ def _open(event: DomainEvent, envelope: Envelope) -> State:
     opening = _OPENINGS.get(type(event))
     if opening is None:
         raise ValueError(f"{type_name(event)} opens no stream")
-    fields: dict[str, Any] = dict(opening.fixed)
-    for name in opening.taken:
-        value = getattr(event, name)
-        fields[name] = list(value) if isinstance(value, list) else value  # a state's own list
+    fields: dict[str, Any] = {**opening.fixed, **_taken(event, opening.state)}
     if isinstance(event, ProtestLodged):
         fields["demands"] = [
             DemandState(demand=demand, detail=event.demand_details.get(demand))
@@ -471,13 +466,7 @@ def _evolve_note(state: NoteState, event: DomainEvent, envelope: Envelope) -> No
     if isinstance(event, NoteAcknowledged):
         return replace(state, **common, status="acknowledged", acknowledged_at=at)
     if isinstance(event, ReplyReceived):
-        reply = Reply(
-            from_=event.from_,
-            disposition=event.disposition,
-            summary=event.summary,
-            reference=event.reference,
-            reply_note=event.reply_note,
-        )
+        reply = Reply(**_taken(event, Reply))
         return replace(state, **common, status="answered", answered_at=at, reply=reply)
     if isinstance(event, NoteWithdrawn):
         return replace(
@@ -505,10 +494,7 @@ def _evolve_protest(state: ProtestState, event: DomainEvent, envelope: Envelope)
         return replace(state, **common, demands=demands)
     if isinstance(event, ProtestResponseReceived):
         response = ProtestResponse(
-            from_=event.from_,
-            summary=event.summary,
-            received_at=at,
-            **_dated(event),
+            **_taken(event, ProtestResponse), received_at=at, **_dated(event)
         )
         return replace(state, **common, responses=[*state.responses, response])
     if isinstance(event, ProtestClosed):
@@ -521,7 +507,7 @@ def _evolve_incident(state: IncidentState, event: DomainEvent, envelope: Envelop
     common = _recorded(state, event, envelope)
     if isinstance(event, PoliceResponded):
         first = min(event.arrived_at, state.police_arrived_at or event.arrived_at)
-        response = PoliceResponse(arrived_at=event.arrived_at, by=event.by, summary=event.summary)
+        response = PoliceResponse(**_taken(event, PoliceResponse))
         return replace(
             state,
             **common,
@@ -530,34 +516,14 @@ def _evolve_incident(state: IncidentState, event: DomainEvent, envelope: Envelop
             response_minutes=_response_minutes(state, first),
         )
     if isinstance(event, DamageRecorded):
-        damage = DamageEntry(
-            description=event.description,
-            documented_by=event.documented_by,
-            recorded_at=at,
-            **_dated(event),
-        )
+        damage = DamageEntry(**_taken(event, DamageEntry), recorded_at=at, **_dated(event))
         return replace(state, **common, damage=[*state.damage, damage])
     if isinstance(event, CasualtiesReported):
-        report = CasualtyReport(
-            killed=event.killed,
-            injured=event.injured,
-            among=event.among,
-            reported_by=event.reported_by,
-            reported_at=at,
-            **_dated(event),
-        )
+        report = CasualtyReport(**_taken(event, CasualtyReport), reported_at=at, **_dated(event))
         reports = [*state.casualty_reports, report]
         return replace(state, **common, casualty_reports=reports, casualties=_casualties(reports))
     if isinstance(event, InvestigationOpened | ProsecutionStarted | CompensationPaid):
-        paid = event if isinstance(event, CompensationPaid) else None
-        measure = Measure(
-            by=event.by,
-            at=at,
-            **_dated(event),
-            to=paid.to if paid else None,
-            amount=paid.amount if paid else None,
-            summary=event.summary,
-        )
+        measure = Measure(**_taken(event, Measure), at=at, **_dated(event))
         kept = _MEASURES[type(event)]
         return replace(state, **common, **{kept: [*getattr(state, kept), measure]})
     if isinstance(event, IncidentClosed):
@@ -589,12 +555,7 @@ def _evolve_mission(state: MissionState, event: DomainEvent, envelope: Envelope)
     head = state.head_of_mission
     if isinstance(event, HeadOfMissionAppointed):
         appointed = HeadOfMission(
-            name=event.name,
-            title=event.title,
-            status="appointed",
-            since=at,
-            **_dated(event),
-            reason=event.reason,
+            **_taken(event, HeadOfMission), status="appointed", since=at, **_dated(event)
         )
         return replace(state, **common, head_of_mission=appointed)
     if isinstance(event, HeadOfMissionRecalled | HeadOfMissionReturned):
@@ -610,15 +571,7 @@ def _evolve_mission(state: MissionState, event: DomainEvent, envelope: Envelope)
         return replace(state, **common, head_of_mission=changed)
     if isinstance(event, CorrespondenceSummarized):
         entry = CorrespondenceEntry(
-            from_=event.from_,
-            to=list(event.to),
-            subject=event.subject,
-            count=event.count,
-            since=event.since,
-            until=event.until,
-            replies=list(event.replies),
-            recorded_at=at,
-            **_dated(event),
+            **_taken(event, CorrespondenceEntry), recorded_at=at, **_dated(event)
         )
         return replace(state, **common, correspondence=[*state.correspondence, entry])
     return replace(state, **common)
