@@ -705,18 +705,11 @@ class DomainRules:
         (HistoryRequiredError otherwise) when a type in ``events`` is one that
         :meth:`needs_history` names.
         """
-        category = category_of(stream_id)
-        if category not in TYPES_BY_CATEGORY:
-            raise RuleViolation(0, "unknown-category", f"{category!r} is not a stream category")
+        category = _category(stream_id)
         state = None if current is None else decode_state(category, current.state)
         logged: list[LoggedEvent] | None = None if history is None else list(history)
         for index, recorded in enumerate(events):
-            try:
-                event = decode_data(recorded.type, recorded.data)
-            except UnknownEventType as error:
-                raise RuleViolation(index, "unknown-event-type", str(error)) from error
-            except msgspec.ValidationError as error:
-                raise RuleViolation(index, "data-invalid", f"{recorded.type}: {error}") from error
+            event = _decoded(index, recorded)
             envelope = Envelope(
                 stream_id, recorded.event_id, _utc(recorded.occurred_at), recorded.data
             )
@@ -730,12 +723,7 @@ class DomainRules:
             if current is None:
                 raise ValueError("a stream with no events has no snapshot")
             return current
-        return StreamSnapshot(
-            state=encode_state(state),
-            mission=mission_of(state),
-            is_open=is_open(state),
-            tallies=tallies_of(state),
-        )
+        return _snapshot(state)
 
     def needs_history(self, event_type: str) -> bool:
         """Whether folding an event of this type reads the stream's earlier events (a
@@ -754,18 +742,11 @@ class DomainRules:
         were appended (and ``incidents verify`` shows it was not altered since). An event
         whose type or data does not decode raises RuleViolation, as in :meth:`apply`.
         """
-        category = category_of(stream_id)
-        if category not in TYPES_BY_CATEGORY:
-            raise RuleViolation(0, "unknown-category", f"{category!r} is not a stream category")
+        _category(stream_id)
         state: State | None = None
         # A correction refolds from the events before it: those are events[:index].
         for index, recorded in enumerate(events):
-            try:
-                event = decode_data(recorded.type, recorded.data)
-            except UnknownEventType as error:
-                raise RuleViolation(index, "unknown-event-type", str(error)) from error
-            except msgspec.ValidationError as error:
-                raise RuleViolation(index, "data-invalid", f"{recorded.type}: {error}") from error
+            event = _decoded(index, recorded)
             at = recorded.occurred_at
             if at.tzinfo is not UTC:  # _utc inlined: it runs once per event of the log
                 at = _utc(at)
@@ -778,12 +759,33 @@ class DomainRules:
                 state = evolve(state, event, envelope)
         if state is None:
             raise ValueError("a stream with no events has no snapshot")
-        return StreamSnapshot(
-            state=encode_state(state),
-            mission=mission_of(state),
-            is_open=is_open(state),
-            tallies=tallies_of(state),
-        )
+        return _snapshot(state)
+
+
+def _category(stream_id: str) -> str:
+    category = category_of(stream_id)
+    if category not in TYPES_BY_CATEGORY:
+        raise RuleViolation(0, "unknown-category", f"{category!r} is not a stream category")
+    return category
+
+
+def _decoded(index: int, recorded: LoggedEvent) -> DomainEvent:
+    """The ``index``-th event's body; RuleViolation when its type or data does not decode."""
+    try:
+        return decode_data(recorded.type, recorded.data)
+    except UnknownEventType as error:
+        raise RuleViolation(index, "unknown-event-type", str(error)) from error
+    except msgspec.ValidationError as error:
+        raise RuleViolation(index, "data-invalid", f"{recorded.type}: {error}") from error
+
+
+def _snapshot(state: State) -> StreamSnapshot:
+    return StreamSnapshot(
+        state=encode_state(state),
+        mission=mission_of(state),
+        is_open=is_open(state),
+        tallies=tallies_of(state),
+    )
 
 
 def _utc(moment: datetime) -> datetime:
