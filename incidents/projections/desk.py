@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -275,6 +275,79 @@ def _add_sources(tally: _Tally, found: Iterable[Source], cap: int) -> None:
             tally.sources.append(source)
 
 
+class NoteFacts(NamedTuple):
+    """What a note adds to the response times: the host state and ministry it was
+    addressed to, its due time, the days it took to be answered (None: unanswered) and
+    whether that answer came late."""
+
+    host: str
+    body: str | None
+    due: datetime
+    reply_days: float | None
+    late: bool
+
+
+def note_facts(note: Any, windows: Mapping[str, int], reply_window_days: int) -> NoteFacts | None:
+    """A note's :class:`NoteFacts`; None for a withdrawn note or one to no state.
+    ``windows``: each mission's reply window, where it sets one."""
+    host = note.to.state
+    if host is None or note.status == "withdrawn":
+        return None
+    due = note.reply_due_at
+    if due is None:
+        due = note.sent_at + timedelta(days=windows.get(note.mission or "", reply_window_days))
+    answered = note.answered_at
+    if answered is None:
+        return NoteFacts(host, note.to.body, due, None, False)
+    days = (answered - note.sent_at).total_seconds() / DAY_SECONDS
+    return NoteFacts(host, note.to.body, due, days, answered > due)
+
+
+def incident_host(incident: Any, receiving: Mapping[str, str]) -> str | None:
+    """Where an incident happened: its location's state, else its mission's receiving
+    state."""
+    host = incident.location.state if incident.location and incident.location.state else None
+    return host or receiving.get(incident.mission or "")
+
+
+def times_row(
+    group: str,
+    state: str,
+    body: str | None,
+    *,
+    sent: int,
+    answered: int,
+    replies: Sequence[float],
+    overdue: int,
+    incidents: int,
+    minutes: Sequence[float],
+    demands: Mapping[str, int],
+    sources: list[Source] | None = None,
+) -> ResponseTimes:
+    """One row of the response times from its counts and its sorted reply days and police
+    minutes."""
+    return ResponseTimes(
+        group=group,
+        state=state,
+        body=body,
+        notes_sent=sent,
+        notes_answered=answered,
+        notes_unanswered=sent - answered,
+        reply_days_median=quantile(replies, 0.5),
+        reply_days_p90=quantile(replies, 0.9),
+        overdue=overdue,
+        overdue_share=round(overdue / sent, 4) if sent else None,
+        incidents=incidents,
+        police_response_minutes_median=quantile(minutes, 0.5),
+        police_responses_known=len(minutes),
+        demands_met=demands.get("met", 0),
+        demands_partially_met=demands.get("partially_met", 0),
+        demands_refused=demands.get("rejected", 0),
+        demands_open=demands.get("open", 0),
+        sources=sources,
+    )
+
+
 def response_times_view(
     notes: Iterable[NoteState],
     incidents: Iterable[IncidentState],
@@ -299,29 +372,24 @@ def response_times_view(
     by_state: dict[str, _Tally] = defaultdict(_Tally)
     by_ministry: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
     for note in notes:
-        host = note.to.state
-        if host is None or note.status == "withdrawn":
+        facts = note_facts(note, windows, reply_window_days)
+        if facts is None:
             continue
-        due = note.reply_due_at
-        if due is None:
-            days = windows.get(note.mission or "", reply_window_days)
-            due = note.sent_at + timedelta(days=days)
-        answered = note.answered_at
-        late = (answered is not None and answered > due) or (answered is None and now > due)
-        tallies = [by_state[host]]
-        if note.to.body:
-            tallies.append(by_ministry[(host, note.to.body)])
+        tallies = [by_state[facts.host]]
+        if facts.body:
+            tallies.append(by_ministry[(facts.host, facts.body)])
+        answered = facts.reply_days is not None
+        late = facts.late if answered else now > facts.due
         for tally in tallies:
             tally.sent += 1
-            if answered is not None:
+            if facts.reply_days is not None:
                 tally.answered += 1
-                tally.replies.append((answered - note.sent_at).total_seconds() / DAY_SECONDS)
+                tally.replies.append(facts.reply_days)
             tally.overdue += late
             if sources:
                 _add_sources(tally, note.sources, sources_per_row)
     for incident in incidents:
-        host = incident.location.state if incident.location and incident.location.state else None
-        host = host or receiving.get(incident.mission or "")
+        host = incident_host(incident, receiving)
         if host is None:
             continue
         tally = by_state[host]
@@ -341,25 +409,17 @@ def response_times_view(
             _add_sources(tally, protest.sources, sources_per_row)
 
     def row(group: str, state: str, body: str | None, tally: _Tally) -> ResponseTimes:
-        replies, minutes = sorted(tally.replies), sorted(tally.minutes)
-        return ResponseTimes(
-            group=group,
-            state=state,
-            body=body,
-            notes_sent=tally.sent,
-            notes_answered=tally.answered,
-            notes_unanswered=tally.sent - tally.answered,
-            reply_days_median=quantile(replies, 0.5),
-            reply_days_p90=quantile(replies, 0.9),
+        return times_row(
+            group,
+            state,
+            body,
+            sent=tally.sent,
+            answered=tally.answered,
+            replies=sorted(tally.replies),
             overdue=tally.overdue,
-            overdue_share=round(tally.overdue / tally.sent, 4) if tally.sent else None,
             incidents=tally.incidents,
-            police_response_minutes_median=quantile(minutes, 0.5),
-            police_responses_known=len(minutes),
-            demands_met=tally.demands["met"],
-            demands_partially_met=tally.demands["partially_met"],
-            demands_refused=tally.demands["rejected"],
-            demands_open=tally.demands["open"],
+            minutes=sorted(tally.minutes),
+            demands=tally.demands,
             sources=tally.sources if sources else None,
         )
 
@@ -438,6 +498,58 @@ def statement_counterpart(
     return None
 
 
+def _dated_of(state: Any, at: datetime) -> Dated:
+    return dated(
+        at,
+        state.occurred_precision,
+        state.occurred_zone,
+        state.occurred_after,
+        state.occurred_before,
+    )
+
+
+def relation_step(
+    category: str, state: Any, states_of: Mapping[str, str], *, sources: bool = False
+) -> Step | None:
+    """The step a stream takes on the ladder, if any: a note from one state to another; a
+    protest (a summons when its form is one); a statement about another state's stream
+    (``states_of``: a stream id's state as the ladder reads it); a recall (or a return) of
+    a mission's head between its sending and receiving state."""
+    cited = tuple(state.sources) if sources else ()
+    if category == "note":
+        pair = _pair(state.from_.state, state.to.state)
+        if pair:
+            date = _dated_of(state, state.sent_at)
+            return Step(pair=pair, rung="note", stream_id=state.stream_id, date=date, sources=cited)
+    elif category == "protest":
+        pair = _pair(state.by.state, state.to.state)
+        if pair:
+            rung = "summons" if state.form == "summons" else "protest"
+            date = _dated_of(state, state.lodged_at)
+            return Step(pair=pair, rung=rung, stream_id=state.stream_id, date=date, sources=cited)
+    elif category == "statement":
+        party = state.by or state.body
+        pair = _pair(party.state if party else None, statement_counterpart(state, states_of))
+        if pair:
+            date = _dated_of(state, state.issued_at)
+            return Step(
+                pair=pair, rung="statement", stream_id=state.stream_id, date=date, sources=cited
+            )
+    elif category == "mission":
+        head: HeadOfMission | None = state.head_of_mission
+        pair = _pair(state.sending_state, state.receiving_state)
+        if head is not None and pair is not None and head.status != "appointed":
+            return Step(
+                pair=pair,
+                rung="recall",
+                stream_id=state.stream_id,
+                date=dated(head.since, head.precision, None, head.after, head.before),
+                sources=cited,
+                returned=head.status == "returned",
+            )
+    return None
+
+
 def relation_steps(
     notes: Iterable[NoteState],
     protests: Iterable[ProtestState],
@@ -447,86 +559,30 @@ def relation_steps(
     *,
     sources: bool = False,
 ) -> list[Step]:
-    """Every step the states take: a note from one state to another; a protest (a summons
-    when its form is one); a statement about another state's stream; a recall (and a
-    return) of a head of mission between sending and receiving state."""
+    """Every step the states take (:func:`relation_step`)."""
     steps: list[Step] = []
-    for note in notes:
-        pair = _pair(note.from_.state, note.to.state)
-        if pair:
-            date = dated(
-                note.sent_at,
-                note.occurred_precision,
-                note.occurred_zone,
-                note.occurred_after,
-                note.occurred_before,
-            )
-            steps.append(
-                Step(
-                    pair=pair,
-                    rung="note",
-                    stream_id=note.stream_id,
-                    date=date,
-                    sources=tuple(note.sources) if sources else (),
-                )
-            )
-    for protest in protests:
-        pair = _pair(protest.by.state, protest.to.state)
-        if pair:
-            rung = "summons" if protest.form == "summons" else "protest"
-            date = dated(
-                protest.lodged_at,
-                protest.occurred_precision,
-                protest.occurred_zone,
-                protest.occurred_after,
-                protest.occurred_before,
-            )
-            steps.append(
-                Step(
-                    pair=pair,
-                    rung=rung,
-                    stream_id=protest.stream_id,
-                    date=date,
-                    sources=tuple(protest.sources) if sources else (),
-                )
-            )
-    for statement in statements:
-        party = statement.by or statement.body
-        pair = _pair(party.state if party else None, statement_counterpart(statement, states_of))
-        if pair:
-            date = dated(
-                statement.issued_at,
-                statement.occurred_precision,
-                statement.occurred_zone,
-                statement.occurred_after,
-                statement.occurred_before,
-            )
-            steps.append(
-                Step(
-                    pair=pair,
-                    rung="statement",
-                    stream_id=statement.stream_id,
-                    date=date,
-                    sources=tuple(statement.sources) if sources else (),
-                )
-            )
-    for mission in missions:
-        head: HeadOfMission | None = mission.head_of_mission
-        pair = _pair(mission.sending_state, mission.receiving_state)
-        if head is None or pair is None or head.status == "appointed":
-            continue
-        date = dated(head.since, head.precision, None, head.after, head.before)
-        steps.append(
-            Step(
-                pair=pair,
-                rung="recall",
-                stream_id=mission.stream_id,
-                date=date,
-                sources=tuple(mission.sources) if sources else (),
-                returned=head.status == "returned",
-            )
-        )
+    for category, states in (
+        ("note", notes),
+        ("protest", protests),
+        ("statement", statements),
+        ("mission", missions),
+    ):
+        for state in states:
+            step = relation_step(category, state, states_of, sources=sources)
+            if step is not None:
+                steps.append(step)
     return steps
+
+
+def relation(pair: tuple[str, str], history: list[Rung], returned: bool, found: Any) -> Relation:
+    """A pair's relation from its rungs, lowest first."""
+    return Relation(
+        states=list(pair),
+        highest=history[-1].rung,
+        returned=returned,
+        history=history,
+        sources=found,
+    )
 
 
 def relations_view(steps: Iterable[Step], *, sources: bool = False) -> RelationsView:
@@ -556,15 +612,8 @@ def relations_view(steps: Iterable[Step], *, sources: bool = False) -> Relations
         if sources:
             for step in taken:
                 found.extend(s for s in step.sources if s not in found)
-        relations.append(
-            Relation(
-                states=list(pair),
-                highest=history[-1].rung,
-                returned=any(s.returned for s in taken),
-                history=history,
-                sources=found if sources else None,
-            )
-        )
+        returned = any(s.returned for s in taken)
+        relations.append(relation(pair, history, returned, found if sources else None))
     return RelationsView(count=len(relations), relations=relations)
 
 
@@ -687,9 +736,10 @@ def references(data: bytes | msgspec.Raw) -> _Opening:
     return _decode_opening(data)
 
 
-def _touched(
+def missions_of(
     stream_id: str, opening: _Opening, touches: Mapping[str, Iterable[str]]
 ) -> tuple[str, ...]:
+    """:func:`missions_touched` from a stream's :func:`references`."""
     if stream_id.startswith("mission-"):
         return (stream_id,)
     found: dict[str, None] = {}
@@ -713,12 +763,19 @@ def missions_touched(
     mission's own stream; the mission a stream names (``mission``) and the one a protest was
     handed to (``via_mission``); and the missions of the streams it is about or related to
     (an incident, a statement, a note replied to), as ``touches`` already holds them."""
-    return _touched(stream_id, references(data), touches)
+    return missions_of(stream_id, references(data), touches)
 
 
 def all_missions_touched(openings: Mapping[str, _Opening]) -> dict[str, tuple[str, ...]]:
     """:func:`missions_touched` for every stream at once (``openings``: each stream's
     :func:`references`), whatever order they came in: first what each names itself, then
     what the streams it refers to name."""
-    direct = {sid: _touched(sid, opening, {}) for sid, opening in openings.items()}
-    return {sid: _touched(sid, opening, direct) for sid, opening in openings.items()}
+    direct = {sid: missions_of(sid, opening, {}) for sid, opening in openings.items()}
+    return {sid: missions_of(sid, opening, direct) for sid, opening in openings.items()}
+
+
+def referenced_streams(opening: _Opening) -> tuple[str, ...]:
+    """The streams other than missions whose missions a stream's timeline places take on
+    (see :func:`missions_touched`)."""
+    found = (opening.about_incident, opening.about, opening.in_reply_to, *opening.related)
+    return tuple(ref for ref in found if ref and not ref.startswith("mission-"))

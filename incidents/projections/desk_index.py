@@ -43,7 +43,8 @@ from incidents.projections.desk import (
     StatementsView,
     TimelineView,
     all_missions_touched,
-    missions_touched,
+    missions_of,
+    referenced_streams,
     references,
     relation_steps,
     relations_view,
@@ -52,6 +53,7 @@ from incidents.projections.desk import (
     statements_page,
     timeline_item,
 )
+from incidents.projections.desk_running import RunningRelations, RunningResponseTimes
 from incidents.projections.slices import DemandFacts, Named
 from incidents.store.protocol import EventStore, RecordedEvent, StreamRow
 
@@ -160,10 +162,14 @@ class DeskIndex:
         self._position: int | None = None
         self._revision: int | None = None
         self._touches: dict[str, tuple[str, ...]] = {}
+        # a stream -> the streams whose places in timelines follow its missions
+        self._referrers: dict[str, set[str]] = {}
         self._times: dict[str, array[float]] = {}
         self._positions: dict[str, array[int]] = {}
         self._states: dict[str, dict[str, Any]] = {category: {} for category in _LEAN}
         self._built: dict[str, tuple[int, Any]] = {}
+        self._response_times = RunningResponseTimes(reply_window_days)
+        self._relations = RunningRelations()
 
     @asynccontextmanager
     async def current(self) -> AsyncIterator[DeskIndex]:
@@ -223,35 +229,28 @@ class DeskIndex:
         return statements_page(cached[1], **query)
 
     def response_times(self, full: dict[str, list[Any]] | None = None) -> ResponseTimesView:
-        """The response-times view, built again when the log has moved."""
+        """The response-times view at the clock's time: the running totals, or folded
+        from ``full`` states with their sources."""
         if full is None:
-            cached = self._built.get("response-times")
-            if cached is not None and cached[0] == self.position:
-                return cached[1]  # type: ignore[no-any-return]
-        states = full or {c: list(held.values()) for c, held in self._states.items()}
-        view = response_times_view(
-            states["note"],
-            states["incident"],
-            states["protest"],
-            states["mission"],
+            return self._response_times.view(self._clock())
+        return response_times_view(
+            full["note"],
+            full["incident"],
+            full["protest"],
+            full["mission"],
             self._clock(),
             self._reply_window_days,
-            sources=full is not None,
+            sources=True,
         )
-        if full is None:
-            self._built["response-times"] = (self.position, view)
-        return view
 
     def relations(self, full: dict[str, list[Any]] | None = None) -> RelationsView:
-        """The relations view, built again when the log has moved."""
+        """The relations view: the running ladder, or folded from ``full`` states with
+        their sources."""
         if full is None:
-            cached = self._built.get("relations")
-            if cached is not None and cached[0] == self.position:
-                return cached[1]  # type: ignore[no-any-return]
-        states = full or {c: list(held.values()) for c, held in self._states.items()}
-        receiving = {m.stream_id: m.receiving_state for m in states["mission"]}
+            return self._relations.view()
+        receiving = {m.stream_id: m.receiving_state for m in full["mission"]}
         states_of: dict[str, str] = {}
-        for category, held in states.items():
+        for category, held in full.items():
             for state in held:
                 found = ladder_state(category, state)
                 if found is None and category == "incident":
@@ -259,17 +258,14 @@ class DeskIndex:
                 if found is not None:
                     states_of[state.stream_id] = found
         steps = relation_steps(
-            states["note"],
-            states["protest"],
-            states["statement"],
-            states["mission"],
+            full["note"],
+            full["protest"],
+            full["statement"],
+            full["mission"],
             states_of,
-            sources=full is not None,
+            sources=True,
         )
-        view = relations_view(steps, sources=full is not None)
-        if full is None:
-            self._built["relations"] = (self.position, view)
-        return view
+        return relations_view(steps, sources=True)
 
     async def full_states(self) -> dict[str, list[Any]]:
         """Every note, protest, incident, statement and mission state, in full (with their
@@ -306,9 +302,12 @@ class DeskIndex:
 
     async def _load(self) -> None:
         self._touches.clear()
+        self._referrers.clear()
         self._times.clear()
         self._positions.clear()
         self._built.clear()
+        self._response_times = RunningResponseTimes(self._reply_window_days)
+        self._relations = RunningRelations()
         for held in self._states.values():
             held.clear()
         after: str | None = None
@@ -317,7 +316,8 @@ class DeskIndex:
             rows = await self._store.list_streams_after(after, PAGE)
             for row in rows:
                 self._hold(row)
-                openings[row.stream_id] = references(row.state)
+                opening = openings[row.stream_id] = references(row.state)
+                self._refer(row.stream_id, opening)
             if len(rows) < PAGE:
                 break
             after = rows[-1].stream_id
@@ -344,16 +344,68 @@ class DeskIndex:
         stream_id = event.stream_id
         touched = self._touches.get(stream_id)
         if touched is None:
-            touched = missions_touched(stream_id, event.data, self._touches)
-            self._touches[stream_id] = touched
+            opening = references(event.data)
+            self._refer(stream_id, opening)
+            touched = self._touches[stream_id] = missions_of(stream_id, opening, self._touches)
         at = event.occurred_at.timestamp()
         for mission in touched:
-            times = self._times.setdefault(mission, array("d"))
-            positions = self._positions.setdefault(mission, array("q"))
-            # Events come in position order: after every key with the same time.
-            index = bisect_right(times, at)
-            times.insert(index, at)
-            positions.insert(index, event.position)
+            self._insert(mission, at, event.position)
+
+    def _insert(self, mission: str, at: float, position: int) -> None:
+        times = self._times.setdefault(mission, array("d"))
+        positions = self._positions.setdefault(mission, array("q"))
+        # after every key that comes before it: an earlier time, or the same and a lower
+        # position
+        index = bisect_right(times, at)
+        while index > 0 and times[index - 1] == at and positions[index - 1] > position:
+            index -= 1
+        times.insert(index, at)
+        positions.insert(index, position)
+
+    def _drop(self, mission: str, at: float, position: int) -> None:
+        times, positions = self._times[mission], self._positions[mission]
+        index = bisect_left(times, at)
+        while positions[index] != position:
+            index += 1
+        del times[index]
+        del positions[index]
+
+    def _refer(self, stream_id: str, opening: Any) -> None:
+        for reference in referenced_streams(opening):
+            self._referrers.setdefault(reference, set()).add(stream_id)
+
+    async def _retouch(self, rows: dict[str, StreamRow]) -> None:
+        """Move the events of the streams whose missions changed (a correction of the
+        mission a stream names, or of a stream it refers to) to their new timelines."""
+        while rows:
+            moved = []
+            for stream_id, row in rows.items():
+                opening = references(row.state)
+                self._refer(stream_id, opening)
+                old = self._touches.get(stream_id, ())
+                new = missions_of(stream_id, opening, self._touches)
+                if set(new) != set(old):
+                    self._touches[stream_id] = new
+                    await self._move(stream_id, set(old) - set(new), set(new) - set(old))
+                    moved.append(stream_id)
+            referrers = {r for stream_id in moved for r in self._referrers.get(stream_id, ())}
+            rows = await self._store.get_streams(sorted(referrers)) if referrers else {}
+
+    async def _move(self, stream_id: str, left: set[str], joined: set[str]) -> None:
+        version: int | None = None
+        while True:
+            events = await self._store.read_stream(stream_id, version, "forward", PAGE)
+            for event in events:
+                if event.position > self.position:
+                    return
+                at = event.occurred_at.timestamp()
+                for mission in left:
+                    self._drop(mission, at, event.position)
+                for mission in joined:
+                    self._insert(mission, at, event.position)
+            if len(events) < PAGE:
+                return
+            version = events[-1].version + 1
 
     async def _place(self, changed: set[str]) -> None:
         if not changed:
@@ -363,8 +415,12 @@ class DeskIndex:
             self._hold(row)
         if rows:
             self._built.clear()
+        await self._retouch(rows)
 
     def _hold(self, row: StreamRow) -> None:
         decoder = _LEAN.get(row.category)
         if decoder is not None:
-            self._states[row.category][row.stream_id] = decoder.decode(row.state)
+            state = decoder.decode(row.state)
+            self._states[row.category][row.stream_id] = state
+            self._response_times.put(row.category, state)
+            self._relations.put(row.category, state)

@@ -5,6 +5,7 @@ from the full states and events read afresh."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from itertools import islice
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -161,9 +162,14 @@ async def test_held_views_equal_the_views_folded_afresh(tmp_path: Path) -> None:
     store = await open_store(settings.database_url, DomainRules(), settings)
     try:
         world, events = planned_events(3000, seed=11, missions=12)
-        await write_events(store, events)
         clock = datetime(2026, 1, 1, tzinfo=UTC)
         index = DeskIndex(store, 30, lambda: clock)
+        # The first half is loaded; the second is caught up with, stream by stream, so the
+        # running totals must agree with the folds after each.
+        await write_events(store, islice(events, 1500), chunk=100)
+        async with index.current() as held:
+            assert held.response_times().by_host_state
+        await write_events(store, events, chunk=100)
         async with index.current() as held:
             full = await held.full_states()
 
@@ -227,3 +233,58 @@ async def test_the_index_catches_up_with_appends_after_its_first_read(
     assert (france["notes_answered"], france["reply_days_median"]) == (1, 10.0)
     timeline = await _get(seeded, "/missions/mission-az-paris/timeline", limit=500)
     assert "note-az-paris-desk-test" in {item["stream_id"] for item in timeline["items"]}
+
+
+async def test_a_corrected_mission_moves_the_stream_to_the_other_timeline(
+    seeded: AsyncTestClient[Any],
+) -> None:
+    opened = {
+        "stream_id": "note-az-desk-moved",
+        "expected_version": "any",
+        "events": [
+            {
+                "type": "NoteSent",
+                "occurred_at": "2022-10-01T00:00:00Z",
+                "data": {
+                    "from": {"state": "AZ"},
+                    "to": {"state": "GB", "body": "Foreign Office"},
+                    "subject": "filed under the wrong mission",
+                    "mission": "mission-az-paris",
+                },
+            }
+        ],
+    }
+    response = await seeded.post("/events", json={"appends": [opened]})
+    assert response.status_code == 201, response.text
+
+    async def streams_of(mission: str) -> set[str]:
+        body = await _get(seeded, f"/missions/{mission}/timeline", limit=500)
+        assert body["count"] == len(body["items"])
+        return {item["stream_id"] for item in body["items"]}
+
+    assert "note-az-desk-moved" in await streams_of("mission-az-paris")
+    assert "note-az-desk-moved" not in await streams_of("mission-az-london")
+    (sent,) = (await _get(seeded, "/streams/note-az-desk-moved/events"))["events"]
+    correction = {
+        "stream_id": "note-az-desk-moved",
+        "expected_version": 1,
+        "events": [
+            {
+                "type": "NoteCorrected",
+                "occurred_at": "2022-10-02T00:00:00Z",
+                "data": {
+                    "corrects": sent["event_id"],
+                    "changes": {"mission": "mission-az-london"},
+                    "reason": "the note went through the embassy in London",
+                },
+            }
+        ],
+    }
+    response = await seeded.post("/events", json={"appends": [correction]})
+    assert response.status_code == 201, response.text
+    assert "note-az-desk-moved" not in await streams_of("mission-az-paris")
+    london = await _get(seeded, "/missions/mission-az-london/timeline", limit=500)
+    moved = [item for item in london["items"] if item["stream_id"] == "note-az-desk-moved"]
+    assert [item["type"] for item in moved] == ["NoteSent", "NoteCorrected"]
+    ats = [item["occurred"]["at"] for item in london["items"]]
+    assert ats == sorted(ats)
