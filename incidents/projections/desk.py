@@ -779,3 +779,21 @@ def referenced_streams(opening: _Opening) -> tuple[str, ...]:
     (see :func:`missions_touched`)."""
     found = (opening.about_incident, opening.about, opening.in_reply_to, *opening.related)
     return tuple(ref for ref in found if ref and not ref.startswith("mission-"))
+
+
+def ladder_state(category: str, state: Any, receiving: Mapping[str, str]) -> str | None:
+    """The state a stream stands for when a statement refers to it: a statement's author,
+    a mission's sending state, a note's sender, a protest's author, an incident's place
+    (else its mission's receiving state)."""
+    if category == "statement":
+        party = state.by or state.body
+        return party.state if party else None
+    if category == "mission":
+        return str(state.sending_state)
+    if category == "note":
+        return state.from_.state  # type: ignore[no-any-return]
+    if category == "protest":
+        return state.by.state  # type: ignore[no-any-return]
+    if category == "incident":
+        return incident_host(state, receiving)
+    return None

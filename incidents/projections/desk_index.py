@@ -43,6 +43,7 @@ from incidents.projections.desk import (
     StatementsView,
     TimelineView,
     all_missions_touched,
+    ladder_state,
     missions_of,
     referenced_streams,
     references,
@@ -129,24 +130,6 @@ _LEAN: dict[str, msgspec.json.Decoder[Any]] = {
     "statement": msgspec.json.Decoder(StatementDesk),
     "mission": msgspec.json.Decoder(MissionDesk),
 }
-
-
-def ladder_state(category: str, state: Any) -> str | None:
-    """The state a stream stands for on the ladder when a statement refers to it: a
-    statement's author, a mission's sending state, a note's sender, a protest's author, an
-    incident's place."""
-    if category == "statement":
-        party = state.by or state.body
-        return party.state if party else None
-    if category == "mission":
-        return str(state.sending_state)
-    if category == "note":
-        return state.from_.state  # type: ignore[no-any-return]
-    if category == "protest":
-        return state.by.state  # type: ignore[no-any-return]
-    if category == "incident" and state.location is not None:
-        return state.location.state  # type: ignore[no-any-return]
-    return None
 
 
 class DeskIndex:
@@ -252,9 +235,7 @@ class DeskIndex:
         states_of: dict[str, str] = {}
         for category, held in full.items():
             for state in held:
-                found = ladder_state(category, state)
-                if found is None and category == "incident":
-                    found = receiving.get(state.mission or "")
+                found = ladder_state(category, state, receiving)
                 if found is not None:
                     states_of[state.stream_id] = found
         steps = relation_steps(

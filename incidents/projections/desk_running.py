@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import Counter
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +34,7 @@ from incidents.projections.desk import (
     Rung,
     Step,
     incident_host,
+    ladder_state,
     note_facts,
     relation,
     relation_step,
@@ -243,7 +243,7 @@ class RunningRelations:
         that hang on it when its ladder state moved."""
         category, state = self._states[stream_id]
         self._set_step(stream_id, relation_step(category, state, self._ladder))
-        found = _ladder_state(category, state, self._receiving)
+        found = ladder_state(category, state, self._receiving)
         if found == self._ladder.get(stream_id):
             return
         if found is None:
@@ -304,24 +304,6 @@ class RunningRelations:
 
 def _references(statement: Any) -> set[str]:
     return {reference for reference in (statement.about, *statement.related) if reference}
-
-
-def _ladder_state(category: str, state: Any, receiving: Mapping[str, str]) -> str | None:
-    """The state a stream stands for when a statement refers to it: a statement's author,
-    a mission's sending state, a note's sender, a protest's author, an incident's place
-    (else its mission's receiving state)."""
-    if category == "statement":
-        party = state.by or state.body
-        return party.state if party else None
-    if category == "mission":
-        return str(state.sending_state)
-    if category == "note":
-        return state.from_.state  # type: ignore[no-any-return]
-    if category == "protest":
-        return state.by.state  # type: ignore[no-any-return]
-    if category == "incident":
-        return incident_host(state, receiving)
-    return None
 
 
 __all__ = ["Dated", "RunningRelations", "RunningResponseTimes"]

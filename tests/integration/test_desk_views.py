@@ -5,8 +5,8 @@ from the full states and events read afresh."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from itertools import islice
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +199,20 @@ async def test_held_views_equal_the_views_folded_afresh(tmp_path: Path) -> None:
         await store.close()
 
 
+def _note_sent(state: str, body: str, subject: str) -> dict[str, Any]:
+    """A note from Azerbaijan's embassy in Paris to ``state``'s ``body``."""
+    return {
+        "type": "NoteSent",
+        "occurred_at": "2022-10-01T00:00:00Z",
+        "data": {
+            "from": {"state": "AZ"},
+            "to": {"state": state, "body": body},
+            "subject": subject,
+            "mission": "mission-az-paris",
+        },
+    }
+
+
 async def test_the_index_catches_up_with_appends_after_its_first_read(
     seeded: AsyncTestClient[Any],
 ) -> None:
@@ -207,16 +221,7 @@ async def test_the_index_catches_up_with_appends_after_its_first_read(
         "stream_id": "note-az-paris-desk-test",
         "expected_version": "any",
         "events": [
-            {
-                "type": "NoteSent",
-                "occurred_at": "2022-10-01T00:00:00Z",
-                "data": {
-                    "from": {"state": "AZ"},
-                    "to": {"state": "FR", "body": "Ministry of Foreign Affairs"},
-                    "subject": "test",
-                    "mission": "mission-az-paris",
-                },
-            },
+            _note_sent("FR", "Ministry of Foreign Affairs", "test"),
             {
                 "type": "ReplyReceived",
                 "occurred_at": "2022-10-11T00:00:00Z",
@@ -241,18 +246,7 @@ async def test_a_corrected_mission_moves_the_stream_to_the_other_timeline(
     opened = {
         "stream_id": "note-az-desk-moved",
         "expected_version": "any",
-        "events": [
-            {
-                "type": "NoteSent",
-                "occurred_at": "2022-10-01T00:00:00Z",
-                "data": {
-                    "from": {"state": "AZ"},
-                    "to": {"state": "GB", "body": "Foreign Office"},
-                    "subject": "filed under the wrong mission",
-                    "mission": "mission-az-paris",
-                },
-            }
-        ],
+        "events": [_note_sent("GB", "Foreign Office", "filed under the wrong mission")],
     }
     response = await seeded.post("/events", json={"appends": [opened]})
     assert response.status_code == 201, response.text
