@@ -6,11 +6,12 @@ runs over each; adding an adapter means one name there and one branch in ``open_
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
 
+from incidents.store.inline import InlineProjection
 from incidents.store.memory import MemoryEventStore
 from incidents.store.protocol import EventStore, StreamRules
 from incidents.store.sqlite import SqliteEventStore
@@ -23,17 +24,24 @@ STORE_ADAPTERS = ("memory", "sqlite", "postgres")
 FAILSAFE_SECONDS = 60.0
 
 
-async def open_test_store(adapter: str, directory: Path, rules: StreamRules) -> EventStore:
-    """A fresh, empty store of the named adapter (files, if any, go in ``directory``)."""
+async def open_test_store(
+    adapter: str,
+    directory: Path,
+    rules: StreamRules,
+    projections: Sequence[InlineProjection] = (),
+) -> EventStore:
+    """A fresh, empty store of the named adapter (files, if any, go in ``directory``),
+    keeping ``projections``."""
     if adapter == "memory":
-        return MemoryEventStore(rules)
+        return MemoryEventStore(rules, projections)
     if adapter == "sqlite":
-        return await SqliteEventStore.open(str(directory / "store.db"), rules)
+        path = str(directory / "store.db")
+        return await SqliteEventStore.open(path, rules, projections=projections)
     if adapter == "postgres":
         # A schema of its own on 127.0.0.1:5432, dropped on close; skips when no server.
         from tests.integration.test_store_postgres import open_scratch_store
 
-        return await open_scratch_store(rules)
+        return await open_scratch_store(rules, projections)
     raise ValueError(f"no test store for adapter {adapter!r}")
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Sequence
 from typing import cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from incidents.settings import Settings
+from incidents.store.inline import InlineProjection
 from incidents.store.memory import MemoryEventStore
 from incidents.store.protocol import EventStore, StreamRules
 from incidents.store.sqlite import SqliteEventStore
@@ -43,9 +45,13 @@ def postgres_schema(database_url: str) -> tuple[str, str | None]:
 
 
 async def open_store(
-    database_url: str, rules: StreamRules, settings: Settings | None = None
+    database_url: str,
+    rules: StreamRules,
+    settings: Settings | None = None,
+    projections: Sequence[InlineProjection] = (),
 ) -> EventStore:
-    """Open the store for ``database_url`` with the domain's rules; close it when done.
+    """Open the store for ``database_url`` with the domain's rules and the inline
+    projections it is to keep in the append's transaction; close it when done.
 
     Understands ``sqlite:///relative.db``, ``sqlite:////absolute.db``, ``memory://`` and
     ``postgresql://...`` (or ``postgres://``; ``?schema=name`` puts the log in that schema,
@@ -64,16 +70,19 @@ async def open_store(
                 max_batch=settings.max_batch,
                 batch_wait=settings.batch_wait,
                 busy_timeout=settings.busy_timeout,
+                projections=projections,
             )
         finally:
             os.umask(previous)
     if scheme == "memory":
-        return MemoryEventStore(rules)
+        return MemoryEventStore(rules, projections)
     if scheme in ("postgresql", "postgres"):
         # Imported only when asked for, so SQLite deployments need nothing from asyncpg.
         postgres = importlib.import_module("incidents.store.postgres")
         url, schema = postgres_schema(database_url)
-        store = await postgres.PostgresEventStore.open(url, rules, settings, schema=schema)
+        store = await postgres.PostgresEventStore.open(
+            url, rules, settings, schema=schema, projections=projections
+        )
         return cast(EventStore, store)
     raise ValueError(
         f"unknown database URL scheme {scheme!r} in {database_url!r}: use sqlite:///path.db, "

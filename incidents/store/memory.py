@@ -7,11 +7,16 @@ Same semantics as the SQL stores (it works each append out with the same
 from __future__ import annotations
 
 import asyncio
+import functools
+import sqlite3
 from bisect import bisect_left, bisect_right
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
+from incidents.store.inline import InlineProjection, check_projections, qualified
+from incidents.store.migrations import migrate_projection, projection_migrations, with_projections
 from incidents.store.plan import (
     AppendPlan,
     StoredIdentity,
@@ -19,6 +24,7 @@ from incidents.store.plan import (
     TallyChanges,
     check_appends,
     check_limit,
+    format_time,
     history_streams,
     recording_time,
     tally_changes,
@@ -40,12 +46,43 @@ from incidents.store.protocol import (
     StreamSnapshot,
     category_of,
 )
+from incidents.store.sqlite import SUBSTITUTIONS, SqliteDialect, run_statement
+from incidents.store.writer import (
+    Batch,
+    BatchWriter,
+    ConstraintViolation,
+    Statement,
+    drive_sync,
+    load_sql,
+    project,
+    refused_by_projection,
+)
+
+
+class _MemoryDialect(SqliteDialect):
+    """The rebuild reads the log from the store's own list: its rows are the events."""
+
+    @staticmethod
+    def event(row: Any) -> RecordedEvent:
+        assert isinstance(row, RecordedEvent)
+        return row
 
 
 class MemoryEventStore:
-    """The event store kept in dictionaries: same semantics as SQLite, no durability."""
+    """The event store kept in dictionaries: same semantics as SQLite, no durability.
 
-    def __init__(self, rules: StreamRules) -> None:
+    Registered inline projections keep their tables in an in-memory SQLite database,
+    written in a transaction with each append and rolled back when the append fails.
+    """
+
+    engine = "sqlite"
+
+    def __init__(self, rules: StreamRules, projections: Sequence[InlineProjection] = ()) -> None:
+        check_projections(projections)
+        self._projections = tuple(projections)
+        self._tables: sqlite3.Connection | None = None
+        self._statements: dict[str, tuple[str, ...]] = {}
+        self._batches = BatchWriter(_MemoryDialect(), rules, projections)
         self._rules = rules
         # Appends are serialised like the SQLite writer's, so a plan sees a stable log.
         self._lock = asyncio.Lock()
@@ -58,6 +95,67 @@ class MemoryEventStore:
         self._changed = asyncio.Event()
         self._closed = False
         self._revision = 0
+        if projections:
+            self._tables = sqlite3.connect(":memory:", isolation_level=None)
+            self._statements = with_projections(
+                load_sql("sqlite"), projections, "sqlite", SUBSTITUTIONS
+            )
+            for projection in projections:
+                migrations = projection_migrations(projection, "sqlite", SUBSTITUTIONS)
+                rebuild = functools.partial(self._batches.rebuild, projection)
+                batch = migrate_projection(projection.name, migrations, format_time, rebuild)
+                drive_sync(batch, self._run)
+
+    def _run(self, statement: Statement) -> list[Any] | None:
+        """Run a projection's statement on the in-memory tables; the log's own rows (a
+        rebuild's read) come from the store's list."""
+        if statement.name == "read_by_stream":
+            after_id, after_version, limit = statement.parameters
+            assert isinstance(after_id, str) and isinstance(after_version, int)
+            assert isinstance(limit, int)
+            return list(self._by_stream((after_id, after_version), limit))
+        assert self._tables is not None
+        return run_statement(self._tables, self._statements, statement)
+
+    def _projected(self, plan: AppendPlan) -> Batch[None]:
+        """A plan's rows in the projections' tables, in a transaction of their own."""
+        yield Statement("begin")
+        try:
+            yield from project(self._projections, self.engine, plan.steps, plan.events)
+            yield Statement("commit")
+        except ConstraintViolation as violation:
+            yield Statement("rollback")
+            raise refused_by_projection(violation) from violation.__cause__
+        except Exception:
+            yield Statement("rollback")
+            raise
+
+    def _project(self, plan: AppendPlan) -> None:
+        """Write a plan's projection rows, before the plan joins the log; raises (and
+        writes nothing) when a projection's table refuses them."""
+        if self._tables is not None and plan.steps:
+            drive_sync(self._projected(plan), self._run)
+
+    async def query(
+        self, projection: str, name: str, parameters: Sequence[object] = ()
+    ) -> list[tuple[Any, ...]]:
+        """The rows of a registered inline projection's named read."""
+        statements = self._statements.get(qualified(projection, name))
+        if self._tables is None or statements is None or len(statements) != 1:
+            raise ValueError(f"no read {name!r} of a registered projection {projection!r}")
+        rows = run_statement(
+            self._tables,
+            self._statements,
+            Statement(qualified(projection, name), tuple(parameters), fetch=True),
+        )
+        assert rows is not None
+        return [tuple(row) for row in rows]
+
+    async def rebuild(self, projection: str) -> None:
+        """Fill a registered projection's tables afresh from the log."""
+        found = self._batches.projection(projection)
+        async with self._lock:
+            drive_sync(self._batches.rebuild_alone(found), self._run)
 
     async def append(
         self,
@@ -89,6 +187,7 @@ class MemoryEventStore:
                 },
             )
             results = plan.add(appends)
+            self._project(plan)
             self._apply(plan)
             return results
 
@@ -147,7 +246,10 @@ class MemoryEventStore:
     ) -> list[RecordedEvent]:
         """The whole log ordered by stream id, then version, after ``(stream id, version)``."""
         check_limit(limit)
-        after_id, after_version = after if after is not None else ("", 0)
+        return self._by_stream(after if after is not None else ("", 0), limit)
+
+    def _by_stream(self, after: tuple[str, int], limit: int) -> list[RecordedEvent]:
+        after_id, after_version = after
         chosen: list[RecordedEvent] = []
         stream_ids = sorted(self._stream_positions, key=_id_bytes)
         start = bisect_left(stream_ids, _id_bytes(after_id), key=_id_bytes)
@@ -226,6 +328,7 @@ class MemoryEventStore:
                 raise StoreUnavailableError("the store is closed")
             plan = AppendPlan(self._rules, self._head(), datetime.now(UTC), {}, self._streams)
             plan.replace(snapshots, recount_tallies=recount_tallies)
+            self._project(plan)
             if plan.recounts:
                 self._streams.update(plan.changed_streams)
                 self._recount()

@@ -15,20 +15,23 @@ run in that same transaction; the store's fill for 3 does 2's data as well.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from typing import NamedTuple
 
+from incidents.store.inline import InlineProjection, qualified
 from incidents.store.writer import Batch, Statement, split_statements
 
 
 class Migration(NamedTuple):
-    """One step of a schema: its number, what it does, and its statements."""
+    """One step of a schema: its number, what it does, and its statements. ``rebuilds``
+    (an inline projection's): its tables are to be filled afresh from the log after it."""
 
     version: int
     description: str
     statements: tuple[str, ...]
+    rebuilds: bool = False
 
 
 def load_migrations(
@@ -100,4 +103,84 @@ def migrate(
         applied.append(migration.version)
 
 
-__all__ = ["LATEST_VERSION", "MIGRATIONS", "Migration", "load_migrations", "migrate"]
+def with_projections(
+    statements: Mapping[str, tuple[str, ...]],
+    projections: Sequence[InlineProjection],
+    engine: str,
+    substitutions: Mapping[str, str],
+) -> dict[str, tuple[str, ...]]:
+    """The store's statements and every projection's, each known by its qualified name,
+    ``{placeholders}`` filled from ``substitutions``."""
+    merged = dict(statements)
+    for projection in projections:
+        for name, text in projection.sql(engine).items():
+            merged[qualified(projection.name, name)] = split_statements(text, substitutions)
+    return merged
+
+
+def projection_migrations(
+    projection: InlineProjection, engine: str, substitutions: Mapping[str, str]
+) -> tuple[Migration, ...]:
+    """A projection's migrations for ``engine``, ``{placeholders}`` filled in."""
+    return tuple(
+        migration._replace(
+            statements=tuple(
+                part
+                for text in migration.statements
+                for part in split_statements(text, substitutions)
+            )
+        )
+        for migration in projection.migrations(engine)
+    )
+
+
+def migrate_projection(
+    name: str,
+    migrations: Sequence[Migration],
+    time: Callable[[datetime], object],
+    rebuild: Callable[[], Batch[None]],
+) -> Batch[list[int]]:
+    """Apply an inline projection's pending migrations in one transaction, recorded under
+    its name in ``projection_versions``, and rebuild its tables from the log in that same
+    transaction when it is new to this database or a pending migration asks for it; the
+    versions applied. RuntimeError for migrations not numbered 1, 2, 3... or a database
+    that has more of them than this code."""
+    if [m.version for m in migrations] != list(range(1, len(migrations) + 1)):
+        raise RuntimeError(f"the {name} projection's migrations are not numbered 1, 2, 3...")
+    yield Statement("begin")
+    try:
+        yield Statement("create_projection_versions")
+        ((current,),) = yield Statement("projection_version", (name,), fetch=True)
+        current = int(current or 0)
+        if current > len(migrations):
+            raise RuntimeError(
+                f"the {name} projection is at version {current} in the database; this code "
+                f"knows up to {len(migrations)}"
+            )
+        pending = [m for m in migrations if m.version > current]
+        for migration in pending:
+            for text in migration.statements:
+                yield Statement("", text=text)
+            yield Statement(
+                "record_projection_migration",
+                (name, migration.version, migration.description, time(datetime.now(UTC))),
+            )
+        if pending and (current == 0 or any(m.rebuilds for m in pending)):
+            yield from rebuild()
+        yield Statement("commit")
+    except Exception:
+        yield Statement("rollback")
+        raise
+    return [m.version for m in pending]
+
+
+__all__ = [
+    "LATEST_VERSION",
+    "MIGRATIONS",
+    "Migration",
+    "load_migrations",
+    "migrate",
+    "migrate_projection",
+    "projection_migrations",
+    "with_projections",
+]

@@ -99,6 +99,16 @@ class StreamRecord(NamedTuple):
         )
 
 
+class Step(NamedTuple):
+    """One append (or replaced snapshot) of a plan: the stream's record before and after,
+    and the events it added (none for a replaced snapshot)."""
+
+    stream_id: str
+    before: StreamRecord | None
+    after: StreamRecord
+    events: tuple[RecordedEvent, ...]
+
+
 class TallyChanges(NamedTuple):
     """What a plan does to the mission tallies, for an adapter to write with the streams.
 
@@ -248,6 +258,9 @@ class AppendPlan:
         self.recounts = False
         self.new_identities: dict[UUID, StoredIdentity] = {}
         self.changed_streams: dict[str, StreamRecord] = {}
+        # Each append (and each replaced snapshot) in log order: the stream, its record
+        # before and after, the events it added; what inline projections are handed.
+        self.steps: list[Step] = []
 
     @property
     def head(self) -> LogHead:
@@ -270,7 +283,7 @@ class AppendPlan:
 
     def add(self, appends: Sequence[AppendRequest]) -> list[AppendResult]:
         """Stage one request (one or more streams) atomically and return its results."""
-        mark = (self.position, self.hash, len(self.events))
+        mark = (self.position, self.hash, len(self.events), len(self.steps))
         previous_streams: dict[str, StreamRecord | None] = {}
         previous_histories: dict[str, Sequence[RecordedEvent] | None] = {}
         try:
@@ -279,10 +292,11 @@ class AppendPlan:
                 for index, request in enumerate(appends)
             ]
         except BaseException:
-            self.position, self.hash, count = mark
+            self.position, self.hash, count, steps = mark
             for event in self.events[count:]:
                 del self.new_identities[event.event_id]
             del self.events[count:]
+            del self.steps[steps:]
             for stream_id, record in previous_streams.items():
                 if record is None:
                     del self.changed_streams[stream_id]
@@ -308,7 +322,9 @@ class AppendPlan:
         for stream_id, snapshot in snapshots.items():
             record = self.stream(stream_id)
             assert record is not None  # checked just above
-            self.changed_streams[stream_id] = record._replace(snapshot=snapshot)
+            replaced = record._replace(snapshot=snapshot)
+            self.changed_streams[stream_id] = replaced
+            self.steps.append(Step(stream_id, record, replaced, ()))
 
     def _add_one(
         self,
@@ -380,13 +396,14 @@ class AppendPlan:
         changed = self.changed_streams
         if stream_id not in previous_streams:
             previous_streams[stream_id] = changed.get(stream_id)
-        changed[stream_id] = StreamRecord(
+        after = changed[stream_id] = StreamRecord(
             category_of(stream_id) if record is None else record.category,
             version,
             snapshot,
             position,
             recorded_at,
         )
+        self.steps.append(Step(stream_id, record, after, tuple(recorded)))
         appended: list[AppendedEvent] = []
         for landed in recorded:
             staged[landed.event_id] = StoredIdentity(

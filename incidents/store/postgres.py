@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -41,7 +42,14 @@ import msgspec
 from incidents.settings import Settings
 from incidents.store.batching import Outcome as _Outcome
 from incidents.store.batching import Unit as _Unit
-from incidents.store.migrations import load_migrations, migrate
+from incidents.store.inline import InlineProjection, check_projections
+from incidents.store.migrations import (
+    load_migrations,
+    migrate,
+    migrate_projection,
+    projection_migrations,
+    with_projections,
+)
 from incidents.store.plan import (
     StoredIdentity,
     StreamRecord,
@@ -63,7 +71,6 @@ from incidents.store.protocol import (
 )
 from incidents.store.sqlstore import SqlEventStore, StreamFilter
 from incidents.store.writer import (
-    Batch,
     BatchWriter,
     ConstraintViolation,
     Statement,
@@ -85,9 +92,10 @@ DEFAULT_SCHEMA = "public"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 # Errors a unit can cause by itself with what it asks to write (a row the plan did not
-# know of, a value the column refuses); the batch is replayed unit by unit to find it.
+# know of, a value the column or a constraint of an inline projection's table refuses);
+# the batch is replayed unit by unit to find it.
 _UNIT_FAULTS: tuple[type[BaseException], ...] = (
-    asyncpg.UniqueViolationError,
+    asyncpg.IntegrityConstraintViolationError,
     asyncpg.DataError,
 )
 # The database or the way to it failing: lock timeouts, lost connections, a server going
@@ -240,6 +248,7 @@ class _Dialect:
 
     upserts_streams = True
     announces = True
+    engine = "postgres"
     tallies = staticmethod(_tallies_text)
     record = staticmethod(_record_from_row)
     event = staticmethod(_event_from_row)
@@ -263,11 +272,14 @@ class _Writer:
         connect: Callable[[], Awaitable[_Connection]],
         statements: Mapping[str, tuple[str, ...]],
         rules: StreamRules,
+        projections: Sequence[InlineProjection] = (),
     ) -> None:
         self._connect = connect
         self._connection: _Connection | None = None
         self._statements = statements
-        self.batches = BatchWriter(_Dialect(), rules)
+        self._rules = rules
+        self._projections = projections
+        self.batches = BatchWriter(_Dialect(), rules, projections)
 
     async def close(self) -> None:
         """Close the write connection, if there is one."""
@@ -278,6 +290,11 @@ class _Writer:
     async def write(self, units: Sequence[_Unit]) -> tuple[list[_Outcome], LogHead | None]:
         """Run a batch as one transaction; each unit's outcome and the new head."""
         return await drive_async(self.batches.write(units), self.run)
+
+    def twin(self) -> _Writer:
+        """A writer of its own connection with the same statements, rules and projections
+        (a rebuild runs there while this one goes on with the appends)."""
+        return _Writer(self._connect, self._statements, self._rules, self._projections)
 
     async def run(self, statement: Statement) -> list[Any] | None:
         """Run one of the writer's statements; asyncpg's errors become the port's here."""
@@ -350,6 +367,8 @@ class PostgresEventStore(SqlEventStore):
     """The event store in one PostgreSQL schema; open it with :meth:`open`, end with
     :meth:`close`. Several processes may open the same schema and append at once."""
 
+    engine = "postgres"
+
     def __init__(
         self,
         writer: _Writer,
@@ -380,6 +399,7 @@ class PostgresEventStore(SqlEventStore):
         settings: Settings | None = None,
         *,
         schema: str | None = None,
+        projections: Sequence[InlineProjection] = (),
     ) -> PostgresEventStore:
         """Connect to ``url`` (``postgresql://...``), bring ``schema`` up to date, start the
         writer.
@@ -389,7 +409,9 @@ class PostgresEventStore(SqlEventStore):
         transaction takes, ``batch_wait`` is how long the writer waits for more once it has
         some, ``busy_timeout`` how long a write waits for another process's lock before
         StoreUnavailableError. A server that cannot be reached is StoreUnavailableError.
+        ``projections``: the inline projections it keeps (their migrations run now).
         """
+        check_projections(projections)
         settings = Settings() if settings is None else settings
         schema = DEFAULT_SCHEMA if schema is None else schema
         if not _SCHEMA_NAME.match(schema):
@@ -421,18 +443,18 @@ class PostgresEventStore(SqlEventStore):
             )
 
         channel = f"incidents_{hashlib.blake2b(schema.encode(), digest_size=8).hexdigest()}"
-        statements = load_sql(
-            "postgres",
-            {
-                "schema": f'"{schema}"',
-                "append_lock": str(_lock_key("append", schema)),
-                "channel": channel,
-            },
+        substitutions = {
+            "schema": f'"{schema}"',
+            "append_lock": str(_lock_key("append", schema)),
+            "channel": channel,
+        }
+        statements = with_projections(
+            load_sql("postgres", substitutions), projections, "postgres", substitutions
         )
-        writer = _Writer(connect, statements, rules)
+        writer = _Writer(connect, statements, rules, projections)
         pool: _Pool | None = None
         try:
-            await _migrate(writer, schema, writer.batches.refresh_snapshots)
+            await _migrate(writer, schema, projections)
             connection = await writer._connected()
             row = await connection.fetchrow(statements["read_head"][0])
             head = LogHead(0, GENESIS_HASH) if row is None else LogHead(row[0], row[1])
@@ -523,6 +545,18 @@ class PostgresEventStore(SqlEventStore):
             tallies.append(MissionTally(mission, counts.get(mission, {}), position, recorded_at))
         return tallies
 
+    async def rebuild(self, projection: str) -> None:
+        """Fill a registered projection's tables afresh from the log, in one transaction
+        on a connection of its own, under the lock appends take."""
+        found = self._writer.batches.projection(projection)
+        if self._closing:
+            raise StoreUnavailableError("the store is closed")
+        writer = self._writer.twin()
+        try:
+            await drive_async(writer.batches.rebuild_alone(found), writer.run)
+        finally:
+            await writer.close()
+
     async def _release(self) -> None:
         await self._writer.close()
         async with self._listener_lock:
@@ -584,8 +618,11 @@ class PostgresEventStore(SqlEventStore):
             raise _unavailable("the read failed", error) from error
 
 
-async def _migrate(writer: _Writer, schema: str, fill: Callable[[], Batch[None]]) -> list[int]:
-    """Bring ``schema`` up to date on the writer's connection; the versions applied.
+async def _migrate(
+    writer: _Writer, schema: str, projections: Sequence[InlineProjection]
+) -> list[int]:
+    """Bring ``schema`` up to date on the writer's connection, then each projection's
+    tables; the store's versions applied.
 
     A session advisory lock keyed on the schema makes processes that open a fresh schema
     at once take turns; the later ones find the work done. Raises RuntimeError for a
@@ -602,8 +639,18 @@ async def _migrate(writer: _Writer, schema: str, fill: Callable[[], Batch[None]]
             is None
         ):
             await connection.execute(f'CREATE SCHEMA "{schema}"')
-        migrations = load_migrations("postgres", {"schema": f'"{schema}"'})
-        return await drive_async(migrate(migrations, _Dialect.time, {3: fill}), writer.run)
+        substitutions = {"schema": f'"{schema}"'}
+        migrations = load_migrations("postgres", substitutions)
+        batches = writer.batches
+        fills = {3: batches.refresh_snapshots}
+        applied = await drive_async(migrate(migrations, _Dialect.time, fills), writer.run)
+        for projection in projections:
+            steps = projection_migrations(projection, "postgres", substitutions)
+            rebuild = functools.partial(batches.rebuild, projection)
+            await drive_async(
+                migrate_projection(projection.name, steps, _Dialect.time, rebuild), writer.run
+            )
+        return applied
     finally:
         # A connection that died has dropped the lock with it.
         with contextlib.suppress(*_DATABASE_FAULTS):

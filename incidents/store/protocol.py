@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -97,6 +97,9 @@ class MissionTally(msgspec.Struct, frozen=True):
 
 class EventStore(Protocol):
     """The append-only log."""
+
+    # Which SQL its inline projections speak: "sqlite" (the memory store too) or "postgres".
+    engine: str
 
     async def append(
         self,
@@ -203,6 +206,19 @@ class EventStore(Protocol):
         Kept in the append's transaction, so it agrees with ``list_streams`` read at the
         same moment: a stream's labels count under its mission, once.
         """
+        ...
+
+    async def query(
+        self, projection: str, name: str, parameters: Sequence[object] = ()
+    ) -> list[tuple[Any, ...]]:
+        """The rows of a registered inline projection's read ``name`` (one statement of its
+        ``sql``), run with ``parameters``; ValueError for a projection or read it does not
+        know. Reflects every append acknowledged before it began, like every read."""
+        ...
+
+    async def rebuild(self, projection: str) -> None:
+        """Fill a registered inline projection's tables afresh from the log, in one
+        transaction (appends wait for it); ValueError for a projection it does not know."""
         ...
 
     async def head(self) -> LogHead:

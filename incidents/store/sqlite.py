@@ -47,7 +47,14 @@ from incidents.core.errors import (
 )
 from incidents.store.batching import Outcome as _Outcome
 from incidents.store.batching import Unit as _Unit
-from incidents.store.migrations import MIGRATIONS, migrate
+from incidents.store.inline import InlineProjection, check_projections
+from incidents.store.migrations import (
+    MIGRATIONS,
+    migrate,
+    migrate_projection,
+    projection_migrations,
+    with_projections,
+)
 from incidents.store.plan import (
     StoredIdentity,
     StreamRecord,
@@ -180,12 +187,13 @@ def _stream_row(row: Any) -> StreamRow:
     )
 
 
-class _Dialect:
+class SqliteDialect:
     """How values travel to and from the file (see :class:`~incidents.store.writer.Dialect`):
     times as fixed-width text, ids as text, lists as JSON, labels as a JSON array."""
 
     upserts_streams = False
     announces = False
+    engine = "sqlite"
     time = staticmethod(format_time)
     read_time = staticmethod(parse_time)
     event_id = staticmethod(str)
@@ -204,11 +212,17 @@ class _Dialect:
 
 
 _SQL = load_sql("sqlite")
+# What {schema} stands for in inline projections' SQL.
+SUBSTITUTIONS = {"schema": "main"}
+Statements = dict[str, tuple[str, ...]]
 
 
-def _run(connection: sqlite3.Connection, statement: Statement) -> list[Any] | None:
-    """Run one statement of the writer or the migrations: the one place sqlite3's errors
-    become the port's (a constraint the writer handles, or the way the file failed)."""
+def run_statement(
+    connection: sqlite3.Connection, statements: Statements, statement: Statement
+) -> list[Any] | None:
+    """Run one statement of the writer, the migrations or an inline projection: the one
+    place sqlite3's errors become the port's (a constraint the writer handles, or the way
+    the file failed)."""
     try:
         if statement.name == "rollback":
             if connection.in_transaction:
@@ -219,13 +233,13 @@ def _run(connection: sqlite3.Connection, statement: Statement) -> list[Any] | No
             connection.execute(statement.text, statement.parameters)
             return None
         if statement.rows is not None:
-            (sql,) = _SQL[statement.name]
+            (sql,) = statements[statement.name]
             connection.executemany(sql, statement.rows)
             return None
         if statement.fetch:
-            (sql,) = _SQL[statement.name]
+            (sql,) = statements[statement.name]
             return connection.execute(sql, statement.parameters).fetchall()
-        for sql in _SQL[statement.name]:
+        for sql in statements[statement.name]:
             connection.execute(sql, statement.parameters)
         return None
     except sqlite3.IntegrityError as error:
@@ -234,35 +248,62 @@ def _run(connection: sqlite3.Connection, statement: Statement) -> list[Any] | No
         raise _unavailable(statement.name or "a migration", error) from error
 
 
-def apply_migrations(connection: sqlite3.Connection, rules: StreamRules | None = None) -> list[int]:
-    """Bring the file's schema up to date; the versions applied (empty if none).
+def apply_migrations(
+    connection: sqlite3.Connection,
+    rules: StreamRules | None = None,
+    projections: Sequence[InlineProjection] = (),
+) -> list[int]:
+    """Bring the file's schema up to date, then each projection's; the store's versions
+    applied (empty if none).
 
     ``connection`` must be in autocommit mode (``isolation_level=None``). With ``rules``,
-    migration 3 refreshes every snapshot through them (and fills 2's labels). Raises
-    RuntimeError for a file written by newer code.
+    migration 3 refreshes every snapshot through them (and fills 2's labels); projections
+    need rules (they are rebuilt through them). Raises RuntimeError for a file written by
+    newer code.
     """
-    run = functools.partial(_run, connection)
-    fills = None
-    if rules is not None:
-        refresh = BatchWriter(_Dialect(), rules).refresh_snapshots
-        fills = {3: lambda: refresh()}
-    return drive_sync(migrate(MIGRATIONS, format_time, fills), run)
+    run = functools.partial(
+        run_statement, connection, with_projections(_SQL, projections, "sqlite", SUBSTITUTIONS)
+    )
+    if projections and rules is None:
+        raise ValueError("inline projections are rebuilt through the rules: pass them")
+    batches = None if rules is None else BatchWriter(SqliteDialect(), rules, projections)
+    fills = None if batches is None else {3: batches.refresh_snapshots}
+    applied = drive_sync(migrate(MIGRATIONS, format_time, fills), run)
+    for projection in projections:
+        assert batches is not None
+        migrations = projection_migrations(projection, "sqlite", SUBSTITUTIONS)
+        rebuild = functools.partial(batches.rebuild, projection)
+        drive_sync(migrate_projection(projection.name, migrations, format_time, rebuild), run)
+    return applied
 
 
 class _Writer:
     """The single write connection, running the shared batch writer; every method runs on
     its thread."""
 
-    def __init__(self, connection: sqlite3.Connection, rules: StreamRules) -> None:
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        rules: StreamRules,
+        projections: Sequence[InlineProjection],
+        statements: Statements,
+    ) -> None:
         self._connection = connection
-        self.batches = BatchWriter(_Dialect(), rules)
+        self.batches = BatchWriter(SqliteDialect(), rules, projections)
+        self.statements = statements
 
     @property
     def _known_streams(self) -> dict[str, StreamRecord]:
         return self.batches._known_streams
 
     @classmethod
-    def connect(cls, path: str, rules: StreamRules, busy_timeout: float) -> _Writer:
+    def connect(
+        cls,
+        path: str,
+        rules: StreamRules,
+        busy_timeout: float,
+        projections: Sequence[InlineProjection] = (),
+    ) -> _Writer:
         """Open the file, switch it to WAL and bring its schema up to date."""
         connection = sqlite3.connect(
             path,
@@ -279,11 +320,12 @@ class _Writer:
             # Checkpoint every ~16 MiB of WAL rather than 4 MiB: each batch rewrites the same
             # hot index pages, which a checkpoint then copies once instead of four times.
             connection.execute("PRAGMA wal_autocheckpoint = 4000")
-            apply_migrations(connection, rules)
+            apply_migrations(connection, rules, projections)
         except BaseException:
             connection.close()
             raise
-        return cls(connection, rules)
+        statements = with_projections(_SQL, projections, "sqlite", SUBSTITUTIONS)
+        return cls(connection, rules, projections, statements)
 
     def close(self) -> None:
         """Close the write connection (WAL checkpoints on the last close)."""
@@ -291,20 +333,26 @@ class _Writer:
 
     def read_head(self) -> LogHead:
         """The head as the file has it now."""
-        row = self._connection.execute(_SQL["read_head"][0]).fetchone()
+        row = self._connection.execute(self.statements["read_head"][0]).fetchone()
         return LogHead(0, GENESIS_HASH) if row is None else LogHead(row[0], row[1])
 
     def write(self, units: Sequence[_Unit]) -> tuple[list[_Outcome], LogHead | None]:
         """Run a batch as one transaction; each unit's outcome and the new head."""
         return drive_sync(self.batches.write(units), self.run)
 
+    def rebuild(self, name: str) -> None:
+        """Fill a registered projection's tables afresh from the log, in one transaction."""
+        drive_sync(self.batches.rebuild_alone(self.batches.projection(name)), self.run)
+
     def run(self, statement: Statement) -> list[Any] | None:
-        """Run one of the writer's statements (see :func:`_run`)."""
-        return _run(self._connection, statement)
+        """Run one of the writer's statements (see :func:`run_statement`)."""
+        return run_statement(self._connection, self.statements, statement)
 
 
 class SqliteEventStore(SqlEventStore):
     """The event store in one SQLite file; open it with :meth:`open`, end with :meth:`close`."""
+
+    engine = "sqlite"
 
     def __init__(
         self,
@@ -319,7 +367,7 @@ class SqliteEventStore(SqlEventStore):
     ) -> None:
         """Use :meth:`open`, which builds the parts; this only wires them together."""
         self._path = path
-        self._sql = _SQL
+        self._sql = writer.statements
         self._writer = writer
         self._executor = executor
         self._readers = readers
@@ -344,21 +392,24 @@ class SqliteEventStore(SqlEventStore):
         batch_wait: float = 0.0,
         busy_timeout: float = 5.0,
         readers: int = 4,
+        projections: Sequence[InlineProjection] = (),
     ) -> SqliteEventStore:
         """Open (creating if needed) the file at ``path`` and start the writer.
 
         ``max_batch`` caps how many appends one transaction takes, ``batch_wait`` is how
         long the writer waits for more once it has some, ``busy_timeout`` how long a write
         waits for another process's lock before StoreUnavailableError, ``readers`` the size
-        of the read pool.
+        of the read pool, ``projections`` the inline projections it keeps (their migrations
+        run now).
         """
+        check_projections(projections)
         if max_batch < 1 or readers < 1 or batch_wait < 0 or busy_timeout < 0:
             raise ValueError("max_batch and readers must be positive, waits not negative")
         loop = asyncio.get_running_loop()
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-event-writer")
         try:
             writer = await loop.run_in_executor(
-                executor, _Writer.connect, path, rules, busy_timeout
+                executor, _Writer.connect, path, rules, busy_timeout, projections
             )
         except sqlite3.Error as error:
             executor.shutdown(wait=False)
@@ -460,6 +511,12 @@ class SqliteEventStore(SqlEventStore):
                 found, key=lambda item: item[0].encode()
             )
         ]
+
+    async def rebuild(self, projection: str) -> None:
+        """Fill a registered projection's tables afresh from the log, in one transaction
+        that appends wait for."""
+        self._writer.batches.projection(projection)
+        await self._loop.run_in_executor(self._executor, self._writer.rebuild, projection)
 
     async def _release(self) -> None:
         try:

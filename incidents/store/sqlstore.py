@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from incidents.store.batching import GroupCommitFront
+from incidents.store.inline import qualified
 from incidents.store.plan import check_limit
 from incidents.store.protocol import (
     GENESIS_HASH,
@@ -172,6 +173,15 @@ class SqlEventStore(GroupCommitFront):
         parameters = ("" if after is None else after, bound(limit))
         rows = await self._fetch(self._statement("list_streams_after"), parameters)
         return [self._stream(row) for row in rows]
+
+    async def query(
+        self, projection: str, name: str, parameters: Sequence[object] = ()
+    ) -> list[tuple[Any, ...]]:
+        """The rows of an inline projection's named read, on a pooled reader."""
+        statements = self._sql.get(qualified(projection, name))
+        if statements is None or len(statements) != 1:
+            raise ValueError(f"no read {name!r} of a registered projection {projection!r}")
+        return [tuple(row) for row in await self._fetch(statements[0], parameters)]
 
     async def snapshots_revision(self) -> int:
         """How many times replace_snapshots has committed on this log, from any process."""

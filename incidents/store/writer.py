@@ -29,8 +29,10 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
 from incidents.store.batching import Outcome, Unit, stage
+from incidents.store.inline import InlineBatch, InlineProjection, StreamChange, qualified
 from incidents.store.plan import (
     AppendPlan,
+    Step,
     StoredIdentity,
     StreamRecord,
     TallyChanges,
@@ -48,6 +50,7 @@ from incidents.store.protocol import (
     InvalidAppendError,
     LogHead,
     RecordedEvent,
+    RuleViolation,
     StoreUnavailableError,
     StreamRules,
     category_of,
@@ -57,6 +60,8 @@ from incidents.store.protocol import (
 # between batches, so that a stream appended to again is not read back from the database.
 KNOWN_STREAMS = 4096
 KNOWN_STATE_BYTES = 16 * 2**20
+# How many events a projection's rebuild reads and hands over at a time.
+REBUILD_PAGE = 2000
 
 Row = Sequence[Any]
 T = TypeVar("T")
@@ -81,12 +86,62 @@ Batch = Generator[Statement, Any, T]
 
 class ConstraintViolation(Exception):
     """The database refused a row the plan wrote (a UNIQUE constraint, or with ``unique``
-    False a value a column does not take); the driver raises it for its engine's error."""
+    False a value a column does not take); the driver raises it for its engine's error.
+    ``projection`` names the inline projection whose statement it was, if any."""
 
-    def __init__(self, error: BaseException, *, unique: bool = True) -> None:
+    def __init__(
+        self, error: BaseException, *, unique: bool = True, projection: str | None = None
+    ) -> None:
         super().__init__(str(error))
         self.unique = unique
+        self.projection = projection
         self.__cause__ = error
+
+
+def refused_by_projection(violation: ConstraintViolation) -> InvalidAppendError:
+    """What a unit whose rows an inline projection's table refused fails with."""
+    error = violation.__cause__ or violation
+    invalid = InvalidAppendError(f"the {violation.projection} projection refused it: {error}")
+    invalid.__cause__ = error
+    return invalid
+
+
+def _change(step: Step) -> StreamChange:
+    stream_id, before, after, events = step
+    return StreamChange(
+        stream_id, None if before is None else before.row(stream_id), after.row(stream_id), events
+    )
+
+
+def project(
+    projections: Sequence[InlineProjection],
+    engine: str,
+    steps: Sequence[Step],
+    events: Sequence[RecordedEvent],
+    *,
+    rebuilding: bool = False,
+) -> Batch[None]:
+    """Run each projection's statements for these steps (a batch's appends and replaced
+    snapshots, in log order); a constraint one of them breaks is raised naming it."""
+    if not steps:
+        return
+    changes = tuple(_change(step) for step in steps)
+    for projection in projections:
+        handles = projection.handles
+        batch = InlineBatch(
+            engine,
+            tuple(event for event in events if event.type in handles) if handles else (),
+            changes,
+            rebuilding,
+        )
+        name = projection.name
+        for statement in projection.handle(batch):
+            try:
+                yield statement._replace(name=qualified(name, statement.name))
+            except ConstraintViolation as violation:
+                raise ConstraintViolation(
+                    violation.__cause__ or violation, unique=violation.unique, projection=name
+                ) from violation.__cause__
 
 
 class Dialect(Protocol):
@@ -99,6 +154,8 @@ class Dialect(Protocol):
     upserts_streams: bool
     # Whether the engine has an announce statement (PostgreSQL's NOTIFY of the new head).
     announces: bool
+    # Which SQL inline projections give it ("sqlite" or "postgres").
+    engine: str
 
     def time(self, moment: datetime) -> object:
         """A time as the database stores it."""
@@ -160,9 +217,15 @@ class BatchWriter:
     (PostgreSQL) has every batch read everything again.
     """
 
-    def __init__(self, dialect: Dialect, rules: StreamRules) -> None:
+    def __init__(
+        self,
+        dialect: Dialect,
+        rules: StreamRules,
+        projections: Sequence[InlineProjection] = (),
+    ) -> None:
         self._dialect = dialect
         self._rules = rules
+        self._projections = tuple(projections)
         self._known_version: object = None
         self._known_head: tuple[LogHead, datetime] | None = None
         self._known_streams: dict[str, StreamRecord] = {}
@@ -172,6 +235,7 @@ class BatchWriter:
         """Run a batch as one transaction; each unit's outcome and the new head (None when
         nothing could be committed). A failure of the database fails every unit with the
         kind of StoreUnavailableError the driver made of it."""
+        dialect = self._dialect
         for attempt in (1, 2):
             try:
                 yield Statement("begin")
@@ -186,6 +250,7 @@ class BatchWriter:
                 start = plan.position
                 outcomes = [stage(plan, unit) for unit in units]
                 yield from self._persist(plan)
+                yield from project(self._projections, dialect.engine, plan.steps, plan.events)
                 yield from self._announce(start, plan.head)
                 committing = True
                 yield Statement("commit")
@@ -226,6 +291,67 @@ class BatchWriter:
                 )
             yield from self._write_tallies(tally_changes(changed, before.get))
             after = rows[-1][0]
+
+    def rebuild(self, projection: InlineProjection) -> Batch[None]:
+        """Fill a projection's tables afresh from the log, inside a transaction the caller
+        opened: its ``reset``, then every stream's events folded one at a time with the
+        rules, each event a change handed to the projection (``rebuilding``), stream by
+        stream."""
+        yield Statement("lock", fetch=True)
+        yield Statement(qualified(projection.name, "reset"))
+        rules = self._rules
+        dialect = self._dialect
+        after: tuple[str, int] = ("", 0)
+        stream_id = ""
+        record: StreamRecord | None = None
+        history: list[RecordedEvent] = []
+        while rows := (
+            yield Statement("read_by_stream", (after[0], after[1], REBUILD_PAGE), fetch=True)
+        ):
+            events = [dialect.event(row) for row in rows]
+            steps: list[Step] = []
+            for event in events:
+                if event.stream_id != stream_id:
+                    stream_id, record, history = event.stream_id, None, []
+                needed = history if rules.needs_history(event.type) else None
+                try:
+                    snapshot = rules.apply(
+                        stream_id, None if record is None else record.snapshot, (event,), needed
+                    )
+                except RuleViolation as violation:
+                    raise RuntimeError(
+                        f"rebuilding {projection.name}: the log's event at position "
+                        f"{event.position} does not fold: {violation}"
+                    ) from violation
+                after_record = StreamRecord(
+                    category_of(stream_id),
+                    event.version,
+                    snapshot,
+                    event.position,
+                    event.recorded_at,
+                )
+                steps.append(Step(stream_id, record, after_record, (event,)))
+                record = after_record
+                history.append(event)
+            yield from project((projection,), dialect.engine, steps, events, rebuilding=True)
+            after = (events[-1].stream_id, events[-1].version)
+
+    def rebuild_alone(self, projection: InlineProjection) -> Batch[None]:
+        """:meth:`rebuild` in a transaction of its own (``EventStore.rebuild``)."""
+        yield Statement("begin")
+        try:
+            yield from self.rebuild(projection)
+            yield Statement("commit")
+        except Exception:
+            yield from self._rollback()
+            raise
+
+    def projection(self, name: str) -> InlineProjection:
+        """The registered projection of that name; ValueError if there is none."""
+        for projection in self._projections:
+            if projection.name == name:
+                return projection
+        raise ValueError(f"no inline projection named {name!r} is registered")
 
     def forget(self) -> None:
         """Drop what the writer knew of the database (another connection wrote, or a batch
@@ -289,6 +415,9 @@ class BatchWriter:
                 if not isinstance(outcome, BaseException):
                     try:
                         yield from self._persist(plan)
+                        yield from project(
+                            self._projections, self._dialect.engine, plan.steps, plan.events
+                        )
                     except ConstraintViolation as violation:
                         yield Statement("rollback_to_savepoint")
                         outcome = yield from self._explain(unit, plan, violation)
@@ -482,6 +611,8 @@ class BatchWriter:
         A UNIQUE constraint becomes the conflict it stands for; a value a column refuses (a
         NUL character in PostgreSQL text) makes the append invalid.
         """
+        if violation.projection is not None:
+            return refused_by_projection(violation)
         error = violation.__cause__ or violation
         if not violation.unique:
             invalid = InvalidAppendError(f"cannot be stored: {error}")

@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, settings
 from incidents.settings import Settings
 from incidents.store import postgres as postgres_module
 from incidents.store.chain import verify_log
+from incidents.store.inline import InlineProjection
 from incidents.store.postgres import (
     LATEST_VERSION,
     PostgresEventStore,
@@ -116,13 +117,15 @@ class ScratchPostgresStore(PostgresEventStore):
         await sql(f'DROP SCHEMA IF EXISTS "{self.scratch_schema}" CASCADE')
 
 
-async def open_scratch_store(rules: StreamRules) -> PostgresEventStore:
+async def open_scratch_store(
+    rules: StreamRules, projections: Sequence[InlineProjection] = ()
+) -> PostgresEventStore:
     """A fresh store on a new schema, for ``tests/conftest.py``'s ``store`` fixture; skips
     the test when no server answers on 127.0.0.1:5432."""
     if not server_answers():
         pytest.skip("no PostgreSQL server answers on 127.0.0.1:5432")
     schema = f"test_contract_{uuid.uuid4().hex[:16]}"
-    store = await ScratchPostgresStore.open(URL, rules, schema=schema)
+    store = await ScratchPostgresStore.open(URL, rules, schema=schema, projections=projections)
     assert isinstance(store, ScratchPostgresStore)
     store.scratch_schema = schema
     return store

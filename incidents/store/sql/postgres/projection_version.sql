@@ -1,0 +1,1 @@
+SELECT max(version) FROM {schema}.projection_versions WHERE projection = $1

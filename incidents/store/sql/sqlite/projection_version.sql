@@ -1,0 +1,1 @@
+SELECT max(version) FROM projection_versions WHERE projection = ?

@@ -1,0 +1,1 @@
+INSERT INTO projection_versions (projection, version, description, applied_at) VALUES (?, ?, ?, ?)
