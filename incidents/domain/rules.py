@@ -209,22 +209,36 @@ def _outside_bounds(event: DomainEvent, envelope: Envelope) -> RuleBreak | None:
 
 
 def _decide_opening(event: DomainEvent, envelope: Envelope) -> RuleBreak | None:
-    at = envelope.occurred_at
-    if isinstance(event, NoteSent) and event.reply_due_at is not None:
-        earliest = earliest_possible(at, event.occurred_precision, event.occurred_after)
-        if earliest is not None and event.reply_due_at < earliest:
-            return RuleBreak(
-                "reply-due-before-sent",
-                f"reply_due_at {event.reply_due_at.isoformat()} is before the note was sent",
-            )
-    if isinstance(event, IncidentReported) and event.ended_at is not None:
-        earliest = earliest_possible(at, event.occurred_precision, event.occurred_after)
-        if earliest is not None and event.ended_at < earliest:
-            return RuleBreak(
-                "ended-before-occurred",
-                f"ended_at {event.ended_at.isoformat()} is before occurred_at {at.isoformat()}",
-            )
+    if isinstance(event, NoteSent):
+        return _not_before(
+            event,
+            envelope.occurred_at,
+            event.reply_due_at,
+            "reply-due-before-sent",
+            "reply_due_at {later} is before the note was sent",
+        )
+    if isinstance(event, IncidentReported):
+        return _not_before(
+            event,
+            envelope.occurred_at,
+            event.ended_at,
+            "ended-before-occurred",
+            "ended_at {later} is before occurred_at {at}",
+        )
     return None
+
+
+def _not_before(
+    event: DomainEvent, at: datetime, later: datetime | None, rule: str, detail: str
+) -> RuleBreak | None:
+    """Refuses a time the opening event gives (``later``) that is certainly before the
+    event occurred; ``detail`` is formatted with both (``{later}``, ``{at}``)."""
+    if later is None:
+        return None
+    earliest = earliest_possible(at, event.occurred_precision, event.occurred_after)
+    if earliest is None or later >= earliest:
+        return None
+    return RuleBreak(rule, detail.format(later=later.isoformat(), at=at.isoformat()))
 
 
 def opening_time(state: State) -> datetime:

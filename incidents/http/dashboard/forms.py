@@ -174,6 +174,16 @@ async def _store(
     return FormResult(values, stream_id=stream_id)
 
 
+def _described(checks: _Checks, form: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields every form ends with: a summary, and the day it happened (as typed)."""
+    return {"summary": checks.text("summary"), "occurred_on": _text(form, "occurred_on")}
+
+
+def _given(values: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    """The optional values the form was given: an empty one is left out of the event."""
+    return {name: values[name] for name in names if values[name]}
+
+
 async def record_reply(
     service: LogService, note: str, form: Mapping[str, Any], actor: str
 ) -> FormResult:
@@ -183,8 +193,7 @@ async def record_reply(
         "from_state": checks.state("from_state"),
         "from_body": checks.text("from_body", limit=300),
         "disposition": checks.choice("disposition", DISPOSITIONS),
-        "summary": checks.text("summary"),
-        "occurred_on": _text(form, "occurred_on"),
+        **_described(checks, form),
     }
     occurred_at = checks.day("occurred_on")
     if checks.errors:
@@ -192,9 +201,8 @@ async def record_reply(
     data: dict[str, Any] = {
         "from": _party(values["from_state"], values["from_body"]),
         "disposition": values["disposition"],
+        **_given(values, "summary"),
     }
-    if values["summary"]:
-        data["summary"] = values["summary"]
     fields = {"from.state": "from_state", "from": "from_body", "disposition": "disposition"}
     fields |= {"summary": "summary"}
     rules = {"occurred-before-opening": "occurred_on"}
@@ -211,15 +219,12 @@ async def answer_demand(
     values = {
         "demand": checks.choice("demand", DEMANDS),
         "outcome": checks.choice("outcome", OUTCOMES),
-        "summary": checks.text("summary"),
-        "occurred_on": _text(form, "occurred_on"),
+        **_described(checks, form),
     }
     occurred_at = checks.day("occurred_on")
     if checks.errors:
         return FormResult(values, checks.errors)
-    data: dict[str, Any] = {"demand": values["demand"], "outcome": values["outcome"]}
-    if values["summary"]:
-        data["summary"] = values["summary"]
+    data = {"demand": values["demand"], "outcome": values["outcome"], **_given(values, "summary")}
     fields = {"demand": "demand", "outcome": "outcome", "summary": "summary"}
     rules = {
         "demand-already-answered": "outcome",
@@ -249,8 +254,7 @@ async def lodge_protest(service: LogService, form: Mapping[str, Any], actor: str
         "form": checks.choice("form", PROTEST_FORMS),
         "demands": demands,
         "mission": checks.stream("mission", "mission-"),
-        "summary": checks.text("summary"),
-        "occurred_on": _text(form, "occurred_on"),
+        **_described(checks, form),
     }
     occurred_at = checks.day("occurred_on")
     unknown = [demand for demand in demands if demand not in DEMANDS]
@@ -263,10 +267,8 @@ async def lodge_protest(service: LogService, form: Mapping[str, Any], actor: str
         "to": _party(values["to_state"], values["to_body"]),
         "form": values["form"],
         "demands": demands,
+        **_given(values, "mission", "summary"),
     }
-    for optional in ("mission", "summary"):
-        if values[optional]:
-            data[optional] = values[optional]
     fields = {
         "by.state": "by_state",
         "by": "by_body",
@@ -291,8 +293,7 @@ async def report_incident(service: LogService, form: Mapping[str, Any], actor: s
         "title": checks.text("title", required=True, limit=300),
         "mission": checks.stream("mission", "mission-"),
         "location_state": checks.state("location_state", required=False),
-        "summary": checks.text("summary"),
-        "occurred_on": _text(form, "occurred_on"),
+        **_described(checks, form),
     }
     occurred_at = checks.day("occurred_on")
     if (
@@ -303,13 +304,13 @@ async def report_incident(service: LogService, form: Mapping[str, Any], actor: s
         checks.errors["location_state"] = "Name the state where it happened, or a mission."
     if checks.errors:
         return FormResult(values, checks.errors)
-    data: dict[str, Any] = {"kind": values["kind"], "title": values["title"]}
-    if values["mission"]:
-        data["mission"] = values["mission"]
+    data: dict[str, Any] = {
+        "kind": values["kind"],
+        "title": values["title"],
+        **_given(values, "mission", "summary"),
+    }
     if values["location_state"]:
         data["location"] = {"state": values["location_state"]}
-    if values["summary"]:
-        data["summary"] = values["summary"]
     fields = {
         "kind": "kind",
         "title": "title",
