@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -101,3 +102,20 @@ async def test_a_bad_format_is_400_and_json_stays_the_default(
     assert post.status_code == 400
     plain = await seeded.get("/projections/missions", params={"format": "json"})
     assert plain.headers["content-type"].startswith("application/json")
+
+
+async def test_every_csv_row_of_events_holds_its_envelope(
+    seeded: AsyncTestClient[Any],  # noqa: F811
+) -> None:
+    table = _table((await seeded.get("/events", params={"format": "csv"})).text)
+    page = (await seeded.get("/events", params={"limit": 1000})).json()["events"]
+    assert len(table) == len(page) > 0
+    for row, event in zip(table, page, strict=True):
+        assert int(row["position"]) == event["position"]
+        assert int(row["version"]) == event["version"]
+        for key in ("stream_id", "event_id", "type", "hash"):
+            assert row[key] == event[key]
+        for key in ("occurred_at", "recorded_at"):
+            assert datetime.fromisoformat(row[key]) == datetime.fromisoformat(event[key])
+        assert json.loads(row["data"]) == event["data"]
+        assert json.loads(row["metadata"]) == event["metadata"]
