@@ -50,12 +50,13 @@ from incidents.http.projections import MISSIONS_PAGE, ROWS_PAGE
 WRK_SCRIPT = Path(__file__).with_name("post_event.lua")
 
 
-def note_body(seed: int = 3) -> bytes:
-    """A realistic ``POST /streams/{id}/events`` body: one NoteSent, as a desk would post it."""
+def note_body(seed: int = 3, mission: int = 0) -> bytes:
+    """A realistic ``POST /streams/{id}/events`` body: one NoteSent, as a desk would post it,
+    naming the ``mission``-th of the missions the seed makes."""
     rng = random.Random(seed)
     now = default_now()
     missions = make_missions(10, rng, now)
-    planned = CaseMaker(rng, missions).note(missions[0], now, "out", fate="open")[0]
+    planned = CaseMaker(rng, missions).note(missions[mission], now, "out", fate="open")[0]
     data = msgspec.json.decode(encode_data(planned.data))
     occurred = planned.at.isoformat().replace("+00:00", "Z")
     return msgspec.json.encode(
@@ -63,22 +64,22 @@ def note_body(seed: int = 3) -> bytes:
     )
 
 
-def mission_body(seed: int = 3) -> tuple[str, bytes]:
+def mission_body(seed: int = 3, mission: int = 0) -> tuple[str, bytes]:
     """The registration of the mission :func:`note_body` names (a note may name only a
     mission the log holds), with a fixed event id so that posting it again stores nothing."""
     rng = random.Random(seed)
     now = default_now()
     missions = make_missions(10, rng, now)
-    planned = CaseMaker(rng, missions).mission_history(missions[0], now)[0]
+    planned = CaseMaker(rng, missions).mission_history(missions[mission], now)[0]
     data = msgspec.json.decode(encode_data(planned.data))
-    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, missions[0].stream_id))
+    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, missions[mission].stream_id))
     event = {"type": "MissionRegistered", "data": data, "event_id": event_id}
-    return missions[0].stream_id, msgspec.json.encode({"events": [event]})
+    return missions[mission].stream_id, msgspec.json.encode({"events": [event]})
 
 
-def register_mission(server: Server) -> None:
-    """Register the mission the load's notes name, before the load."""
-    stream_id, body = mission_body()
+def register_mission(server: Server, mission: int = 0) -> str:
+    """Register the mission the load's notes name, before the load; its stream id."""
+    stream_id, body = mission_body(mission=mission)
     connection = _connect(server)
     try:
         path = f"/streams/{stream_id}/events"
@@ -87,6 +88,7 @@ def register_mission(server: Server) -> None:
         connection.close()
     if status not in (200, 201):
         raise RuntimeError(f"registering {stream_id} answered {status}: {payload[:300]!r}")
+    return stream_id
 
 
 # --- load ------------------------------------------------------------------------------------
