@@ -8,6 +8,9 @@ compared with :func:`hmac.compare_digest`, in constant time.
 
 Roles rank ``reader`` < ``writer`` < ``admin``: a writer may read, an admin may do anything.
 
+The table is the log's, made by its migrations like every other table: a token made on a
+database that holds no log yet opens the log first, so that the migrations run.
+
 Each process keeps the table in memory and reads it again at most every
 ``REFRESH_SECONDS``, so a token revoked by ``incidents tokens revoke`` in another process
 stops working within that time, and a request costs a dictionary lookup.
@@ -42,17 +45,8 @@ _TOKEN = re.compile(r"inc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 TOKEN_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}"
 _TOKEN_NAME = re.compile(TOKEN_NAME_PATTERN)
 
-# The token table, the same on both engines (TEXT times in RFC 3339, UTC).
-_CREATE_TABLE = """
-CREATE TABLE IF NOT EXISTS {table} (
-    token_id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    role TEXT NOT NULL,
-    secret_sha256 TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    revoked_at TEXT
-)
-"""
+# The table ``api_tokens`` is the log's: migration 5 of each engine
+# (incidents/store/sql/<engine>/migrations/0005_api_tokens.sql) makes it.
 _COLUMNS = "token_id, name, role, secret_sha256, created_at, revoked_at"
 
 
@@ -209,6 +203,17 @@ class TokenStore(ABC):
     async def _mark_revoked(self, token_id: str, revoked_at: str) -> None: ...
 
 
+async def _open_log(database_url: str) -> None:
+    """Open the log at ``database_url`` and close it again: opening runs its migrations,
+    the token table's among them, on a database that has no log yet."""
+    from incidents.domain.rules import DomainRules
+    from incidents.settings import Settings
+    from incidents.store.factory import open_store
+
+    store = await open_store(database_url, DomainRules(), Settings(database_url=database_url))
+    await store.close()
+
+
 class MemoryTokenStore(TokenStore):
     """Tokens held by the process, for ``memory://`` logs and unit tests."""
 
@@ -238,11 +243,12 @@ class SqliteTokenStore(TokenStore):
     second at most), and no connection is left to a closed loop.
     """
 
-    def __init__(self, path: str, busy_timeout: float = 5.0) -> None:
+    def __init__(self, database_url: str, path: str, busy_timeout: float = 5.0) -> None:
         super().__init__()
+        self._database_url = database_url
         self._path = path
         self._busy_timeout = busy_timeout
-        self._table_checked = False
+        self._has_table = False
 
     def _connect(self) -> sqlite3.Connection:
         # The file is the log's; a token table in a file just created must not be readable
@@ -258,10 +264,13 @@ class SqliteTokenStore(TokenStore):
 
     def _run(self, statement: str, parameters: Sequence[object] = ()) -> list[Any]:
         with closing(self._connect()) as connection:
-            if not self._table_checked:
-                connection.execute(_CREATE_TABLE.format(table="api_tokens"))
-                self._table_checked = True
             return connection.execute(statement, parameters).fetchall()
+
+    async def _write(self, statement: str, parameters: Sequence[object]) -> None:
+        if not self._has_table and not await asyncio.to_thread(self._exists):
+            await _open_log(self._database_url)
+        self._has_table = True
+        await asyncio.to_thread(self._run, statement, parameters)
 
     def _exists(self) -> bool:
         if not os.path.exists(self._path):
@@ -289,15 +298,13 @@ class SqliteTokenStore(TokenStore):
 
     async def _insert(self, row: _Row) -> None:
         record = row.record
-        await asyncio.to_thread(
-            self._run,
+        await self._write(
             f"INSERT INTO api_tokens ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
             (record.token_id, record.name, record.role, row.secret_sha256, record.created_at, None),
         )
 
     async def _mark_revoked(self, token_id: str, revoked_at: str) -> None:
-        await asyncio.to_thread(
-            self._run,
+        await self._write(
             "UPDATE api_tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL",
             (revoked_at, token_id),
         )
@@ -310,11 +317,13 @@ class PostgresTokenStore(TokenStore):
     connection outlives the loop that made it or sits idle for the server to drop.
     """
 
-    def __init__(self, url: str, schema: str | None) -> None:
+    def __init__(self, database_url: str, url: str, schema: str | None) -> None:
         super().__init__()
+        self._database_url = database_url
         self._url = url
         self._schema = schema or "public"
         self._table = f'"{self._schema}".api_tokens'
+        self._has_table = False
 
     async def _connect(self) -> Any:
         import asyncpg
@@ -334,14 +343,11 @@ class PostgresTokenStore(TokenStore):
     async def _write(self, statement: str, *parameters: object) -> None:
         connection = await self._connect()
         try:
-            async with connection.transaction():
-                # Two processes creating the table at once would collide in the catalogue.
-                await connection.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext($1))", f"incidents:tokens:{self._table}"
-                )
-                await connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
-                await connection.execute(_CREATE_TABLE.format(table=self._table))
-                await connection.execute(statement, *parameters)
+            if not self._has_table:
+                if await connection.fetchval("SELECT to_regclass($1)", self._table) is None:
+                    await _open_log(self._database_url)
+                self._has_table = True
+            await connection.execute(statement, *parameters)
         finally:
             await connection.close()
 
@@ -376,10 +382,10 @@ def open_tokens(database_url: str, busy_timeout: float = 5.0) -> TokenStore:
 
     scheme = database_url.partition(":")[0].lower()
     if scheme == "sqlite":
-        return SqliteTokenStore(sqlite_path(database_url), busy_timeout)
+        return SqliteTokenStore(database_url, sqlite_path(database_url), busy_timeout)
     if scheme == "memory":
         return MemoryTokenStore()
     if scheme in ("postgresql", "postgres"):
         url, schema = postgres_schema(database_url)
-        return PostgresTokenStore(url, schema)
+        return PostgresTokenStore(database_url, url, schema)
     raise ValueError(f"unknown database URL scheme {scheme!r}")

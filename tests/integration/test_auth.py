@@ -16,10 +16,12 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from incidents.domain.rules import DomainRules
 from incidents.http.app import create_app
 from incidents.http.auth import SESSION_COOKIE, tokens_of
 from incidents.settings import Settings
-from incidents.tokens import PostgresTokenStore, SqliteTokenStore, TokenError
+from incidents.store.factory import open_store
+from incidents.tokens import TokenError, open_tokens
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
@@ -199,7 +201,7 @@ async def test_a_session_cookie_counts_for_reads_and_for_same_origin_writes(
 
 async def test_tokens_are_stored_only_as_hashes(tmp_path: Path) -> None:
     path = tmp_path / "hashes.db"
-    store = SqliteTokenStore(str(path))
+    store = open_tokens(f"sqlite:///{path}")
     issued = await store.create("admin", "ops")
     secret = issued.token.rsplit("_", 1)[1]
     assert secret.encode() not in path.read_bytes()
@@ -240,12 +242,12 @@ async def scratch_schema() -> AsyncIterator[str]:
 @pytest.mark.postgres
 async def test_tokens_live_in_the_postgres_schema_of_the_log() -> None:
     async with scratch_schema() as schema:
-        store = PostgresTokenStore(POSTGRES_URL, schema)
+        store = open_tokens(f"{POSTGRES_URL}?schema={schema}")
         try:
             issued = await store.create("writer", "desk")
             principal = await store.authenticate(issued.token)
             assert principal is not None and principal.name == "desk"
-            other = PostgresTokenStore(POSTGRES_URL, schema)
+            other = open_tokens(f"{POSTGRES_URL}?schema={schema}")
             try:
                 assert [r.name for r in await other.records()] == ["desk"]
                 await other.revoke(issued.record.token_id)
@@ -255,6 +257,61 @@ async def test_tokens_live_in_the_postgres_schema_of_the_log() -> None:
             assert await store.authenticate(issued.token) is None
         finally:
             await store.close()
+
+
+async def _token_table_comes_from_the_migrations(database_url: str, versions: Any) -> None:
+    """A token made on a database with no log makes the log, migration 5 (the token table)
+    recorded; a log whose table came before migration 5 (its row taken out of
+    ``schema_version``, the table and a token left) opens, and keeps the token."""
+    tokens = open_tokens(database_url)
+    issued = await tokens.create("writer", "desk")
+    await tokens.close()
+    assert (5, "api tokens") in await versions()
+    await versions(forget=5)
+    assert (5, "api tokens") not in await versions()
+    store = await open_store(database_url, DomainRules(), Settings(database_url=database_url))
+    await store.close()
+    assert (5, "api tokens") in await versions()
+    again = open_tokens(database_url)
+    try:
+        principal = await again.authenticate(issued.token)
+    finally:
+        await again.close()
+    assert principal is not None and principal.name == "desk"
+
+
+async def test_the_token_table_is_a_migration_of_the_sqlite_log(tmp_path: Path) -> None:
+    path = tmp_path / "migrated.db"
+
+    async def versions(forget: int | None = None) -> list[tuple[int, str]]:
+        with sqlite3.connect(path) as connection:
+            if forget is not None:
+                connection.execute("DELETE FROM schema_version WHERE version = ?", (forget,))
+            rows = connection.execute("SELECT version, description FROM schema_version")
+            return [(int(version), str(description)) for version, description in rows]
+
+    await _token_table_comes_from_the_migrations(f"sqlite:///{path}", versions)
+
+
+@pytest.mark.postgres
+async def test_the_token_table_is_a_migration_of_the_postgres_log() -> None:
+    async with scratch_schema() as schema:
+
+        async def versions(forget: int | None = None) -> list[tuple[int, str]]:
+            connection = await asyncpg.connect(POSTGRES_URL)
+            try:
+                if forget is not None:
+                    await connection.execute(
+                        f'DELETE FROM "{schema}".schema_version WHERE version = $1', forget
+                    )
+                rows = await connection.fetch(
+                    f'SELECT version, description FROM "{schema}".schema_version'
+                )
+            finally:
+                await connection.close()
+            return [(int(row[0]), str(row[1])) for row in rows]
+
+        await _token_table_comes_from_the_migrations(f"{POSTGRES_URL}?schema={schema}", versions)
 
 
 def test_tokens_commands_create_list_and_revoke(tmp_path: Path) -> None:
