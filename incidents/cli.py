@@ -66,7 +66,7 @@ class IncidentsGroup(click.Group):
         except Exception as error:
             if ctx.params.get("debug"):
                 raise
-            raise explain(error, ctx.meta.get(_DATABASE_META)) from None
+            raise explain(error, ctx.meta.get(_DATABASE_META), ctx.invoked_subcommand) from None
 
 
 @click.group(cls=IncidentsGroup)
@@ -292,7 +292,8 @@ def seed(database: str, seeds_dir: Path) -> None:
 @click.pass_context
 def replay(ctx: click.Context, database: str, repair: bool, workers: int | None) -> None:
     """Rebuild every projection from the log and compare it with the live one (exit 1 if
-    they differ). Without --repair it changes nothing and needs an existing log."""
+    they differ, the chain is broken or the database file is damaged). Without --repair it
+    changes nothing and needs an existing log."""
     from rich.progress import Progress
 
     from incidents.domain.rules import DomainRules
@@ -344,8 +345,8 @@ def replay(ctx: click.Context, database: str, repair: bool, workers: int | None)
 @database_option
 @click.pass_context
 def verify(ctx: click.Context, database: str) -> None:
-    """Walk the hash chain; name the first position that does not hold (exit 1). Changes
-    nothing and needs an existing log."""
+    """Walk the hash chain; name the first position that does not hold (exit 1; a damaged
+    database file is exit 1 too). Changes nothing and needs an existing log."""
     from incidents.store.chain import verify_log
 
     settings = settings_for(database)

@@ -25,7 +25,8 @@ class ExitCode(IntEnum):
     """The exit codes of the ``incidents`` command, one per kind of failure."""
 
     OK = 0
-    # verify found a broken chain; replay found differences it did not repair.
+    # verify found a broken chain; replay found differences it did not repair; either found
+    # the database file damaged.
     CHECK_FAILED = 1
     # A mistyped command or option (click's own code).
     USAGE = 2
@@ -37,7 +38,7 @@ class ExitCode(IntEnum):
     # (locked by another process, full, read-only).
     UNAVAILABLE = 5
     # The log or an input file holds an event that does not decode or breaks the rules, or
-    # the database file is damaged.
+    # the database file is damaged (for a command other than verify and replay).
     BAD_DATA = 6
     # The address to serve on is taken or not allowed.
     ADDRESS = 7
@@ -98,8 +99,16 @@ def _causes(error: BaseException) -> list[BaseException]:
     return chain
 
 
-def explain(error: BaseException, database: str | None = None) -> CommandFailure:
-    """The CommandFailure for an error that escaped a command (``database``: its URL)."""
+# The commands that check a log: a damaged database is what they found, not a failure to
+# run them, so it ends them like a broken chain (exit 1, one line).
+CHECKS = frozenset({"verify", "replay"})
+
+
+def explain(
+    error: BaseException, database: str | None = None, command: str | None = None
+) -> CommandFailure:
+    """The CommandFailure for an error that escaped a command (``database``: its URL;
+    ``command``: the command's name)."""
     where = f" at {without_password(database)}" if database else ""
     bad_data_hint = "`incidents verify` names the changed position (or fix the input file)"
     for cause in _causes(error):
@@ -131,6 +140,11 @@ def explain(error: BaseException, database: str | None = None) -> CommandFailure
         if isinstance(cause, CorruptStoreError) or (
             isinstance(cause, sqlite3.DatabaseError) and "not a database" in str(cause)
         ):
+            if command in CHECKS:
+                return CommandFailure(
+                    ExitCode.CHECK_FAILED,
+                    f"the database{where} is damaged: {cause}; restore it from a backup",
+                )
             return CommandFailure(
                 ExitCode.BAD_DATA,
                 f"the database{where} is damaged: {cause}",

@@ -230,8 +230,30 @@ def test_a_read_only_command_on_a_postgres_schema_without_a_log_creates_nothing(
     assert not asyncio.run(schema_exists())
 
 
-def test_a_file_that_is_not_a_database_is_named_damaged(tmp_path: Path) -> None:
-    database = tmp_path / "log.db"
-    database.write_bytes(b"not a database " * 1000)
-    result = run("verify", "--database", str(database))
-    assert_short_failure(result, ExitCode.BAD_DATA, "is damaged", str(database))
+def _damaged_copies(seeded: Path, into: Path) -> list[Path]:
+    """A file that is not a database at all, and a copy of a log with one page overwritten."""
+    garbage = into / "garbage.db"
+    garbage.write_bytes(b"not a database " * 1000)
+    page = into / "page.db"
+    data = bytearray(seeded.read_bytes())
+    data[8192 : 8192 + 4096] = bytes(4096)
+    page.write_bytes(bytes(data))
+    return [garbage, page]
+
+
+@pytest.mark.parametrize("command", ["verify", "replay"])
+def test_a_check_of_a_damaged_file_fails_in_one_line_with_exit_1(
+    seeded_file: Path, tmp_path: Path, command: str
+) -> None:
+    for database in _damaged_copies(seeded_file, tmp_path):
+        result = run(command, "--database", str(database))
+        assert_short_failure(result, ExitCode.CHECK_FAILED, "is damaged", str(database))
+        assert len(result.stderr.splitlines()) == 1, result.stderr
+
+
+def test_another_command_on_a_damaged_file_names_it_with_exit_6(
+    seeded_file: Path, tmp_path: Path
+) -> None:
+    for database in _damaged_copies(seeded_file, tmp_path):
+        result = run("export", "--database", str(database), "--out", str(tmp_path / "out"))
+        assert_short_failure(result, ExitCode.BAD_DATA, "is damaged", str(database))
