@@ -148,10 +148,13 @@ async def opened_store(settings: Settings, *, create: bool) -> AsyncIterator[Eve
     """The store ``settings`` names, closed on leaving. ``create=False`` (read-only
     commands): fail, naming it, rather than create a log that is not there."""
     from incidents.domain.rules import DomainRules
+    from incidents.projections.inline import inline_projections
     from incidents.store.factory import open_store
 
     await check_database(settings, create=create)
-    store = await open_store(settings.database_url, DomainRules(), settings)
+    store = await open_store(
+        settings.database_url, DomainRules(), settings, projections=inline_projections()
+    )
     try:
         yield store
     finally:

@@ -8,6 +8,7 @@ import msgspec
 
 from incidents.domain.rules import DomainRules
 from incidents.http.bodies import MultiAppendBody
+from incidents.projections.inline import inline_projections
 from incidents.service import LogService
 from incidents.settings import Settings
 from incidents.store.factory import open_store
@@ -39,7 +40,9 @@ async def load_into(service: LogService, seeds_dir: Path) -> tuple[int, int]:
 
 async def load_seeds(settings: Settings, seeds_dir: Path) -> tuple[int, int]:
     """Open the configured store and load the seeds into it."""
-    store = await open_store(settings.database_url, DomainRules(), settings)
+    store = await open_store(
+        settings.database_url, DomainRules(), settings, projections=inline_projections()
+    )
     try:
         return await load_into(LogService(store), seeds_dir)
     finally:

@@ -53,6 +53,7 @@ from incidents.http.streams import LogController, StreamController
 from incidents.http.tokens import TokenController
 from incidents.live import LogFeed
 from incidents.projections.desk_index import DeskIndex
+from incidents.projections.inline import inline_projections
 from incidents.projections.reader import Projections
 from incidents.projections.search import SearchIndex
 from incidents.service import LogService
@@ -161,7 +162,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        store = await open_store(settings.database_url, DomainRules(), settings)
+        store = await open_store(
+            settings.database_url, DomainRules(), settings, projections=inline_projections()
+        )
         if isinstance(store, GroupCommitFront):
             store.batch_observer = observability.observe_batch
         app.state.settings = settings

@@ -169,9 +169,8 @@ class SearchController(Controller):
         """Streams whose words match every word and phrase of ``q``, best first (BM25), each
         with a snippet whose matches are marked ``<mark>``; filtered by category and by the
         mission a stream names; ``offset`` and ``limit`` page."""
-        async with search.current() as index:
-            try:
-                results = index.search(q, category, mission, offset, limit)
-            except QueryError as error:
-                raise ParameterError("query", "q", str(error)) from error
+        try:
+            results = await search.search(q, category, mission, offset, limit)
+        except QueryError as error:
+            raise ParameterError("query", "q", str(error)) from error
         return Response(results)

@@ -3,32 +3,50 @@
 One document per stream, made from its state (:func:`document_of`): its title (a title, a
 subject, a name or else its summary), its text (summaries, descriptions, reasons, what it
 is about, what a resolution calls for, perpetrators, replies) and the quotes of its sources.
-The documents live in an SQLite FTS5 table (``unicode61`` tokenizer, accents folded) held
-in memory per process and caught up with the log before each search as the other held
-views are (the events after its checkpoint, their streams' rows read again). Results are
-ranked by BM25 (title weighs 5, text 2, quotes 1) with a snippet whose matches are marked
-``<mark>``.
+
+The documents are an inline projection (:class:`SearchProjection`): the store writes them in
+the append's transaction, so a search reflects every append acknowledged before it, in
+every process, and a store opened on a log that holds events builds them from the log. Each
+engine indexes them its own way:
+
+- SQLite (and the memory store): an FTS5 table (``unicode61`` tokenizer, accents folded)
+  beside a table of each stream's row id, category and mission. The category and mission
+  are also words of a ``tags`` column that user queries never reach, so a filter is part of
+  the FTS5 match and costs no lookup per match. Ranked by BM25 (title weighs 5, text 2,
+  quotes 1), with a snippet whose matches are marked ``<mark>``.
+- PostgreSQL: a ``tsvector`` column (``simple`` configuration: words lower-cased, no
+  stemming; title weighted A, text B, quotes C) generated from the document, under a GIN
+  index; ranked by ``ts_rank``, the snippet by ``ts_headline``.
+
+Ranking looks at the :data:`CANDIDATES` most recently opened streams that match (all of
+them when fewer match): a word found in most of a large log is ranked among the newest
+streams holding it, so a search costs about the same however long the log. ``count`` counts
+every match.
 
 A query is words and "quoted phrases"; every one must match (AND), a word ending in ``*``
 matches as a prefix. Anything else (no word at all, an unbalanced quote, over 200
-characters) is refused with :class:`QueryError`.
+characters) is refused with :class:`QueryError`. ``rank`` is lower for a better match on
+both engines (FTS5's BM25 is negative; PostgreSQL's is ``-ts_rank``).
 """
 
 from __future__ import annotations
 
-import asyncio
+import json
 import re
-import sqlite3
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import msgspec
 
+from incidents.store.inline import InlineBatch
+from incidents.store.migrations import Migration
 from incidents.store.protocol import EventStore, StreamRow, is_valid_stream_id
+from incidents.store.writer import Statement
 
-PAGE = 1000
 MAX_QUERY = 200
+# How many of the newest matching streams a search ranks.
+CANDIDATES = 5000
+CATEGORIES = ("mission", "incident", "note", "protest", "statement")
 _TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 _WORD = re.compile(r"\w+")
 
@@ -105,9 +123,20 @@ def document_of(row: StreamRow) -> Document:
     )
 
 
-def fts_query(text: str) -> str:
-    """The FTS5 query for a user's query: every word and phrase quoted (so no character of
-    it is FTS5 syntax), AND-ed; raises QueryError for an empty or malformed one."""
+# --- queries ------------------------------------------------------------------------------
+
+
+class Term(NamedTuple):
+    """One word or phrase a query asks for; ``prefix``: its last word as a prefix."""
+
+    words: tuple[str, ...]
+    prefix: bool = False
+
+
+def parse_query(text: str) -> list[Term]:
+    """The words and phrases of a user's query; QueryError for an empty or malformed one.
+    Nothing of it is syntax but quotes and a trailing ``*``: other characters separate
+    words."""
     if len(text) > MAX_QUERY:
         raise QueryError(f"q must be at most {MAX_QUERY} characters")
     if text.count('"') % 2:
@@ -117,22 +146,206 @@ def fts_query(text: str) -> str:
         if phrase:
             words = _WORD.findall(phrase)
             if words:
-                terms.append('"' + " ".join(words) + '"')
+                terms.append(Term(tuple(words)))
             continue
-        prefix = word.endswith("*")
         words = _WORD.findall(word)
-        if not words:
-            continue
-        term = '"' + " ".join(words) + '"'
-        terms.append(term + "*" if prefix and len(words) == 1 else term)
+        if words:
+            terms.append(Term(tuple(words), word.endswith("*") and len(words) == 1))
     if not terms:
         raise QueryError("q holds no word to search for")
-    return " AND ".join(terms)
+    return terms
+
+
+def fts_query(text: str) -> str:
+    """The FTS5 query for a user's query: every word and phrase quoted (so no character of
+    it is FTS5 syntax), AND-ed; raises QueryError for an empty or malformed one."""
+    return " AND ".join(_fts_term(term) for term in parse_query(text))
+
+
+def _fts_term(term: Term) -> str:
+    return '"' + " ".join(term.words) + '"' + ("*" if term.prefix else "")
+
+
+def ts_query(terms: Sequence[Term]) -> str:
+    """The PostgreSQL ``to_tsquery`` text of a query's terms: words AND-ed, a phrase's
+    words followed by one another (``<->``), a prefix ``:*``. The words are ``\\w`` runs, so
+    none is tsquery syntax."""
+    parts = []
+    for term in terms:
+        words = [word.lower() for word in term.words]
+        if term.prefix:
+            words[-1] += ":*"
+        parts.append("(" + " <-> ".join(words) + ")" if len(words) > 1 else words[0])
+    return " & ".join(parts)
+
+
+def _tag(kind: str, value: str) -> str:
+    """A filter value as one FTS5 token: ``c`` or ``m`` then its UTF-8 in hex (ids hold
+    hyphens, which the tokenizer splits at)."""
+    return kind + value.encode().hex()
+
+
+def _tags(category: str, mission: str | None) -> str:
+    return _tag("c", category) + (" " + _tag("m", mission) if mission else "")
+
+
+def _filtered(match: str, category: str | None, mission: str | None) -> str:
+    found = "{title body quotes} : (" + match + ")"
+    if category is not None:
+        found += ' AND {tags} : "' + _tag("c", category) + '"'
+    if mission is not None:
+        found += ' AND {tags} : "' + _tag("m", mission) + '"'
+    return found
+
+
+# --- the projection -----------------------------------------------------------------------
+
+_SQLITE_MIGRATIONS = (
+    Migration(
+        1,
+        "search documents in FTS5",
+        (
+            "CREATE TABLE {schema}.search_streams ("
+            " id INTEGER PRIMARY KEY, stream_id TEXT NOT NULL UNIQUE,"
+            " category TEXT NOT NULL, mission TEXT)",
+            "CREATE VIRTUAL TABLE {schema}.search_index USING fts5("
+            "title, body, quotes, tags, tokenize = 'unicode61 remove_diacritics 2')",
+            "INSERT INTO {schema}.search_index (search_index, rank)"
+            " VALUES ('rank', 'bm25(5.0, 2.0, 1.0, 0.0)')",
+        ),
+    ),
+)
+
+_SQLITE = {
+    "reset": "DELETE FROM {schema}.search_streams; DELETE FROM {schema}.search_index;",
+    # rows: (stream_id, category, mission)
+    "put_streams": "INSERT INTO {schema}.search_streams (stream_id, category, mission)"
+    " VALUES (?, ?, ?) ON CONFLICT (stream_id) DO UPDATE"
+    " SET category = excluded.category, mission = excluded.mission",
+    # rows: (stream_id,)
+    "drop_documents": "DELETE FROM {schema}.search_index WHERE rowid ="
+    " (SELECT id FROM {schema}.search_streams WHERE stream_id = ?)",
+    # rows: (title, body, quotes, tags, stream_id)
+    "put_documents": "INSERT INTO {schema}.search_index (rowid, title, body, quotes, tags)"
+    " SELECT id, ?, ?, ?, ? FROM {schema}.search_streams WHERE stream_id = ?",
+    # (match)
+    "count": "SELECT count(*) FROM {schema}.search_index WHERE search_index MATCH ?",
+    # (match, limit, offset, candidates): the page's row ids, best first
+    "page": "WITH top AS ("
+    " SELECT rowid AS id, rank FROM {schema}.search_index"
+    " WHERE search_index MATCH ?1 AND rowid >= (SELECT coalesce(min(id), 0) FROM ("
+    "  SELECT rowid AS id FROM {schema}.search_index WHERE search_index MATCH ?1"
+    "  ORDER BY rowid DESC LIMIT ?4))"
+    " ORDER BY rank, rowid DESC LIMIT ?2 OFFSET ?3)"
+    " SELECT top.id, s.stream_id, s.category, s.mission, top.rank"
+    " FROM top JOIN {schema}.search_streams s ON s.id = top.id ORDER BY top.rank, top.id DESC",
+    # (match without its filters, the page's row ids as a JSON array)
+    "snippets": "SELECT rowid, title,"
+    " snippet(search_index, -1, '<mark>', '</mark>', '…', 12)"
+    " FROM {schema}.search_index WHERE search_index MATCH ?1"
+    " AND rowid IN (SELECT value FROM json_each(?2))",
+}
+
+_POSTGRES_MIGRATIONS = (
+    Migration(
+        1,
+        "search documents with a tsvector",
+        (
+            "CREATE TABLE {schema}.search_documents ("
+            " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+            " stream_id text NOT NULL UNIQUE, category text NOT NULL, mission text,"
+            " title text NOT NULL, body text NOT NULL, quotes text NOT NULL,"
+            " document tsvector GENERATED ALWAYS AS ("
+            "  setweight(to_tsvector('simple', title), 'A')"
+            "  || setweight(to_tsvector('simple', body), 'B')"
+            "  || setweight(to_tsvector('simple', quotes), 'C')) STORED)",
+            "CREATE INDEX search_documents_document ON {schema}.search_documents"
+            " USING gin (document)",
+        ),
+    ),
+)
+
+_MATCHES = (
+    " FROM {schema}.search_documents d"
+    " WHERE d.document @@ to_tsquery('simple', $1)"
+    " AND ($2::text IS NULL OR d.category = $2) AND ($3::text IS NULL OR d.mission = $3)"
+)
+
+_POSTGRES = {
+    "reset": "DELETE FROM {schema}.search_documents",
+    # rows: (stream_id, category, mission, title, body, quotes)
+    "put_documents": "INSERT INTO {schema}.search_documents"
+    " (stream_id, category, mission, title, body, quotes)"
+    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+    " $6::text[])"
+    " ON CONFLICT (stream_id) DO UPDATE SET category = excluded.category,"
+    " mission = excluded.mission, title = excluded.title, body = excluded.body,"
+    " quotes = excluded.quotes",
+    # (tsquery, category, mission)
+    "count": "SELECT count(*)" + _MATCHES,
+    # (tsquery, category, mission, limit, offset, candidates)
+    "page": "WITH candidates AS (SELECT d.id, d.document" + _MATCHES + " ORDER BY d.id DESC"
+    " LIMIT $6), ranked AS (SELECT id, ts_rank(document, to_tsquery('simple', $1)) AS rank"
+    " FROM candidates ORDER BY rank DESC, id DESC LIMIT $4 OFFSET $5)"
+    " SELECT d.id, d.stream_id, d.category, d.mission, -r.rank::float8, d.title,"
+    " ts_headline('simple', concat_ws(E'\\n', d.title, d.body, d.quotes),"
+    " to_tsquery('simple', $1), 'StartSel=<mark>, StopSel=</mark>, MinWords=6, MaxWords=14')"
+    " FROM ranked r JOIN {schema}.search_documents d ON d.id = r.id"
+    " ORDER BY r.rank DESC, r.id DESC",
+}
+
+
+class SearchProjection:
+    """The search documents, kept by the store in the append's transaction: every stream a
+    batch changes has its document written again when its words changed."""
+
+    name = "search"
+    handles: frozenset[str] = frozenset()
+
+    def sql(self, engine: str) -> Mapping[str, str]:
+        """Its statements and reads for ``engine``."""
+        return _POSTGRES if engine == "postgres" else _SQLITE
+
+    def migrations(self, engine: str) -> Sequence[Migration]:
+        """Its tables for ``engine``."""
+        return _POSTGRES_MIGRATIONS if engine == "postgres" else _SQLITE_MIGRATIONS
+
+    def handle(self, batch: InlineBatch) -> Iterable[Statement]:
+        """The documents of the streams the batch changed whose words or filters moved."""
+        changed = []
+        for before, after in batch.streams().values():
+            if after.category not in CATEGORIES:
+                continue
+            document = document_of(after)
+            if before is None or document != document_of(before):
+                changed.append(document)
+        if not changed:
+            return
+        if batch.engine == "postgres":
+            yield Statement(
+                "put_documents",
+                rows=[
+                    (d.stream_id, d.category, d.mission, d.title, d.text, d.quotes) for d in changed
+                ],
+            )
+            return
+        yield Statement("put_streams", rows=[(d.stream_id, d.category, d.mission) for d in changed])
+        yield Statement("drop_documents", rows=[(d.stream_id,) for d in changed])
+        yield Statement(
+            "put_documents",
+            rows=[
+                (d.title, d.text, d.quotes, _tags(d.category, d.mission), d.stream_id)
+                for d in changed
+            ],
+        )
+
+
+# --- the read side ------------------------------------------------------------------------
 
 
 class Hit(msgspec.Struct, frozen=True, kw_only=True):
     """One stream found: its title, a snippet with the matches marked, its rank (lower is
-    better, BM25)."""
+    better)."""
 
     stream_id: str
     category: str
@@ -153,29 +366,12 @@ class SearchResults(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SearchIndex:
-    """The search documents of every stream, held in an in-memory FTS5 table."""
+    """Searches through the store's reads of :class:`SearchProjection`."""
 
     def __init__(self, store: EventStore) -> None:
         self._store = store
-        self._lock = asyncio.Lock()
-        self._db = sqlite3.connect(":memory:", check_same_thread=False)
-        self._db.execute(
-            "CREATE VIRTUAL TABLE docs USING fts5("
-            "stream_id UNINDEXED, category UNINDEXED, mission UNINDEXED, title, text, quotes, "
-            "tokenize = 'unicode61 remove_diacritics 2')"
-        )
-        self._rowid: dict[str, int] = {}
-        self._position: int | None = None
-        self._revision: int | None = None
 
-    @asynccontextmanager
-    async def current(self) -> AsyncIterator[SearchIndex]:
-        """Catch up with the log, then search until the block ends."""
-        async with self._lock:
-            await self._catch_up()
-            yield self
-
-    def search(
+    async def search(
         self,
         q: str,
         category: str | None = None,
@@ -183,80 +379,72 @@ class SearchIndex:
         offset: int = 0,
         limit: int = 20,
     ) -> SearchResults:
-        """The hits of ``q`` (see :func:`fts_query`), filtered by category and mission."""
-        match = fts_query(q)
-        where = "docs MATCH ?"
-        params: list[Any] = [match]
-        if category is not None:
-            where += " AND category = ?"
-            params.append(category)
-        if mission is not None:
-            where += " AND mission = ?"
-            params.append(mission)
-        (count,) = self._db.execute(f"SELECT count(*) FROM docs WHERE {where}", params).fetchone()
-        rows = self._db.execute(
-            "SELECT stream_id, category, mission, title, "
-            "snippet(docs, -1, '<mark>', '</mark>', '…', 12), bm25(docs, 0, 0, 0, 5, 2, 1) AS r "
-            f"FROM docs WHERE {where} ORDER BY r LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        ).fetchall()
+        """The hits of ``q`` (see :func:`parse_query`), filtered by category and by the
+        mission a stream names, ``limit`` from ``offset``."""
+        terms = parse_query(q)
+        if self._store.engine == "postgres":
+            hits, count = await self._postgres(terms, category, mission, offset, limit)
+        else:
+            hits, count = await self._sqlite(terms, category, mission, offset, limit)
+        end = offset + len(hits)
+        return SearchResults(q=q, count=count, results=hits, next_offset=end, has_more=end < count)
+
+    async def _sqlite(
+        self,
+        terms: Sequence[Term],
+        category: str | None,
+        mission: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Hit], int]:
+        words = " AND ".join(_fts_term(term) for term in terms)
+        match = _filtered(words, category, mission)
+        ((count,),) = await self._store.query("search", "count", (match,))
+        if offset >= count:
+            return [], count
+        page = await self._store.query("search", "page", (match, limit, offset, CANDIDATES))
+        if not page:
+            return [], count
+        ids = json.dumps([row[0] for row in page])
+        shown = await self._store.query("search", "snippets", (_filtered(words, None, None), ids))
+        by_id: dict[int, Any] = {row[0]: row for row in shown}
         hits = [
             Hit(
-                stream_id=sid,
-                category=cat,
-                mission=mis,
+                stream_id=stream_id,
+                category=found_category,
+                mission=found_mission,
+                title=by_id[row_id][1],
+                snippet=by_id[row_id][2],
+                rank=round(rank, 6),
+            )
+            for row_id, stream_id, found_category, found_mission, rank in page
+        ]
+        return hits, count
+
+    async def _postgres(
+        self,
+        terms: Sequence[Term],
+        category: str | None,
+        mission: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Hit], int]:
+        query = ts_query(terms)
+        ((count,),) = await self._store.query("search", "count", (query, category, mission))
+        if offset >= count:
+            return [], count
+        page = await self._store.query(
+            "search", "page", (query, category, mission, limit, offset, CANDIDATES)
+        )
+        hits = [
+            Hit(
+                stream_id=stream_id,
+                category=found_category,
+                mission=found_mission,
                 title=title,
                 snippet=snippet,
                 rank=round(rank, 6),
             )
-            for sid, cat, mis, title, snippet, rank in rows
+            for _, stream_id, found_category, found_mission, rank, title, snippet in page
         ]
-        end = offset + len(hits)
-        return SearchResults(q=q, count=count, results=hits, next_offset=end, has_more=end < count)
-
-    async def _catch_up(self) -> None:
-        revision = await self._store.snapshots_revision()
-        if revision != self._revision or self._position is None:
-            self._revision = revision
-            await self._load()
-            return
-        after = self._position
-        changed: set[str] = set()
-        while True:
-            events = await self._store.read_all(after, PAGE)
-            changed.update(event.stream_id for event in events)
-            if events:
-                after = events[-1].position
-            if len(events) < PAGE:
-                break
-        if changed:
-            rows = await self._store.get_streams(sorted(changed))
-            self._put(document_of(row) for row in rows.values())
-        self._position = after
-
-    async def _load(self) -> None:
-        self._db.execute("DELETE FROM docs")
-        self._rowid.clear()
-        head = (await self._store.head()).position
-        after: str | None = None
-        while True:
-            rows = await self._store.list_streams_after(after, PAGE)
-            self._put(document_of(row) for row in rows)
-            if len(rows) < PAGE:
-                break
-            after = rows[-1].stream_id
-        # Appends made during the load are caught up by the next search.
-        self._position = head
-
-    def _put(self, documents: Iterable[Document]) -> None:
-        with self._db:
-            for doc in documents:
-                old = self._rowid.get(doc.stream_id)
-                if old is not None:
-                    self._db.execute("DELETE FROM docs WHERE rowid = ?", (old,))
-                cursor = self._db.execute(
-                    "INSERT INTO docs (stream_id, category, mission, title, text, quotes) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (doc.stream_id, doc.category, doc.mission, doc.title, doc.text, doc.quotes),
-                )
-                self._rowid[doc.stream_id] = cursor.lastrowid or 0
+        return hits, count

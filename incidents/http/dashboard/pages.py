@@ -334,11 +334,10 @@ class DashboardController(Controller):
         results: SearchResults | None = None
         error: str | None = None
         if q and q.strip():
-            async with search.current() as index:
-                try:
-                    results = index.search(q, None, None, 0, SEARCH_HITS)
-                except QueryError as refused:
-                    error = str(refused)
+            try:
+                results = await search.search(q, None, None, 0, SEARCH_HITS)
+            except QueryError as refused:
+                error = str(refused)
         context = {**frame(request), "query": q or "", "results": results, "error": error}
         return Template("search.html", context=context, status_code=400 if error else 200)
 

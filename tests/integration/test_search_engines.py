@@ -1,0 +1,177 @@
+"""Search kept in the append's transaction on every adapter: SQLite's FTS5 (the memory
+store's tables are SQLite's too) and PostgreSQL's tsvector under a GIN index, over the
+seeds. Each test reads given / when / then."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import msgspec
+import pytest
+
+from incidents.domain.rules import DomainRules
+from incidents.http.bodies import MultiAppendBody
+from incidents.projections import search
+from incidents.projections.inline import inline_projections
+from incidents.projections.search import QueryError, SearchIndex
+from incidents.seeding import load_into
+from incidents.service import LogService
+from incidents.store.postgres import PostgresEventStore
+from incidents.store.protocol import EventStore
+from incidents.store.sqlite import SqliteEventStore
+from tests.conftest import STORE_ADAPTERS, open_test_store
+from tests.integration.test_store_postgres import URL, server_answers
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+
+
+@pytest.fixture(params=STORE_ADAPTERS)
+async def seeded(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[EventStore]:
+    """A store of each adapter keeping the search documents, holding the seeds."""
+    store = await open_test_store(request.param, tmp_path, DomainRules(), inline_projections())
+    try:
+        await load_into(LogService(store), SEEDS)
+        yield store
+    finally:
+        await store.close()
+
+
+async def _ids(store: EventStore, q: str, **filters: str) -> list[str]:
+    found = await SearchIndex(store).search(q, limit=100, **filters)
+    assert found.count == len(found.results)
+    return [hit.stream_id for hit in found.results]
+
+
+async def test_a_word_of_a_quote_is_found_with_the_match_marked(seeded: EventStore) -> None:
+    # given the seeds; when a word only a quote holds is searched
+    found = await SearchIndex(seeded).search("Dashnaksutun")
+    # then its stream is found, the word marked in the snippet
+    assert [hit.stream_id for hit in found.results] == ["mission-az-paris"]
+    assert "<mark>Dashnaksutun</mark>" in found.results[0].snippet
+    assert found.results[0].title
+
+
+async def test_a_title_match_ranks_first_and_ranks_rise(seeded: EventStore) -> None:
+    found = await SearchIndex(seeded).search("threatening letters")
+    assert found.results[0].stream_id == "incident-az-paris-threatening-letters"
+    ranks = [hit.rank for hit in found.results]
+    assert ranks == sorted(ranks)
+
+
+async def test_filters_and_pages(seeded: EventStore) -> None:
+    index = SearchIndex(seeded)
+    everything = await index.search("embassy", limit=100)
+    # a filter keeps what it names, and only that
+    in_paris = await index.search("embassy", mission="mission-az-paris", limit=100)
+    assert {hit.mission for hit in in_paris.results} == {"mission-az-paris"}
+    assert 0 < in_paris.count < everything.count
+    incidents = await index.search("embassy", category="incident", limit=100)
+    assert {hit.category for hit in incidents.results} == {"incident"}
+    assert incidents.count == len([hit for hit in everything.results if hit.category == "incident"])
+    # pages of three, followed to the end, are the whole list in the same order
+    paged: list[str] = []
+    offset = 0
+    while True:
+        page = await index.search("embassy", limit=3, offset=offset)
+        paged.extend(hit.stream_id for hit in page.results)
+        if not page.has_more:
+            break
+        assert page.next_offset is not None
+        offset = page.next_offset
+    assert paged == [hit.stream_id for hit in everything.results]
+
+
+async def test_an_append_changes_what_is_found(seeded: EventStore) -> None:
+    # given a word no stream holds
+    assert await _ids(seeded, "zanzibar") == []
+    # when an incident says it
+    incident = {
+        "stream_id": "incident-az-paris-zanzibar",
+        "expected_version": "any",
+        "events": [
+            {
+                "type": "IncidentReported",
+                "occurred_at": "2022-10-01T00:00:00Z",
+                "data": {
+                    "kind": "other",
+                    "title": "Zanzibar leaflets",
+                    "mission": "mission-az-paris",
+                },
+            }
+        ],
+    }
+    body = msgspec.convert({"appends": [incident]}, MultiAppendBody)
+    await LogService(seeded).append_many(body.appends)
+    # then the next search finds it, by a prefix too, and not under another mission
+    assert await _ids(seeded, "zanzibar") == ["incident-az-paris-zanzibar"]
+    assert await _ids(seeded, "zanzi*") == ["incident-az-paris-zanzibar"]
+    assert await _ids(seeded, "zanzibar", mission="mission-fr-baku") == []
+    assert await _ids(seeded, '"zanzibar leaflets"') == ["incident-az-paris-zanzibar"]
+    assert await _ids(seeded, '"leaflets zanzibar"') == []
+
+
+async def test_query_syntax_of_either_engine_is_only_words(seeded: EventStore) -> None:
+    index = SearchIndex(seeded)
+    for q in ("embassy OR NEAR(paris) AND", "embassy & !paris | (x) <-> y:*", "{title}: embassy"):
+        found = await index.search(q)
+        assert found.count == len(found.results) == 0
+    for q in ("", "  ", '"open', "*** ---"):
+        with pytest.raises(QueryError):
+            await index.search(q)
+
+
+@pytest.mark.parametrize("adapter", ["sqlite", "postgres"])
+async def test_a_log_written_before_search_existed_is_indexed_when_opened(
+    adapter: str, tmp_path: Path
+) -> None:
+    if adapter == "postgres" and not server_answers():
+        pytest.skip("no PostgreSQL server answers on 127.0.0.1:5432")
+    schema = f"test_search_{uuid.uuid4().hex[:12]}"
+
+    async def opened(with_search: bool) -> EventStore:
+        projections = inline_projections() if with_search else []
+        if adapter == "sqlite":
+            path = str(tmp_path / "store.db")
+            return await SqliteEventStore.open(path, DomainRules(), projections=projections)
+        return await PostgresEventStore.open(
+            URL, DomainRules(), schema=schema, projections=projections
+        )
+
+    try:
+        # given a log seeded by a store that kept no search documents
+        store = await opened(with_search=False)
+        await load_into(LogService(store), SEEDS)
+        await store.close()
+        # when it is opened with search registered
+        store = await opened(with_search=True)
+        try:
+            # then its documents were filled from the log
+            assert await _ids(store, "Dashnaksutun") == ["mission-az-paris"]
+        finally:
+            await store.close()
+    finally:
+        if adapter == "postgres":
+            connection = await asyncpg.connect(URL)
+            try:
+                await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            finally:
+                await connection.close()
+
+
+async def test_a_broad_word_is_ranked_among_the_newest_streams_holding_it(
+    seeded: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given every stream that holds "embassy", in the order the log opened them
+    index = SearchIndex(seeded)
+    everything = await index.search("embassy", limit=100)
+    opened = [e.stream_id for e in await seeded.read_all(0, 10_000) if e.version == 1]
+    holding = sorted((hit.stream_id for hit in everything.results), key=opened.index)
+    # when a search ranks only three candidates
+    monkeypatch.setattr(search, "CANDIDATES", 3)
+    found = await index.search("embassy", limit=100)
+    # then it counts every match and ranks the three opened last
+    assert found.count == everything.count > 3
+    assert {hit.stream_id for hit in found.results} == set(holding[-3:])
