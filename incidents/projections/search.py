@@ -283,14 +283,15 @@ _POSTGRES = {
     " quotes = excluded.quotes",
     # (tsquery, category, mission)
     "count": "SELECT count(*)" + _MATCHES,
-    # (tsquery, category, mission, limit, offset, candidates)
+    # (tsquery, category, mission, limit, offset, candidates): id, stream_id, category,
+    # mission, title, snippet, rank
     "page": "WITH candidates AS (SELECT d.id, d.document" + _MATCHES + " ORDER BY d.id DESC"
     " LIMIT $6), ranked AS (SELECT id, ts_rank(document, to_tsquery('simple', $1)) AS rank"
     " FROM candidates ORDER BY rank DESC, id DESC LIMIT $4 OFFSET $5)"
-    " SELECT d.id, d.stream_id, d.category, d.mission, -r.rank::float8, d.title,"
+    " SELECT d.id, d.stream_id, d.category, d.mission, d.title,"
     " ts_headline('simple', concat_ws(E'\\n', d.title, d.body, d.quotes),"
-    " to_tsquery('simple', $1), 'StartSel=<mark>, StopSel=</mark>, MinWords=6, MaxWords=14')"
-    " FROM ranked r JOIN {schema}.search_documents d ON d.id = r.id"
+    " to_tsquery('simple', $1), 'StartSel=<mark>, StopSel=</mark>, MinWords=6, MaxWords=14'),"
+    " -r.rank::float8 FROM ranked r JOIN {schema}.search_documents d ON d.id = r.id"
     " ORDER BY r.rank DESC, r.id DESC",
 }
 
@@ -381,61 +382,7 @@ class SearchIndex:
     ) -> SearchResults:
         """The hits of ``q`` (see :func:`parse_query`), filtered by category and by the
         mission a stream names, ``limit`` from ``offset``."""
-        terms = parse_query(q)
-        if self._store.engine == "postgres":
-            hits, count = await self._postgres(terms, category, mission, offset, limit)
-        else:
-            hits, count = await self._sqlite(terms, category, mission, offset, limit)
-        end = offset + len(hits)
-        return SearchResults(q=q, count=count, results=hits, next_offset=end, has_more=end < count)
-
-    async def _sqlite(
-        self,
-        terms: Sequence[Term],
-        category: str | None,
-        mission: str | None,
-        offset: int,
-        limit: int,
-    ) -> tuple[list[Hit], int]:
-        words = " AND ".join(_fts_term(term) for term in terms)
-        match = _filtered(words, category, mission)
-        ((count,),) = await self._store.query("search", "count", (match,))
-        if offset >= count:
-            return [], count
-        page = await self._store.query("search", "page", (match, limit, offset, CANDIDATES))
-        if not page:
-            return [], count
-        ids = json.dumps([row[0] for row in page])
-        shown = await self._store.query("search", "snippets", (_filtered(words, None, None), ids))
-        by_id: dict[int, Any] = {row[0]: row for row in shown}
-        hits = [
-            Hit(
-                stream_id=stream_id,
-                category=found_category,
-                mission=found_mission,
-                title=by_id[row_id][1],
-                snippet=by_id[row_id][2],
-                rank=round(rank, 6),
-            )
-            for row_id, stream_id, found_category, found_mission, rank in page
-        ]
-        return hits, count
-
-    async def _postgres(
-        self,
-        terms: Sequence[Term],
-        category: str | None,
-        mission: str | None,
-        offset: int,
-        limit: int,
-    ) -> tuple[list[Hit], int]:
-        query = ts_query(terms)
-        ((count,),) = await self._store.query("search", "count", (query, category, mission))
-        if offset >= count:
-            return [], count
-        page = await self._store.query(
-            "search", "page", (query, category, mission, limit, offset, CANDIDATES)
-        )
+        rows, count = await self._rows(parse_query(q), category, mission, offset, limit)
         hits = [
             Hit(
                 stream_id=stream_id,
@@ -445,6 +392,43 @@ class SearchIndex:
                 snippet=snippet,
                 rank=round(rank, 6),
             )
-            for _, stream_id, found_category, found_mission, rank, title, snippet in page
+            for stream_id, found_category, found_mission, title, snippet, rank in rows
         ]
-        return hits, count
+        end = offset + len(hits)
+        return SearchResults(q=q, count=count, results=hits, next_offset=end, has_more=end < count)
+
+    async def _rows(
+        self,
+        terms: Sequence[Term],
+        category: str | None,
+        mission: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[tuple[Any, ...]], int]:
+        """The page's (stream id, category, mission, title, snippet, rank) and the count."""
+        read = self._store.query
+        if self._store.engine == "postgres":
+            query = ts_query(terms)
+            ((count,),) = await read("search", "count", (query, category, mission))
+            if offset >= count:
+                return [], count
+            page = await read(
+                "search", "page", (query, category, mission, limit, offset, CANDIDATES)
+            )
+            return [row[1:] for row in page], count
+        words = " AND ".join(_fts_term(term) for term in terms)
+        match = _filtered(words, category, mission)
+        ((count,),) = await read("search", "count", (match,))
+        if offset >= count:
+            return [], count
+        page = await read("search", "page", (match, limit, offset, CANDIDATES))
+        if not page:
+            return [], count
+        ids = json.dumps([row[0] for row in page])
+        shown = await read("search", "snippets", (_filtered(words, None, None), ids))
+        by_id: dict[int, Any] = {row[0]: row for row in shown}
+        rows = [
+            (stream_id, found_category, found_mission, by_id[row_id][1], by_id[row_id][2], rank)
+            for row_id, stream_id, found_category, found_mission, rank in page
+        ]
+        return rows, count

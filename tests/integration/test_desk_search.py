@@ -23,6 +23,7 @@ from incidents.projections.search import (
 from incidents.settings import Settings
 from incidents.store.factory import open_store
 from tests.integration.test_desk_views import seeded  # noqa: F401  (a fixture)
+from tests.integration.test_search_engines import ZANZIBAR
 
 
 async def _search(client: AsyncTestClient[Any], **query: Any) -> Any:
@@ -99,22 +100,7 @@ async def test_an_append_is_found_by_the_next_search(
     seeded: AsyncTestClient[Any],  # noqa: F811
 ) -> None:
     assert (await _search(seeded, q="zanzibar"))["count"] == 0
-    body = {
-        "stream_id": "incident-az-paris-zanzibar",
-        "expected_version": "any",
-        "events": [
-            {
-                "type": "IncidentReported",
-                "occurred_at": "2022-10-01T00:00:00Z",
-                "data": {
-                    "kind": "other",
-                    "title": "Zanzibar leaflets",
-                    "mission": "mission-az-paris",
-                },
-            }
-        ],
-    }
-    assert (await seeded.post("/events", json={"appends": [body]})).status_code == 201
+    assert (await seeded.post("/events", json={"appends": [ZANZIBAR]})).status_code == 201
     found = await _search(seeded, q="zanzibar")
     assert [hit["stream_id"] for hit in found["results"]] == ["incident-az-paris-zanzibar"]
 

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import msgspec
 import pytest
 
@@ -21,11 +20,22 @@ from incidents.seeding import load_into
 from incidents.service import LogService
 from incidents.store.postgres import PostgresEventStore
 from incidents.store.protocol import EventStore
-from incidents.store.sqlite import SqliteEventStore
 from tests.conftest import STORE_ADAPTERS, open_test_store
-from tests.integration.test_store_postgres import URL, server_answers
+from tests.integration.test_store_postgres import URL, drop_schemas, server_answers
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+# An incident whose title holds a word no seed does.
+ZANZIBAR = {
+    "stream_id": "incident-az-paris-zanzibar",
+    "expected_version": "any",
+    "events": [
+        {
+            "type": "IncidentReported",
+            "occurred_at": "2022-10-01T00:00:00Z",
+            "data": {"kind": "other", "title": "Zanzibar leaflets", "mission": "mission-az-paris"},
+        }
+    ],
+}
 
 
 @pytest.fixture(params=STORE_ADAPTERS)
@@ -88,22 +98,7 @@ async def test_an_append_changes_what_is_found(seeded: EventStore) -> None:
     # given a word no stream holds
     assert await _ids(seeded, "zanzibar") == []
     # when an incident says it
-    incident = {
-        "stream_id": "incident-az-paris-zanzibar",
-        "expected_version": "any",
-        "events": [
-            {
-                "type": "IncidentReported",
-                "occurred_at": "2022-10-01T00:00:00Z",
-                "data": {
-                    "kind": "other",
-                    "title": "Zanzibar leaflets",
-                    "mission": "mission-az-paris",
-                },
-            }
-        ],
-    }
-    body = msgspec.convert({"appends": [incident]}, MultiAppendBody)
+    body = msgspec.convert({"appends": [ZANZIBAR]}, MultiAppendBody)
     await LogService(seeded).append_many(body.appends)
     # then the next search finds it, by a prefix too, and not under another mission
     assert await _ids(seeded, "zanzibar") == ["incident-az-paris-zanzibar"]
@@ -127,15 +122,14 @@ async def test_query_syntax_of_either_engine_is_only_words(seeded: EventStore) -
 async def test_a_log_written_before_search_existed_is_indexed_when_opened(
     adapter: str, tmp_path: Path
 ) -> None:
-    if adapter == "postgres" and not server_answers():
-        pytest.skip("no PostgreSQL server answers on 127.0.0.1:5432")
     schema = f"test_search_{uuid.uuid4().hex[:12]}"
 
     async def opened(with_search: bool) -> EventStore:
         projections = inline_projections() if with_search else []
         if adapter == "sqlite":
-            path = str(tmp_path / "store.db")
-            return await SqliteEventStore.open(path, DomainRules(), projections=projections)
+            return await open_test_store(adapter, tmp_path, DomainRules(), projections)
+        if not server_answers():
+            pytest.skip("no PostgreSQL server answers on 127.0.0.1:5432")
         return await PostgresEventStore.open(
             URL, DomainRules(), schema=schema, projections=projections
         )
@@ -154,11 +148,7 @@ async def test_a_log_written_before_search_existed_is_indexed_when_opened(
             await store.close()
     finally:
         if adapter == "postgres":
-            connection = await asyncpg.connect(URL)
-            try:
-                await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            finally:
-                await connection.close()
+            await drop_schemas(schema)
 
 
 async def test_a_broad_word_is_ranked_among_the_newest_streams_holding_it(
