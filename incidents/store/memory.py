@@ -96,7 +96,11 @@ class MemoryEventStore:
         self._closed = False
         self._revision = 0
         if projections:
-            self._tables = sqlite3.connect(":memory:", isolation_level=None)
+            # A test may append from its own loop's thread while the app it drives reads
+            # from another's (Litestar's test client): the store is used from both.
+            self._tables = sqlite3.connect(
+                ":memory:", isolation_level=None, check_same_thread=False
+            )
             self._statements = with_projections(
                 load_sql("sqlite"), projections, "sqlite", SUBSTITUTIONS
             )
