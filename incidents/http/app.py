@@ -14,9 +14,8 @@ import msgspec
 from litestar import Litestar, Request, get
 from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
-from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
-from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
+from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.routes import HTTPRoute
@@ -92,17 +91,16 @@ async def get_health(service: NamedDependency[LogService]) -> Health:
 
 
 async def _before_request(request: Request[Any, Any, Any]) -> None:
-    """Refuse a query parameter the operation does not take, and a bad ``format`` (a
-    coroutine, so that Litestar runs it on the loop rather than in a thread)."""
+    """Who may ask, then what is asked: the access check and the refusal of writes to a
+    damaged database, then a query parameter the operation does not take and a bad
+    ``format``. The checks are made here rather than as guards: Litestar copies the route
+    handler for each guard it calls, on every request. (A coroutine, so that Litestar runs
+    it on the loop rather than in a thread.)"""
+    handler = request.route_handler
+    await access_guard(request, handler)
+    await refuse_writes_when_corrupt(request, handler)
     refuse_unknown_query_parameters(request)
     check_format(request)
-
-
-async def _guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """The app's guards as one: Litestar copies the route handler for each guard it calls,
-    on every request."""
-    await access_guard(connection, handler)
-    await refuse_writes_when_corrupt(connection, handler)
 
 
 def _cors(settings: Settings) -> CORSConfig | None:
@@ -228,7 +226,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         logging_config=observability.json_logging(),
         lifespan=[lifespan],
-        guards=[_guard],
         dependencies={
             **{
                 name: provided(name)
