@@ -209,36 +209,26 @@ def _outside_bounds(event: DomainEvent, envelope: Envelope) -> RuleBreak | None:
 
 
 def _decide_opening(event: DomainEvent, envelope: Envelope) -> RuleBreak | None:
-    if isinstance(event, NoteSent):
-        return _not_before(
-            event,
-            envelope.occurred_at,
-            event.reply_due_at,
-            "reply-due-before-sent",
-            "reply_due_at {later} is before the note was sent",
+    at = envelope.occurred_at
+    due = event.reply_due_at if isinstance(event, NoteSent) else None
+    if due is not None and _certainly_before(due, event, at):
+        return RuleBreak(
+            "reply-due-before-sent", f"reply_due_at {due.isoformat()} is before the note was sent"
         )
-    if isinstance(event, IncidentReported):
-        return _not_before(
-            event,
-            envelope.occurred_at,
-            event.ended_at,
+    ended = event.ended_at if isinstance(event, IncidentReported) else None
+    if ended is not None and _certainly_before(ended, event, at):
+        return RuleBreak(
             "ended-before-occurred",
-            "ended_at {later} is before occurred_at {at}",
+            f"ended_at {ended.isoformat()} is before occurred_at {at.isoformat()}",
         )
     return None
 
 
-def _not_before(
-    event: DomainEvent, at: datetime, later: datetime | None, rule: str, detail: str
-) -> RuleBreak | None:
-    """Refuses a time the opening event gives (``later``) that is certainly before the
-    event occurred; ``detail`` is formatted with both (``{later}``, ``{at}``)."""
-    if later is None:
-        return None
+def _certainly_before(later: datetime, event: DomainEvent, at: datetime) -> bool:
+    """Whether a time the opening event gives (``later``) is certainly before the event
+    occurred (at ``at``, as precisely as the event says)."""
     earliest = earliest_possible(at, event.occurred_precision, event.occurred_after)
-    if earliest is None or later >= earliest:
-        return None
-    return RuleBreak(rule, detail.format(later=later.isoformat(), at=at.isoformat()))
+    return earliest is not None and later < earliest
 
 
 def opening_time(state: State) -> datetime:
@@ -269,18 +259,18 @@ def _before_opening(state: State, event: DomainEvent, envelope: Envelope) -> Rul
     )
 
 
-def _only_corrections(rule: str, why: str, event: DomainEvent) -> RuleBreak:
-    """A stream that has come to its end: nothing but a correction may follow."""
-    return RuleBreak(rule, f"{why}; only a correction may follow, not {type_name(event)}")
+def _only_corrections(why: str, event: DomainEvent) -> str:
+    """Why nothing but a correction may follow in a stream that has come to its end."""
+    return f"{why}; only a correction may follow, not {type_name(event)}"
 
 
 def _decide_note(state: NoteState, event: DomainEvent) -> RuleBreak | None:
     if not isinstance(event, NoteAcknowledged | ReplyReceived | NoteWithdrawn):
         return None
     if state.status == "answered":
-        return _only_corrections("note-already-answered", "the note was answered", event)
+        return RuleBreak("note-already-answered", _only_corrections("the note was answered", event))
     if state.status == "withdrawn":
-        return _only_corrections("note-withdrawn", "the note was withdrawn", event)
+        return RuleBreak("note-withdrawn", _only_corrections("the note was withdrawn", event))
     if isinstance(event, NoteAcknowledged) and state.status == "acknowledged":
         return RuleBreak("note-already-acknowledged", "the note's receipt was acknowledged before")
     return None
@@ -288,7 +278,7 @@ def _decide_note(state: NoteState, event: DomainEvent) -> RuleBreak | None:
 
 def _decide_protest(state: ProtestState, event: DomainEvent) -> RuleBreak | None:
     if state.status == "closed":
-        return _only_corrections("protest-closed", "the protest is closed", event)
+        return RuleBreak("protest-closed", _only_corrections("the protest is closed", event))
     if isinstance(event, DemandAnswered):
         demand = next((d for d in state.demands if d.demand == event.demand), None)
         if demand is None:
@@ -307,7 +297,7 @@ def _decide_protest(state: ProtestState, event: DomainEvent) -> RuleBreak | None
 
 def _decide_incident(state: IncidentState, event: DomainEvent) -> RuleBreak | None:
     if state.status == "closed":
-        return _only_corrections("incident-closed", "the incident is closed", event)
+        return RuleBreak("incident-closed", _only_corrections("the incident is closed", event))
     if isinstance(event, PoliceResponded):
         began = earliest_possible(
             state.occurred_at, state.occurred_precision, bound(state.occurred_after)
