@@ -21,6 +21,7 @@ from incidents.store.protocol import (
     ExpectedVersion,
     LogHead,
     ProposedEvent,
+    StoreBusyError,
     StoreUnavailableError,
     StreamSnapshot,
 )
@@ -193,6 +194,12 @@ class GroupCommitFront(ABC):
                     future.set_result(outcome)
             if head is not None:
                 self._advance(head.position)
+            elif isinstance(busy := outcomes[0], StoreBusyError):
+                # The batch did not get the lock within the busy timeout. The units queued
+                # meanwhile would wait that long again in the next batch (about twice the
+                # bound in all): they hear it now, so no append waits past the bound.
+                self._fail(pending, busy)
+                pending.clear()
 
     def _advance(self, position: int) -> None:
         """Move the known head forward (never back) and wake the watchers."""
