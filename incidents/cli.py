@@ -554,11 +554,9 @@ def export_command(database: str, out: Path | None) -> None:
 def import_command(database: str, source: Path) -> None:
     """Read an export into an empty log, checking every line's hash against the chain;
     refuse the file at the first line that does not hold (nothing is kept)."""
-    from incidents.copies import ImportRefusedError, checked_events, import_postgres, import_sqlite
-    from incidents.domain.rules import DomainRules
-    from incidents.projections.replay import replay as run_replay
+    from incidents.copies import ImportRefusedError, checked_events, import_log
+    from incidents.core.errors import InvalidAppendError
     from incidents.store.chain import verify_log
-    from incidents.store.factory import postgres_schema
 
     settings = settings_for(database)
 
@@ -570,20 +568,16 @@ def import_command(database: str, source: Path) -> None:
                     "the log is not empty: import only into a new log",
                     "name a new database with --database",
                 )
-        path = _sqlite_file(settings)
-        with source.open("rb") as file, _progress() as progress:
-            task = progress.add_task("importing", total=None)
-            events = checked_events(file)
-            if path is not None:
-                count = import_sqlite(str(path), events, lambda n: progress.advance(task, n))
-            else:
-                url, schema = postgres_schema(settings.database_url)
-                count = await import_postgres(
-                    url, schema, events, lambda n: progress.advance(task, n)
+            with source.open("rb") as file, _progress() as progress:
+                # The whole file is checked before anything is stored.
+                task = progress.add_task("checking", total=None)
+                for _ in checked_events(file):
+                    progress.advance(task, 1)
+            with source.open("rb") as file, _progress() as progress:
+                task = progress.add_task("importing", total=None)
+                count = await import_log(
+                    store, checked_events(file), lambda n: progress.advance(task, n)
                 )
-        # The streams' states and tallies come from the imported events, as replay makes them.
-        async with opened_store(settings, create=False) as store:
-            await run_replay(store, DomainRules(), True)
             report = await verify_log(store)
         if report.broken is not None:
             raise CommandFailure(
@@ -597,6 +591,13 @@ def import_command(database: str, source: Path) -> None:
     except ImportRefusedError as error:
         raise CommandFailure(
             ExitCode.BAD_DATA, f"{source}: {error}; nothing was imported"
+        ) from None
+    except InvalidAppendError as error:
+        # Only another writer on the same log between two pages gets here.
+        raise CommandFailure(
+            ExitCode.BAD_DATA,
+            f"{source}: {error}; the events before that page were imported",
+            "import into a log nothing else writes to",
         ) from None
     click.echo(f"imported {count} events, head hash {head}")
 

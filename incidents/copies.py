@@ -5,15 +5,12 @@ the service writes, page by page (for PostgreSQL, ``pg_dump``; docs/security.md 
 
 ``export`` writes the log as NDJSON, one envelope a line in position order, each with its
 hash. ``import`` reads such a file into an empty log: it checks each line's hash against the
-chain as it reads and refuses the file, naming the line, at the first that does not hold,
-and nothing is kept. The events are written exactly as exported (positions,
-times and hashes kept), all in one transaction, so an import killed midway leaves nothing;
-the streams' states are then rebuilt from them by replay. A log moved SQLite -> PostgreSQL
--> SQLite ends with the head hash it started with.
-
-The store has no path for writing given envelopes, so the import writes the ``events``
-table here, per engine, after opening the store once so that its migrations have made the
-tables.
+chain as it reads and refuses the file, naming the line, at the first that does not hold;
+the command reads the whole file so before it stores anything. The events then go through
+the store's verbatim appends (positions, times and hashes kept, the chain checked again by
+the writer), a page a transaction, with the streams' states folded as they are stored: an
+import killed midway leaves a prefix of the log whose chain and states hold. A log moved
+SQLite -> PostgreSQL -> SQLite ends with the head hash it started with.
 """
 
 from __future__ import annotations
@@ -23,19 +20,19 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import msgspec
 
-from incidents.core.streams import category_of, is_valid_stream_id
+from incidents.core.streams import is_valid_stream_id
 from incidents.store.chain import event_hash
-from incidents.store.plan import format_time
+from incidents.store.plan import verbatim_appends
 from incidents.store.protocol import GENESIS_HASH, EventStore, RecordedEvent
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(RecordedEvent).decode
 EXPORT_PAGE = 5000
-IMPORT_BATCH = 5000
+IMPORT_PAGE = 2000
 
 
 class ImportRefusedError(ValueError):
@@ -120,130 +117,29 @@ def checked_events(lines: Iterable[bytes]) -> Iterator[RecordedEvent]:
         yield event
 
 
-# One row a stream, with its version and place but an empty state: replay --repair (run
-# right after) folds every stream's events into its real state and recounts the tallies.
-_PLACEHOLDER_STREAMS = (
-    "INSERT INTO {streams} (stream_id, category, version, state, mission, is_open,"
-    " last_position, updated_at)"
-    " SELECT stream_id, category, max(version), {empty}, NULL, false, max(position),"
-    " max(recorded_at) FROM {events} GROUP BY stream_id, category"
-)
-
-
-def _row(event: RecordedEvent) -> tuple[Any, ...]:
-    return (
-        event.position,
-        event.stream_id,
-        event.version,
-        event.event_id,
-        event.type,
-        category_of(event.stream_id),
-        bytes(event.data),
-        bytes(event.metadata),
-        event.occurred_at,
-        event.recorded_at,
-        event.hash,
-    )
-
-
-def import_sqlite(
-    path: str, events: Iterable[RecordedEvent], progress: Callable[[int], None]
+async def import_log(
+    store: EventStore, events: Iterable[RecordedEvent], progress: Callable[[int], None]
 ) -> int:
-    """Write ``events`` into the empty ``events`` table of the SQLite log at ``path``, in one
-    transaction; returns how many."""
+    """Store ``events`` (an export, checked) in ``store`` as they are, through its verbatim
+    appends (:func:`incidents.store.plan.verbatim_appends`): a page at a time, each page
+    one transaction in which the writer folds the streams' states, tallies and inline
+    projections as for any append. Returns how many."""
     count = 0
-    with closing(sqlite3.connect(path, isolation_level=None, timeout=30)) as connection:
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            if connection.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None:
-                raise ValueError("the log is not empty: import only into a new log")
-            batch: list[tuple[Any, ...]] = []
-            for event in events:
-                position, stream, version, event_id, type_, category, data, meta, at, rec, hash_ = (
-                    _row(event)
-                )
-                row = [position, stream, version, str(event_id), type_, category, data, meta]
-                row += [format_time(at), format_time(rec), hash_]
-                batch.append(tuple(row))
-                if len(batch) >= IMPORT_BATCH:
-                    count += _sqlite_batch(connection, batch, progress)
-            count += _sqlite_batch(connection, batch, progress)
-            connection.execute(
-                _PLACEHOLDER_STREAMS.format(events="events", streams="streams", empty="X'7B7D'")
-            )
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-    return count
+    page: list[RecordedEvent] = []
+    for event in events:
+        page.append(event)
+        if len(page) == IMPORT_PAGE:
+            count += await _import_page(store, page, progress)
+    return count + await _import_page(store, page, progress)
 
 
-def _sqlite_batch(
-    connection: sqlite3.Connection, batch: list[tuple[Any, ...]], progress: Callable[[int], None]
+async def _import_page(
+    store: EventStore, page: list[RecordedEvent], progress: Callable[[int], None]
 ) -> int:
-    connection.executemany(
-        "INSERT INTO events (position, stream_id, version, event_id, type, category, data,"
-        " metadata, occurred_at, recorded_at, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        batch,
-    )
-    done = len(batch)
+    if not page:
+        return 0
+    await store.append_many(verbatim_appends(page))
+    done = len(page)
     progress(done)
-    batch.clear()
-    return done
-
-
-async def import_postgres(
-    url: str, schema: str | None, events: Iterable[RecordedEvent], progress: Callable[[int], None]
-) -> int:
-    """Write ``events`` into the empty ``events`` table of the PostgreSQL log, in one
-    transaction; returns how many."""
-    import asyncpg
-
-    table = f'"{schema or "public"}".events'
-    connection = await asyncpg.connect(url)
-    count = 0
-    try:
-        async with connection.transaction():
-            await connection.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
-            if await connection.fetchval(f"SELECT 1 FROM {table} LIMIT 1") is not None:
-                raise ValueError("the log is not empty: import only into a new log")
-            batch: list[tuple[Any, ...]] = []
-            for event in events:
-                batch.append(_row(event))
-                if len(batch) >= IMPORT_BATCH:
-                    count += await _postgres_batch(connection, table, batch, progress)
-            count += await _postgres_batch(connection, table, batch, progress)
-            streams = f'"{schema or "public"}".streams'
-            await connection.execute(
-                _PLACEHOLDER_STREAMS.format(events=table, streams=streams, empty="'\\x7b7d'::bytea")
-            )
-    finally:
-        await connection.close()
-    return count
-
-
-async def _postgres_batch(
-    connection: Any, table: str, batch: list[tuple[Any, ...]], progress: Callable[[int], None]
-) -> int:
-    await connection.copy_records_to_table(
-        table.split(".")[1].strip('"'),
-        schema_name=table.split(".")[0].strip('"'),
-        records=batch,
-        columns=[
-            "position",
-            "stream_id",
-            "version",
-            "event_id",
-            "type",
-            "category",
-            "data",
-            "metadata",
-            "occurred_at",
-            "recorded_at",
-            "hash",
-        ],
-    )
-    done = len(batch)
-    progress(done)
-    batch.clear()
+    page.clear()
     return done

@@ -46,11 +46,18 @@ class RecordedEvent(msgspec.Struct, frozen=True):
 
 
 class AppendRequest(msgspec.Struct, frozen=True):
-    """Events for one stream, with the version the caller expects the stream to be at."""
+    """Events for one stream, with the version the caller expects the stream to be at.
+
+    ``recorded``, when given, holds the envelopes the same events had in the log they were
+    exported from, one for each of ``events``: the append keeps their positions, versions,
+    ``recorded_at`` and hashes, and is refused (InvalidAppendError) where they do not
+    follow this log's head and chain (``incidents import``).
+    """
 
     stream_id: str
     events: Sequence[ProposedEvent]
     expected_version: ExpectedVersion = "any"
+    recorded: Sequence[RecordedEvent] = ()
 
 
 class AppendedEvent(msgspec.Struct, frozen=True):

@@ -28,6 +28,7 @@ from incidents.store.protocol import (
     ExpectedVersion,
     InvalidAppendError,
     LogHead,
+    ProposedEvent,
     RecordedEvent,
     RuleViolation,
     StreamRow,
@@ -170,6 +171,26 @@ def tally_changes(
     return TallyChanges({key: delta for key, delta in counts.items() if delta}, latest, stale)
 
 
+def verbatim_appends(events: Sequence[RecordedEvent]) -> list[AppendRequest]:
+    """Appends that store ``events`` (envelopes from another log, in position order) as they
+    are: each run of one stream's events is one append expecting the version before it,
+    carrying the envelopes (:attr:`AppendRequest.recorded`). Given to ``append_many``, they
+    are all stored in one transaction, or none where one does not follow the log."""
+    appends: list[AppendRequest] = []
+    start = 0
+    for end in range(1, len(events) + 1):
+        if end < len(events) and events[end].stream_id == events[start].stream_id:
+            continue
+        run = events[start:end]
+        proposed = [
+            ProposedEvent(e.event_id, e.type, bytes(e.data), bytes(e.metadata), e.occurred_at)
+            for e in run
+        ]
+        appends.append(AppendRequest(run[0].stream_id, proposed, run[0].version - 1, run))
+        start = end
+    return appends
+
+
 def check_appends(appends: Sequence[AppendRequest]) -> None:
     """Refuse a request the log must never see, before any lock is taken.
 
@@ -185,6 +206,8 @@ def check_appends(appends: Sequence[AppendRequest]) -> None:
             raise InvalidAppendError(f"invalid stream id {request.stream_id!r}", index)
         if not request.events:
             raise InvalidAppendError(f"no events to append to {request.stream_id!r}", index)
+        if request.recorded and len(request.recorded) != len(request.events):
+            raise InvalidAppendError("recorded envelopes must be one for each event", index)
         expected = request.expected_version
         if isinstance(expected, bool) or not (
             expected in _NAMED_EXPECTATIONS or (isinstance(expected, int) and expected >= 0)
@@ -338,7 +361,13 @@ class AppendPlan:
         staged = self.new_identities
         stored = self._identities
         found = [staged.get(event.event_id) or stored.get(event.event_id) for event in proposed]
+        given = request.recorded
         if any(identity is not None for identity in found):
+            if given:
+                raise InvalidAppendError(
+                    f"position {given[0].position}: an event of {stream_id} is in the log already",
+                    index,
+                )
             return self._retry(index, request, found)
 
         record = self.stream(stream_id)
@@ -352,9 +381,11 @@ class AppendPlan:
         previous_hash = self.hash
         version = current
         recorded: list[RecordedEvent] = []
-        for event in proposed:
+        for number, event in enumerate(proposed):
             position += 1
             version += 1
+            if given:
+                recorded_at = given[number].recorded_at
             data = bytes(event.data)
             metadata = bytes(event.metadata)
             occurred_at = recorded_at if event.occurred_at is None else to_utc(event.occurred_at)
@@ -374,6 +405,12 @@ class AppendPlan:
             digest.update(_encode_envelope(envelope))
             previous_hash = digest.hexdigest()
             recorded.append(RecordedEvent(*envelope, previous_hash))
+            if given and recorded[-1] != given[number]:
+                raise InvalidAppendError(
+                    f"position {given[number].position}: the envelope does not follow this "
+                    f"log (position {position}, version {version}, chained to its head)",
+                    index,
+                )
 
         histories = self._histories
         history = histories.get(stream_id)

@@ -371,7 +371,7 @@ class BatchWriter:
             return
         self._known_version = version
         if plan.events:
-            self._known_head = (plan.head, plan.recorded_at)
+            self._known_head = (plan.head, max(plan.recorded_at, plan.events[-1].recorded_at))
         # A batch that stored no event leaves the head, and its recorded_at, as they were;
         # if the head was not known, it is read from the database next time.
         known = self._known_streams
@@ -525,7 +525,10 @@ class BatchWriter:
                         recorded
                         if event.occurred_at is recorded_at
                         else dialect.time(event.occurred_at),
-                        recorded,
+                        # Verbatim appends keep the recording times they were given.
+                        recorded
+                        if event.recorded_at is recorded_at
+                        else dialect.time(event.recorded_at),
                         event.hash,
                     )
                     for event in plan.events
