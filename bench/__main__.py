@@ -23,7 +23,17 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from bench import append, chart, commands, dashboard, live, reads_under_writes, replay, served
+from bench import (
+    append,
+    chart,
+    commands,
+    dashboard,
+    desk,
+    live,
+    reads_under_writes,
+    replay,
+    served,
+)
 from bench.generate import generate
 from bench.report import Figure, Run, fsync_rate
 
@@ -40,6 +50,7 @@ PARTS = (
     "live",
     "dashboard",
     "reads",
+    "desk",
 )
 
 
@@ -208,6 +219,12 @@ def run(
             )
         )
 
+    def figure_9() -> None:
+        print(f"figure 9: the desk's reads and CSV at {settings.log_events:,} events", flush=True)
+        log = logs[-1] if logs else None
+        for figure in desk.figure_desk(scratch, settings.log_events, settings.samples, log):
+            result.add(figure)
+
     steps: dict[str, Callable[[], None]] = {
         "append": figure_1,
         "sweep": the_chart,
@@ -218,6 +235,7 @@ def run(
         "live": figure_6,
         "dashboard": figure_7,
         "reads": figure_8,
+        "desk": figure_9,
     }
     try:
         for part in PARTS:

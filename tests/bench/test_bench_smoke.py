@@ -43,6 +43,11 @@ EXPECTED = (
     "6-live",
     "6-live-memory",
     "8-reads-under-writes",
+    "13-search",
+    "13-timeline",
+    "13-response-times",
+    "13-relations",
+    "13-csv",
     # figure 7 drives chromium: measured where Debian's is installed (always in CI)
     *(("7-dashboard",) if dashboard.CHROMIUM.exists() else ()),
 )
