@@ -59,20 +59,12 @@ WORDS = ["embassy", "police", "investigation", "compensation", "demonstration", 
 
 def _note(suffix: str, mission: str) -> Any:
     """One append of a note from the mission's side to France, as the HTTP body gives it."""
+    data = {"from": {"state": "AZ"}, "to": {"state": "FR"}, "subject": "bench", "mission": mission}
+    stream_id = f"note-bench-desk-{time.time_ns()}-{suffix.replace(' ', '-')}"
     note = {
-        "stream_id": f"note-bench-desk-{time.time_ns()}-{suffix.replace(' ', '-')}",
+        "stream_id": stream_id,
         "expected_version": "any",
-        "events": [
-            {
-                "type": "NoteSent",
-                "data": {
-                    "from": {"state": "AZ"},
-                    "to": {"state": "FR"},
-                    "subject": "bench",
-                    "mission": mission,
-                },
-            }
-        ],
+        "events": [{"type": "NoteSent", "data": data}],
     }
     return msgspec.convert({"appends": [note]}, MultiAppendBody).appends
 
