@@ -29,6 +29,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
+import os
 import sqlite3
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -76,6 +78,12 @@ from incidents.store.writer import BatchWriter, ConstraintViolation, Statement, 
 
 # How often a watcher looks at the file for appends made by other processes (seconds).
 HEAD_POLL_INTERVAL = 0.5
+# The WAL's bound (docs/architecture.md, "The WAL stays bounded"): past it, the writer
+# checkpoints with TRUNCATE after the batch is acknowledged; a WAL that restarts on its own
+# is cut back to it (journal_size_limit).
+WAL_LIMIT_BYTES = 64 * 1024 * 1024
+
+_log = logging.getLogger(__name__)
 
 _EVENT_COLUMNS = (
     "position, stream_id, version, event_id, type, data, metadata, occurred_at, recorded_at, hash"
@@ -291,6 +299,11 @@ class _Writer:
         self._connection = connection
         self.batches = BatchWriter(SqliteDialect(), rules, projections)
         self.statements = statements
+        # The WAL file and its bound; write sets wal_over_limit when the WAL has outgrown
+        # it, and the store then queues checkpoint on this thread.
+        self.wal: str | None = None
+        self.wal_limit = WAL_LIMIT_BYTES
+        self.wal_over_limit = False
 
     @property
     def _known_streams(self) -> dict[str, StreamRecord]:
@@ -303,6 +316,7 @@ class _Writer:
         rules: StreamRules,
         busy_timeout: float,
         projections: Sequence[InlineProjection] = (),
+        wal_limit: int = WAL_LIMIT_BYTES,
     ) -> _Writer:
         """Open the file, switch it to WAL and bring its schema up to date."""
         connection = sqlite3.connect(
@@ -320,12 +334,15 @@ class _Writer:
             # Checkpoint every ~16 MiB of WAL rather than 4 MiB: each batch rewrites the same
             # hot index pages, which a checkpoint then copies once instead of four times.
             connection.execute("PRAGMA wal_autocheckpoint = 4000")
+            connection.execute(f"PRAGMA journal_size_limit = {int(wal_limit)}")
             apply_migrations(connection, rules, projections)
         except BaseException:
             connection.close()
             raise
         statements = with_projections(_SQL, projections, "sqlite", SUBSTITUTIONS)
-        return cls(connection, rules, projections, statements)
+        writer = cls(connection, rules, projections, statements)
+        writer.wal, writer.wal_limit = f"{path}-wal", wal_limit
+        return writer
 
     def close(self) -> None:
         """Close the write connection (WAL checkpoints on the last close)."""
@@ -338,7 +355,30 @@ class _Writer:
 
     def write(self, units: Sequence[_Unit]) -> tuple[list[_Outcome], LogHead | None]:
         """Run a batch as one transaction; each unit's outcome and the new head."""
-        return drive_sync(self.batches.write(units), self.run)
+        written = drive_sync(self.batches.write(units), self.run)
+        if self.wal is not None:
+            try:
+                self.wal_over_limit = os.stat(self.wal).st_size > self.wal_limit
+            except OSError:
+                self.wal_over_limit = False
+        return written
+
+    def checkpoint(self) -> None:
+        """Copy the whole WAL into the database and truncate it to nothing.
+
+        The automatic checkpoints (PASSIVE, every 4,000 pages) copy only the frames no
+        reader still needs, so readers that always overlap keep the WAL from starting
+        over and it grows with what is written. TRUNCATE waits (up to the busy timeout)
+        for the readers of older snapshots to finish instead; if they outlast it, the next
+        batch over the limit tries again.
+        """
+        try:
+            (busy, _, _) = self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.Error as error:
+            _log.warning("the WAL checkpoint failed: %s", error)
+            return
+        if busy:
+            _log.info("the WAL checkpoint waited for readers in vain; it is tried again")
 
     def rebuild(self, name: str) -> None:
         """Fill a registered projection's tables afresh from the log, in one transaction."""
@@ -393,6 +433,7 @@ class SqliteEventStore(SqlEventStore):
         busy_timeout: float = 5.0,
         readers: int = 4,
         projections: Sequence[InlineProjection] = (),
+        wal_limit: int = WAL_LIMIT_BYTES,
     ) -> SqliteEventStore:
         """Open (creating if needed) the file at ``path`` and start the writer.
 
@@ -400,16 +441,16 @@ class SqliteEventStore(SqlEventStore):
         long the writer waits for more once it has some, ``busy_timeout`` how long a write
         waits for another process's lock before StoreUnavailableError, ``readers`` the size
         of the read pool, ``projections`` the inline projections it keeps (their migrations
-        run now).
+        run now), ``wal_limit`` the WAL's bound in bytes.
         """
         check_projections(projections)
-        if max_batch < 1 or readers < 1 or batch_wait < 0 or busy_timeout < 0:
+        if max_batch < 1 or readers < 1 or min(batch_wait, busy_timeout, wal_limit) < 0:
             raise ValueError("max_batch and readers must be positive, waits not negative")
         loop = asyncio.get_running_loop()
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-event-writer")
         try:
             writer = await loop.run_in_executor(
-                executor, _Writer.connect, path, rules, busy_timeout, projections
+                executor, _Writer.connect, path, rules, busy_timeout, projections, wal_limit
             )
         except sqlite3.Error as error:
             executor.shutdown(wait=False)
@@ -531,7 +572,13 @@ class SqliteEventStore(SqlEventStore):
 
     async def _write_units(self, units: Sequence[_Unit]) -> tuple[list[_Outcome], LogHead | None]:
         # The whole batch runs in the writer thread in one hop.
-        return await self._loop.run_in_executor(self._executor, self._writer.write, units)
+        written = await self._loop.run_in_executor(self._executor, self._writer.write, units)
+        if self._writer.wal_over_limit:
+            # Queued on the writer's thread before the next batch, after this one's callers
+            # are answered: their acknowledgement does not wait for it.
+            self._writer.wal_over_limit = False
+            self._executor.submit(self._writer.checkpoint)
+        return written
 
     async def _lookup(self, sql: str, parameters: Sequence[object]) -> Sequence[Any]:
         """A point lookup by primary key: run at once on the loop's own read connection.
