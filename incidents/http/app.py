@@ -214,8 +214,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         template_config=TEMPLATES,
         request_class=StrictRequest,
-        # Answers of 1 KiB or more are gzipped for clients that accept it.
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        # Answers of 1 KiB or more are gzipped for clients that accept it, at level 1: the
+        # relations view (279 KB of JSON at 200,000 events) takes 17 ms at Litestar's
+        # default 9 and 2.5 ms at 1, for 37 KB instead of 26.
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=1024, gzip_compress_level=1
+        ),
         cors_config=_cors(settings),
         before_request=_before_request,
         after_request=negotiate,
