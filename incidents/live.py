@@ -241,6 +241,8 @@ class LogFeed:
         # The last position handed to subscribers; None until the feed has read the head.
         self.position: int | None = None
         self._subscribers: set[Subscription] = set()
+        # Set once the server is stopping: every stream ends, none starts.
+        self.ending = False
         # Set, and replaced, when the position moves or a subscriber joins or leaves.
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -269,14 +271,21 @@ class LogFeed:
         self._changed.set()
         self._changed = asyncio.Event()
 
+    def end(self) -> None:
+        """End every subscriber's stream, and any that is still catching up, at once (the
+        server is stopping: it waits for open responses to finish)."""
+        self.ending = True
+        for subscription in list(self._subscribers):
+            subscription.close()
+        self._moved()
+
     async def stop(self) -> None:
         """Stop following the log and end every subscription."""
+        self.end()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        for subscription in list(self._subscribers):
-            subscription.close()
         self._subscribers.clear()
 
     def subscribe(self, event_filter: EventFilter, covered: int) -> Subscription | None:
@@ -286,7 +295,7 @@ class LogFeed:
         Called with no ``await`` between the check and the joining, so no batch slips in
         between.
         """
-        if self.position is None or self.position > covered:
+        if self.position is None or self.position > covered or self.ending:
             return None
         subscription = Subscription(event_filter, covered, self.buffer_bytes)
         self._subscribers.add(subscription)
@@ -358,6 +367,8 @@ async def subscriber_frames(
         categories = sorted({category_of(s) for s in event_filter.streams})
     with_missions = bool(event_filter.missions)
     while subscription is None:
+        if feed.ending:
+            return
         mark = feed.position
         events = await store.read_all(after=cursor, limit=PAGE, types=types, categories=categories)
         if events:
@@ -372,7 +383,7 @@ async def subscriber_frames(
             cursor = max(cursor, mark)
             subscription = feed.subscribe(event_filter, cursor)
         elif mark is None:
-            await feed.wait_for(lambda: feed.position is not None)
+            await feed.wait_for(lambda: feed.position is not None or feed.ending)
     try:
         while True:
             # A timer, not wait_for's task per wait: this runs for every subscriber on

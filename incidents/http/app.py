@@ -43,7 +43,7 @@ from incidents.http.faults import (
     refuse_writes_when_corrupt,
 )
 from incidents.http.limits import LIMIT_EXCEPTION_HANDLERS, body_read_timeout_middleware
-from incidents.http.live import LiveController, LiveOptions
+from incidents.http.live import LiveController, LiveOptions, streams_end_on_shutdown
 from incidents.http.openapi import SCHEMA_PATH, FinishedDocument, OfflineReference
 from incidents.http.problems import EXCEPTION_HANDLERS, ProblemTypeController
 from incidents.http.projections import MissionController, ProjectionController
@@ -180,7 +180,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 app.state.faults.corrupt = found
         try:
             await app.state.feed.start()
-            yield
+            with streams_end_on_shutdown(app.state.feed):
+                yield
         finally:
             sampler.cancel()
             await app.state.feed.stop()

@@ -6,8 +6,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from types import FrameType
 from typing import Annotated
 
 from litestar import Controller, get
@@ -41,6 +45,44 @@ class _Encoded(ServerSentEventMessage):
 
     def encode(self) -> bytes:
         return self.frames
+
+
+@contextlib.contextmanager
+def streams_end_on_shutdown(feed: LogFeed) -> Iterator[None]:
+    """While inside, SIGTERM and SIGINT end every live stream (:meth:`LogFeed.end`) before
+    they reach the server's own handler.
+
+    granian stops a worker by waiting for its open responses to finish, and a live stream
+    never does by itself: without this, a worker with a subscriber would not stop until the
+    subscriber left. Only a handler already set is wrapped (granian's worker sets its own);
+    the handlers are put back on the way out.
+    """
+    loop = asyncio.get_running_loop()
+    wrapped: list[tuple[signal.Signals, Callable[[int, FrameType | None], object]]] = []
+    for number in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(number)
+        if not callable(previous):
+            continue
+
+        def handler(
+            signum: int,
+            frame: FrameType | None,
+            previous: Callable[[int, FrameType | None], object] = previous,
+        ) -> None:
+            loop.call_soon_threadsafe(feed.end)
+            previous(signum, frame)
+
+        try:
+            signal.signal(number, handler)
+        except ValueError:  # not the main thread: nothing to wrap
+            continue
+        wrapped.append((number, previous))
+    try:
+        yield
+    finally:
+        for number, previous in wrapped:
+            with contextlib.suppress(ValueError):
+                signal.signal(number, previous)
 
 
 def last_event_position(last_event_id: str | None, after: int) -> int:
