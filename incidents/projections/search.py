@@ -19,9 +19,9 @@ engine indexes them its own way:
   index; ranked by ``ts_rank``, the snippet by ``ts_headline``.
 
 Ranking looks at the :data:`CANDIDATES` most recently opened streams that match (all of
-them when fewer match): a word found in most of a large log is ranked among the newest
-streams holding it, so a search costs about the same however long the log. ``count`` counts
-every match.
+them when fewer match); the older matches follow them, newest first, so paging sees one
+order. A word found in most of a large log is ranked among the newest streams holding it,
+so ranking costs the same however long the log. ``count`` counts every match.
 
 A query is words and "quoted phrases"; every one must match (AND), a word ending in ``*``
 matches as a prefix. Anything else (no word at all, an unbalanced quote, over 200
@@ -45,7 +45,7 @@ from incidents.store.writer import Statement
 
 MAX_QUERY = 200
 # How many of the newest matching streams a search ranks.
-CANDIDATES = 5000
+CANDIDATES = 1000
 CATEGORIES = ("mission", "incident", "note", "protest", "statement")
 _TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 _WORD = re.compile(r"\w+")
@@ -216,6 +216,12 @@ _SQLITE_MIGRATIONS = (
     ),
 )
 
+# The oldest row id among the ``?4`` newest matches of ``?1``: where ranking starts.
+_SQLITE_WINDOW = (
+    "(SELECT coalesce(min(id), 0) FROM (SELECT rowid AS id FROM {schema}.search_index"
+    " WHERE search_index MATCH ?1 ORDER BY rowid DESC LIMIT ?4))"
+)
+
 _SQLITE = {
     "reset": "DELETE FROM {schema}.search_streams; DELETE FROM {schema}.search_index;",
     # rows: (stream_id, category, mission)
@@ -230,15 +236,18 @@ _SQLITE = {
     " SELECT id, ?, ?, ?, ? FROM {schema}.search_streams WHERE stream_id = ?",
     # (match)
     "count": "SELECT count(*) FROM {schema}.search_index WHERE search_index MATCH ?",
-    # (match, limit, offset, candidates): the page's row ids, best first
-    "page": "WITH top AS ("
-    " SELECT rowid AS id, rank FROM {schema}.search_index"
-    " WHERE search_index MATCH ?1 AND rowid >= (SELECT coalesce(min(id), 0) FROM ("
-    "  SELECT rowid AS id FROM {schema}.search_index WHERE search_index MATCH ?1"
-    "  ORDER BY rowid DESC LIMIT ?4))"
+    # (match, limit, offset, candidates): the ranked part's rows, best first
+    "ranked": "WITH top AS (SELECT rowid AS id, rank FROM {schema}.search_index"
+    " WHERE search_index MATCH ?1 AND rowid >= " + _SQLITE_WINDOW + ""
     " ORDER BY rank, rowid DESC LIMIT ?2 OFFSET ?3)"
     " SELECT top.id, s.stream_id, s.category, s.mission, top.rank"
     " FROM top JOIN {schema}.search_streams s ON s.id = top.id ORDER BY top.rank, top.id DESC",
+    # (match, limit, offset, candidates): the rows older than the ranked part, newest first
+    "older": "WITH top AS (SELECT rowid AS id, rank FROM {schema}.search_index"
+    " WHERE search_index MATCH ?1 AND rowid < " + _SQLITE_WINDOW + ""
+    " ORDER BY rowid DESC LIMIT ?2 OFFSET ?3)"
+    " SELECT top.id, s.stream_id, s.category, s.mission, top.rank"
+    " FROM top JOIN {schema}.search_streams s ON s.id = top.id ORDER BY top.id DESC",
     # (match without its filters, the page's row ids as a JSON array)
     "snippets": "SELECT rowid, title,"
     " snippet(search_index, -1, '<mark>', '</mark>', '…', 12)"
@@ -271,6 +280,11 @@ _MATCHES = (
     " AND ($2::text IS NULL OR d.category = $2) AND ($3::text IS NULL OR d.mission = $3)"
 )
 
+_HEADLINE = (
+    " ts_headline('simple', concat_ws(E'\\n', d.title, d.body, d.quotes),"
+    " to_tsquery('simple', $1), 'StartSel=<mark>, StopSel=</mark>, MinWords=6, MaxWords=14')"
+)
+
 _POSTGRES = {
     "reset": "DELETE FROM {schema}.search_documents",
     # rows: (stream_id, category, mission, title, body, quotes)
@@ -283,16 +297,22 @@ _POSTGRES = {
     " quotes = excluded.quotes",
     # (tsquery, category, mission)
     "count": "SELECT count(*)" + _MATCHES,
-    # (tsquery, category, mission, limit, offset, candidates): id, stream_id, category,
-    # mission, title, snippet, rank
-    "page": "WITH candidates AS (SELECT d.id, d.document" + _MATCHES + " ORDER BY d.id DESC"
+    # (tsquery, category, mission, limit, offset, candidates): the ranked part's rows, best
+    # first: id, stream_id, category, mission, title, snippet, rank
+    "ranked": "WITH candidates AS (SELECT d.id, d.document" + _MATCHES + " ORDER BY d.id DESC"
     " LIMIT $6), ranked AS (SELECT id, ts_rank(document, to_tsquery('simple', $1)) AS rank"
     " FROM candidates ORDER BY rank DESC, id DESC LIMIT $4 OFFSET $5)"
-    " SELECT d.id, d.stream_id, d.category, d.mission, d.title,"
-    " ts_headline('simple', concat_ws(E'\\n', d.title, d.body, d.quotes),"
-    " to_tsquery('simple', $1), 'StartSel=<mark>, StopSel=</mark>, MinWords=6, MaxWords=14'),"
-    " -r.rank::float8 FROM ranked r JOIN {schema}.search_documents d ON d.id = r.id"
+    " SELECT d.id, d.stream_id, d.category, d.mission, d.title," + _HEADLINE + ", -r.rank::float8"
+    " FROM ranked r JOIN {schema}.search_documents d ON d.id = r.id"
     " ORDER BY r.rank DESC, r.id DESC",
+    # (tsquery, category, mission, limit, offset, candidates): the rows older than the
+    # ranked part, newest first
+    "older": "WITH window_ AS (SELECT d.id" + _MATCHES + " ORDER BY d.id DESC LIMIT $6),"
+    " older AS (SELECT d.id" + _MATCHES + " AND d.id < (SELECT min(id) FROM window_)"
+    " ORDER BY d.id DESC LIMIT $4 OFFSET $5)"
+    " SELECT d.id, d.stream_id, d.category, d.mission, d.title," + _HEADLINE + ","
+    " -ts_rank(d.document, to_tsquery('simple', $1))::float8"
+    " FROM older o JOIN {schema}.search_documents d ON d.id = o.id ORDER BY d.id DESC",
 }
 
 
@@ -407,23 +427,27 @@ class SearchIndex:
     ) -> tuple[list[tuple[Any, ...]], int]:
         """The page's (stream id, category, mission, title, snippet, rank) and the count."""
         read = self._store.query
-        if self._store.engine == "postgres":
-            query = ts_query(terms)
-            ((count,),) = await read("search", "count", (query, category, mission))
-            if offset >= count:
-                return [], count
-            page = await read(
-                "search", "page", (query, category, mission, limit, offset, CANDIDATES)
-            )
+        postgres = self._store.engine == "postgres"
+        if postgres:
+            match = ts_query(terms)
+            filters: tuple[object, ...] = (match, category, mission)
+        else:
+            words = " AND ".join(_fts_term(term) for term in terms)
+            match = _filtered(words, category, mission)
+            filters = (match,)
+        ((count,),) = await read("search", "count", filters)
+        page: list[tuple[Any, ...]] = []
+        # The CANDIDATES newest matches come first, ranked; the older ones after them,
+        # newest first: one order, whatever the page.
+        if offset < CANDIDATES:
+            wanted = min(limit, CANDIDATES - offset)
+            page += await read("search", "ranked", (*filters, wanted, offset, CANDIDATES))
+        if offset + limit > CANDIDATES and count > CANDIDATES:
+            skip = max(0, offset - CANDIDATES)
+            wanted = limit - len(page)
+            page += await read("search", "older", (*filters, wanted, skip, CANDIDATES))
+        if postgres or not page:
             return [row[1:] for row in page], count
-        words = " AND ".join(_fts_term(term) for term in terms)
-        match = _filtered(words, category, mission)
-        ((count,),) = await read("search", "count", (match,))
-        if offset >= count:
-            return [], count
-        page = await read("search", "page", (match, limit, offset, CANDIDATES))
-        if not page:
-            return [], count
         ids = json.dumps([row[0] for row in page])
         shown = await read("search", "snippets", (_filtered(words, None, None), ids))
         by_id: dict[int, Any] = {row[0]: row for row in shown}

@@ -151,7 +151,7 @@ async def test_a_log_written_before_search_existed_is_indexed_when_opened(
             await drop_schemas(schema)
 
 
-async def test_a_broad_word_is_ranked_among_the_newest_streams_holding_it(
+async def test_a_broad_word_ranks_the_newest_streams_then_lists_the_older_newest_first(
     seeded: EventStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given every stream that holds "embassy", in the order the log opened them
@@ -162,6 +162,16 @@ async def test_a_broad_word_is_ranked_among_the_newest_streams_holding_it(
     # when a search ranks only three candidates
     monkeypatch.setattr(search, "CANDIDATES", 3)
     found = await index.search("embassy", limit=100)
-    # then it counts every match and ranks the three opened last
-    assert found.count == everything.count > 3
-    assert {hit.stream_id for hit in found.results} == set(holding[-3:])
+    # then it counts every match, ranks the three opened last, then lists the others,
+    # newest first
+    assert found.count == everything.count == len(holding) > 5
+    ids = [hit.stream_id for hit in found.results]
+    assert set(ids[:3]) == set(holding[-3:])
+    assert ids[3:] == holding[-4::-1]
+    # and pages of two, across the boundary, give the same order, each stream once
+    paged: list[str] = []
+    while len(paged) < found.count:
+        page = await index.search("embassy", limit=2, offset=len(paged))
+        assert page.results
+        paged.extend(hit.stream_id for hit in page.results)
+    assert paged == ids and not page.has_more
