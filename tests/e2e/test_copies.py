@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -131,18 +132,26 @@ def test_an_import_killed_midway_leaves_nothing_or_a_chain_that_holds(tmp_path: 
         assert cli("export", "--database", server.url, "--out", str(bulk)).exit_code == 0
     assert len(bulk.read_bytes().splitlines()) > len(lines)
     rng = random.Random(int.from_bytes(os.urandom(4), "big"))
-    outcomes = []
-    for round_ in range(3):
-        # when an import is killed with SIGKILL at a random moment
-        target = tmp_path / f"killed-{round_}.db"
-        process = subprocess.Popen(
+
+    def importing(target: Path) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [sys.executable, "-m", "incidents.cli", "import", "--database", str(target), str(bulk)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
+
+    # How long a whole import takes here, so that the kills fall within one.
+    started = time.monotonic()
+    assert importing(tmp_path / "whole.db").wait() == 0
+    whole = time.monotonic() - started
+    outcomes = []
+    for round_ in range(5):
+        # when an import is killed with SIGKILL at a random moment of it
+        target = tmp_path / f"killed-{round_}.db"
+        process = importing(target)
         try:
-            process.wait(timeout=rng.uniform(0.3, 2.0))
+            process.wait(timeout=rng.uniform(0.3, 0.95) * whole)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
