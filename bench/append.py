@@ -36,6 +36,7 @@ from bench.report import Figure, Target
 from bench.world import META, CaseMaker, encoded, make_missions
 from incidents.domain.events import Correction
 from incidents.domain.rules import DomainRules
+from incidents.projections.inline import inline_projections
 from incidents.store.ids import new_event_id
 from incidents.store.plan import format_time
 from incidents.store.protocol import ProposedEvent, category_of
@@ -155,7 +156,7 @@ class StoreRun:
 
 async def store_rate(path: Path, cases: list[list[Step]], writers: int, seconds: float) -> StoreRun:
     """Events per second that ``writers`` concurrent single-event appenders get stored."""
-    store = await SqliteEventStore.open(str(path), DomainRules())
+    store = await SqliteEventStore.open(str(path), DomainRules(), projections=inline_projections())
     counted = count_batches(store)
     counts = [0] * writers
     stop = time.perf_counter() + seconds

@@ -50,6 +50,7 @@ from incidents.domain.events import (
 )
 from incidents.domain.rules import DomainRules
 from incidents.domain.state import NoteState, ProtestState, State, decode_state
+from incidents.projections.inline import inline_projections
 from incidents.store.ids import new_event_id
 from incidents.store.protocol import AppendRequest, ConcurrencyError, ProposedEvent
 from incidents.store.sqlite import SqliteEventStore
@@ -113,7 +114,7 @@ async def ours_rate(
     path: Path, opened: list[tuple[str, EventData, UUID, datetime]], callers: int, seconds: float
 ) -> CommandRun:
     """Commands per second through our store, ``callers`` concurrent asyncio tasks."""
-    store = await SqliteEventStore.open(str(path), DomainRules())
+    store = await SqliteEventStore.open(str(path), DomainRules(), projections=inline_projections())
     try:
         for start in range(0, len(opened), 1000):
             await store.append_many(

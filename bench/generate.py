@@ -30,6 +30,7 @@ from pathlib import Path
 
 from bench.world import CaseMaker, Mission, Planned, default_now, encoded, make_missions
 from incidents.domain.rules import DomainRules
+from incidents.projections.inline import inline_projections
 from incidents.store.protocol import AppendRequest, EventStore, ProposedEvent
 from incidents.store.sqlite import SqliteEventStore
 
@@ -192,7 +193,9 @@ class LogGenerator:
         progress: Callable[[int], None] | None = None,
     ) -> GeneratedLog:
         """Write the next ``count`` events into the SQLite log at ``path`` (opened here)."""
-        store = await SqliteEventStore.open(str(path), DomainRules())
+        store = await SqliteEventStore.open(
+            str(path), DomainRules(), projections=inline_projections()
+        )
         started = time.perf_counter()
         try:
             written, streams, types = await write_events(

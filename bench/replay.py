@@ -23,6 +23,7 @@ from pathlib import Path
 from bench.report import Figure, Target
 from incidents.domain.events import decode_data
 from incidents.domain.rules import DomainRules
+from incidents.projections.inline import inline_projections
 from incidents.projections.replay import ReplayReport, replay
 from incidents.store.chain import ChainReport, verify_log
 from incidents.store.sqlite import SqliteEventStore
@@ -51,7 +52,7 @@ def raw_rate(path: Path) -> tuple[float, int]:
 
 
 async def _replay(path: Path) -> tuple[ReplayReport, float]:
-    store = await SqliteEventStore.open(str(path), DomainRules())
+    store = await SqliteEventStore.open(str(path), DomainRules(), projections=inline_projections())
     try:
         started = time.perf_counter()
         report = await replay(store, DomainRules())
@@ -61,7 +62,7 @@ async def _replay(path: Path) -> tuple[ReplayReport, float]:
 
 
 async def _verify(path: Path) -> tuple[ChainReport, float]:
-    store = await SqliteEventStore.open(str(path), DomainRules())
+    store = await SqliteEventStore.open(str(path), DomainRules(), projections=inline_projections())
     try:
         started = time.perf_counter()
         report = await verify_log(store)

@@ -47,8 +47,11 @@ async def open_test_store(
 
 @pytest.fixture(params=STORE_ADAPTERS)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[EventStore]:
-    """An empty event store under TallyRules, closed after the test."""
-    opened = await open_test_store(request.param, tmp_path, TallyRules())
+    """An empty event store under TallyRules, closed after the test; keeping the inline
+    projections a ``@pytest.mark.keeps(make, ...)`` marker makes, if any."""
+    marker = request.node.get_closest_marker("keeps")
+    projections = [] if marker is None else [make() for make in marker.args]
+    opened = await open_test_store(request.param, tmp_path, TallyRules(), projections)
     try:
         yield opened
     finally:

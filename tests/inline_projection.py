@@ -86,6 +86,7 @@ class CountsProjection:
 
     name = "counts"
     handles = frozenset({"Noted", "Unwelcome", "Explode"})
+    rebuild_from = "events"
 
     def sql(self, engine: str) -> Mapping[str, str]:
         return _SQL[engine]

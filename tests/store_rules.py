@@ -3,8 +3,8 @@
 It folds a stream into ``{"count": n, "types": [...]}``, refuses the type "Forbidden"
 anywhere (rule "forbidden-type") and "NotOpening" as a stream's first event (rule
 "opening-event"). The snapshot's mission is the latest event's ``"mission"``, and a stream is
-open until a "Closed" event. Its tallies are the stream's category, and
-``"<category>:open"`` while it is open (:func:`labels`).
+open until a "Closed" event. The mission tallies of the tests (:func:`tallies_projection`)
+label a stream by its category, and ``"<category>:open"`` while it is open (:func:`labels`).
 
 An "Audit" event is folded with the stream's history (``needs_history``): it records in
 ``audited`` how many events the history and the events before it in the same call hold,
@@ -20,8 +20,8 @@ from datetime import datetime
 
 import msgspec
 
+from incidents.projections.missions import MissionTallies, MissionTally
 from incidents.store.protocol import (
-    MissionTally,
     ProposedEvent,
     RecordedEvent,
     RuleViolation,
@@ -84,19 +84,25 @@ class TallyRules:
                 state.audited = seen
             state.count += 1
             state.types.append(event.type)
-        return StreamSnapshot(_encode(state), mission, is_open, labels(stream_id, is_open))
+        return StreamSnapshot(_encode(state), mission, is_open)
 
 
-def labels(stream_id: str, is_open: bool) -> tuple[str, ...]:
-    """The tallies TallyRules gives a stream."""
-    category = category_of(stream_id)
-    return (category, f"{category}:open") if is_open else (category,)
+def labels(row: StreamRow) -> tuple[str, ...]:
+    """The labels a stream counts under in the tests' mission tallies: its category, and
+    ``"<category>:open"`` while it is open."""
+    category = category_of(row.stream_id)
+    return (category, f"{category}:open") if row.is_open else (category,)
+
+
+def tallies_projection() -> MissionTallies:
+    """The mission tallies as the store's tests keep them, over :func:`labels`."""
+    return MissionTallies(labels, categories=None)
 
 
 def recount(
     rows: Iterable[StreamRow], labels_of: Callable[[StreamRow], tuple[str, ...]]
 ) -> list[MissionTally]:
-    """What ``EventStore.mission_tallies`` must say, counted afresh from every stream row."""
+    """What the mission tallies must say, counted afresh from every stream row."""
     counts: dict[str, dict[str, int]] = {}
     latest: dict[str, tuple[int, datetime]] = {}
     for row in rows:

@@ -12,6 +12,7 @@ import sys
 from datetime import UTC, datetime
 
 from incidents.domain.rules import DomainRules
+from incidents.projections.inline import inline_projections
 from incidents.projections.reader import Projections
 from incidents.store.sqlite import SqliteEventStore
 
@@ -27,7 +28,7 @@ def _status() -> dict[str, float]:
 
 async def main(path: str) -> None:
     """Read each view once and print how much memory that left behind and peaked at."""
-    store = await SqliteEventStore.open(path, DomainRules())
+    store = await SqliteEventStore.open(path, DomainRules(), projections=inline_projections())
     try:
         projections = Projections(store, 30, lambda: datetime.now(UTC))
         start = _status()

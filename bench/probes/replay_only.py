@@ -12,13 +12,14 @@ import sys
 import time
 
 from incidents.domain.rules import DomainRules
+from incidents.projections.inline import inline_projections
 from incidents.projections.replay import replay
 from incidents.store.sqlite import SqliteEventStore
 
 
 async def main(path: str) -> None:
     """Replay the log on PATH once and print its rates."""
-    store = await SqliteEventStore.open(path, DomainRules())
+    store = await SqliteEventStore.open(path, DomainRules(), projections=inline_projections())
     try:
         started, cpu = time.perf_counter(), time.process_time()
         report = await replay(store, DomainRules())

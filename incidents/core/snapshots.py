@@ -17,17 +17,11 @@ class StreamSnapshot(msgspec.Struct, frozen=True):
     ``state`` is the domain's JSON document for the stream. ``mission`` and ``is_open`` are
     index columns that projections filter on (which mission a stream concerns; whether a
     note is unanswered, a protest open, an incident not closed).
-
-    ``tallies`` are labels the stream counts under in its mission's summary (say
-    ``"incident"``, ``"incident:open"``): the store keeps, per mission, how many streams carry
-    each label and the latest position of a stream carrying any, updated in the append's
-    transaction, so a summary reads no stream.
     """
 
     state: bytes
     mission: str | None = None
     is_open: bool = False
-    tallies: tuple[str, ...] = ()
 
 
 class StreamRow(msgspec.Struct, frozen=True):
@@ -67,7 +61,7 @@ class StreamRules(Protocol):
         ``current`` is None for a stream with no events; ``history`` is every event the
         stream already holds, oldest first, when a type in ``events`` needs it (else None).
         Must be pure and deterministic: ``incidents replay`` folds the log again and
-        expects the same snapshots. With no events it gives ``current`` again, re-encoded,
-        with its ``tallies`` derived afresh (migrations refresh old snapshots so).
+        expects the same snapshots. With no events it gives ``current`` again, re-encoded
+        (migrations refresh old snapshots so).
         """
         ...

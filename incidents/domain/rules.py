@@ -788,31 +788,12 @@ def _snapshot(state: State) -> StreamSnapshot:
         state=encode_state(state),
         mission=mission_of(state),
         is_open=is_open(state),
-        tallies=tallies_of(state),
     )
 
 
 def _utc(moment: datetime) -> datetime:
     # States write every time in UTC, whatever offset the store hands over.
     return moment if moment.utcoffset() is None or moment.tzinfo is UTC else moment.astimezone(UTC)
-
-
-def tallies_of(state: State) -> tuple[str, ...]:
-    """The labels a stream counts under in its mission's summary (``missions_view``).
-
-    A note's label names the state it is from: whether it was sent or received depends on
-    the mission's sending state, which the missions view knows and a note's fold does not.
-    """
-    if isinstance(state, IncidentState):
-        return ("incident", "incident:open") if is_open(state) else ("incident",)
-    if isinstance(state, ProtestState):
-        return ("protest", "protest:open") if is_open(state) else ("protest",)
-    if isinstance(state, NoteState):
-        sender = state.from_.state
-        if is_open(state):
-            return (f"note:from:{sender}", f"note:unanswered:from:{sender}")
-        return (f"note:from:{sender}",)
-    return ()
 
 
 # --- views in time ------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from incidents.domain.events import CORRECTION_TYPES
-from incidents.domain.rules import fold_in_time, opening_time, tallies_of
+from incidents.domain.rules import fold_in_time, opening_time
 from incidents.domain.state import (
     IncidentState,
     MissionState,
@@ -47,8 +47,10 @@ from incidents.projections.incidents_by_mission import (
 )
 from incidents.projections.missions import (
     MissionsView,
+    MissionTally,
     handed_to,
     missions_from_tallies,
+    state_labels,
     with_protests_handed_to,
 )
 from incidents.projections.open_protests import (
@@ -60,7 +62,6 @@ from incidents.projections.open_protests import (
 from incidents.projections.unanswered_notes import UnansweredNotesView, unanswered_notes
 from incidents.store.protocol import (
     EventStore,
-    MissionTally,
     RecordedEvent,
     StreamRow,
     category_of,
@@ -357,7 +358,7 @@ class PastViews:
                 if via is not None:
                     handed[via] = handed.get(via, 0) + 1
                 named = mission_of(folded.state)
-                labels = tallies_of(folded.state)
+                labels = state_labels(folded.state)
                 if named is None or not labels:
                     continue
                 bucket = counts.setdefault(named, {})

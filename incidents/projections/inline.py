@@ -4,10 +4,11 @@ every append whoever makes it."""
 
 from __future__ import annotations
 
+from incidents.projections.missions import MissionTallies
 from incidents.projections.search import SearchProjection
 from incidents.store.inline import InlineProjection
 
 
 def inline_projections() -> list[InlineProjection]:
     """A fresh instance of each inline projection, to hand to ``open_store``."""
-    return [SearchProjection()]
+    return [MissionTallies(), SearchProjection()]

@@ -33,6 +33,7 @@ from incidents.projections.incidents_by_mission import (
 )
 from incidents.projections.missions import (
     MissionsView,
+    MissionTally,
     missions_from_tallies,
     with_protests_handed_to,
 )
@@ -47,7 +48,7 @@ from incidents.projections.open_protests import (
 from incidents.projections.slices import decode_rows
 from incidents.projections.states import CurrentStates
 from incidents.projections.unanswered_notes import UnansweredNotesView, unanswered_notes
-from incidents.store.protocol import EventStore, MissionTally
+from incidents.store.protocol import EventStore
 
 S = TypeVar("S")
 
@@ -174,7 +175,7 @@ class Projections:
         """One summary row per mission.
 
         Built from the mission streams and the tallies the store keeps per mission in the
-        append's transaction (``EventStore.mission_tallies``): no incident, protest or
+        append's transaction (``projections.missions.MissionTallies``): no incident, protest or
         note is read, however long the log. Built again only when the log has moved.
         """
         async with self.states.current() as states:

@@ -27,6 +27,7 @@ from uuid import UUID
 import msgspec
 
 from incidents.domain.rules import LoggedEvent
+from incidents.projections.missions import MissionTallies, read_tallies, stored_labels
 from incidents.store.protocol import (
     EventStore,
     RecordedEvent,
@@ -34,6 +35,7 @@ from incidents.store.protocol import (
     StreamRow,
     StreamRules,
     StreamSnapshot,
+    category_of,
 )
 
 
@@ -125,23 +127,51 @@ def _order(stream_id: str) -> bytes:
 Tallies = dict[str, dict[str, int]]
 
 
-def _count_tallies(tallies: Tallies, snapshot: StreamSnapshot) -> None:
+def _count_tallies(tallies: Tallies, stream_id: str, snapshot: StreamSnapshot) -> None:
     """Add one rebuilt stream's labels to its mission's counts."""
-    if snapshot.mission is None or not snapshot.tallies:
+    if snapshot.mission is None:
+        return
+    labels = stored_labels(category_of(stream_id), snapshot.state, snapshot.is_open)
+    if not labels:
         return
     counts = tallies.setdefault(snapshot.mission, {})
-    for label in snapshot.tallies:
+    for label in labels:
         counts[label] = counts.get(label, 0) + 1
 
 
 async def _tally_differences(store: EventStore, rebuilt: Tallies) -> list[StreamDifference]:
-    """Missions whose live tallies differ from what the rebuilt streams add up to."""
-    live = {tally.mission: tally.counts for tally in await store.mission_tallies()}
+    """Missions whose live tallies differ from what the rebuilt streams add up to (none
+    when the store does not keep the mission tallies)."""
+    try:
+        live = {tally.mission: tally.counts for tally in await read_tallies(store)}
+    except ValueError:
+        return []
     return [
         StreamDifference(mission, "mission tallies differ")
         for mission in sorted(set(live) | set(rebuilt))
         if live.get(mission, {}) != rebuilt.get(mission, {})
     ]
+
+
+async def _repair(
+    store: EventStore,
+    repairable: dict[str, StreamSnapshot],
+    tally_differences: list[StreamDifference],
+) -> None:
+    """Write the rebuilt snapshots back, then count the mission tallies afresh from the
+    streams: the rows replaced were not what the tallies were counted from, so their
+    changes cannot be trusted to move them right."""
+    await store.replace_snapshots(repairable)
+    if tally_differences or (repairable and await _keeps_tallies(store)):
+        await store.rebuild(MissionTallies.name)
+
+
+async def _keeps_tallies(store: EventStore) -> bool:
+    try:
+        await read_tallies(store)
+    except ValueError:
+        return False
+    return True
 
 
 async def replay(
@@ -173,6 +203,7 @@ async def replay(
     if path is not None and isinstance(rules, LoggedFolder):
         return await _replay_file(store, path, rules, repair, progress, workers)
     fold = rules.fold if isinstance(rules, StreamFolder) else None
+    keeps_tallies = await _keeps_tallies(store)
     live = _LiveRows(store, page_size)
     differences: list[StreamDifference] = []
     missing: list[StreamDifference] = []
@@ -187,7 +218,8 @@ async def replay(
     async def compare(rebuilt: list[tuple[str, StreamSnapshot]]) -> None:
         """Merge a page's rebuilt streams with the live rows, both in stream id order."""
         for stream_id, snapshot in rebuilt:
-            _count_tallies(tallies, snapshot)
+            if keeps_tallies:
+                _count_tallies(tallies, stream_id, snapshot)
             row = live.buffered()
             if row is None or row.stream_id != stream_id:
                 key = _order(stream_id)
@@ -240,7 +272,7 @@ async def replay(
     differences.extend(missing)
     tally_differences = await _tally_differences(store, tallies)
     if repair and (repairable or tally_differences):
-        await store.replace_snapshots(repairable, recount_tallies=bool(tally_differences))
+        await _repair(store, repairable, tally_differences)
     return ReplayReport(
         count,
         streams,
@@ -378,7 +410,7 @@ def _replay_range(
 
         def compare(stream_id: str, snapshot: StreamSnapshot) -> None:
             nonlocal live_index
-            _count_tallies(result.tallies, snapshot)
+            _count_tallies(result.tallies, stream_id, snapshot)
             row = next_live()
             if row is None or row[0] != stream_id:
                 key = stream_id.encode()
@@ -567,7 +599,7 @@ async def _replay_file(
     differences.extend(missing)
     tally_differences = await _tally_differences(store, tallies)
     if repair and (repairable or tally_differences):
-        await store.replace_snapshots(repairable, recount_tallies=bool(tally_differences))
+        await _repair(store, repairable, tally_differences)
     return ReplayReport(
         sum(r.events for r in results),
         sum(r.streams for r in results),

@@ -322,6 +322,8 @@ class SearchProjection:
 
     name = "search"
     handles: frozenset[str] = frozenset()
+    # A document is made from the stream's row alone.
+    rebuild_from = "rows"
 
     def sql(self, engine: str) -> Mapping[str, str]:
         """Its statements and reads for ``engine``."""

@@ -48,6 +48,7 @@ from incidents.projections.incidents_by_mission import (
     held_incidents,
     incident_entry,
 )
+from incidents.projections.missions import MissionTally, read_tallies
 from incidents.projections.open_protests import HeldProtests, held_protests, protest_entry
 from incidents.projections.slices import (
     SLICES,
@@ -56,7 +57,7 @@ from incidents.projections.slices import (
     ProtestPlace,
     decode_rows,
 )
-from incidents.store.protocol import EventStore, MissionTally, StreamRow, category_of
+from incidents.store.protocol import EventStore, StreamRow, category_of
 
 # Open streams of one category that name one mission (None: that name none).
 Bucket = tuple[str, str | None]
@@ -222,7 +223,7 @@ class CurrentStates:
         if self._tallies is None or self._tallies[0] != self.position:
             # Read after the catch-up: they reflect at least the checkpoint, and an append
             # after it moves the checkpoint at the next read, which reads them again.
-            self._tallies = (self.position, await self._store.mission_tallies())
+            self._tallies = (self.position, await read_tallies(self._store))
         return self._tallies[1]
 
     async def _catch_up(self) -> None:

@@ -35,26 +35,24 @@ BatchObserver = Callable[[Sequence[Outcome], float], None]
 class Unit:
     """One caller's request waiting for the writer: appends or snapshots, and its future."""
 
-    __slots__ = ("appends", "future", "recount", "snapshots")
+    __slots__ = ("appends", "future", "snapshots")
 
     def __init__(
         self,
         future: asyncio.Future[list[AppendResult]],
         appends: Sequence[AppendRequest] = (),
         snapshots: Mapping[str, StreamSnapshot] | None = None,
-        recount: bool = False,
     ) -> None:
         self.future = future
         self.appends = appends
         self.snapshots = snapshots
-        self.recount = recount
 
 
 def stage(plan: AppendPlan, unit: Unit) -> Outcome:
     """Work one unit into a batch's plan; its error (a conflict, a rule, a bug) is its alone."""
     try:
         if unit.snapshots is not None:
-            plan.replace(unit.snapshots, recount_tallies=unit.recount)
+            plan.replace(unit.snapshots)
             return []
         return plan.add(unit.appends)
     except Exception as error:
@@ -135,24 +133,20 @@ class GroupCommitFront(ABC):
         check_appends(appends)
         return await self._submit(appends, None)
 
-    async def replace_snapshots(
-        self, snapshots: Mapping[str, StreamSnapshot], *, recount_tallies: bool = False
-    ) -> None:
-        """Overwrite the folded state of existing streams; ValueError names unknown ones.
-        ``recount_tallies``: then count every mission's tallies afresh from the streams."""
-        if snapshots or recount_tallies:
-            await self._submit((), dict(snapshots), recount_tallies)
+    async def replace_snapshots(self, snapshots: Mapping[str, StreamSnapshot]) -> None:
+        """Overwrite the folded state of existing streams; ValueError names unknown ones."""
+        if snapshots:
+            await self._submit((), dict(snapshots))
 
     async def _submit(
         self,
         appends: Sequence[AppendRequest],
         snapshots: Mapping[str, StreamSnapshot] | None,
-        recount: bool = False,
     ) -> list[AppendResult]:
         if self._closing:
             raise StoreUnavailableError("the store is closed")
         future: asyncio.Future[list[AppendResult]] = self._loop.create_future()
-        self._pending.append(Unit(future, appends, snapshots, recount))
+        self._pending.append(Unit(future, appends, snapshots))
         self._wakeup.set()
         return await future
 

@@ -15,7 +15,8 @@ Its migrations run when the store opens (``store/migrations.py``), recorded per 
 in ``projection_versions``. A projection installed on a log that already holds events, or
 one whose pending migrations ask for it (``Migration.rebuilds``), is rebuilt from the log in
 that same transaction: its ``reset`` statement, then the whole log handed to ``handle``
-stream by stream (:attr:`InlineBatch.rebuilding`). ``EventStore.rebuild(name)`` does the same
+stream by stream (:attr:`InlineBatch.rebuilding`), event by event or as each stream's
+current row (``rebuild_from``). ``EventStore.rebuild(name)`` does the same
 on demand. Reads are named reads of its SQL: ``EventStore.query(name, read, parameters)``.
 
 SQL: ``{schema}`` in a statement is the log's schema (``main`` on SQLite), so tables are
@@ -96,6 +97,9 @@ class InlineProjection(Protocol):
     name: str
     # The event types whose events it is given in InlineBatch.events (none: rows only).
     handles: frozenset[str]
+    # What a rebuild hands it: "events" (the log folded event by event, one change each)
+    # or "rows" (each stream's current row, as a change from nothing).
+    rebuild_from: str
 
     def sql(self, engine: str) -> Mapping[str, str]:
         """Its statements by name, for ``engine``; ``reset`` empties its tables."""
@@ -134,6 +138,8 @@ def check_projections(projections: Sequence[InlineProjection]) -> None:
         if not name or not all(c.islower() or c == "_" for c in name) or name in seen:
             raise ValueError(f"projection names must be distinct lower-case words: {name!r}")
         seen.add(name)
+        if projection.rebuild_from not in ("events", "rows"):
+            raise ValueError(f"projection {name!r} rebuilds from 'events' or 'rows'")
         for engine in ENGINES:
             if "reset" not in projection.sql(engine):
                 raise ValueError(f"projection {name!r} has no reset statement for {engine}")

@@ -19,15 +19,14 @@ from incidents.store.inline import InlineProjection, check_projections, qualifie
 from incidents.store.migrations import migrate_projection, projection_migrations, with_projections
 from incidents.store.plan import (
     AppendPlan,
+    Step,
     StoredIdentity,
     StreamRecord,
-    TallyChanges,
     check_appends,
     check_limit,
     format_time,
     history_streams,
     recording_time,
-    tally_changes,
 )
 from incidents.store.plan import id_bytes as _id_bytes
 from incidents.store.protocol import (
@@ -37,7 +36,6 @@ from incidents.store.protocol import (
     Direction,
     ExpectedVersion,
     LogHead,
-    MissionTally,
     ProposedEvent,
     RecordedEvent,
     StoreUnavailableError,
@@ -60,12 +58,44 @@ from incidents.store.writer import (
 
 
 class _MemoryDialect(SqliteDialect):
-    """The rebuild reads the log from the store's own list: its rows are the events."""
+    """A rebuild reads the log from the store's own lists: its rows are the events, or
+    (stream id, record) pairs."""
 
     @staticmethod
     def event(row: Any) -> RecordedEvent:
         assert isinstance(row, RecordedEvent)
         return row
+
+    @staticmethod
+    def record(row: Any) -> StreamRecord:
+        assert isinstance(row[1], StreamRecord)
+        return row[1]
+
+
+# The log's streams table as the SQL stores have it, which a projection's SQL may read;
+# the memory store keeps a copy beside the projections' tables.
+_STREAMS_TABLE = (
+    "CREATE TABLE streams (stream_id TEXT PRIMARY KEY, category TEXT NOT NULL,"
+    " version INTEGER NOT NULL, state BLOB NOT NULL, mission TEXT, is_open INTEGER NOT NULL,"
+    " last_position INTEGER NOT NULL, updated_at TEXT NOT NULL)"
+)
+_COPY_STREAM = "INSERT OR REPLACE INTO streams VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def _stream_columns(step: Step) -> tuple[object, ...]:
+    """A stream's row in the copy of the streams table, after a step."""
+    record = step.after
+    snapshot = record.snapshot
+    return (
+        step.stream_id,
+        record.category,
+        record.version,
+        snapshot.state,
+        snapshot.mission,
+        int(snapshot.is_open),
+        record.last_position,
+        format_time(record.updated_at),
+    )
 
 
 class MemoryEventStore:
@@ -90,8 +120,6 @@ class MemoryEventStore:
         self._identities: dict[UUID, StoredIdentity] = {}
         self._streams: dict[str, StreamRecord] = {}
         self._stream_positions: dict[str, list[int]] = {}
-        self._tallies: dict[str, dict[str, int]] = {}
-        self._latest: dict[str, tuple[int, datetime]] = {}
         self._changed = asyncio.Event()
         self._closed = False
         self._revision = 0
@@ -101,6 +129,7 @@ class MemoryEventStore:
             self._tables = sqlite3.connect(
                 ":memory:", isolation_level=None, check_same_thread=False
             )
+            self._tables.execute(_STREAMS_TABLE)
             self._statements = with_projections(
                 load_sql("sqlite"), projections, "sqlite", SUBSTITUTIONS
             )
@@ -118,6 +147,15 @@ class MemoryEventStore:
             assert isinstance(after_id, str) and isinstance(after_version, int)
             assert isinstance(limit, int)
             return list(self._by_stream((after_id, after_version), limit))
+        if statement.name == "move_snapshots_revision":
+            self._revision += 1
+            return None
+        if statement.name == "fill_streams":
+            (after,) = statement.parameters
+            assert isinstance(after, str)
+            ids = sorted(self._streams, key=_id_bytes)
+            start = bisect_right(ids, _id_bytes(after), key=_id_bytes)
+            return [(id_, self._streams[id_]) for id_ in ids[start : start + 1000]]
         assert self._tables is not None
         return run_statement(self._tables, self._statements, statement)
 
@@ -125,6 +163,9 @@ class MemoryEventStore:
         """A plan's rows in the projections' tables, in a transaction of their own."""
         yield Statement("begin")
         try:
+            yield Statement(
+                "", rows=[_stream_columns(step) for step in plan.steps], text=_COPY_STREAM
+            )
             yield from project(self._projections, self.engine, plan.steps, plan.events)
             yield Statement("commit")
         except ConstraintViolation as violation:
@@ -322,65 +363,16 @@ class MemoryEventStore:
         ]
         return chosen if limit is None else chosen[:limit]
 
-    async def replace_snapshots(
-        self, snapshots: Mapping[str, StreamSnapshot], *, recount_tallies: bool = False
-    ) -> None:
-        """Overwrite the folded state of existing streams; ValueError names unknown ones.
-        ``recount_tallies``: then count every mission's tallies afresh from the streams."""
+    async def replace_snapshots(self, snapshots: Mapping[str, StreamSnapshot]) -> None:
+        """Overwrite the folded state of existing streams; ValueError names unknown ones."""
         async with self._lock:
             if self._closed:
                 raise StoreUnavailableError("the store is closed")
             plan = AppendPlan(self._rules, self._head(), datetime.now(UTC), {}, self._streams)
-            plan.replace(snapshots, recount_tallies=recount_tallies)
+            plan.replace(snapshots)
             self._project(plan)
-            if plan.recounts:
-                self._streams.update(plan.changed_streams)
-                self._recount()
-            else:
-                changes = tally_changes(plan.changed_streams, self._streams.get)
-                self._streams.update(plan.changed_streams)
-                self._count(changes)
+            self._streams.update(plan.changed_streams)
             self._revision += 1
-
-    def _recount(self) -> None:
-        """Every mission's tallies and latest, counted afresh from the streams: the changes
-        of writing every stream over none."""
-        self._tallies.clear()
-        self._latest.clear()
-        self._count(tally_changes(self._streams, lambda _: None))
-
-    async def mission_tallies(self) -> list[MissionTally]:
-        """Per mission named by a stream with tallies: label counts and latest, by mission."""
-        tallies = []
-        for mission in sorted(set(self._tallies) | set(self._latest), key=_id_bytes):
-            counts = {label: n for label, n in self._tallies.get(mission, {}).items() if n}
-            position, recorded_at = self._latest.get(mission, (0, None))
-            tallies.append(MissionTally(mission, counts, position, recorded_at))
-        return tallies
-
-    def _count(self, changes: TallyChanges) -> None:
-        """Apply a plan's tally changes, once its streams are in ``_streams``."""
-        for (mission, label), delta in changes.counts.items():
-            bucket = self._tallies.setdefault(mission, {})
-            bucket[label] = bucket.get(label, 0) + delta
-            if not bucket[label]:
-                del bucket[label]
-                if not bucket:
-                    del self._tallies[mission]
-        for mission, candidate in changes.latest.items():
-            stored = self._latest.get(mission)
-            if stored is None or candidate[0] > stored[0]:
-                self._latest[mission] = candidate
-        for mission in changes.stale:
-            found = [
-                (record.last_position, record.updated_at)
-                for record in self._streams.values()
-                if record.snapshot.mission == mission and record.snapshot.tallies
-            ]
-            if found:
-                self._latest[mission] = max(found, key=lambda pair: pair[0])
-            else:
-                self._latest.pop(mission, None)
 
     async def head(self) -> LogHead:
         """The last position and hash in the log."""
@@ -419,9 +411,7 @@ class MemoryEventStore:
             return
         self._events.extend(plan.events)
         self._identities.update(plan.new_identities)
-        changes = tally_changes(plan.changed_streams, self._streams.get)
         self._streams.update(plan.changed_streams)
-        self._count(changes)
         for event in plan.events:
             self._stream_positions.setdefault(event.stream_id, []).append(event.position)
         if plan.events:

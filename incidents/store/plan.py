@@ -10,7 +10,7 @@ request the same way, down to the error and its ``append_index``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from hashlib import sha256 as _sha256
 from typing import NamedTuple
@@ -110,65 +110,18 @@ class Step(NamedTuple):
     events: tuple[RecordedEvent, ...]
 
 
-class TallyChanges(NamedTuple):
-    """What a plan does to the mission tallies, for an adapter to write with the streams.
-
-    ``counts`` are the non-zero changes of (mission, label) counts; ``latest`` the greatest
-    (last_position, updated_at) per mission among the changed streams that carry tallies
-    (the stored latest is to become the greater of the two); ``stale`` the missions that a
-    stream carrying tallies left (moved away, or lost its labels): their latest is to be
-    found again among their streams once the changed rows are written.
-    """
-
-    counts: dict[tuple[str, str], int]
-    latest: dict[str, tuple[int, datetime]]
-    stale: set[str]
-
-
 def refreshed(rules: StreamRules, records: Mapping[str, StreamRecord]) -> dict[str, StreamRecord]:
     """The records whose snapshot the rules now encode otherwise (folding no events onto it:
-    its state re-encoded, its labels derived afresh), with that snapshot; for a migration."""
+    its state re-encoded), with that snapshot; for a migration."""
     changed: dict[str, StreamRecord] = {}
     for stream_id, record in records.items():
         fresh = rules.apply(stream_id, record.snapshot, ())
         snapshot = record.snapshot
-        if fresh.state != snapshot.state or tuple(fresh.tallies) != snapshot.tallies:
+        if fresh.state != snapshot.state:
             changed[stream_id] = record._replace(
-                snapshot=msgspec.structs.replace(
-                    snapshot, state=fresh.state, tallies=tuple(fresh.tallies)
-                )
+                snapshot=msgspec.structs.replace(snapshot, state=fresh.state)
             )
     return changed
-
-
-def tally_changes(
-    changed: Mapping[str, StreamRecord], before: Callable[[str], StreamRecord | None]
-) -> TallyChanges:
-    """The tally changes of writing ``changed`` over the rows ``before`` gives."""
-    counts: dict[tuple[str, str], int] = {}
-    latest: dict[str, tuple[int, datetime]] = {}
-    stale: set[str] = set()
-    for stream_id, record in changed.items():
-        new = record.snapshot
-        old_record = before(stream_id)
-        old = None if old_record is None else old_record.snapshot
-        if old is not None and old.mission is not None and old.tallies:
-            if old.mission != new.mission or not new.tallies:
-                stale.add(old.mission)
-            if old.mission != new.mission or old.tallies != new.tallies:
-                for label in old.tallies:
-                    key = (old.mission, label)
-                    counts[key] = counts.get(key, 0) - 1
-        if new.mission is None or not new.tallies:
-            continue
-        if old is None or old.mission != new.mission or old.tallies != new.tallies:
-            for label in new.tallies:
-                key = (new.mission, label)
-                counts[key] = counts.get(key, 0) + 1
-        candidate = (record.last_position, record.updated_at)
-        if new.mission not in latest or candidate[0] > latest[new.mission][0]:
-            latest[new.mission] = candidate
-    return TallyChanges({key: delta for key, delta in counts.items() if delta}, latest, stale)
 
 
 def verbatim_appends(events: Sequence[RecordedEvent]) -> list[AppendRequest]:
@@ -275,10 +228,8 @@ class AppendPlan:
         self._histories: dict[str, Sequence[RecordedEvent]] = dict(histories or {})
         # What this plan adds, in log order; the adapter persists exactly these.
         self.events: list[RecordedEvent] = []
-        # Whether it replaces snapshots (the adapter then moves the snapshots revision), and
-        # whether the adapter then counts every mission's tallies afresh from the streams.
+        # Whether it replaces snapshots (the adapter then moves the snapshots revision).
         self.replaces = False
-        self.recounts = False
         self.new_identities: dict[UUID, StoredIdentity] = {}
         self.changed_streams: dict[str, StreamRecord] = {}
         # Each append (and each replaced snapshot) in log order: the stream, its record
@@ -332,16 +283,12 @@ class AppendPlan:
                     self._histories[stream_id] = history
             raise
 
-    def replace(
-        self, snapshots: Mapping[str, StreamSnapshot], *, recount_tallies: bool = False
-    ) -> None:
-        """Stage new snapshots for existing streams; versions and positions stay as they are.
-        ``recount_tallies``: the adapter counts every mission's tallies afresh as well."""
+    def replace(self, snapshots: Mapping[str, StreamSnapshot]) -> None:
+        """Stage new snapshots for existing streams; versions and positions stay as they are."""
         unknown = sorted(stream_id for stream_id in snapshots if self.stream(stream_id) is None)
         if unknown:
             raise ValueError(f"no events in streams {unknown}: nothing to replace")
         self.replaces = True
-        self.recounts = self.recounts or recount_tallies
         for stream_id, snapshot in snapshots.items():
             record = self.stream(stream_id)
             assert record is not None  # checked just above

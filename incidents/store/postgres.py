@@ -32,7 +32,6 @@ import functools
 import hashlib
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
 from typing import Any, Protocol, cast
 from uuid import UUID
 
@@ -44,6 +43,7 @@ from incidents.store.batching import Outcome as _Outcome
 from incidents.store.batching import Unit as _Unit
 from incidents.store.inline import InlineProjection, check_projections
 from incidents.store.migrations import (
+    check_registered,
     load_migrations,
     migrate,
     migrate_projection,
@@ -59,7 +59,6 @@ from incidents.store.protocol import (
     ConnectionLostError,
     CorruptStoreError,
     LogHead,
-    MissionTally,
     ReadOnlyStoreError,
     RecordedEvent,
     StorageFullError,
@@ -213,27 +212,12 @@ def _event_from_row(row: Any) -> RecordedEvent:
 
 
 def _record_from_row(row: Any) -> StreamRecord:
-    # A row read with its tallies (load_streams).
-    tallies = () if row[8] is None else tuple(row[8])
-    return StreamRecord(
-        row[1], row[2], StreamSnapshot(row[3], row[4], row[5], tallies), row[6], row[7]
-    )
+    # A row of load_streams or fill_streams.
+    return StreamRecord(row[1], row[2], StreamSnapshot(row[3], row[4], row[5]), row[6], row[7])
 
 
 def _stream_row(row: Any) -> StreamRow:
     return StreamRow(row[0], row[1], row[2], msgspec.Raw(row[3]), row[4], row[5], row[6], row[7])
-
-
-# A text[] of a stream's tallies travels as one text inside a text[] parameter (arrays
-# of arrays must be rectangular); NULL for none.
-_encode_tallies = msgspec.json.Encoder().encode
-
-
-def _tallies_text(tallies: tuple[str, ...]) -> str | None:
-    """A stream's tallies as a Postgres array literal, NULL for none."""
-    if not tallies:
-        return None
-    return "{" + ",".join(_encode_tallies(label).decode() for label in tallies) + "}"
 
 
 async def _keep_session(connection: object) -> None:
@@ -249,7 +233,6 @@ class _Dialect:
     upserts_streams = True
     announces = True
     engine = "postgres"
-    tallies = staticmethod(_tallies_text)
     record = staticmethod(_record_from_row)
     event = staticmethod(_event_from_row)
 
@@ -526,25 +509,6 @@ class PostgresEventStore(SqlEventStore):
             sql += f" LIMIT ${len(parameters)}::bigint"
         return sql, parameters
 
-    async def mission_tallies(self) -> list[MissionTally]:
-        """Per mission named by a stream with tallies: label counts and latest, by mission.
-
-        Two small tables the writer keeps in the append's transaction; one read of both.
-        """
-        counts: dict[str, dict[str, int]] = {}
-        latest: dict[str, tuple[int, datetime]] = {}
-        rows = await self._fetch(self._statement("mission_tallies"), ())
-        for mission, label, number, recorded_at in rows:
-            if label is None:
-                latest[mission] = (number, recorded_at)
-            else:
-                counts.setdefault(mission, {})[label] = number
-        tallies = []
-        for mission in sorted(counts.keys() | latest.keys(), key=str.encode):
-            position, recorded_at = latest.get(mission, (0, None))
-            tallies.append(MissionTally(mission, counts.get(mission, {}), position, recorded_at))
-        return tallies
-
     async def rebuild(self, projection: str) -> None:
         """Fill a registered projection's tables afresh from the log, in one transaction
         on a connection of its own, under the lock appends take."""
@@ -644,6 +608,7 @@ async def _migrate(
         batches = writer.batches
         fills = {3: batches.refresh_snapshots}
         applied = await drive_async(migrate(migrations, _Dialect.time, fills), writer.run)
+        await drive_async(check_registered(projections), writer.run)
         for projection in projections:
             steps = projection_migrations(projection, "postgres", substitutions)
             rebuild = functools.partial(batches.rebuild, projection)

@@ -10,10 +10,7 @@ acknowledged before it, and no read replays the log.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import datetime
 from typing import Any, Protocol
-
-import msgspec
 
 from incidents.core.envelope import (
     GENESIS_HASH,
@@ -64,7 +61,6 @@ __all__ = [
     "ExpectedVersion",
     "InvalidAppendError",
     "LogHead",
-    "MissionTally",
     "ProposedEvent",
     "ReadOnlyStoreError",
     "RecordedEvent",
@@ -79,20 +75,6 @@ __all__ = [
     "category_of",
     "is_valid_stream_id",
 ]
-
-
-class MissionTally(msgspec.Struct, frozen=True):
-    """What the streams that name one mission and carry tallies add up to.
-
-    ``counts`` maps each label to how many such streams carry it (labels with no stream are
-    left out); ``latest_position`` and ``latest_recorded_at`` are the ``last_position`` and
-    ``updated_at`` of the one of them appended to last.
-    """
-
-    mission: str
-    counts: dict[str, int]
-    latest_position: int = 0
-    latest_recorded_at: datetime | None = None
 
 
 class EventStore(Protocol):
@@ -188,23 +170,11 @@ class EventStore(Protocol):
         """
         ...
 
-    async def replace_snapshots(
-        self, snapshots: Mapping[str, StreamSnapshot], *, recount_tallies: bool = False
-    ) -> None:
+    async def replace_snapshots(self, snapshots: Mapping[str, StreamSnapshot]) -> None:
         """Overwrite the folded state of the given streams (``incidents replay --repair``).
 
-        Touches no event; versions and last positions stay as they are. Mission tallies
-        follow the new snapshots; with ``recount_tallies`` (even with no snapshot) every
-        mission's tallies and latest are counted afresh from the streams' rows, in the
-        same transaction, mending tallies that differ from their streams.
-        """
-        ...
-
-    async def mission_tallies(self) -> list[MissionTally]:
-        """Per mission named by a stream with tallies: label counts and latest, by mission.
-
-        Kept in the append's transaction, so it agrees with ``list_streams`` read at the
-        same moment: a stream's labels count under its mission, once.
+        Touches no event; versions and last positions stay as they are. Inline projections
+        are handed the changes like an append's.
         """
         ...
 
@@ -226,10 +196,10 @@ class EventStore(Protocol):
         ...
 
     async def snapshots_revision(self) -> int:
-        """How many times :meth:`replace_snapshots` has committed on this log, from any
-        process (0 when never): stream states change by appends, which the log shows, and by
-        replacements, which only this shows. A reader that holds states reads them again
-        when it moves."""
+        """How many times :meth:`replace_snapshots` or :meth:`rebuild` has committed on
+        this log, from any process (0 when never): stream states and inline projections
+        change by appends, which the log shows, and by replacements and rebuilds, which only
+        this shows. A reader that holds what it read reads it again when it moves."""
         ...
 
     def watch(self) -> AsyncIterator[int]:

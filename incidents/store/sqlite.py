@@ -52,6 +52,7 @@ from incidents.store.batching import Unit as _Unit
 from incidents.store.inline import InlineProjection, check_projections
 from incidents.store.migrations import (
     MIGRATIONS,
+    check_registered,
     migrate,
     migrate_projection,
     projection_migrations,
@@ -66,7 +67,6 @@ from incidents.store.plan import (
 from incidents.store.protocol import (
     GENESIS_HASH,
     LogHead,
-    MissionTally,
     RecordedEvent,
     StoreUnavailableError,
     StreamRow,
@@ -90,25 +90,7 @@ _EVENT_COLUMNS = (
 )
 _STREAM_COLUMNS = "stream_id, category, version, state, mission, is_open, last_position, updated_at"
 
-# Every mission with a stream carrying tallies has its latest, so the missions come from
-# mission_latest; all of it as one JSON document (one row for the reader to hand over).
-_MISSION_TALLIES = (
-    "SELECT json_group_array(json_array(mission, position, recorded_at, json(("
-    "SELECT json_group_object(label, count) FROM mission_tallies AS t"
-    " WHERE t.mission = l.mission AND count != 0)))) FROM mission_latest AS l"
-)
 _encode = msgspec.json.Encoder().encode
-_decode_tallies = msgspec.json.Decoder(tuple[str, ...]).decode
-_decode_mission_tallies = msgspec.json.Decoder(
-    list[tuple[str, int, datetime, dict[str, int]]]
-).decode
-
-
-def _tallies_text(tallies: tuple[str, ...]) -> str | None:
-    """The ``streams.tallies`` column: a JSON array, NULL for none (what _FIND_LATEST skips)."""
-    return _encode(tallies).decode() if tallies else None
-
-
 # SQLITE_BUSY and SQLITE_LOCKED with their extended codes (the low byte is the primary code).
 _BUSY_CODES = frozenset(
     code for code in range(0, 4096) if code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
@@ -169,13 +151,11 @@ def _event_from_row(row: Any) -> RecordedEvent:
 
 
 def _record_from_row(row: Any) -> StreamRecord:
-    # A row read with its tallies (_LOAD_STREAMS).
+    # A row of load_streams or fill_streams.
     return StreamRecord(
         row[1],
         row[2],
-        StreamSnapshot(
-            bytes(row[3]), row[4], bool(row[5]), () if row[8] is None else _decode_tallies(row[8])
-        ),
+        StreamSnapshot(bytes(row[3]), row[4], bool(row[5])),
         row[6],
         parse_time(row[7]),
     )
@@ -206,7 +186,6 @@ class SqliteDialect:
     read_time = staticmethod(parse_time)
     event_id = staticmethod(str)
     flag = staticmethod(int)
-    tallies = staticmethod(_tallies_text)
     record = staticmethod(_record_from_row)
     event = staticmethod(_event_from_row)
 
@@ -238,7 +217,10 @@ def run_statement(
                     connection.execute("ROLLBACK")
             return None
         if statement.text is not None:
-            connection.execute(statement.text, statement.parameters)
+            if statement.rows is not None:
+                connection.executemany(statement.text, statement.rows)
+            else:
+                connection.execute(statement.text, statement.parameters)
             return None
         if statement.rows is not None:
             (sql,) = statements[statement.name]
@@ -277,6 +259,7 @@ def apply_migrations(
     batches = None if rules is None else BatchWriter(SqliteDialect(), rules, projections)
     fills = None if batches is None else {3: batches.refresh_snapshots}
     applied = drive_sync(migrate(MIGRATIONS, format_time, fills), run)
+    drive_sync(check_registered(projections), run)
     for projection in projections:
         assert batches is not None
         migrations = projection_migrations(projection, "sqlite", SUBSTITUTIONS)
@@ -537,21 +520,6 @@ class SqliteEventStore(SqlEventStore):
             sql += " LIMIT ?"
             parameters.append(limit)
         return sql, parameters
-
-    async def mission_tallies(self) -> list[MissionTally]:
-        """Per mission named by a stream with tallies: label counts and latest, by mission.
-
-        Two small tables the writer keeps in the append's transaction, read as one JSON
-        document.
-        """
-        rows = list(await self._fetch(_MISSION_TALLIES, ()))
-        found = _decode_mission_tallies(rows[0][0]) if rows and rows[0][0] else []
-        return [
-            MissionTally(mission, counts, position, recorded_at)
-            for mission, position, recorded_at, counts in sorted(
-                found, key=lambda item: item[0].encode()
-            )
-        ]
 
     async def rebuild(self, projection: str) -> None:
         """Fill a registered projection's tables afresh from the log, in one transaction

@@ -35,11 +35,9 @@ from incidents.store.plan import (
     Step,
     StoredIdentity,
     StreamRecord,
-    TallyChanges,
     history_streams,
     recording_time,
     refreshed,
-    tally_changes,
 )
 from incidents.store.protocol import (
     GENESIS_HASH,
@@ -123,7 +121,7 @@ def project(
 ) -> Batch[None]:
     """Run each projection's statements for these steps (a batch's appends and replaced
     snapshots, in log order); a constraint one of them breaks is raised naming it."""
-    if not steps:
+    if not steps or not projections:
         return
     changes = tuple(_change(step) for step in steps)
     for projection in projections:
@@ -169,10 +167,6 @@ class Dialect(Protocol):
         """A boolean as the database stores it."""
         ...
 
-    def tallies(self, tallies: tuple[str, ...]) -> object:
-        """A stream's labels as its ``tallies`` column holds them (NULL for none)."""
-        ...
-
     def keys(self, values: Sequence[object]) -> object:
         """A list of keys as one parameter (``WHERE x IN`` that list)."""
         ...
@@ -186,7 +180,7 @@ class Dialect(Protocol):
         ...
 
     def record(self, row: Row) -> StreamRecord:
-        """A row of load_streams (the stream's columns, then its tallies)."""
+        """A row of load_streams (the stream's columns)."""
         ...
 
     def event(self, row: Row) -> RecordedEvent:
@@ -272,10 +266,9 @@ class BatchWriter:
         raise AssertionError("unreachable: the second attempt always returns")
 
     def refresh_snapshots(self) -> Batch[None]:
-        """Migration 3's data, and migration 2's, for a database with streams, inside the
-        migration's transaction: each stream's snapshot as the rules now encode it (3:
-        without the events it used to carry) and its labels (2), from the rules folding no
-        events onto it; then the missions' tallies from the labels that changed."""
+        """Migration 3's data, for a database with streams, inside the migration's
+        transaction: each stream's snapshot as the rules now encode it (without the events
+        it used to carry), from the rules folding no events onto it."""
         dialect = self._dialect
         after = ""
         while rows := (yield Statement("fill_streams", (after,), fetch=True)):
@@ -284,23 +277,30 @@ class BatchWriter:
             if changed:
                 yield Statement(
                     "set_snapshots",
-                    rows=[
-                        (stream_id, r.snapshot.state, dialect.tallies(r.snapshot.tallies))
-                        for stream_id, r in changed.items()
-                    ],
+                    rows=[(stream_id, r.snapshot.state) for stream_id, r in changed.items()],
                 )
-            yield from self._write_tallies(tally_changes(changed, before.get))
             after = rows[-1][0]
 
     def rebuild(self, projection: InlineProjection) -> Batch[None]:
         """Fill a projection's tables afresh from the log, inside a transaction the caller
-        opened: its ``reset``, then every stream's events folded one at a time with the
-        rules, each event a change handed to the projection (``rebuilding``), stream by
-        stream."""
+        opened: its ``reset``, then (``rebuild_from`` "events") every stream's events folded
+        one at a time with the rules, each event a change handed to the projection, stream
+        by stream, or ("rows") every stream's current row as a change from nothing, by
+        stream id; ``rebuilding`` set. The snapshots revision moves, so readers that hold
+        what they read let go of it."""
         yield Statement("lock", fetch=True)
+        # Readers that hold what they read let go of it, as after a repair.
+        yield Statement("move_snapshots_revision")
         yield Statement(qualified(projection.name, "reset"))
         rules = self._rules
         dialect = self._dialect
+        if projection.rebuild_from == "rows":
+            last = ""
+            while rows := (yield Statement("fill_streams", (last,), fetch=True)):
+                rows_now = [Step(row[0], None, dialect.record(row), ()) for row in rows]
+                yield from project((projection,), dialect.engine, rows_now, (), rebuilding=True)
+                last = rows[-1][0]
+            return
         after: tuple[str, int] = ("", 0)
         stream_id = ""
         record: StreamRecord | None = None
@@ -548,7 +548,6 @@ class BatchWriter:
                 dialect.flag(snapshot.is_open),
                 record.last_position,
                 recorded if record.updated_at is recorded_at else dialect.time(record.updated_at),
-                dialect.tallies(snapshot.tallies),
             )
             before = plan.stored_stream(stream_id)
             if before is None:
@@ -571,35 +570,8 @@ class BatchWriter:
             ):
                 if rows:
                     yield Statement(name, rows=rows)
-        if plan.recounts:
-            yield Statement("recount_tallies")
-        else:
-            yield from self._write_tallies(tally_changes(plan.changed_streams, plan.stored_stream))
         if plan.replaces:
             yield Statement("move_snapshots_revision")
-
-    def _write_tallies(self, changes: TallyChanges) -> Batch[None]:
-        """Apply tally changes, once the streams they come from are written: counts move by
-        the changes; a mission's latest rises to a changed stream's position, or is looked
-        for again among its streams when one left it."""
-        if changes.counts:
-            yield Statement(
-                "add_tallies",
-                rows=[(mission, label, n) for (mission, label), n in changes.counts.items()],
-            )
-        if changes.latest:
-            time = self._dialect.time
-            yield Statement(
-                "raise_latest",
-                rows=[
-                    (mission, position, time(recorded_at))
-                    for mission, (position, recorded_at) in changes.latest.items()
-                ],
-            )
-        if changes.stale:
-            stale = [(mission,) for mission in sorted(changes.stale)]
-            yield Statement("forget_latest", rows=stale)
-            yield Statement("find_latest", rows=stale)
 
     def _announce(self, start: int, head: LogHead) -> Batch[None]:
         """Tell other processes the new head, where the engine can (delivered on commit)."""

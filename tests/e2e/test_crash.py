@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from incidents.domain.rules import DomainRules
+from incidents.projections.inline import inline_projections
 from incidents.projections.replay import replay
 from incidents.store.chain import verify_log
 from incidents.store.factory import open_store
@@ -96,7 +97,9 @@ async def _round(server: ServedProcess, acknowledged: set[str], rng: random.Rand
 
 
 async def _check(database: Path, acknowledged: set[str]) -> int:
-    store = await open_store(f"sqlite:///{database}", DomainRules())
+    store = await open_store(
+        f"sqlite:///{database}", DomainRules(), projections=inline_projections()
+    )
     try:
         stored: set[str] = set()
         positions: list[int] = []

@@ -96,13 +96,13 @@ def test_replay_repairs_mission_tallies_tampered_with_on_their_own(seeded: Path)
     runner = CliRunner()
     with sqlite3.connect(seeded) as connection:
         before = connection.execute(
-            "SELECT mission, label, count FROM mission_tallies ORDER BY mission, label"
+            "SELECT mission, label, count FROM missions_counts ORDER BY mission, label"
         ).fetchall()
-        latest = connection.execute("SELECT * FROM mission_latest ORDER BY mission").fetchall()
+        latest = connection.execute("SELECT * FROM missions_latest ORDER BY mission").fetchall()
         assert before and latest
-        connection.execute("UPDATE mission_tallies SET count = count + 7")
+        connection.execute("UPDATE missions_counts SET count = count + 7")
         connection.execute(
-            "DELETE FROM mission_latest WHERE rowid = (SELECT min(rowid) FROM mission_latest)"
+            "DELETE FROM missions_latest WHERE rowid = (SELECT min(rowid) FROM missions_latest)"
         )
 
     # when replay runs, then it finds the missions' tallies differ, and names no stream
@@ -117,11 +117,11 @@ def test_replay_repairs_mission_tallies_tampered_with_on_their_own(seeded: Path)
     with sqlite3.connect(seeded) as connection:
         assert (
             connection.execute(
-                "SELECT mission, label, count FROM mission_tallies ORDER BY mission, label"
+                "SELECT mission, label, count FROM missions_counts ORDER BY mission, label"
             ).fetchall()
             == before
         )
-        assert connection.execute("SELECT * FROM mission_latest ORDER BY mission").fetchall() == (
+        assert connection.execute("SELECT * FROM missions_latest ORDER BY mission").fetchall() == (
             latest
         )
     again = runner.invoke(main, ["replay", "--database", str(seeded)])
@@ -201,10 +201,10 @@ def test_replay_reports_mission_tallies_that_drifted_from_the_log(seeded: Path) 
     # Given a missions summary count changed behind the service's back
     with sqlite3.connect(seeded) as connection:
         (mission, label) = connection.execute(
-            "SELECT mission, label FROM mission_tallies ORDER BY mission, label LIMIT 1"
+            "SELECT mission, label FROM missions_counts ORDER BY mission, label LIMIT 1"
         ).fetchone()
         connection.execute(
-            "UPDATE mission_tallies SET count = count + 1 WHERE mission = ? AND label = ?",
+            "UPDATE missions_counts SET count = count + 1 WHERE mission = ? AND label = ?",
             (mission, label),
         )
     # When the log is replayed, then that mission is named and the exit code is 1

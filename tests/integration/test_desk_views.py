@@ -20,6 +20,7 @@ from incidents.http.app import create_app
 from incidents.http.auth import tokens_of
 from incidents.projections.desk import all_missions_touched, references, timeline_view
 from incidents.projections.desk_index import DeskIndex
+from incidents.projections.inline import inline_projections
 from incidents.seeding import seed_files
 from incidents.settings import Settings
 from incidents.store.factory import open_store
@@ -159,7 +160,7 @@ async def test_france_and_azerbaijan_reached_the_recall(seeded: AsyncTestClient[
 
 async def test_held_views_equal_the_views_folded_afresh(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'gen.db'}", reply_window_days=30)
-    store = await open_store(settings.database_url, DomainRules(), settings)
+    store = await open_store(settings.database_url, DomainRules(), settings, inline_projections())
     try:
         world, events = planned_events(3000, seed=11, missions=12)
         clock = datetime(2026, 1, 1, tzinfo=UTC)

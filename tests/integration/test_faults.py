@@ -25,6 +25,7 @@ from incidents.domain.rules import DomainRules
 from incidents.http.app import create_app
 from incidents.http.auth import tokens_of
 from incidents.http.faults import quick_check
+from incidents.projections.inline import inline_projections
 from incidents.settings import Settings
 from incidents.store.factory import open_store
 
@@ -99,7 +100,7 @@ async def test_after_a_corrupt_file_is_met_every_write_is_refused(
 
 async def test_a_file_that_fails_quick_check_at_start_refuses_writes(tmp_path: Path) -> None:
     path = tmp_path / "damaged.db"
-    store = await open_store(f"sqlite:///{path}", DomainRules())
+    store = await open_store(f"sqlite:///{path}", DomainRules(), projections=inline_projections())
     await store.close()
     # Damage the root page of one index: the tables still open, quick_check does not pass.
     with closing(sqlite3.connect(path)) as connection:
@@ -123,7 +124,7 @@ async def test_a_file_that_fails_quick_check_at_start_refuses_writes(tmp_path: P
 
 async def test_the_log_and_its_wal_are_created_for_their_owner_only(tmp_path: Path) -> None:
     path = tmp_path / "private.db"
-    store = await open_store(f"sqlite:///{path}", DomainRules())
+    store = await open_store(f"sqlite:///{path}", DomainRules(), projections=inline_projections())
     try:
         created = sorted(glob.glob(f"{path}*"))
         assert str(path) in created

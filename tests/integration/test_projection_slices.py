@@ -14,6 +14,7 @@ from incidents.domain.rules import DomainRules
 from incidents.domain.state import decode_state
 from incidents.projections import reader, states
 from incidents.projections.incidents_by_mission import incidents_view
+from incidents.projections.inline import inline_projections
 from incidents.projections.missions import missions_view
 from incidents.projections.open_protests import open_protests
 from incidents.projections.unanswered_notes import unanswered_notes
@@ -38,7 +39,7 @@ def whole(view: Any) -> Any:
 
 @pytest.fixture
 async def seeded() -> MemoryEventStore:
-    store = MemoryEventStore(DomainRules())
+    store = MemoryEventStore(DomainRules(), inline_projections())
     await load_into(LogService(store), SEEDS)
     return store
 

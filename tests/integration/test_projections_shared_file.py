@@ -7,6 +7,7 @@ from pathlib import Path
 
 from incidents.domain.events import Party, ReplyReceived
 from incidents.domain.rules import DomainRules
+from incidents.projections.inline import inline_projections
 from incidents.projections.reader import Projections
 from incidents.store.protocol import StreamSnapshot
 from incidents.store.sqlite import SqliteEventStore
@@ -16,8 +17,8 @@ from tests.unit.test_projection_pages import NOW, A, append, note, register_miss
 async def test_appends_through_another_store_on_the_same_file_are_seen(tmp_path: Path) -> None:
     # (another process sharing the log)
     path = str(tmp_path / "shared.db")
-    reading = await SqliteEventStore.open(path, DomainRules())
-    writing = await SqliteEventStore.open(path, DomainRules())
+    reading = await SqliteEventStore.open(path, DomainRules(), projections=inline_projections())
+    writing = await SqliteEventStore.open(path, DomainRules(), projections=inline_projections())
     try:
         await register_missions(writing)
         held = Projections(reading, 30, lambda: NOW)
@@ -41,8 +42,8 @@ async def test_appends_through_another_store_on_the_same_file_are_seen(tmp_path:
 async def test_snapshots_repaired_by_another_store_are_seen(tmp_path: Path) -> None:
     # given a reader holding a mission's open note, and another store on the same file
     path = str(tmp_path / "repaired.db")
-    reading = await SqliteEventStore.open(path, DomainRules())
-    writing = await SqliteEventStore.open(path, DomainRules())
+    reading = await SqliteEventStore.open(path, DomainRules(), projections=inline_projections())
+    writing = await SqliteEventStore.open(path, DomainRules(), projections=inline_projections())
     try:
         await register_missions(writing)
         await append(writing, "note-1", note(A, "AZ", "FR", "the fence"), "2022-08-17T00:00:00Z")
@@ -55,7 +56,7 @@ async def test_snapshots_repaired_by_another_store_are_seen(tmp_path: Path) -> N
         assert row is not None
         repaired = bytes(row.state).replace(b"the fence", b"the gate")
         await writing.replace_snapshots(
-            {"note-1": StreamSnapshot(repaired, row.mission, row.is_open, ("note:from:AZ",))}
+            {"note-1": StreamSnapshot(repaired, row.mission, row.is_open)}
         )
 
         # then the held view shows the repaired state, as a fresh reader does

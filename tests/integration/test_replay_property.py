@@ -18,9 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incidents.domain.rules import DomainRules, tallies_of
-from incidents.domain.state import decode_state
+from incidents.domain.rules import DomainRules
 from incidents.http.bodies import EventIn
+from incidents.projections.inline import inline_projections
+from incidents.projections.missions import read_tallies, row_labels
 from incidents.projections.replay import replay
 from incidents.service import LogService
 from incidents.store.protocol import StoreError
@@ -102,7 +103,7 @@ actions = st.lists(
 
 async def _run(adapter: str, steps: list[tuple[str, EventIn]]) -> None:
     with tempfile.TemporaryDirectory() as directory:
-        store = await open_test_store(adapter, Path(directory), DomainRules())
+        store = await open_test_store(adapter, Path(directory), DomainRules(), inline_projections())
         try:
             service = LogService(store)
             mission = _event(
@@ -129,9 +130,7 @@ async def _run(adapter: str, steps: list[tuple[str, EventIn]]) -> None:
             assert report.tally_differences == []
             assert report.events == accepted
             rows = await store.list_streams_after(limit=1000)
-            assert await store.mission_tallies() == recount(
-                rows, lambda row: tallies_of(decode_state(row.category, bytes(row.state)))
-            )
+            assert await read_tallies(store) == recount(rows, row_labels)
         finally:
             await store.close()
 

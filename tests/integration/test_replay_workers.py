@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from incidents.domain.rules import DomainRules
+from incidents.projections.inline import inline_projections
 from incidents.projections.replay import ReplayReport, replay
 from incidents.seeding import load_seeds
 from incidents.settings import Settings
@@ -53,7 +54,9 @@ def _tamper(database: Path, lose_a_row: bool = True) -> None:
 
 
 async def _replay(database: Path, repair: bool = False, **options: object) -> ReplayReport:
-    store = await SqliteEventStore.open(str(database), DomainRules())
+    store = await SqliteEventStore.open(
+        str(database), DomainRules(), projections=inline_projections()
+    )
     try:
         return await replay(store, DomainRules(), repair, **options)  # type: ignore[arg-type]
     finally:

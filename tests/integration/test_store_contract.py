@@ -8,9 +8,7 @@ refused, "Closed" closes a stream and a ``"mission"`` key in the data sets its m
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
-import random
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -29,14 +27,13 @@ from incidents.store.protocol import (
     ExpectedVersion,
     InvalidAppendError,
     LogHead,
-    MissionTally,
     ProposedEvent,
     RuleViolation,
     StoreUnavailableError,
     StreamSnapshot,
 )
 from tests.conftest import FAILSAFE_SECONDS
-from tests.store_rules import labels, proposed, recount, tally
+from tests.store_rules import proposed, tally
 
 
 async def fill(store: EventStore, stream_id: str, count: int, type_: str = "Noted") -> None:
@@ -947,145 +944,6 @@ async def test_a_proposed_event_is_stored_as_given(store: EventStore) -> None:
     assert stored.event_id == event.event_id
     assert bytes(stored.data) == b'{"b":1,"a":[1,2]}'
     assert bytes(stored.metadata) == b'{"correlation_id":"x"}'
-
-
-# Mission tallies
-
-
-async def tallies_now(store: EventStore) -> dict[str, tuple[dict[str, int], int]]:
-    """Each mission's label counts and latest position, as the store keeps them."""
-    return {t.mission: (t.counts, t.latest_position) for t in await store.mission_tallies()}
-
-
-async def recounted(store: EventStore) -> list[MissionTally]:
-    """The tallies counted afresh from every stream row (TallyRules' labels)."""
-    rows = await store.list_streams_after(limit=100_000)
-    return recount(rows, lambda row: labels(row.stream_id, row.is_open))
-
-
-async def test_mission_tallies_follow_appends(store: EventStore) -> None:
-    # given streams naming two missions, one closed, and one naming none
-    x = b'{"mission":"mission-x"}'
-    await store.append("note-a", [proposed("Sent", x)])
-    await store.append("protest-b", [proposed("Lodged", x), proposed("Closed")])
-    await store.append("note-c", [proposed("Sent", b'{"mission":"mission-y"}')])
-    await store.append("note-d", [proposed("Sent")])
-    # when one of them is appended to again
-    await store.append("note-a", [proposed("Closed")])
-
-    # then each mission counts the labels of its streams, and its latest is the last append
-    assert await tallies_now(store) == {
-        "mission-x": ({"note": 1, "protest": 1}, 6),
-        "mission-y": ({"note": 1, "note:open": 1}, 4),
-    }
-    tallies = await store.mission_tallies()
-    note_a = await store.get_stream("note-a")
-    assert note_a is not None and tallies[0].latest_recorded_at == note_a.updated_at
-    assert tallies == await recounted(store)
-
-
-async def test_refused_appends_leave_the_tallies_as_they_were(store: EventStore) -> None:
-    # given a stream of a mission
-    await store.append("note-a", [proposed("Sent", b'{"mission":"mission-x"}')])
-    before = await store.mission_tallies()
-
-    # when an append breaks a rule, and a request of two streams fails on its second
-    with pytest.raises(RuleViolation):
-        await store.append("note-a", [proposed("Closed"), proposed("Forbidden")])
-    with pytest.raises(ConcurrencyError):
-        await store.append_many(
-            [
-                AppendRequest("note-b", [proposed("Sent", b'{"mission":"mission-x"}')]),
-                AppendRequest("note-a", [proposed("Closed")], expected_version=7),
-            ]
-        )
-
-    # then neither left a trace in the tallies
-    assert await store.mission_tallies() == before
-
-
-async def test_a_stream_that_moves_to_another_mission_takes_its_labels(store: EventStore) -> None:
-    # given two streams of one mission, the first appended to last
-    await store.append("note-b", [proposed("Sent", b'{"mission":"mission-x"}')])
-    await store.append("note-a", [proposed("Sent", b'{"mission":"mission-x"}')])
-
-    # when the one appended to last is corrected to name another mission
-    await store.append("note-a", [proposed("Corrected", b'{"mission":"mission-y"}')])
-
-    # then its labels and latest moved, and the first mission's latest is its other stream's
-    assert await tallies_now(store) == {
-        "mission-x": ({"note": 1, "note:open": 1}, 1),
-        "mission-y": ({"note": 1, "note:open": 1}, 3),
-    }
-    assert await store.mission_tallies() == await recounted(store)
-
-    # and a mission whose last stream leaves is no longer listed
-    await store.append("note-b", [proposed("Corrected", b'{"mission":"mission-y"}')])
-    assert await tallies_now(store) == {"mission-y": ({"note": 2, "note:open": 2}, 4)}
-
-
-async def test_replacing_snapshots_moves_the_tallies_with_them(store: EventStore) -> None:
-    # given two streams of one mission
-    await store.append("note-a", [proposed("Sent", b'{"mission":"mission-x"}')])
-    await store.append("protest-b", [proposed("Lodged", b'{"mission":"mission-x"}')])
-    note_a = await store.get_stream("note-a")
-    assert note_a is not None
-
-    # when one's snapshot is replaced by one closed and of another mission
-    await store.replace_snapshots(
-        {"note-a": StreamSnapshot(bytes(note_a.state), "mission-z", False, ("note",))}
-    )
-
-    # then its labels count under the new mission, its last position as that one's latest
-    assert await tallies_now(store) == {
-        "mission-x": ({"protest": 1, "protest:open": 1}, 2),
-        "mission-z": ({"note": 1}, 1),
-    }
-    assert await store.mission_tallies() == await recounted(store)
-
-
-async def test_tallies_equal_a_recount_after_many_random_appends(store: EventStore) -> None:
-    # given random appends, moves, closings and refusals over a few streams and missions
-    chooser = random.Random(7)
-    missions = [b'{"mission":"mission-x"}', b'{"mission":"mission-y"}', b"{}"]
-    for _ in range(120):
-        stream_id = chooser.choice(["note-a", "note-b", "protest-a", "incident-a", "note-c"])
-        type_ = chooser.choice(["Sent", "Sent", "Closed", "Forbidden"])
-        with contextlib.suppress(RuleViolation):
-            await store.append(stream_id, [proposed(type_, chooser.choice(missions))])
-
-    # then the tallies kept are those counted from the streams
-    assert await store.mission_tallies() == await recounted(store)
-
-
-async def test_a_recount_counts_the_tallies_afresh_with_or_without_new_snapshots(
-    store: EventStore,
-) -> None:
-    # given streams of two missions, one closed, one of no mission
-    await store.append("note-a", [proposed("Sent", b'{"mission":"mission-x"}')])
-    await store.append("note-b", [proposed("Sent", b'{"mission":"mission-y"}'), proposed("Closed")])
-    await store.append("protest-c", [proposed("Lodged", b'{"mission":"mission-x"}')])
-    await store.append("note-d", [proposed("Sent")])
-    expected = await store.mission_tallies()
-    revision = await store.snapshots_revision()
-
-    # when the tallies are recounted with no snapshot replaced
-    await store.replace_snapshots({}, recount_tallies=True)
-
-    # then they are what they were, and the revision moved (readers let go of what they hold)
-    assert await store.mission_tallies() == expected == await recounted(store)
-    assert await store.snapshots_revision() == revision + 1
-
-    # and a recount with a replaced snapshot counts that stream under its new mission
-    note_a = await store.get_stream("note-a")
-    assert note_a is not None
-    moved = StreamSnapshot(bytes(note_a.state), "mission-y", True, ("note", "note:open"))
-    await store.replace_snapshots({"note-a": moved}, recount_tallies=True)
-    assert await tallies_now(store) == {
-        "mission-x": ({"protest": 1, "protest:open": 1}, 4),
-        "mission-y": ({"note": 2, "note:open": 1}, 3),
-    }
-    assert await store.mission_tallies() == await recounted(store)
 
 
 async def test_streams_asked_for_together_are_those_with_events_each_as_got_alone(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -23,7 +22,6 @@ from incidents.store.protocol import (
     StoreUnavailableError,
 )
 from incidents.store.sqlite import SqliteEventStore
-from tests.conftest import STORE_ADAPTERS, open_test_store
 from tests.inline_projection import (
     CountsProjection,
     EventLine,
@@ -34,15 +32,7 @@ from tests.inline_projection import (
 from tests.integration.test_store_postgres import URL, server_answers
 from tests.store_rules import TallyRules, proposed
 
-
-@pytest.fixture(params=STORE_ADAPTERS)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[EventStore]:
-    """An empty store of each adapter keeping the counts projection."""
-    opened = await open_test_store(request.param, tmp_path, TallyRules(), [CountsProjection()])
-    try:
-        yield opened
-    finally:
-        await opened.close()
+pytestmark = pytest.mark.keeps.with_args(CountsProjection)
 
 
 async def streams(store: EventStore) -> list[StreamLine]:

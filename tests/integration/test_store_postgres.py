@@ -24,10 +24,12 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, settings
 
+from incidents.projections.missions import read_tallies
 from incidents.settings import Settings
 from incidents.store import postgres as postgres_module
 from incidents.store.chain import verify_log
 from incidents.store.inline import InlineProjection
+from incidents.store.migrations import load_migrations
 from incidents.store.postgres import (
     LATEST_VERSION,
     PostgresEventStore,
@@ -246,34 +248,42 @@ async def test_migrations_run_once_however_often_the_schema_is_opened(
     assert (await reopened.head()).position == 1
 
 
-async def test_a_schema_from_before_mission_tallies_gets_them_when_opened(
+async def undo_migration_6(schema: str) -> None:
+    """Give the schema back what migration 6 took (the tallies' tables and column, filled
+    with counts that are not the streams'), as a schema written before it."""
+    s = f'"{schema}"'
+    for statement in load_migrations("postgres", {"schema": s})[1].statements:
+        await sql(statement)
+    await sql(f"INSERT INTO {s}.mission_tallies VALUES ('mission-x', 'note', 99)")
+    await sql(f"DELETE FROM {s}.schema_version WHERE version >= 6")
+
+
+async def test_a_schema_whose_tallies_the_store_kept_gets_the_missions_projection(
     schema: str,
 ) -> None:
-    # given a schema with streams of two missions, taken back to version 1 (no tallies)
-    from tests.store_rules import proposed
+    # given a schema with streams of two missions, as written before migration 6
+    from tests.store_rules import labels, proposed, recount, tallies_projection
 
     store = await PostgresEventStore.open(URL, TallyRules(), schema=schema)
     await store.append("note-a", [proposed("Sent", b'{"mission":"mission-x"}')])
     await store.append("protest-b", [proposed("Sent", b'{"mission":"mission-x"}')])
     await store.append("note-c", [proposed("Sent", b'{"mission":"mission-y"}'), proposed("Closed")])
-    expected = await store.mission_tallies()
     await store.close()
-    s = f'"{schema}"'
-    await sql(f"DROP TABLE {s}.mission_tallies, {s}.mission_latest, {s}.store_counters")
-    await sql(f"ALTER TABLE {s}.streams DROP COLUMN tallies")
-    await sql(f"DELETE FROM {s}.schema_version WHERE version >= 2")
+    await undo_migration_6(schema)
 
-    # when it is opened again, then migration 2 filled in the labels and the tallies
-    store = await PostgresEventStore.open(URL, TallyRules(), schema=schema)
+    # when it is opened with the mission tallies registered, then the store's own tables
+    # are gone and the projection counted the streams
+    store = await PostgresEventStore.open(
+        URL, TallyRules(), schema=schema, projections=[tallies_projection()]
+    )
     try:
-        assert [t.mission for t in expected] == ["mission-x", "mission-y"]
-        assert await store.mission_tallies() == expected
+        tables = await sql("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
+        assert not {"mission_tallies", "mission_latest"} & {row[0] for row in tables}
+        rows = await store.list_streams_after()
+        assert await read_tallies(store) == recount(rows, labels)
+        assert [t.mission for t in await read_tallies(store)] == ["mission-x", "mission-y"]
         await store.append("note-a", [proposed("Closed")])
-        assert (await store.mission_tallies())[0].counts == {
-            "note": 1,
-            "protest": 1,
-            "protest:open": 1,
-        }
+        assert (await read_tallies(store))[0].counts == {"note": 1, "protest": 1, "protest:open": 1}
     finally:
         await store.close()
 
@@ -285,8 +295,8 @@ async def test_migration_3_re_encodes_snapshots_that_carry_their_events(schema: 
     store = await PostgresEventStore.open(URL, TallyRules(), schema=schema)
     await store.append("note-a", [proposed("Sent", b'{"mission":"mission-x"}'), proposed()])
     before = await store.get_stream("note-a")
-    tallies = await store.mission_tallies()
     await store.close()
+    await undo_migration_6(schema)
     s = f'"{schema}"'
     await sql(
         f"UPDATE {s}.streams SET state = convert_to("
@@ -301,7 +311,6 @@ async def test_migration_3_re_encodes_snapshots_that_carry_their_events(schema: 
     store = await PostgresEventStore.open(URL, TallyRules(), schema=schema)
     try:
         assert await store.get_stream("note-a") == before
-        assert await store.mission_tallies() == tallies
     finally:
         await store.close()
 

@@ -15,16 +15,18 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from incidents.projections.missions import read_tallies
 from incidents.store import sqlite as sqlite_module
 from incidents.store import writer as writer_module
 from incidents.store.chain import verify_log
 from incidents.store.factory import open_store
 from incidents.store.memory import MemoryEventStore
-from incidents.store.migrations import LATEST_VERSION
+from incidents.store.migrations import LATEST_VERSION, MIGRATIONS
 from incidents.store.protocol import (
     AppendResult,
     ConcurrencyError,
@@ -39,13 +41,13 @@ from incidents.store.protocol import (
 from incidents.store.sqlite import SqliteEventStore, apply_migrations
 from tests.conftest import FAILSAFE_SECONDS
 from tests.store_machine import StoreMachine
-from tests.store_rules import TallyRules, proposed, tally
+from tests.store_rules import TallyRules, labels, proposed, recount, tallies_projection, tally
 
 TIME_TEXT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
-async def open_file(path: Path, **options: float) -> SqliteEventStore:
-    return await SqliteEventStore.open(str(path), TallyRules(), **options)  # type: ignore[arg-type]
+async def open_file(path: Path, **options: Any) -> SqliteEventStore:
+    return await SqliteEventStore.open(str(path), TallyRules(), **options)
 
 
 def query(path: Path, sql: str, *parameters: object) -> list[tuple[object, ...]]:
@@ -160,42 +162,53 @@ async def test_migrations_are_applied_once_and_reopening_applies_none(tmp_path: 
     assert query(path, "PRAGMA journal_mode") == [("wal",)]
 
 
-async def test_a_file_from_before_mission_tallies_gets_them_when_opened(
+def undo_migration_6(path: Path) -> None:
+    """Give the file back what migration 6 took (the tallies' tables and column, filled
+    with counts that are not the streams'), as a file written before it."""
+    (_, _, undone, *_) = MIGRATIONS[1]
+    for statement in undone:
+        query(path, statement)
+    query(path, "INSERT INTO mission_tallies VALUES ('mission-x', 'note', 99)")
+    query(path, "DELETE FROM schema_version WHERE version >= 6")
+
+
+async def test_a_file_whose_tallies_the_store_kept_gets_the_missions_projection(
     tmp_path: Path,
 ) -> None:
-    # given a file with streams of two missions, taken back to schema 1 (no tallies)
-    path = tmp_path / "v1.db"
+    # given a file with streams of two missions, as written before migration 6
+    path = tmp_path / "v4.db"
     store = await open_file(path)
     await store.append("note-a", [proposed("Sent", b'{"mission":"mission-x"}')])
     await store.append("protest-b", [proposed("Sent", b'{"mission":"mission-x"}')])
     await store.append("note-c", [proposed("Sent", b'{"mission":"mission-y"}'), proposed("Closed")])
     await store.append("note-d", [proposed("Sent")])
-    expected = await store.mission_tallies()
     await store.close()
-    for statement in (
-        "DROP TABLE mission_tallies",
-        "DROP TABLE mission_latest",
-        "DROP TABLE store_counters",
-        "ALTER TABLE streams DROP COLUMN tallies",
-        "DELETE FROM schema_version WHERE version >= 2",
-    ):
-        query(path, statement)
+    undo_migration_6(path)
 
-    # when it is opened again
-    store = await open_file(path)
+    # when it is opened with the mission tallies registered
+    store = await open_file(path, projections=[tallies_projection()])
     try:
-        # then migration 2 filled in every stream's labels and the missions' tallies
-        assert [t.mission for t in expected] == ["mission-x", "mission-y"]
-        assert await store.mission_tallies() == expected
+        # then the store's own tallies are gone and the projection counted the streams
+        tables = {name for (name,) in query(path, "SELECT name FROM sqlite_master")}
+        assert not {"mission_tallies", "mission_latest"} & tables
+        rows = await store.list_streams_after()
+        assert await read_tallies(store) == recount(rows, labels)
+        assert [t.mission for t in await read_tallies(store)] == ["mission-x", "mission-y"]
         # and appends go on from there
         await store.append("note-a", [proposed("Closed")])
-        assert (await store.mission_tallies())[0].counts == {
-            "note": 1,
-            "protest": 1,
-            "protest:open": 1,
-        }
+        assert (await read_tallies(store))[0].counts == {"note": 1, "protest": 1, "protest:open": 1}
     finally:
         await store.close()
+
+
+async def test_a_file_that_keeps_a_projection_is_refused_without_it(tmp_path: Path) -> None:
+    # given a file whose mission tallies are kept
+    path = tmp_path / "kept.db"
+    store = await open_file(path, projections=[tallies_projection()])
+    await store.close()
+    # when it is opened without them, then that is refused, naming them
+    with pytest.raises(ValueError, match="missions"):
+        await open_file(path)
 
 
 async def test_migration_3_re_encodes_snapshots_that_carry_their_events(
@@ -207,8 +220,8 @@ async def test_migration_3_re_encodes_snapshots_that_carry_their_events(
     await store.append("note-a", [proposed("Sent", b'{"mission":"mission-x"}'), proposed()])
     await store.append("note-b", [proposed()])
     before = {s: await store.get_stream(s) for s in ("note-a", "note-b")}
-    tallies = await store.mission_tallies()
     await store.close()
+    undo_migration_6(path)
     query(
         path,
         "UPDATE streams SET state = CAST(json_insert(state, '$.history', json('[1, 2]')) AS BLOB)",
@@ -224,7 +237,6 @@ async def test_migration_3_re_encodes_snapshots_that_carry_their_events(
         for stream_id, row in before.items():
             assert row is not None
             assert await store.get_stream(stream_id) == row
-        assert await store.mission_tallies() == tallies
         assert query(path, "SELECT max(version) FROM schema_version") == [(LATEST_VERSION,)]
     finally:
         await store.close()

@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 
 from incidents.domain.rules import DomainRules
 from incidents.http.app import create_app
+from incidents.projections.inline import inline_projections
 from incidents.projections.replay import replay
 from incidents.settings import Settings
 from incidents.store.chain import verify_log
@@ -117,7 +118,7 @@ async def test_times_at_the_edges_round_trip_and_verify_and_replay_stay_clean(
         async with served_app(url) as (_, client):
             await append_and_read_the_edges(client)
         # and the integrity tools, on a store of their own, find nothing wrong
-        store = await open_store(url, DomainRules())
+        store = await open_store(url, DomainRules(), projections=inline_projections())
         try:
             report = await verify_log(store)
             assert report.broken is None and report.count == len(IN_RANGE)

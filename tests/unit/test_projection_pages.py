@@ -35,6 +35,7 @@ from incidents.domain.events import (
 )
 from incidents.domain.rules import DomainRules
 from incidents.projections import states as states_module
+from incidents.projections.inline import inline_projections
 from incidents.projections.reader import CursorError, Projections
 from incidents.projections.states import CurrentStates
 from incidents.store.memory import MemoryEventStore
@@ -166,7 +167,7 @@ async def test_views_held_in_memory_follow_every_append(
     max_streams: int, catch_up_page: int, reset_after: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(states_module, "CATCH_UP_PAGE", catch_up_page)
-    store = MemoryEventStore(DomainRules())
+    store = MemoryEventStore(DomainRules(), inline_projections())
     await register_missions(store)
     ids: dict[str, UUID] = {}
     ids["registered-a"] = (await store.read_stream(A))[0].event_id
@@ -185,7 +186,7 @@ async def test_a_read_far_behind_keeps_the_places_while_catching_up_costs_less(
 ) -> None:
     # given a reader holding the places of ten incidents, that resets 2 events behind
     monkeypatch.setattr(states_module, "CATCH_UP_PAGE", 1)
-    store = MemoryEventStore(DomainRules())
+    store = MemoryEventStore(DomainRules(), inline_projections())
     await register_missions(store)
     for n in range(10):
         reported = IncidentReported(kind="attack", title="Stones thrown", mission=B)
@@ -216,7 +217,7 @@ async def test_a_read_far_behind_keeps_the_places_while_catching_up_costs_less(
 
 
 async def test_missions_asked_for_by_any_name_are_let_go_too() -> None:
-    store = MemoryEventStore(DomainRules())
+    store = MemoryEventStore(DomainRules(), inline_projections())
     await register_missions(store)
     held = Projections(store, 30, lambda: NOW, max_held_streams=10)
     for n in range(50):
@@ -261,7 +262,7 @@ async def walked(read: Callable[[str | None], Awaitable[Any]]) -> list[Any]:
 
 @pytest.fixture
 async def log() -> MemoryEventStore:
-    store = MemoryEventStore(DomainRules())
+    store = MemoryEventStore(DomainRules(), inline_projections())
     await register_missions(store)
     ids: dict[str, UUID] = {}
     ids["registered-a"] = (await store.read_stream(A))[0].event_id

@@ -39,6 +39,7 @@ from incidents.domain.state import (
 )
 from incidents.projections.in_time import Moment, PastViews
 from incidents.projections.incidents_by_mission import incidents_view
+from incidents.projections.inline import inline_projections
 from incidents.projections.open_protests import open_protests
 from incidents.projections.unanswered_notes import unanswered_notes
 from incidents.service import LogService
@@ -77,7 +78,7 @@ operations = st.lists(
 
 async def build(ops: list[tuple[str, int, int, int]]) -> MemoryEventStore:
     """A log from the operations; those the rules refuse are left out, as a client's 422."""
-    store = MemoryEventStore(DomainRules())
+    store = MemoryEventStore(DomainRules(), inline_projections())
     service = LogService(store, lambda: NOW)
     for mission in MISSIONS:
         registered = MissionRegistered(
@@ -216,7 +217,7 @@ def test_with_no_bounds_the_fold_in_time_is_the_stored_state() -> None:
 def test_a_correction_changes_a_known_at_view_only_from_when_it_was_recorded() -> None:
     async def check() -> None:
         # Given a note sent about one mission, corrected later to name the other
-        store = MemoryEventStore(DomainRules())
+        store = MemoryEventStore(DomainRules(), inline_projections())
         service = LogService(store, lambda: NOW)
         for mission in MISSIONS:  # a note may name only missions the log holds
             registered = MissionRegistered(

@@ -1,2 +1,2 @@
-SELECT stream_id, category, version, state, mission, is_open, last_position, updated_at, tallies
+SELECT stream_id, category, version, state, mission, is_open, last_position, updated_at
 FROM {schema}.streams WHERE stream_id > $1 ORDER BY stream_id LIMIT 1000

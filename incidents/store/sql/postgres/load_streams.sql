@@ -1,3 +1,2 @@
--- With the stream's tallies: what to take away when they change.
-SELECT stream_id, category, version, state, mission, is_open, last_position, updated_at, tallies
+SELECT stream_id, category, version, state, mission, is_open, last_position, updated_at
 FROM {schema}.streams WHERE stream_id = ANY($1::text[])

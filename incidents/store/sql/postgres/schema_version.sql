@@ -1,1 +1,1 @@
-SELECT max(version) FROM {schema}.schema_version
+SELECT version FROM {schema}.schema_version

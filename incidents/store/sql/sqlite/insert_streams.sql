@@ -1,4 +1,4 @@
--- ?1..?9: stream_id, category, version, state, mission, is_open, last_position,
--- updated_at, tallies (every stream statement takes the same row).
+-- ?1..?8: stream_id, category, version, state, mission, is_open, last_position,
+-- updated_at (every stream statement takes the same row).
 INSERT INTO streams (stream_id, category, version, state, mission, is_open, last_position,
-updated_at, tallies) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)

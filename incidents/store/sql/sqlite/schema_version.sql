@@ -1,1 +1,1 @@
-SELECT max(version) FROM schema_version
+SELECT version FROM schema_version

@@ -1,2 +1,2 @@
--- ?1..?3: stream_id, state, tallies.
-UPDATE streams SET state = ?2, tallies = ?3 WHERE stream_id = ?1
+-- ?1, ?2: stream_id, state.
+UPDATE streams SET state = ?2 WHERE stream_id = ?1

@@ -1,0 +1,1 @@
+SELECT DISTINCT projection FROM {schema}.projection_versions

@@ -1,1 +1,0 @@
-DELETE FROM mission_latest WHERE mission = ?

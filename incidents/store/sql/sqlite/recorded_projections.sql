@@ -1,0 +1,1 @@
+SELECT DISTINCT projection FROM projection_versions
