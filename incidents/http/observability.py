@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+import uuid_utils
 from litestar import Litestar, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.enums import ScopeType
@@ -48,7 +49,6 @@ from incidents.service import LogService
 from incidents.settings import Settings
 from incidents.store.batching import Outcome
 from incidents.store.factory import postgres_schema, sqlite_path
-from incidents.store.ids import new_event_id
 from incidents.store.protocol import ConcurrencyError, RuleViolation, StoreUnavailableError
 
 METRICS_PREFIX = "incidents"
@@ -418,7 +418,8 @@ class RequestIds:
         incoming = next(
             (value for name, value in scope["headers"] if name == _REQUEST_ID_HEADER), b""
         ).decode("latin-1")
-        rid = incoming if _SANE_REQUEST_ID.match(incoming) else str(new_event_id())
+        # A fresh id is a UUIDv7 as text, made without a uuid.UUID in between.
+        rid = incoming if _SANE_REQUEST_ID.match(incoming) else str(uuid_utils.uuid7())
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
@@ -480,7 +481,13 @@ class JsonFormatter(logging.Formatter):
 
 
 def json_logging() -> LoggingConfig:
-    """Litestar's logging set up to write JSON lines to stderr, the access log included."""
+    """Litestar's logging set up to write JSON lines to stderr, the access log included.
+
+    The lines name no thread or process, so records are made without looking them up (a
+    record is made for every request's access line)."""
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     return LoggingConfig(
         formatters={"json": {"()": JsonFormatter}},
         filters={"request_id": {"()": RequestIdFilter}},

@@ -122,6 +122,14 @@ def _expected(body: AppendBody, if_match: str | None) -> ExpectedVersion:
     return from_header
 
 
+def _service(request: Request[Any, Any, Any]) -> LogService:
+    """The app's service, as the appends take it: from the app's state rather than as a
+    dependency, so that Litestar has no dependency to resolve (and no exit stack to enter)
+    for them."""
+    service: LogService = request.app.state.service
+    return service
+
+
 def _checked(stream_id: str) -> str:
     # fullmatch: the pattern's "$" alone would let a final newline through.
     if len(stream_id) > STREAM_ID_MAX_LENGTH or not re.fullmatch(STREAM_ID_PATTERN, stream_id):
@@ -179,7 +187,6 @@ class StreamController(Controller):
         request: Request[Any, Any, Any],
         stream_id: StreamIdPath,
         data: JSONBody[AppendBody],
-        service: NamedDependency[LogService],
         if_match: Annotated[
             str | None,
             HeaderParameter(
@@ -192,6 +199,7 @@ class StreamController(Controller):
         ] = None,
     ) -> ASGIResponse:
         """Append to one stream."""
+        service = _service(request)
         found = await service.references_outside_the_log([(stream_id, data.events)])
         result = await service.append(
             _checked(stream_id), data.events, _expected(data, if_match), actor_of(request)
@@ -371,9 +379,9 @@ class LogController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[MultiAppendBody],
-        service: NamedDependency[LogService],
     ) -> Response[MultiAppendOut]:
         """Append to several streams in one transaction."""
+        service = _service(request)
         parts = [(part.stream_id, part.events) for part in data.appends]
         found = _warnings(await service.references_outside_the_log(parts), "/appends")
         results = await service.append_many(data.appends, actor_of(request))
