@@ -31,6 +31,7 @@ both engines (FTS5's BM25 is negative; PostgreSQL's is ``-ts_rank``).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -437,13 +438,19 @@ class SearchIndex:
             words = " AND ".join(_fts_term(term) for term in terms)
             match = _filtered(words, category, mission)
             filters = (match,)
-        ((count,),) = await read("search", "count", filters)
-        page: list[tuple[Any, ...]] = []
         # The CANDIDATES newest matches come first, ranked; the older ones after them,
-        # newest first: one order, whatever the page.
+        # newest first: one order, whatever the page. Counting and ranking each walk the
+        # matches (BM25 counts the streams holding each word): they run at once, on two
+        # of the store's readers.
+        counted = read("search", "count", filters)
+        page: list[tuple[Any, ...]] = []
         if offset < CANDIDATES:
             wanted = min(limit, CANDIDATES - offset)
-            page += await read("search", "ranked", (*filters, wanted, offset, CANDIDATES))
+            ranked = read("search", "ranked", (*filters, wanted, offset, CANDIDATES))
+            ((count,),), first = await asyncio.gather(counted, ranked)
+            page += first
+        else:
+            ((count,),) = await counted
         if offset + limit > CANDIDATES and count > CANDIDATES:
             skip = max(0, offset - CANDIDATES)
             wanted = limit - len(page)
