@@ -203,7 +203,9 @@ async def run(database: Path, rounds: int) -> dict[str, Any]:
         results["right_after_an_append_p99_ms"] = {
             name: round(p99(s), 2) for name, s in after_writes.items()
         }
-        reader = await open_store(settings.database_url, DomainRules(), settings)
+        reader = await open_store(
+            settings.database_url, DomainRules(), settings, projections=inline_projections()
+        )
         try:
             ndjson = await ndjson_export(reader)
             csv_ = await csv_export(reader)
