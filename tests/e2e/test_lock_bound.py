@@ -2,7 +2,8 @@
 by another connection (SQLite) or session (PostgreSQL), appends sent one after another to a
 served process each get a 503 with Retry-After within that bound (a client whose timeout is
 the bound and some slack gets its answer), and once the lock is released the next append
-is stored."""
+is stored. Reads, which only an exclusive table lock stops (PostgreSQL), are answered the
+same way."""
 
 from __future__ import annotations
 
@@ -131,3 +132,32 @@ async def test_a_held_lock_gets_each_append_a_503_within_the_busy_timeout(
                 log = (await client.get("/events")).json()
         # Nothing refused was stored.
         assert [event["stream_id"] for event in log["events"]] == ["note-a", "note-b"]
+
+
+@pytest.mark.postgres
+async def test_reads_under_an_exclusive_table_lock_get_a_503_within_the_busy_timeout(
+    tmp_path: Path,
+) -> None:
+    # Reads wait for PostgreSQL's ACCESS EXCLUSIVE lock (a VACUUM FULL, an ALTER TABLE).
+    async with fresh_log("postgresql", tmp_path) as url:
+        served = ServedProcess(
+            tmp_path / "http.db", url=url, env={"INCIDENTS_BUSY_TIMEOUT": str(BUSY)}
+        )
+        reads = ("/events", "/projections/missions", "/projections/unanswered-notes", "/health")
+        with served.running():
+            async with httpx.AsyncClient(
+                base_url=served.base, headers=served.headers, timeout=BUSY + SLACK
+            ) as client:
+                assert (await client.post("/streams/note-a/events", json=NOTE)).status_code == 201
+                for path in reads:
+                    assert (await client.get(path)).status_code == 200, path
+                exclusive = postgres_lock(
+                    url, lambda s: f'LOCK TABLE "{s}".events IN ACCESS EXCLUSIVE MODE'
+                )
+                async with exclusive:
+                    refused = [await client.get(path) for path in reads]
+                for path, response in zip(reads, refused, strict=True):
+                    assert response.status_code == 503, (path, response.text)
+                    assert int(response.headers["retry-after"]) >= 1
+                for path in reads:
+                    assert (await client.get(path)).status_code == 200, path
