@@ -48,6 +48,7 @@ from incidents.http.problems import (
 from incidents.http.projections import AsOfQuery, KnownAtQuery
 from incidents.http.projections import moment as in_time
 from incidents.live import LogFeed
+from incidents.projections.in_time import Moment
 from incidents.projections.reader import Projections
 from incidents.service import LogService, ReferenceWarning, StreamNotFoundError
 from incidents.store.protocol import (
@@ -55,6 +56,7 @@ from incidents.store.protocol import (
     STREAM_ID_PATTERN,
     AppendResult,
     ExpectedVersion,
+    StreamRow,
     category_of,
 )
 
@@ -295,35 +297,37 @@ class StreamController(Controller):
             folded = await projections.past.stream(_checked(stream_id), moment)
             if folded is None:
                 raise StreamNotFoundError(stream_id)
-            return read_response(
-                request,
-                StreamStateOut(
-                    stream_id=folded.stream_id,
-                    category=category_of(folded.stream_id),
-                    version=folded.version,
-                    state=msgspec.Raw(encode_state(folded.state)),
-                    mission=mission_of(folded.state),
-                    is_open=is_open(folded.state),
-                    last_position=folded.last_position,
-                    updated_at=folded.updated_at.isoformat().replace("+00:00", "Z"),
-                    as_of=moment.as_of,
-                    known_at=moment.known_at,
-                ),
+            past = StreamRow(
+                folded.stream_id,
+                category_of(folded.stream_id),
+                folded.version,
+                msgspec.Raw(encode_state(folded.state)),
+                mission_of(folded.state),
+                is_open(folded.state),
+                folded.last_position,
+                folded.updated_at,
             )
+            return read_response(request, _state_out(past, moment))
         row = await service.store.get_stream(_checked(stream_id))
         if row is None:
             raise StreamNotFoundError(stream_id)
-        body = StreamStateOut(
-            stream_id=row.stream_id,
-            category=row.category,
-            version=row.version,
-            state=row.state,
-            mission=row.mission,
-            is_open=row.is_open,
-            last_position=row.last_position,
-            updated_at=row.updated_at.isoformat().replace("+00:00", "Z"),
-        )
-        return read_response(request, body, etag=f'"{row.version}"')
+        return read_response(request, _state_out(row), etag=f'"{row.version}"')
+
+
+def _state_out(row: StreamRow, moment: Moment | None = None) -> StreamStateOut:
+    """A stream's row as the contract gives it; ``moment`` the past one it was folded for."""
+    return StreamStateOut(
+        stream_id=row.stream_id,
+        category=row.category,
+        version=row.version,
+        state=row.state,
+        mission=row.mission,
+        is_open=row.is_open,
+        last_position=row.last_position,
+        updated_at=row.updated_at.isoformat().replace("+00:00", "Z"),
+        as_of=None if moment is None else moment.as_of,
+        known_at=None if moment is None else moment.known_at,
+    )
 
 
 CLOUDEVENTS_BATCH = "application/cloudevents-batch+json"
