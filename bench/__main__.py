@@ -29,7 +29,9 @@ from bench import (
     commands,
     dashboard,
     desk,
+    disk,
     live,
+    postgres,
     reads_under_writes,
     replay,
     served,
@@ -45,8 +47,10 @@ PARTS = (
     "sweep",
     "http",
     "commands",
+    "postgres",
     "scale",
     "replay",
+    "disk",
     "live",
     "dashboard",
     "reads",
@@ -69,6 +73,7 @@ class Settings:
     http_seconds: float = 10.0
     http_warmup: float = 2.0
     http_workers: list[int] = field(default_factory=lambda: [1, 2])
+    postgres_workers: list[int] = field(default_factory=lambda: [1, 3])
     log_events: int = 200_000
     small_events: int = 10_000
     samples: int = 300
@@ -92,6 +97,7 @@ class Settings:
                 http_seconds=1.0,
                 http_warmup=0.3,
                 http_workers=[1],
+                postgres_workers=[1],
                 log_events=2_000,
                 small_events=500,
                 samples=10,
@@ -168,6 +174,22 @@ def run(
             )
         )
 
+    def figures_on_postgres() -> None:
+        if not postgres.available():
+            print(f"figures 1 and 2 on PostgreSQL skipped: no server at {postgres.URL}", flush=True)
+            return
+        print("figure 1 on PostgreSQL: store append against raw asyncpg", flush=True)
+        result.add(
+            postgres.figure_store_append(
+                settings.append_seconds, settings.append_rounds, settings.writers
+            )
+        )
+        print("figure 2 on PostgreSQL: HTTP appends against a bare Litestar app", flush=True)
+        for figure in postgres.figure_http_postgres(
+            scratch, settings.http_seconds, settings.http_warmup, settings.postgres_workers
+        ):
+            result.add(figure)
+
     def figure_5() -> None:
         print(f"figure 5: the service with {settings.log_events:,} events", flush=True)
         figures, log = served.figure_scale(
@@ -181,15 +203,24 @@ def run(
         for figure in figures:
             result.add(figure)
 
-    def figure_4() -> None:
+    def the_log() -> Path:
         if not logs:
             log = scratch / "replay-log.db"
             made = asyncio.run(generate(log, settings.log_events))
             print(f"    generated {made.events:,} events in {made.seconds:.1f} s", flush=True)
             logs.append(log)
+        return logs[-1]
+
+    def figure_4() -> None:
+        the_log()
         print("figure 4: replay against raw read + decode", flush=True)
         for figure in replay.figure_replay(logs[-1]):
             result.add(figure)
+
+    def disk_per_event() -> None:
+        log = the_log()
+        print("disk per event against the NDJSON export", flush=True)
+        result.add(disk.figure_disk(scratch, log))
 
     def figure_6() -> None:
         print("figure 6: HTTP appends with 100 SSE subscribers against none", flush=True)
@@ -230,8 +261,10 @@ def run(
         "sweep": the_chart,
         "http": figure_2,
         "commands": figure_3,
+        "postgres": figures_on_postgres,
         "scale": figure_5,
         "replay": figure_4,
+        "disk": disk_per_event,
         "live": figure_6,
         "dashboard": figure_7,
         "reads": figure_8,

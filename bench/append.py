@@ -23,11 +23,12 @@ import asyncio
 import sqlite3
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import msgspec
 
@@ -39,7 +40,7 @@ from incidents.domain.rules import DomainRules
 from incidents.projections.inline import inline_projections
 from incidents.store.ids import new_event_id
 from incidents.store.plan import format_time
-from incidents.store.protocol import ProposedEvent, category_of
+from incidents.store.protocol import EventStore, ProposedEvent, category_of
 from incidents.store.sqlite import SqliteEventStore, apply_migrations
 
 INSERT = (
@@ -154,10 +155,11 @@ class StoreRun:
         return self.appends / self.transactions
 
 
-async def store_rate(path: Path, cases: list[list[Step]], writers: int, seconds: float) -> StoreRun:
-    """Events per second that ``writers`` concurrent single-event appenders get stored."""
-    store = await SqliteEventStore.open(str(path), DomainRules(), projections=inline_projections())
-    counted = count_batches(store)
+async def drive_appenders(
+    store: EventStore, cases: list[list[Step]], writers: int, seconds: float
+) -> tuple[int, float]:
+    """``writers`` concurrent single-event appenders walking the cases for ``seconds``:
+    the events they got stored and the seconds it took."""
     counts = [0] * writers
     stop = time.perf_counter() + seconds
 
@@ -173,16 +175,63 @@ async def store_rate(path: Path, cases: list[list[Step]], writers: int, seconds:
                 return
 
     started = time.perf_counter()
+    await asyncio.gather(*(appender(i) for i in range(writers)))
+    return sum(counts), time.perf_counter() - started
+
+
+async def store_rate(path: Path, cases: list[list[Step]], writers: int, seconds: float) -> StoreRun:
+    """Events per second that ``writers`` concurrent single-event appenders get stored."""
+    store = await SqliteEventStore.open(str(path), DomainRules(), projections=inline_projections())
+    counted = count_batches(store)
     try:
-        await asyncio.gather(*(appender(i) for i in range(writers)))
-        elapsed = time.perf_counter() - started
+        events, elapsed = await drive_appenders(store, cases, writers, seconds)
     finally:
         await store.close()
     transactions, appends = counted() if counted else (None, None)
-    return StoreRun(sum(counts) / elapsed, sum(counts), transactions, appends)
+    return StoreRun(events / elapsed, events, transactions, appends)
 
 
 # --- raw sqlite3 ----------------------------------------------------------------------------
+
+
+def raw_batches(
+    cases: list[list[Step]],
+    batch: int,
+    time_of: Callable[[datetime], Any] = format_time,
+    event_id_of: Callable[[UUID], Any] = str,
+) -> Iterator[list[tuple[object, ...]]]:
+    """The events rows of the walked cases, ``batch`` at a time (positions, versions, fresh
+    ids; times and ids as ``time_of`` and ``event_id_of`` give them to the driver)."""
+    versions: dict[str, int] = {}
+    position = 0
+    walk = Walk(cases, 0, 1)
+    pending: list[tuple[str, Step]] = []
+    while position < MAX_EVENTS_PER_WRITER:
+        rows: list[tuple[object, ...]] = []
+        recorded = time_of(datetime.now(UTC))
+        while len(rows) < batch:
+            if not pending:
+                pending = next(walk)[::-1]
+            stream_id, step = pending.pop()
+            position += 1
+            version = versions.get(stream_id, 0) + 1
+            versions[stream_id] = version
+            rows.append(
+                (
+                    position,
+                    stream_id,
+                    version,
+                    event_id_of(new_event_id()),
+                    step.type,
+                    category_of(stream_id),
+                    step.data,
+                    META,
+                    time_of(step.occurred_at),
+                    recorded,
+                    "0" * 64,
+                )
+            )
+        yield rows
 
 
 def raw_rate(path: Path, cases: list[list[Step]], batch: int, seconds: float) -> float:
@@ -192,45 +241,20 @@ def raw_rate(path: Path, cases: list[list[Step]], batch: int, seconds: float) ->
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = FULL")
         apply_migrations(connection)
-        versions: dict[str, int] = {}
-        position = 0
-        rows: list[tuple[object, ...]] = []
-        walk = Walk(cases, 0, 1)
-        pending: list[tuple[str, Step]] = []
+        written = 0
         started = time.perf_counter()
         stop = started + seconds
-        while time.perf_counter() < stop and position < MAX_EVENTS_PER_WRITER:
-            rows = []
-            recorded = format_time(datetime.now(UTC))
-            while len(rows) < batch:
-                if not pending:
-                    pending = next(walk)[::-1]
-                stream_id, step = pending.pop()
-                position += 1
-                version = versions.get(stream_id, 0) + 1
-                versions[stream_id] = version
-                rows.append(
-                    (
-                        position,
-                        stream_id,
-                        version,
-                        str(new_event_id()),
-                        step.type,
-                        category_of(stream_id),
-                        step.data,
-                        META,
-                        format_time(step.occurred_at),
-                        recorded,
-                        "0" * 64,
-                    )
-                )
+        for rows in raw_batches(cases, batch):
             connection.execute("BEGIN IMMEDIATE")
             connection.executemany(INSERT, rows)
             connection.execute("COMMIT")
+            written += len(rows)
+            if time.perf_counter() >= stop:
+                break
         elapsed = time.perf_counter() - started
     finally:
         connection.close()
-    return position / elapsed
+    return written / elapsed
 
 
 # --- eventsourcing --------------------------------------------------------------------------

@@ -21,6 +21,7 @@ keep-alive connection, timed on the client.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import math
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -170,14 +172,33 @@ def http_rounds(seconds: float) -> tuple[int, int]:
     return rounds, max(1, math.ceil(seconds / rounds))
 
 
+@contextlib.contextmanager
+def sqlite_log(scratch: Path, workers: int) -> Iterator[str]:
+    """A fresh SQLite file for figure 2's service, deleted afterwards: its URL."""
+    database = scratch / f"http-{workers}.db"
+    try:
+        yield f"sqlite:///{database}"
+    finally:
+        for path in scratch.glob(f"http-{workers}.db*"):
+            path.unlink()
+
+
 def figure_http(
-    scratch: Path, seconds: float, warmup: float, workers_list: list[int], connections: int = 64
+    scratch: Path,
+    seconds: float,
+    warmup: float,
+    workers_list: list[int],
+    connections: int = 64,
+    log: Callable[[Path, int], contextlib.AbstractContextManager[str]] = sqlite_log,
+    key: str = "2",
+    engine: str = "SQLite",
 ) -> list[Figure]:
     """Figure 2 for each worker count: the service's appends/s over the bare app's.
 
     Both servers run side by side and take turns under load (bare, ours, ours, bare, ...),
     so that what else the machine does hits both alike; the figure is the median of the
-    per-round ratios.
+    per-round ratios. ``log`` gives the service's database URL for a worker count (a fresh
+    SQLite file unless told otherwise) and cleans it up afterwards.
     """
     body_file = scratch / "note-body.json"
     body_file.write_bytes(note_body())
@@ -185,14 +206,18 @@ def figure_http(
     rounds, round_seconds = http_rounds(seconds)
     figures = []
     for workers in workers_list:
-        database = scratch / f"http-{workers}.db"
-        environment = {"INCIDENTS_DATABASE_URL": f"sqlite:///{database}"}
         bares: list[dict[str, Any]] = []
         ours_runs: list[dict[str, Any]] = []
         stored = 0
         with (
+            log(scratch, workers) as url,
             serve(BARE, workers, scratch / f"bare-{workers}.log") as bare_server,
-            serve(SERVICE, workers, scratch / f"ours-{workers}.log", environment) as server,
+            serve(
+                SERVICE,
+                workers,
+                scratch / f"ours-{workers}.log",
+                {"INCIDENTS_DATABASE_URL": url},
+            ) as server,
         ):
             register_mission(server)
             load(bare_server, warmup, "warm", body_file, connections, tool)
@@ -215,8 +240,6 @@ def figure_http(
                     f"ratio {ours_runs[-1]['rate'] / bares[-1]['rate']:.3f} ({tool})",
                     flush=True,
                 )
-        for path in scratch.glob(f"http-{workers}.db*"):
-            path.unlink()
         ours, bare = _summed(ours_runs), _summed(bares)
         ratios = [o["rate"] / b["rate"] for o, b in zip(ours_runs, bares, strict=True)]
         errors = {
@@ -246,12 +269,12 @@ def figure_http(
         ]
         figures.append(
             Figure(
-                key=f"2-w{workers}",
+                key=f"{key}-w{workers}",
                 title=f"HTTP POST /streams/{{id}}/events, {connections} connections, "
-                f"granian {workers} worker(s)",
+                f"granian {workers} worker(s), {engine}",
                 unit="requests/s",
                 ours=statistics.median(run["rate"] for run in ours_runs),
-                ours_label="the service, SQLite store, durable",
+                ours_label=f"the service, {engine} store, durable",
                 baseline=statistics.median(run["rate"] for run in bares),
                 baseline_label="bare Litestar POST decoding AppendBody and returning it",
                 ratio=statistics.median(ratios),

@@ -168,7 +168,9 @@ def serve(
     port = free_port()
     env = {**os.environ, **(environment or {})}
     authorization = ""
-    if target == SERVICE and env.get("INCIDENTS_DATABASE_URL", "").startswith("sqlite:///"):
+    if target == SERVICE and env.get("INCIDENTS_DATABASE_URL", "").startswith(
+        ("sqlite:///", "postgresql://")
+    ):
         authorization = f"Bearer {writer_token(env['INCIDENTS_DATABASE_URL'])}"
     with log.open("wb") as output:
         process = subprocess.Popen(

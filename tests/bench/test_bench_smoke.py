@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import dashboard, served
+from bench import dashboard, postgres, served
 from bench.__main__ import Settings, figures_by_key, run
 from bench.generate import generate
 
@@ -43,6 +43,7 @@ EXPECTED = (
     "6-live",
     "6-live-memory",
     "8-reads-under-writes",
+    "disk",
     "13-search",
     "13-timeline",
     "13-response-times",
@@ -50,6 +51,8 @@ EXPECTED = (
     "13-csv",
     # figure 7 drives chromium: measured where Debian's is installed (always in CI)
     *(("7-dashboard",) if dashboard.CHROMIUM.exists() else ()),
+    # figures 1 and 2 on PostgreSQL: measured where a server answers (always in CI)
+    *(("1-pg", "2-pg-w1") if postgres.available() else ()),
 )
 
 
