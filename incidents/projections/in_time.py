@@ -40,6 +40,8 @@ from incidents.domain.state import (
     mission_of,
 )
 from incidents.domain.times import DateRule
+from incidents.projections.in_time_index import NAME as INDEX
+from incidents.projections.in_time_index import UNBOUNDED, read_name, read_order
 from incidents.projections.incidents_by_mission import (
     IncidentsView,
     incident_order,
@@ -60,6 +62,7 @@ from incidents.projections.open_protests import (
     protest_order,
 )
 from incidents.projections.unanswered_notes import UnansweredNotesView, unanswered_notes
+from incidents.store.inline import read_time, time_value
 from incidents.store.protocol import (
     EventStore,
     RecordedEvent,
@@ -133,10 +136,10 @@ async def read_whole_stream(store: EventStore, stream_id: str) -> list[RecordedE
 
 
 async def category_in_time(
-    store: EventStore, category: str, moment: Moment
+    store: EventStore, category: str, moment: Moment, wanted: set[str] | None = None
 ) -> AsyncIterator[StreamInTime]:
-    """Every stream of a category folded at ``moment``, in stream id order (one sweep of the
-    category's events)."""
+    """Every stream of a category (of ``wanted``, if given) folded at ``moment``, in stream
+    id order (one sweep of the category's events)."""
     prefix = f"{category}-"
     after: tuple[str, int] = (prefix, 0)
     current: str | None = None
@@ -151,7 +154,8 @@ async def category_in_time(
                 if current is not None and (folded := stream_in_time(current, events, moment)):
                     yield folded
                 current, events = event.stream_id, []
-            events.append(event)
+            if wanted is None or event.stream_id in wanted:
+                events.append(event)
         else:
             if len(page) == PAGE:
                 after = (page[-1].stream_id, page[-1].version)
@@ -186,8 +190,12 @@ class PastViews:
         clock: Callable[[], datetime],
         *,
         fold_one_by_one: int = FOLD_ONE_BY_ONE,
+        indexed: bool | None = None,
     ) -> None:
         self.store = store
+        # Whether the store runs the in_time projection (incidents.projections.in_time_index);
+        # None: found out at the first read (a store without it refuses its reads).
+        self.indexed = indexed
         self.fold_one_by_one = fold_one_by_one
         self.reply_window_days = reply_window_days
         self.clock = clock
@@ -207,12 +215,23 @@ class PastViews:
         return {m.stream_id: m for m in await self.category_at("mission", moment)}
 
     async def category_at(
-        self, category: str, moment: Moment, mission: str | None = None
+        self,
+        category: str,
+        moment: Moment,
+        mission: str | None = None,
+        *,
+        only_open: bool = False,
     ) -> list[StreamInTime]:
-        """The streams of a category (that name ``mission`` now, if given) at ``moment``, in
-        stream id order. A stream whose row settles it is not read (:func:`settled_at`); the
-        others are folded from their events, read stream by stream when they are few or
-        one mission's, in one sweep of the category when they are many."""
+        """The streams of a category (that name ``mission``, if given) at ``moment``, in
+        stream id order; with ``only_open``, those open then may be all that is given.
+
+        Indexed: the version rows the moment selects, and the streams bent by then folded
+        (:meth:`_indexed`). Else a stream whose row settles it is not read
+        (:func:`settled_at`); the others are folded from their events, read stream by
+        stream when they are few or one mission's, in one sweep of the category when they
+        are many (a mission's: those that name it now)."""
+        if await self._uses_index():
+            return await self._indexed(category, moment, mission, only_open)
         rows: list[StreamRow] = []
         after: str | None = None
         while True:
@@ -224,11 +243,77 @@ class PastViews:
         # A mission's streams are a small part of their category: never sweep it for them.
         return await self._at(rows, moment, category, sweep=mission is None)
 
-    async def _at(
-        self, rows: Iterable[StreamRow], moment: Moment, category: str, *, sweep: bool = True
+    async def _uses_index(self) -> bool:
+        if self.indexed is None:
+            try:
+                await self._query(
+                    "bent", {"C": "", "K": time_value(self.store.engine, UNBOUNDED)}, False
+                )
+            except ValueError:
+                self.indexed = False
+            else:
+                self.indexed = True
+        return self.indexed
+
+    async def _indexed(
+        self, category: str, moment: Moment, mission: str | None, only_open: bool
     ) -> list[StreamInTime]:
+        engine = self.store.engine
+        values = {
+            "T": time_value(engine, moment.as_of or UNBOUNDED),
+            "K": time_value(engine, moment.known_at or UNBOUNDED),
+            "C": category,
+            "M": mission,
+        }
+        if mission is not None:
+            reads, bent = ["of_mission"], "bent_of_mission"
+        else:
+            early = moment.known_at is not None and await self._early(moment.known_at)
+            reads, bent = ["known_early" if early else "known_late"], "bent"
+            if moment.as_of is not None:
+                reads.append("crossed")
         found: dict[str, StreamInTime] = {}
-        unsettled: list[str] = []
+        for read in reads:
+            for stream_id, version, position, recorded, state in await self._query(
+                read, values, only_open
+            ):
+                found[stream_id] = StreamInTime(
+                    stream_id,
+                    decode_state(category, state),
+                    version,
+                    position,
+                    read_time(engine, recorded),
+                )
+        folded = [row[0] for row in await self._query(bent, values, False)]
+        return await self._at([], moment, category, found, folded, sweep=False)
+
+    async def _query(
+        self, read: str, values: dict[str, object], only_open: bool
+    ) -> list[tuple[Any, ...]]:
+        order = read_order(read)
+        return await self.store.query(
+            INDEX, read_name(read, only_open), [values[name] for name in order]
+        )
+
+    async def _early(self, known_at: datetime) -> bool:
+        """Whether fewer events were recorded by ``known_at`` than after it (then the
+        versions recorded by then are the smaller range to read)."""
+        head = await self.store.head()
+        middle = await self.store.read_all(head.position // 2, 1)
+        return bool(middle) and known_at < middle[0].recorded_at
+
+    async def _at(
+        self,
+        rows: Iterable[StreamRow],
+        moment: Moment,
+        category: str,
+        found: dict[str, StreamInTime] | None = None,
+        unsettled: list[str] | None = None,
+        *,
+        sweep: bool = True,
+    ) -> list[StreamInTime]:
+        found = {} if found is None else found
+        unsettled = [] if unsettled is None else unsettled
         for row in rows:
             settled = settled_at(row, decode_state(row.category, row.state), moment)
             if settled is False:
@@ -241,7 +326,7 @@ class PastViews:
                     found[stream_id] = folded
         else:
             wanted = set(unsettled)
-            async for folded in category_in_time(self.store, category, moment):
+            async for folded in category_in_time(self.store, category, moment, wanted):
                 if folded.stream_id in wanted:
                     found[folded.stream_id] = folded
         return [found[stream_id] for stream_id in sorted(found)]
@@ -258,7 +343,11 @@ class PastViews:
             notes = [n for n in await self._notes_of(mission, moment) if is_open(n)]
             missions = {m.stream_id: m for m in await self._streams_at([mission], moment)}
         else:
-            notes = [f.state for f in await self.category_at("note", moment) if is_open(f.state)]
+            notes = [
+                f.state
+                for f in await self.category_at("note", moment, only_open=True)
+                if is_open(f.state)
+            ]
             missions = await self.missions_at(moment)
         named = sorted({n.mission for n in notes if isinstance(n, NoteState) and n.mission})
         names = [mission] if mission is not None else named
@@ -297,11 +386,15 @@ class PastViews:
         limit: int | None = None,
     ) -> OpenProtestsView:
         """As :meth:`Projections.open_protests`, at ``moment``."""
-        protests = [folded.state for folded in await self.category_at("protest", moment)]
+        protests = [
+            folded.state for folded in await self.category_at("protest", moment, only_open=True)
+        ]
         typed = _states_of(protests, ProtestState)
         key: ProtestKey | None = None
         if after is not None:
             found = next((p for p in typed if p.stream_id == after), None)
+            if found is None and (named := await self.stream(after, moment)) is not None:
+                found = named.state if isinstance(named.state, ProtestState) else None
             if found is None:
                 raise PastCursorError(f"after={after!r} is not a protest of the log then")
             key = protest_order(found)
@@ -377,9 +470,13 @@ class PastViews:
     async def _notes_of(self, mission: str, moment: Moment) -> list[State]:
         """The notes that name ``mission`` at ``moment``: among those that name it now and
         those whose mission a correction changed."""
-        corrected = await self._corrected_streams("note")
-        named = await self.category_at("note", moment, mission)
-        others = await self._streams_at(sorted(corrected - {n.stream_id for n in named}), moment)
+        named = await self.category_at("note", moment, mission, only_open=True)
+        others: list[StreamInTime] = []
+        if not await self._uses_index():
+            corrected = await self._corrected_streams("note")
+            others = await self._streams_at(
+                sorted(corrected - {n.stream_id for n in named}), moment
+            )
         return [
             folded.state
             for folded in sorted([*named, *others], key=lambda f: f.stream_id)

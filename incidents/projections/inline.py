@@ -4,6 +4,7 @@ every append whoever makes it."""
 
 from __future__ import annotations
 
+from incidents.projections.in_time_index import InTimeIndex
 from incidents.projections.missions import MissionTallies
 from incidents.projections.search import SearchProjection
 from incidents.store.inline import InlineProjection
@@ -11,4 +12,4 @@ from incidents.store.inline import InlineProjection
 
 def inline_projections() -> list[InlineProjection]:
     """A fresh instance of each inline projection, to hand to ``open_store``."""
-    return [MissionTallies(), SearchProjection()]
+    return [MissionTallies(), SearchProjection(), InTimeIndex()]

@@ -44,7 +44,7 @@ from incidents.projections.open_protests import open_protests
 from incidents.projections.unanswered_notes import unanswered_notes
 from incidents.service import LogService
 from incidents.store.memory import MemoryEventStore
-from incidents.store.protocol import RecordedEvent, RuleViolation, category_of
+from incidents.store.protocol import EventStore, RecordedEvent, RuleViolation, category_of
 
 BASE = datetime(2022, 9, 1, tzinfo=UTC)
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -67,7 +67,9 @@ def day(n: int) -> datetime:
 # One operation: (kind, which stream, which mission, day it occurred).
 operations = st.lists(
     st.tuples(
-        st.sampled_from(["note", "reply", "protest", "answer", "close", "incident", "end"]),
+        st.sampled_from(
+            ["note", "reply", "fix", "protest", "answer", "close", "settle", "incident", "end"]
+        ),
         st.integers(0, 3),
         st.integers(0, 1),
         st.integers(0, 40),
@@ -77,9 +79,17 @@ operations = st.lists(
 
 
 async def build(ops: list[tuple[str, int, int, int]]) -> MemoryEventStore:
-    """A log from the operations; those the rules refuse are left out, as a client's 422."""
+    """A log from the operations in a memory store that keeps the service's inline
+    projections (the in_time index among them)."""
     store = MemoryEventStore(DomainRules(), inline_projections())
+    await fill(store, ops)
+    return store
+
+
+async def fill(store: EventStore, ops: list[tuple[str, int, int, int]]) -> None:
+    """Append the operations; those the rules refuse are left out, as a client's 422."""
     service = LogService(store, lambda: NOW)
+    openings: dict[str, uuid.UUID] = {}
     for mission in MISSIONS:
         registered = MissionRegistered(
             sending_state="AZ",
@@ -93,7 +103,23 @@ async def build(ops: list[tuple[str, int, int, int]]) -> MemoryEventStore:
         mission = MISSIONS[mission_index]
         at = day(on)
         data: EventData
-        if kind == "note":
+        more: list[NewEvent] = []
+        if kind == "fix":
+            # A correction of the note's opening: to this mission, and to this day.
+            stream = f"note-n{which}"
+            if stream not in openings:
+                continue
+            data = NoteCorrected(
+                corrects=openings[stream],
+                changes={"mission": mission, "occurred_at": at.isoformat()},
+                reason="misread",
+            )
+        elif kind == "settle":
+            # Two events in one append: a demand answered, then the protest closed.
+            stream = f"protest-p{which}"
+            data = DemandAnswered(demand=DEMANDS[on % 3], outcome="met")  # type: ignore[arg-type]
+            more = [NewEvent(ProtestClosed(reason="settled"), day(on + 2))]
+        elif kind == "note":
             stream = f"note-n{which}"
             data = NoteSent(
                 from_=Party(state="AZ"), to=Party(state="FR"), subject="s", mission=mission
@@ -123,8 +149,8 @@ async def build(ops: list[tuple[str, int, int, int]]) -> MemoryEventStore:
             stream = f"incident-i{which}"
             data = IncidentClosed(reason="closed")
         with contextlib.suppress(RuleViolation):
-            await service.append(stream, [NewEvent(data, at)])
-    return store
+            result = await service.append(stream, [NewEvent(data, at), *more])
+            openings.setdefault(stream, result.events[0].event_id)
 
 
 def reference_states(events: list[RecordedEvent], moment: Moment) -> dict[str, State]:
@@ -166,37 +192,69 @@ def test_any_view_in_time_equals_folding_the_matching_events_from_scratch(
         if known is not None:
             known_at = events[min(known, len(events) - 1)].recorded_at
         moment = Moment(None if as_of is None else day(as_of), known_at)
-        now = moment.as_of or NOW
-        # Streams the rows do not settle are read one by one, or swept by category (0).
-        past = PastViews(store, 30, lambda: NOW, fold_one_by_one=one_by_one)
-        expected = reference_states(events, moment)
-        missions = of(expected, MissionState)
-
-        notes = await past.unanswered_notes(moment)
-        want_notes = unanswered_notes(of(expected, NoteState), missions, now, 30)
-        assert notes.missions == want_notes.missions
-        for mission in MISSIONS:
-            one = await past.unanswered_notes(moment, mission)
-            assert [m.mission for m in one.missions] in ([], [mission])
-            assert one.missions == [m for m in want_notes.missions if m.mission == mission]
-
-        protests = await past.open_protests(moment)
-        want = open_protests(of(expected, ProtestState), now)
-        assert protests.protests == want.protests
-        assert (protests.count, protests.open_demands) == (want.count, want.open_demands)
-
-        incidents = await past.incidents(moment)
-        want_incidents = incidents_view(of(expected, IncidentState), missions)
-        assert incidents == msgspec.structs.replace(
-            want_incidents, as_of=moment.as_of, known_at=moment.known_at
-        )
-
-        for stream_id, state in expected.items():
-            folded = await past.stream(stream_id, moment)
-            assert folded is not None and folded.state == state
+        # Streams the rows do not settle are read one by one, or swept by category (0); or
+        # the in_time projection's versions are read, and only bent streams folded.
+        folding = PastViews(store, 30, lambda: NOW, fold_one_by_one=one_by_one, indexed=False)
+        indexed = PastViews(store, 30, lambda: NOW, indexed=True)
+        # The reference fold knows nothing of corrections (fold_in_time's own tests do):
+        # with one in the log, the index is checked against the fold alone.
+        reference = not any(event.type == "NoteCorrected" for event in events)
+        for past in (folding, indexed):
+            await check_views(past, store, events, moment, reference)
+        await same_views(folding, indexed, moment)
         await store.close()
 
     asyncio.run(check())
+
+
+async def same_views(folding: PastViews, indexed: PastViews, moment: Moment) -> None:
+    """Every view at ``moment`` is the same by the fold and by the index."""
+    for mission in (None, *MISSIONS):
+        assert await folding.unanswered_notes(moment, mission) == (
+            await indexed.unanswered_notes(moment, mission)
+        )
+    assert await folding.open_protests(moment) == await indexed.open_protests(moment)
+    assert await folding.incidents(moment) == await indexed.incidents(moment)
+    assert await folding.missions(moment) == await indexed.missions(moment)
+
+
+async def check_views(
+    past: PastViews,
+    store: MemoryEventStore,
+    events: list[RecordedEvent],
+    moment: Moment,
+    reference: bool,
+) -> None:
+    """Each view at ``moment`` equals the pure view over the reference states (when the log
+    has no correction)."""
+    if not reference:
+        return
+    now = moment.as_of or NOW
+    expected = reference_states(events, moment)
+    missions = of(expected, MissionState)
+
+    notes = await past.unanswered_notes(moment)
+    want_notes = unanswered_notes(of(expected, NoteState), missions, now, 30)
+    assert notes.missions == want_notes.missions
+    for mission in MISSIONS:
+        one = await past.unanswered_notes(moment, mission)
+        assert [m.mission for m in one.missions] in ([], [mission])
+        assert one.missions == [m for m in want_notes.missions if m.mission == mission]
+
+    protests = await past.open_protests(moment)
+    want = open_protests(of(expected, ProtestState), now)
+    assert protests.protests == want.protests
+    assert (protests.count, protests.open_demands) == (want.count, want.open_demands)
+
+    incidents = await past.incidents(moment)
+    want_incidents = incidents_view(of(expected, IncidentState), missions)
+    assert incidents == msgspec.structs.replace(
+        want_incidents, as_of=moment.as_of, known_at=moment.known_at
+    )
+
+    for stream_id, state in expected.items():
+        folded = await past.stream(stream_id, moment)
+        assert folded is not None and folded.state == state
 
 
 def test_with_no_bounds_the_fold_in_time_is_the_stored_state() -> None:
