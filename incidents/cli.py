@@ -304,8 +304,6 @@ def replay(ctx: click.Context, database: str, repair: bool, workers: int | None)
     from incidents.store.chain import verify_log
 
     settings = settings_for(database)
-    # A SQLite file is read by replay itself, split over worker processes.
-    path = _sqlite_file(settings)
 
     async def run() -> int:
         async with opened_store(settings, create=repair) as store:
@@ -317,7 +315,6 @@ def replay(ctx: click.Context, database: str, repair: bool, workers: int | None)
                     DomainRules(),
                     repair,
                     lambda n: progress.advance(task, n),
-                    path=None if path is None else str(path),
                     workers=workers,
                 )
             # Replay folds what the log says; the chain says whether those are the bytes

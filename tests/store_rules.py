@@ -17,11 +17,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
 from incidents.projections.missions import MissionTallies, MissionTally
+from incidents.store.folding import FoldOptions, FoldReport, StreamFolder, fold_through_reads
 from incidents.store.protocol import (
+    EventStore,
     ProposedEvent,
     RecordedEvent,
     RuleViolation,
@@ -134,3 +137,22 @@ def proposed(
 ) -> ProposedEvent:
     """A proposed event with a fresh id unless one is given."""
     return ProposedEvent(event_id or uuid.uuid4(), type_, data, metadata)
+
+
+class PagedReads:
+    """A store whose ``fold_streams`` (replay) goes through the port's paged reads in pages
+    of ``page_size``, whatever the store's own way; everything else is the store's."""
+
+    def __init__(self, store: EventStore, page_size: int = 10_000) -> None:
+        self._store = store
+        self._page_size = page_size
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def fold_streams(self, folder: StreamFolder, options: FoldOptions) -> FoldReport:
+        keep, _, progress = options
+        paged = self._page_size
+        return await fold_through_reads(
+            self._store, folder, keep=keep, progress=progress, page_size=paged
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 from uuid import UUID
 
 import msgspec
@@ -43,6 +43,22 @@ class RecordedEvent(msgspec.Struct, frozen=True):
     occurred_at: datetime
     recorded_at: datetime
     hash: str
+
+
+class LoggedEvent(Protocol):
+    """What a whole-stream fold reads of each logged event (a RecordedEvent has it all)."""
+
+    @property
+    def event_id(self) -> UUID: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def data(self) -> msgspec.Raw: ...
+
+    @property
+    def occurred_at(self) -> datetime: ...
 
 
 class AppendRequest(msgspec.Struct, frozen=True):

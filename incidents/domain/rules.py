@@ -23,7 +23,7 @@ from uuid import UUID
 import msgspec
 from msgspec.structs import replace
 
-from incidents.core.envelope import RecordedEvent
+from incidents.core.envelope import LoggedEvent, RecordedEvent
 from incidents.core.errors import RuleViolation
 from incidents.core.snapshots import StreamSnapshot
 from incidents.core.streams import category_of
@@ -112,22 +112,6 @@ class RuleBreak(msgspec.Struct, frozen=True):
 
     rule: str
     detail: str
-
-
-class LoggedEvent(Protocol):
-    """What a whole-stream fold reads of each logged event (a RecordedEvent has it all)."""
-
-    @property
-    def event_id(self) -> UUID: ...
-
-    @property
-    def type(self) -> str: ...
-
-    @property
-    def data(self) -> msgspec.Raw: ...
-
-    @property
-    def occurred_at(self) -> datetime: ...
 
 
 class HistoryRequiredError(ValueError):

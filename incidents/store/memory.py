@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from incidents.store.folding import FoldsThroughReads
 from incidents.store.inline import InlineProjection, check_projections, qualified
 from incidents.store.migrations import migrate_projection, projection_migrations, with_projections
 from incidents.store.plan import (
@@ -98,7 +99,7 @@ def _stream_columns(step: Step) -> tuple[object, ...]:
     )
 
 
-class MemoryEventStore:
+class MemoryEventStore(FoldsThroughReads):
     """The event store kept in dictionaries: same semantics as SQLite, no durability.
 
     Registered inline projections keep their tables in an in-memory SQLite database,

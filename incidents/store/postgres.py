@@ -41,6 +41,7 @@ import msgspec
 from incidents.settings import Settings
 from incidents.store.batching import Outcome as _Outcome
 from incidents.store.batching import Unit as _Unit
+from incidents.store.folding import FoldsThroughReads
 from incidents.store.inline import InlineProjection, check_projections
 from incidents.store.migrations import (
     check_registered,
@@ -346,7 +347,7 @@ async def _close_connection(connection: _Connection) -> None:
         connection.terminate()
 
 
-class PostgresEventStore(SqlEventStore):
+class PostgresEventStore(FoldsThroughReads, SqlEventStore):
     """The event store in one PostgreSQL schema; open it with :meth:`open`, end with
     :meth:`close`. Several processes may open the same schema and append at once."""
 

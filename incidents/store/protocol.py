@@ -10,7 +10,7 @@ acknowledged before it, and no read replays the log.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from incidents.core.envelope import (
     GENESIS_HASH,
@@ -19,6 +19,7 @@ from incidents.core.envelope import (
     AppendResult,
     Direction,
     ExpectedVersion,
+    LoggedEvent,
     LogHead,
     ProposedEvent,
     RecordedEvent,
@@ -44,6 +45,9 @@ from incidents.core.streams import (
     is_valid_stream_id,
 )
 
+if TYPE_CHECKING:
+    from incidents.store.folding import FoldOptions, FoldReport, StreamFolder
+
 # The core's names, offered here too: the port speaks them.
 __all__ = [
     "GENESIS_HASH",
@@ -61,6 +65,7 @@ __all__ = [
     "ExpectedVersion",
     "InvalidAppendError",
     "LogHead",
+    "LoggedEvent",
     "ProposedEvent",
     "ReadOnlyStoreError",
     "RecordedEvent",
@@ -184,6 +189,12 @@ class EventStore(Protocol):
         """The rows of a registered inline projection's read ``name`` (one statement of its
         ``sql``), run with ``parameters``; ValueError for a projection or read it does not
         know. Reflects every append acknowledged before it began, like every read."""
+        ...
+
+    async def fold_streams(self, folder: StreamFolder, options: FoldOptions) -> FoldReport:
+        """Fold every stream's events again with ``folder`` and compare each snapshot with
+        the stream's live row (``incidents replay``), as ``options`` say. See
+        :mod:`incidents.store.folding`."""
         ...
 
     async def rebuild(self, projection: str) -> None:

@@ -49,6 +49,7 @@ from incidents.core.errors import (
 )
 from incidents.store.batching import Outcome as _Outcome
 from incidents.store.batching import Unit as _Unit
+from incidents.store.folding import FoldOptions, FoldReport, StreamFolder
 from incidents.store.inline import InlineProjection, check_projections
 from incidents.store.migrations import (
     MIGRATIONS,
@@ -73,6 +74,7 @@ from incidents.store.protocol import (
     StreamRules,
     StreamSnapshot,
 )
+from incidents.store.sqlite_fold import fold_file
 from incidents.store.sqlstore import SqlEventStore, StreamFilter
 from incidents.store.writer import BatchWriter, ConstraintViolation, Statement, drive_sync, load_sql
 
@@ -520,6 +522,13 @@ class SqliteEventStore(SqlEventStore):
             sql += " LIMIT ?"
             parameters.append(limit)
         return sql, parameters
+
+    async def fold_streams(self, folder: StreamFolder, options: FoldOptions) -> FoldReport:
+        """Fold every stream again and compare it with its live row, reading the file
+        itself in ranges of stream ids over worker processes (``store/sqlite_fold.py``)."""
+        assert self._path is not None, "a store opened by open() knows its file"
+        events = (await self.head()).position
+        return await fold_file(self._path, folder, events, options)
 
     async def rebuild(self, projection: str) -> None:
         """Fill a registered projection's tables afresh from the log, in one transaction

@@ -19,7 +19,7 @@ from incidents.store.memory import MemoryEventStore
 from incidents.store.plan import StreamRecord
 from incidents.store.protocol import EventStore, RecordedEvent, StreamSnapshot
 from tests.conftest import open_test_store
-from tests.store_rules import TallyRules, proposed
+from tests.store_rules import PagedReads, TallyRules, proposed
 
 
 class FoldingTally(TallyRules):
@@ -60,7 +60,7 @@ async def test_an_untouched_log_replays_without_difference_in_pages_of_any_size(
 
     # when it is replayed in pages of any size
     chosen = rules()
-    report = await replay(store, chosen, page_size=page_size)
+    report = await replay(PagedReads(store, page_size), chosen)
 
     # then every event and stream is counted, each stream folded once, nothing differs
     assert (report.events, report.streams, report.differences) == (9, 5, [])
@@ -85,14 +85,14 @@ async def test_changed_states_and_index_columns_are_found_and_repaired(
     )
 
     # when the log is replayed, then both are named, in stream id order
-    report = await replay(store, FoldingTally(), page_size=page_size)
+    report = await replay(PagedReads(store, page_size), FoldingTally())
     assert report.differences == [
         StreamDifference("note-b", "state differs"),
         StreamDifference("protest-a", "index columns differ"),
     ]
 
     # and a repair writes the folded states back, after which nothing differs
-    repaired = await replay(store, TallyRules(), repair=True, page_size=page_size)
+    repaired = await replay(PagedReads(store, page_size), TallyRules(), repair=True)
     assert repaired.repaired
     assert await store.get_stream("note-b") == note_b
     assert await store.get_stream("protest-a") == protest_a
@@ -148,7 +148,7 @@ async def test_rows_without_events_and_streams_without_rows_are_found(
             _remove_row(store, tmp_path, lost)
 
         # when the log is replayed
-        report = await replay(store, FoldingTally(), page_size=page_size)
+        report = await replay(PagedReads(store, page_size), FoldingTally())
 
         # then rows without events come in stream id order, then the streams without rows
         assert report.differences == [

@@ -1,5 +1,6 @@
-"""Replay reading a SQLite file itself, in one process or split over workers by stream id
-range, reports what the store's read path reports and repairs to the same bytes."""
+"""Replay of a SQLite store, which reads its file itself, in one process or split over
+workers by stream id range, reports what the port's paged reads report and repairs to the
+same bytes."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from incidents.seeding import load_seeds
 from incidents.settings import Settings
 from incidents.store.protocol import RuleViolation
 from incidents.store.sqlite import SqliteEventStore
+from tests.store_rules import PagedReads
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
@@ -53,12 +55,16 @@ def _tamper(database: Path, lose_a_row: bool = True) -> None:
         connection.close()
 
 
-async def _replay(database: Path, repair: bool = False, **options: object) -> ReplayReport:
+async def _replay(database: Path, repair: bool = False, workers: int | None = None) -> ReplayReport:
+    """Replay the file; with ``workers`` None through the port's paged reads, else by the
+    store's own path (the file read in ranges over that many processes)."""
     store = await SqliteEventStore.open(
         str(database), DomainRules(), projections=inline_projections()
     )
     try:
-        return await replay(store, DomainRules(), repair, **options)  # type: ignore[arg-type]
+        if workers is None:
+            return await replay(PagedReads(store), DomainRules(), repair)
+        return await replay(store, DomainRules(), repair, workers=workers)
     finally:
         await store.close()
 
@@ -81,8 +87,8 @@ async def test_workers_report_the_differences_of_the_read_path_in_the_same_order
 
     # when it is replayed through the store, and from the file in one and in several workers
     through_store = await _replay(seeded)
-    single = await _replay(seeded, path=str(seeded), workers=1)
-    parallel = [await _replay(seeded, path=str(seeded), workers=n) for n in (2, 3)]
+    single = await _replay(seeded, workers=1)
+    parallel = [await _replay(seeded, workers=n) for n in (2, 3)]
 
     # then every replay reports the same differences, in the same order
     assert len(through_store.differences) == 6
@@ -100,12 +106,12 @@ async def test_a_repair_by_workers_writes_the_bytes_the_read_path_writes(
 
     # when one is repaired through the store and the other by two workers
     by_store = await _replay(seeded, repair=True)
-    by_workers = await _replay(copy, repair=True, path=str(copy), workers=2)
+    by_workers = await _replay(copy, repair=True, workers=2)
 
     # then both repaired the same streams to the same rows, and nothing differs after
     assert by_store == by_workers and by_store.repaired
     assert _streams(seeded) == _streams(copy)
-    assert (await _replay(copy, path=str(copy), workers=2)).differences == [
+    assert (await _replay(copy, workers=2)).differences == [
         difference
         for difference in by_store.differences
         if difference.reason == "no events in the log"
@@ -128,5 +134,5 @@ async def test_a_worker_raises_the_rule_violation_the_read_path_raises(seeded: P
         await _replay(seeded)
     for workers in (1, 2):
         with pytest.raises(RuleViolation) as from_file:
-            await _replay(seeded, path=str(seeded), workers=workers)
+            await _replay(seeded, workers=workers)
         assert str(from_file.value) == str(through_store.value)
