@@ -17,6 +17,7 @@ from uuid import UUID
 
 from incidents.store.folding import FoldsThroughReads
 from incidents.store.inline import InlineProjection, check_projections, qualified
+from incidents.store.listing import ListsStreams, StreamFilter
 from incidents.store.migrations import migrate_projection, projection_migrations, with_projections
 from incidents.store.plan import (
     AppendPlan,
@@ -99,7 +100,7 @@ def _stream_columns(step: Step) -> tuple[object, ...]:
     )
 
 
-class MemoryEventStore(FoldsThroughReads):
+class MemoryEventStore(FoldsThroughReads, ListsStreams):
     """The event store kept in dictionaries: same semantics as SQLite, no durability.
 
     Registered inline projections keep their tables in an in-memory SQLite database,
@@ -335,23 +336,8 @@ class MemoryEventStore(FoldsThroughReads):
         streams = self._streams
         return {id_: streams[id_].row(id_) for id_ in stream_ids if id_ in streams}
 
-    async def list_streams(
-        self,
-        category: str,
-        mission: str | None = None,
-        is_open: bool | None = None,
-        after: str | None = None,
-        limit: int | None = None,
-        *,
-        without_mission: bool = False,
-    ) -> list[StreamRow]:
-        """Folded states of a category's streams, filtered on the index columns, by id;
-        the first ``limit`` after ``after`` when given; ``without_mission``: only those
-        that name no mission."""
-        if without_mission and mission is not None:
-            raise ValueError("without_mission lists streams that name no mission: no mission")
-        if limit is not None:
-            check_limit(limit)
+    async def _list_streams(self, wanted: StreamFilter) -> list[StreamRow]:
+        category, mission, is_open, after, limit, without_mission = wanted
         start = None if after is None else _id_bytes(after)
         chosen = [
             record.row(stream_id)

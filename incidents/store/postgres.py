@@ -43,6 +43,7 @@ from incidents.store.batching import Outcome as _Outcome
 from incidents.store.batching import Unit as _Unit
 from incidents.store.folding import FoldsThroughReads
 from incidents.store.inline import InlineProjection, check_projections
+from incidents.store.listing import StreamFilter
 from incidents.store.migrations import (
     check_registered,
     load_migrations,
@@ -69,7 +70,7 @@ from incidents.store.protocol import (
     StreamRules,
     StreamSnapshot,
 )
-from incidents.store.sqlstore import SqlEventStore, StreamFilter
+from incidents.store.sqlstore import SqlEventStore
 from incidents.store.writer import (
     BatchWriter,
     ConstraintViolation,

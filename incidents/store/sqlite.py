@@ -51,6 +51,7 @@ from incidents.store.batching import Outcome as _Outcome
 from incidents.store.batching import Unit as _Unit
 from incidents.store.folding import FoldOptions, FoldReport, StreamFolder
 from incidents.store.inline import InlineProjection, check_projections
+from incidents.store.listing import StreamFilter
 from incidents.store.migrations import (
     MIGRATIONS,
     check_registered,
@@ -75,7 +76,7 @@ from incidents.store.protocol import (
     StreamSnapshot,
 )
 from incidents.store.sqlite_fold import fold_file
-from incidents.store.sqlstore import SqlEventStore, StreamFilter
+from incidents.store.sqlstore import SqlEventStore
 from incidents.store.writer import BatchWriter, ConstraintViolation, Statement, drive_sync, load_sql
 
 # How often a watcher looks at the file for appends made by other processes (seconds).

@@ -13,10 +13,11 @@ import asyncio
 import contextlib
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from incidents.store.batching import GroupCommitFront
 from incidents.store.inline import qualified
+from incidents.store.listing import BIGGEST, ListsStreams, StreamFilter, bound
 from incidents.store.plan import check_limit
 from incidents.store.protocol import (
     GENESIS_HASH,
@@ -27,11 +28,6 @@ from incidents.store.protocol import (
     StreamRow,
 )
 
-# Positions, versions and limits are 64-bit integers in both engines; what callers pass is
-# clamped into range, and this is "the last version" when reading backward from the end.
-BIGGEST = 2**62
-
-
 # An unfiltered read of the log up to this many events is a short range of its primary key
 # (0.75 ms for 500 events in SQLite): run as a lookup, it is read at once instead of waiting
 # for a pooled reader's thread and then for its turn back on a loop busy with appends (a
@@ -39,23 +35,7 @@ BIGGEST = 2**62
 RANGE_LOOKUP_EVENTS = 500
 
 
-def bound(value: int) -> int:
-    """``value`` clamped to what a 64-bit column takes."""
-    return max(-BIGGEST, min(value, BIGGEST))
-
-
-class StreamFilter(NamedTuple):
-    """What :meth:`SqlEventStore.list_streams` was asked for (``limit`` already bounded)."""
-
-    category: str
-    mission: str | None
-    is_open: bool | None
-    after: str | None
-    limit: int | None
-    without_mission: bool
-
-
-class SqlEventStore(GroupCommitFront):
+class SqlEventStore(ListsStreams, GroupCommitFront):
     """What the SQLite and PostgreSQL stores share beyond the writer: the reads.
 
     The adapter sets ``_sql`` (its statements by name) and ``_changed``/``_polled_at``,
@@ -215,25 +195,7 @@ class SqlEventStore(GroupCommitFront):
         rows = await self._lookup(self._statement("get_streams"), parameters)
         return {row[0]: self._stream(row) for row in rows}
 
-    async def list_streams(
-        self,
-        category: str,
-        mission: str | None = None,
-        is_open: bool | None = None,
-        after: str | None = None,
-        limit: int | None = None,
-        *,
-        without_mission: bool = False,
-    ) -> list[StreamRow]:
-        """Folded states of a category's streams, filtered on the index columns, by id;
-        the first ``limit`` after ``after`` when given; ``without_mission``: only those
-        that name no mission."""
-        if without_mission and mission is not None:
-            raise ValueError("without_mission lists streams that name no mission: no mission")
-        if limit is not None:
-            check_limit(limit)
-            limit = bound(limit)
-        wanted = StreamFilter(category, mission, is_open, after, limit, without_mission)
+    async def _list_streams(self, wanted: StreamFilter) -> list[StreamRow]:
         sql, parameters = self._list_streams_query(wanted)
         return [self._stream(row) for row in await self._fetch(sql, parameters)]
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, Sequence
 from datetime import datetime
 from importlib import resources
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
 from incidents.store.batching import Outcome, Unit, stage
@@ -620,35 +620,55 @@ class BatchWriter:
         return int(rows[0][0])
 
 
+class _Stepper(Generic[T]):
+    """A batch advanced by what each statement gave: its result, or the error it raised
+    (thrown into the batch); None once the batch has returned its value."""
+
+    def __init__(self, batch: Batch[T]) -> None:
+        self._batch = batch
+        self.value: T
+
+    def step(self, result: Any = None, error: Exception | None = None) -> Statement | None:
+        try:
+            return self._batch.send(result) if error is None else self._batch.throw(error)
+        except StopIteration as stop:
+            self.value = stop.value
+            return None
+
+
+def _attempt(run: Callable[[Statement], Any], statement: Statement) -> tuple[Any, Exception | None]:
+    try:
+        return run(statement), None
+    except Exception as error:
+        return None, error
+
+
+async def _attempt_async(
+    run: Callable[[Statement], Awaitable[Any]], statement: Statement
+) -> tuple[Any, Exception | None]:
+    try:
+        return await run(statement), None
+    except Exception as error:
+        return None, error
+
+
 def drive_sync(batch: Batch[T], run: Callable[[Statement], Any]) -> T:
     """Run a batch to its end with ``run``, which executes one statement and raises the
     port's errors (or :class:`ConstraintViolation`) for the database's."""
-    try:
-        statement = next(batch)
-        while True:
-            try:
-                result = run(statement)
-            except Exception as error:
-                statement = batch.throw(error)
-            else:
-                statement = batch.send(result)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+    stepper = _Stepper(batch)
+    statement = stepper.step()
+    while statement is not None:
+        statement = stepper.step(*_attempt(run, statement))
+    return stepper.value
 
 
 async def drive_async(batch: Batch[T], run: Callable[[Statement], Awaitable[Any]]) -> T:
     """:func:`drive_sync` for an engine whose statements are awaited."""
-    try:
-        statement = next(batch)
-        while True:
-            try:
-                result = await run(statement)
-            except Exception as error:
-                statement = batch.throw(error)
-            else:
-                statement = batch.send(result)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+    stepper = _Stepper(batch)
+    statement = stepper.step()
+    while statement is not None:
+        statement = stepper.step(*await _attempt_async(run, statement))
+    return stepper.value
 
 
 def split_statements(text: str, substitutions: Mapping[str, str] | None = None) -> tuple[str, ...]:
