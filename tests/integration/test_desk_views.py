@@ -283,3 +283,43 @@ async def test_a_corrected_mission_moves_the_stream_to_the_other_timeline(
     assert [item["type"] for item in moved] == ["NoteSent", "NoteCorrected"]
     ats = [item["occurred"]["at"] for item in london["items"]]
     assert ats == sorted(ats)
+
+
+async def test_a_corrected_reply_window_moves_the_running_response_times(
+    seeded: AsyncTestClient[Any],
+) -> None:
+    def plain(body: Any) -> Any:
+        for key in ("by_host_state", "by_ministry"):
+            for row in body[key]:
+                row.pop("sources")
+        return body
+
+    before = await _get(seeded, "/projections/response-times")
+    france = next(row for row in before["by_host_state"] if row["state"] == "FR")
+    assert france["overdue"] == 1
+    # when the Paris embassy's reply window is corrected to ten years
+    (registered, *_) = (await _get(seeded, "/streams/mission-az-paris/events"))["events"]
+    version = (await _get(seeded, "/streams/mission-az-paris"))["version"]
+    correction = {
+        "stream_id": "mission-az-paris",
+        "expected_version": version,
+        "events": [
+            {
+                "type": "MissionCorrected",
+                "data": {
+                    "corrects": registered["event_id"],
+                    "changes": {"reply_window_days": 3650},
+                    "reason": "a test of the running totals",
+                },
+            }
+        ],
+    }
+    response = await seeded.post("/events", json={"appends": [correction]})
+    assert response.status_code == 201, response.text
+    # then its note of 17 August 2022 is no longer overdue, and the running totals equal
+    # the view folded afresh from every state
+    after = await _get(seeded, "/projections/response-times")
+    france = next(row for row in after["by_host_state"] if row["state"] == "FR")
+    assert france["overdue"] == 0
+    afresh = await _get(seeded, "/projections/response-times", include="sources")
+    assert plain(after) == plain(afresh)
