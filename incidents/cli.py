@@ -233,6 +233,9 @@ def serve(host: str, port: int, workers: int, database: str, demo: bool) -> None
             port=port,
             interface=Interfaces.ASGI,
             workers=workers,
+            # A worker that dies (killed, out of memory) is started again while the others
+            # serve; without this granian stops the whole server when one worker fails.
+            respawn_failed_workers=True,
             # The app writes its own access log, as JSON with the request id.
             log_access=False,
             # Slow clients: headers bounded here, bodies in the app (incidents.http.limits).
