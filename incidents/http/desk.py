@@ -95,7 +95,7 @@ class DeskController(Controller):
         made_by: Annotated[
             str | None,
             QueryParameter(
-                query="state", pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2"
+                name="state", pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2"
             ),
         ] = None,
         made_by_body: Annotated[
