@@ -238,15 +238,9 @@ class MemoryEventStore(FoldsThroughReads, ListsStreams):
             self._apply(plan)
             return results
 
-    async def read_stream(
-        self,
-        stream_id: str,
-        from_version: int | None = None,
-        direction: Direction = "forward",
-        limit: int = 100,
+    async def _read_stream(
+        self, stream_id: str, from_version: int | None, direction: Direction, limit: int
     ) -> list[RecordedEvent]:
-        """Events of one stream from a version (inclusive) in either direction."""
-        check_limit(limit)
         positions = self._stream_positions.get(stream_id, [])
         if direction == "forward":
             start = 0 if from_version is None else max(from_version - 1, 0)
@@ -258,18 +252,9 @@ class MemoryEventStore(FoldsThroughReads, ListsStreams):
             chosen = positions[max(end - limit, 0) : end][::-1]
         return [self._events[position - 1] for position in chosen]
 
-    async def read_all(
-        self,
-        after: int = 0,
-        limit: int = 1000,
-        types: Sequence[str] | None = None,
-        categories: Sequence[str] | None = None,
+    async def _read_all(
+        self, after: int, limit: int, types: Sequence[str], categories: Sequence[str]
     ) -> list[RecordedEvent]:
-        """The global log in position order, strictly after ``after``, optionally filtered.
-
-        None or an empty sequence for ``types`` or ``categories`` means no filter.
-        """
-        check_limit(limit)
         wanted_types = frozenset(types) if types else None
         wanted_categories = frozenset(categories) if categories else None
         chosen: list[RecordedEvent] = []

@@ -52,10 +52,7 @@ from incidents.store.migrations import (
     projection_migrations,
     with_projections,
 )
-from incidents.store.plan import (
-    StoredIdentity,
-    StreamRecord,
-)
+from incidents.store.plan import StoredIdentity, StreamRecord
 from incidents.store.protocol import (
     GENESIS_HASH,
     ConnectionLostError,

@@ -103,15 +103,9 @@ class SqlEventStore(ListsStreams, GroupCommitFront):
         (sql,) = self._sql[name]
         return sql
 
-    async def read_stream(
-        self,
-        stream_id: str,
-        from_version: int | None = None,
-        direction: Direction = "forward",
-        limit: int = 100,
+    async def _read_stream(
+        self, stream_id: str, from_version: int | None, direction: Direction, limit: int
     ) -> list[RecordedEvent]:
-        """Events of one stream from a version (inclusive) in either direction."""
-        check_limit(limit)
         if direction == "forward":
             start = 1 if from_version is None else bound(from_version)
             parameters = (stream_id, start, bound(limit))
@@ -122,21 +116,10 @@ class SqlEventStore(ListsStreams, GroupCommitFront):
             rows = await self._fetch(self._statement("read_backward"), parameters)
         return [self._event(row) for row in rows]
 
-    async def read_all(
-        self,
-        after: int = 0,
-        limit: int = 1000,
-        types: Sequence[str] | None = None,
-        categories: Sequence[str] | None = None,
+    async def _read_all(
+        self, after: int, limit: int, types: Sequence[str], categories: Sequence[str]
     ) -> list[RecordedEvent]:
-        """The global log in position order, strictly after ``after``, optionally filtered.
-
-        None or an empty sequence for ``types`` or ``categories`` means no filter.
-        """
-        check_limit(limit)
-        sql, parameters = self._read_all_query(
-            bound(after), bound(limit), types or (), categories or ()
-        )
+        sql, parameters = self._read_all_query(bound(after), bound(limit), types, categories)
         short_range = not types and not categories and limit <= RANGE_LOOKUP_EVENTS
         rows = await (self._lookup if short_range else self._fetch)(sql, parameters)
         return [self._event(row) for row in rows]
