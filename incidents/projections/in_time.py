@@ -7,13 +7,17 @@ applied, those that occurred by ``as_of`` folded in append order), and the folde
 through the same pure view functions as the current views, with the clock set to ``as_of``
 when it is given: days waiting and overdue flags are those of that day.
 
-Which streams are folded: a stream whose current row settles it (everything recorded by
-``known_at`` and occurred by ``as_of``: its current state; or everything known and its
-opening after ``as_of``: not in the view) is not read; the others are read and folded, one by
-one for a mission's views or when they are few, else in one sweep of their category in stream
-order (``read_by_stream``). One mission's unanswered notes look at the notes that name it now
-and the notes whose ``mission`` a correction changed. No state is written; nothing is held
-between reads but the set of those corrected notes, caught up with the log.
+Which streams are folded: with the ``in_time`` inline projection
+(:mod:`incidents.projections.in_time_index`), only those bent (corrected, or recorded out of
+their occurred order) by ``known_at``; every other stream is the state of one version, read
+from the index. A store without the projection: a stream whose current row settles it
+(everything recorded by ``known_at`` and occurred by ``as_of``: its current state; or
+everything known and its opening after ``as_of``: not in the view) is not read; the others
+are read and folded, one by one for a mission's views or when they are few, else in one
+sweep of their category in stream order (``read_by_stream``); one mission's unanswered
+notes look at the notes that name it now and the notes whose ``mission`` a correction
+changed. No state is written; nothing is held between reads but the set of those corrected
+notes, caught up with the log.
 """
 
 from __future__ import annotations
