@@ -13,6 +13,8 @@ are flattened by one rule:
 - null is an empty cell, ``true``/``false`` are written so, times as RFC 3339 in UTC;
 - the header is every column in the order the rows first give it.
 
+A record with no list at all (``GET /streams/{stream_id}``) is one row.
+
 ``GET /events`` as CSV streams the whole log after ``after`` (``limit``, when given, caps it),
 a page of the store at a time, so an export of any size runs in constant memory; its columns
 are fixed: ``position, stream_id, version, event_id, type, occurred_at, recorded_at, hash``,
@@ -96,9 +98,20 @@ def flatten(record: Any, prefix: str = "") -> dict[str, str]:
     return cells
 
 
+def _raw(value: Any) -> Any:
+    """``enc_hook``: JSON the store keeps as it was written (a stream's state, an event's
+    data) as the builtins it holds."""
+    if isinstance(value, msgspec.Raw):
+        return msgspec.json.decode(value)
+    raise NotImplementedError(type(value))
+
+
 def rows_of(view: Any) -> list[dict[str, str]]:
-    """The flat rows of a view: its lists of records (see the module's docstring)."""
-    data = msgspec.to_builtins(view)
+    """The flat rows of a view: its lists of records (see the module's docstring); a
+    record that holds no list (a stream's state) is its one row."""
+    data = msgspec.to_builtins(view, enc_hook=_raw)
+    if not any(isinstance(value, list) for value in data.values()):
+        return [flatten(data)]
     tables = [
         (name, value)
         for name, value in data.items()

@@ -119,3 +119,20 @@ async def test_every_csv_row_of_events_holds_its_envelope(
             assert datetime.fromisoformat(row[key]) == datetime.fromisoformat(event[key])
         assert json.loads(row["data"]) == event["data"]
         assert json.loads(row["metadata"]) == event["metadata"]
+
+
+async def test_a_stream_as_csv_is_its_state_in_one_row_and_its_pages_a_row_an_event(
+    seeded: AsyncTestClient[Any],  # noqa: F811
+) -> None:
+    state = (await seeded.get("/streams/mission-az-paris")).json()
+    response = await seeded.get("/streams/mission-az-paris", headers={"accept": "text/csv"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    [row] = _table(response.text)
+    assert row["stream_id"] == state["stream_id"]
+    assert int(row["version"]) == state["version"]
+    assert row["state.city"] == state["state"]["city"]
+    page = (await seeded.get("/streams/mission-az-paris/events")).json()["events"]
+    table = _table((await seeded.get("/streams/mission-az-paris/events?format=csv")).text)
+    assert [int(row["position"]) for row in table] == [event["position"] for event in page]
+    assert table[0]["data.city"] == page[0]["data"]["city"]
