@@ -12,6 +12,10 @@
   (weak tags compare by their opaque part, ``*`` matches anything), ``Cache-Control`` (full
   pages of the log never change: immutable for a year, as KurrentDB serves them; anything
   else is revalidated), and ``Link`` headers to the next, previous and first pages.
+  Its body depends on ``Accept`` (JSON, or CSV: see :mod:`incidents.http.csv_export`), so
+  it says ``Vary: Accept`` (RFC 9110 12.5.5), and the CSV answer's tag is the JSON one's
+  with ``.csv`` inside the quotes: a tag held for one representation never answers ``304``
+  for the other.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, Response
+
+from incidents.http.csv_export import VARY, wants_csv
 
 # Full pages of the log: the same events forever.
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -109,6 +115,12 @@ def matches(if_none_match: str | None, etag: str) -> bool:
     return any(_opaque(tag) == wanted for tag in if_none_match.split(","))
 
 
+def variant(etag: str, name: str) -> str:
+    """The tag of another representation of what ``etag`` names: ``name`` inside the
+    quotes, weakness kept (``W/"ab"`` → ``W/"ab.csv"``)."""
+    return f'{etag[:-1]}.{name}"'
+
+
 def page_link(request: Request[Any, Any, Any], **changes: str | int | None) -> str:
     """The request's URL with some query parameters changed (None removes one)."""
     query = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
@@ -141,7 +153,13 @@ def read_response(
     holds it already."""
     if etag is None:
         etag = _digest_tag(body)
-    headers = {"ETag": etag, "Cache-Control": IMMUTABLE if immutable else REVALIDATE}
+    if wants_csv(request):
+        etag = variant(etag, "csv")
+    headers = {
+        "ETag": etag,
+        "Cache-Control": IMMUTABLE if immutable else REVALIDATE,
+        "Vary": VARY,
+    }
     if links:
         rendered = [f'<{url}>; rel="{rel}"' for rel, url in links.items() if url is not None]
         if rendered:

@@ -19,6 +19,8 @@ A record with no list at all (``GET /streams/{stream_id}``) is one row.
 a page of the store at a time, so an export of any size runs in constant memory; its columns
 are fixed: ``position, stream_id, version, event_id, type, occurred_at, recorded_at, hash``,
 then ``data`` and ``metadata`` as their JSON text.
+
+Every answer whose body depends on ``Accept`` says so: ``Vary: Accept``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from incidents.store.protocol import EventStore, RecordedEvent
 
 CSV_MEDIA_TYPE = "text/csv"  # Litestar adds "; charset=utf-8"
 FORMATS = ("json", "csv")
+# The header of every answer whose body depends on the request's Accept (RFC 9110 12.5.5).
+VARY = "Accept"
 EVENT_COLUMNS = (
     "position",
     "stream_id",
@@ -169,10 +173,13 @@ async def negotiate(response: Any) -> Any:
         or not isinstance(response.content, msgspec.Struct)
     ):
         return response
+    headers = dict(response.headers)
+    if (response.status_code or 200) < 300:
+        headers["Vary"] = VARY
     return Negotiated(
         response.content,
         status_code=response.status_code,
-        headers=dict(response.headers),
+        headers=headers,
         background=response.background,
     )
 
@@ -254,4 +261,4 @@ def events_csv(
 ) -> Stream:
     """``GET /events`` as a streamed CSV export (``known``: see :func:`event_lines`)."""
     lines = event_lines(store, after, limit, types, categories, known)
-    return Stream(lines, media_type=CSV_MEDIA_TYPE)
+    return Stream(lines, media_type=CSV_MEDIA_TYPE, headers={"Vary": VARY})

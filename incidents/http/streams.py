@@ -35,7 +35,7 @@ from incidents.http.bodies import (
     StreamStateOut,
 )
 from incidents.http.conventions import page_link, read_response
-from incidents.http.csv_export import events_csv, wants_csv
+from incidents.http.csv_export import VARY, events_csv, wants_csv
 from incidents.http.live import LiveOptions, live_response
 from incidents.http.problems import (
     APPEND_PROBLEMS,
@@ -446,7 +446,9 @@ class LogController(Controller):
             for name in ("limit", "known_at"):
                 if name in request.query_params:
                     raise ParameterError("query", name, f"{name} does not apply to an event stream")
-            return live_response(feed, live_options, after, last_event_id, type_, category)
+            stream = live_response(feed, live_options, after, last_event_id, type_, category)
+            stream.headers["Vary"] = VARY
+            return stream
         if last_event_id is not None:
             # As on the event stream: the last position the client holds, winning over after.
             if not re.fullmatch(r"[0-9]{1,16}", last_event_id):

@@ -205,3 +205,37 @@ async def test_the_log_as_cloudevents(client: Client) -> None:
         assert cloud["data"] == event["data"]
         assert cloud["datacontenttype"] == "application/json"
         assert cloud["position"] == event["position"]
+
+
+@pytest.mark.parametrize("path", CACHED_READS)
+async def test_representations_vary_on_accept_each_with_its_etag(client: Client, path: str) -> None:
+    await given_mission(client)
+    as_json = await client.get(path)
+    as_csv = await client.get(path, headers={"accept": "text/csv"})
+    by_format = await client.get(path, params={"format": "csv"})
+    assert as_json.status_code == as_csv.status_code == by_format.status_code == 200
+    for response in (as_json, as_csv, by_format):
+        assert "accept" in response.headers.get("vary", "").lower().replace(" ", "").split(",")
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    json_tag = as_json.headers["etag"]
+    csv_tag = as_csv.headers.get("etag")
+    assert csv_tag != json_tag
+    # A tag held for one representation never answers 304 for the other.
+    held_json = await client.get(path, headers={"accept": "text/csv", "if-none-match": json_tag})
+    assert held_json.status_code == 200
+    assert held_json.headers["content-type"].startswith("text/csv")
+    if csv_tag is not None:
+        held_csv = await client.get(path, headers={"if-none-match": csv_tag})
+        assert held_csv.status_code == 200
+        assert held_csv.headers["content-type"].startswith("application/json")
+        again = await client.get(path, headers={"accept": "text/csv", "if-none-match": csv_tag})
+        assert again.status_code == 304
+        assert "accept" in again.headers.get("vary", "").lower()
+
+
+async def test_the_log_as_cloudevents_varies_on_accept_with_its_own_etag(client: Client) -> None:
+    await given_mission(client)
+    batch = await client.get("/events", headers={"accept": "application/cloudevents-batch+json"})
+    plain = await client.get("/events")
+    assert "accept" in batch.headers.get("vary", "").lower()
+    assert batch.headers["etag"] != plain.headers["etag"]
