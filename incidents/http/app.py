@@ -59,6 +59,7 @@ from incidents.service import LogService
 from incidents.settings import Settings
 from incidents.store.batching import GroupCommitFront
 from incidents.store.factory import open_store, sqlite_path
+from incidents.store.protocol import LogHead, StoreUnavailableError
 from incidents.tokens import open_tokens
 
 # The cycle collector's first threshold in a served process. A request allocates many
@@ -84,9 +85,21 @@ class Health(msgspec.Struct, frozen=True):
 
 
 @get("/health", tags=["service"], summary="Liveness and the log's head", opt={"role": "public"})
-async def get_health(service: NamedDependency[LogService]) -> Health:
-    """The service answers and the log can be read."""
-    head = await service.store.head()
+async def get_health(
+    request: Request[Any, Any, Any], service: NamedDependency[LogService]
+) -> Health:
+    """The process answers: liveness, with the log's head. When the log cannot be read now
+    (a table locked by an administrator, the database away), the head it last read: a
+    liveness probe must not restart a process that serves; ``/ready`` says the database's
+    state."""
+    try:
+        head = await service.store.head()
+    except StoreUnavailableError:
+        last: LogHead | None = getattr(request.app.state, "last_head", None)
+        if last is None:
+            raise
+        head = last
+    request.app.state.last_head = head
     return Health("ok", head.position, head.hash)
 
 

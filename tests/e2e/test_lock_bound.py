@@ -3,7 +3,7 @@ by another connection (SQLite) or session (PostgreSQL), appends sent one after a
 served process each get a 503 with Retry-After within that bound (a client whose timeout is
 the bound and some slack gets its answer), and once the lock is released the next append
 is stored. Reads, which only an exclusive table lock stops (PostgreSQL), are answered the
-same way."""
+same way; ``/ready`` says not ready then, while ``/health`` (liveness) answers 200."""
 
 from __future__ import annotations
 
@@ -143,7 +143,7 @@ async def test_reads_under_an_exclusive_table_lock_get_a_503_within_the_busy_tim
         served = ServedProcess(
             tmp_path / "http.db", url=url, env={"INCIDENTS_BUSY_TIMEOUT": str(BUSY)}
         )
-        reads = ("/events", "/projections/missions", "/projections/unanswered-notes", "/health")
+        reads = ("/events", "/projections/missions", "/projections/unanswered-notes", "/ready")
         with served.running():
             async with httpx.AsyncClient(
                 base_url=served.base, headers=served.headers, timeout=BUSY + SLACK
@@ -154,10 +154,17 @@ async def test_reads_under_an_exclusive_table_lock_get_a_503_within_the_busy_tim
                 exclusive = postgres_lock(
                     url, lambda s: f'LOCK TABLE "{s}".events IN ACCESS EXCLUSIVE MODE'
                 )
+                head = (await client.get("/health")).json()
                 async with exclusive:
                     refused = [await client.get(path) for path in reads]
-                for path, response in zip(reads, refused, strict=True):
+                    # Liveness: the process serves, with the head it last read.
+                    alive = await client.get("/health")
+                for path, response in zip(reads[:-1], refused[:-1], strict=True):
                     assert response.status_code == 503, (path, response.text)
                     assert int(response.headers["retry-after"]) >= 1
+                assert refused[-1].status_code == 503, refused[-1].text
+                assert refused[-1].json()["database"]["ok"] is False
+                assert alive.status_code == 200, alive.text
+                assert alive.json() == head
                 for path in reads:
                     assert (await client.get(path)).status_code == 200, path
