@@ -75,7 +75,10 @@ class FailedAttempts:
         self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
 
     def _recent(self, address: str) -> deque[float]:
-        failures = self._failures[address]
+        # get, not [] (a defaultdict): an address that failed nothing makes no entry.
+        failures = self._failures.get(address)
+        if failures is None:
+            return deque()
         cutoff = self._clock() - _FAILURE_WINDOW_SECONDS
         while failures and failures[0] <= cutoff:
             failures.popleft()
