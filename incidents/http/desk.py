@@ -39,7 +39,7 @@ PositionCursor = Annotated[
 StatementCursor = Annotated[
     str | None,
     QueryParameter(
-        pattern=r"^statement-[a-z0-9][a-z0-9-]*$",
+        pattern=r"^statement-[a-z0-9][a-z0-9-]*$(?!\n)",
         max_length=STREAM_ID_MAX_LENGTH,
         description="the previous page's next_after: the last statement listed",
     ),
@@ -95,7 +95,7 @@ class DeskController(Controller):
         made_by: Annotated[
             str | None,
             QueryParameter(
-                name="state", pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2"
+                name="state", pattern=r"^[A-Za-z]{2}$(?!\n)", description="ISO 3166-1 alpha-2"
             ),
         ] = None,
         made_by_body: Annotated[

@@ -261,6 +261,8 @@ CASES: list[tuple[str, str, str, dict[str, Any]]] = [
     ("query-limit-zero", "GET", "/events?limit=0", {}),
     ("query-number-5000-digits", "GET", "/events?after=" + "9" * 5000, {}),
     ("mission-path-final-newline", "GET", f"/missions/{PARIS}%0A/unanswered-notes", {}),
+    ("statement-cursor-final-newline", "GET", "/projections/statements?after=statement-x%0A", {}),
+    ("statement-state-final-newline", "GET", "/projections/statements?state=FR%0A", {}),
     ("token-create-as-writer", "POST", "/tokens", {"json": {"role": "admin", "name": "me"}}),
 ]
 
@@ -307,3 +309,13 @@ async def test_hostile_input_gets_a_problem_4xx_and_changes_nothing(
 def test_the_cases_cover_the_issues_findings() -> None:
     assert len(CASES) == len({case[0] for case in CASES})
     assert len(CASES) >= 40
+
+
+@pytest.mark.parametrize("query", ["after=statement-x%0A", "state=FR%0A"])
+async def test_a_final_newline_in_a_statements_query_is_a_400(
+    hostile_client: Client, query: str
+) -> None:
+    response = await hostile_client.get(f"/projections/statements?{query}")
+    assert response.status_code == 400, response.text
+    clean = await hostile_client.get(f"/projections/statements?{query.removesuffix('%0A')}")
+    assert clean.status_code == 200, clean.text
