@@ -30,7 +30,7 @@ from incidents.http.auth import (
     TokenAuthenticationMiddleware,
     access_guard,
 )
-from incidents.http.conventions import head_as_get
+from incidents.http.conventions import head_as_get, vary_kept_under_cors
 from incidents.http.csv_export import check_format, negotiate
 from incidents.http.dashboard.pages import TEMPLATES, dashboard_handlers
 from incidents.http.dashboard.writing import WritingController, csrf_config
@@ -273,6 +273,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.faults = Faults()
     # HEAD on every GET, routes added later included (Litestar's router would answer 405).
     app.asgi_handler = head_as_get(app.asgi_handler, _RouteMethods(app))
+    if app.cors_config is not None:
+        app.asgi_handler = vary_kept_under_cors(app.asgi_handler)
     app.state.public_reads = settings.public_reads
     app.state.failed_attempts = FailedAttempts(settings.auth_failures_per_minute)
     return app

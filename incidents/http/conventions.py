@@ -48,6 +48,43 @@ def allowed_methods(methods: Iterable[str]) -> list[str]:
     return sorted(found)
 
 
+# What a response may vary on once Litestar's CORS middleware has replaced its ``Vary``.
+_VARY_UNDER_CORS = b"Accept, Accept-Encoding, Origin"
+
+
+def vary_kept_under_cors(app: Any) -> Any:
+    """An ASGI app that gives back the ``Vary`` that Litestar's CORS middleware replaces.
+
+    For an allowed origin that middleware sets ``Vary: Origin`` in place of what the
+    response said (``Accept`` on reads with several representations, ``Accept-Encoding``
+    from compression), so a cache could serve CSV for JSON. Wrapped outside it, this names
+    all three wherever the header is ``Origin`` alone: varying on a header a response did not
+    depend on costs a cache a miss, never a wrong answer. Installed only with CORS on."""
+
+    async def handle(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_vary(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (
+                        name,
+                        _VARY_UNDER_CORS
+                        if name.lower() == b"vary" and value.lower() == b"origin"
+                        else value,
+                    )
+                    for name, value in message.get("headers", [])
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await app(scope, receive, send_vary)
+
+    return handle
+
+
 def head_as_get(app: Any, routes: Mapping[str, Iterable[str]] | None = None) -> Any:
     """An ASGI app that answers ``HEAD`` as ``GET`` without the body, and whose ``Allow``
     headers name every method of the path (``routes``: path template → handlers' methods,

@@ -163,13 +163,20 @@ async def test_cors_is_off_by_default(client: Client) -> None:
     assert "access-control-allow-origin" not in response.headers
 
 
-async def test_cors_allows_the_configured_origins(tmp_path: Path) -> None:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'cors.db'}",
-        cors_origins="https://desk.example, https://other.example",
-        public_reads=True,
+def _cors_app(tmp_path: Path, origins: str) -> Any:
+    """An app with public reads and CORS on for ``origins``, on a fresh SQLite file."""
+    return create_app(
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'cors.db'}",
+            cors_origins=origins,
+            public_reads=True,
+        )
     )
-    async with AsyncTestClient(app=create_app(settings)) as client:
+
+
+async def test_cors_allows_the_configured_origins(tmp_path: Path) -> None:
+    app = _cors_app(tmp_path, "https://desk.example, https://other.example")
+    async with AsyncTestClient(app=app) as client:
         allowed = await client.get("/health", headers={"origin": "https://desk.example"})
         assert allowed.headers["access-control-allow-origin"] == "https://desk.example"
         refused = await client.get("/health", headers={"origin": "https://evil.example"})
@@ -184,6 +191,21 @@ async def test_cors_allows_the_configured_origins(tmp_path: Path) -> None:
         )
         assert preflight.status_code in (200, 204)
         assert "POST" in preflight.headers["access-control-allow-methods"]
+
+
+async def test_a_read_under_cors_still_varies_on_accept(tmp_path: Path) -> None:
+    # Given CORS on for an origin, when a read that answers JSON or CSV is asked from it
+    async with AsyncTestClient(app=_cors_app(tmp_path, "https://desk.example")) as client:
+        origin = {"origin": "https://desk.example"}
+        as_json = await client.get("/projections/missions", headers=origin)
+        as_csv = await client.get("/projections/missions", headers={**origin, "accept": "text/csv"})
+    # then each answer varies on Accept as well as on Origin (a cache keeps them apart)
+    for response in (as_json, as_csv):
+        assert response.status_code == 200
+        assert response.headers["access-control-allow-origin"] == "https://desk.example"
+        varies = {part.strip().lower() for part in response.headers["vary"].split(",")}
+        assert {"accept", "origin"} <= varies, response.headers["vary"]
+    assert as_json.headers["etag"] != as_csv.headers["etag"]
 
 
 @ON_EACH_STORE
