@@ -25,26 +25,34 @@ POSTGRES_URL = os.environ.get(
 
 
 @asynccontextmanager
-async def fresh_log(engine: str, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh log's URL on ``engine`` (``sqlite`` or ``postgresql``); a PostgreSQL schema
-    of its own, dropped after. Skips where no PostgreSQL server answers."""
-    if engine == "sqlite":
-        yield f"sqlite:///{tmp_path / 'http.db'}"
-        return
+async def scratch_schema(prefix: str) -> AsyncIterator[str]:
+    """A schema name of its own on the test server (``prefix`` then random hex), dropped
+    after. Skips where no PostgreSQL server answers."""
     try:
         with socket.create_connection(("127.0.0.1", 5432), timeout=2):
             pass
     except OSError:
         pytest.skip("no PostgreSQL server answers on 127.0.0.1:5432")
-    schema = f"test_http_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
-        yield f"{POSTGRES_URL}?schema={schema}"
+        yield schema
     finally:
         connection = await asyncpg.connect(POSTGRES_URL)
         try:
             await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         finally:
             await connection.close()
+
+
+@asynccontextmanager
+async def fresh_log(engine: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh log's URL on ``engine`` (``sqlite`` or ``postgresql``); a PostgreSQL schema
+    of its own, dropped after. Skips where no PostgreSQL server answers."""
+    if engine == "sqlite":
+        yield f"sqlite:///{tmp_path / 'http.db'}"
+        return
+    async with scratch_schema("test_http") as schema:
+        yield f"{POSTGRES_URL}?schema={schema}"
 
 
 @asynccontextmanager

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
-import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +18,7 @@ from incidents.http.auth import SESSION_COOKIE, tokens_of
 from incidents.settings import Settings
 from incidents.store.factory import open_store
 from incidents.tokens import TOKEN_PREFIX, TokenError, open_tokens
+from tests.integration.conftest import POSTGRES_URL, scratch_schema
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
@@ -217,33 +214,9 @@ async def test_tokens_are_stored_only_as_hashes(tmp_path: Path) -> None:
         await store.create("reader", "bad name\n")
 
 
-POSTGRES_URL = os.environ.get(
-    "INCIDENTS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
-
-
-@asynccontextmanager
-async def scratch_schema() -> AsyncIterator[str]:
-    """A schema name of its own on the test server, dropped after; skips when none answers."""
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=2):
-            pass
-    except OSError:
-        pytest.skip("no PostgreSQL server answers on 127.0.0.1:5432")
-    schema = f"test_tokens_{uuid.uuid4().hex[:12]}"
-    try:
-        yield schema
-    finally:
-        connection = await asyncpg.connect(POSTGRES_URL)
-        try:
-            await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await connection.close()
-
-
 @pytest.mark.postgres
 async def test_tokens_live_in_the_postgres_schema_of_the_log() -> None:
-    async with scratch_schema() as schema:
+    async with scratch_schema("test_tokens") as schema:
         store = open_tokens(f"{POSTGRES_URL}?schema={schema}")
         try:
             issued = await store.create("writer", "desk")
@@ -297,7 +270,7 @@ async def test_the_token_table_is_a_migration_of_the_sqlite_log(tmp_path: Path) 
 
 @pytest.mark.postgres
 async def test_the_token_table_is_a_migration_of_the_postgres_log() -> None:
-    async with scratch_schema() as schema:
+    async with scratch_schema("test_tokens") as schema:
 
         async def versions(forget: int | None = None) -> list[tuple[int, str]]:
             connection = await asyncpg.connect(POSTGRES_URL)
