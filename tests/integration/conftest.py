@@ -17,8 +17,10 @@ from litestar.testing import AsyncTestClient
 
 from incidents.http.app import create_app
 from incidents.http.auth import tokens_of
+from incidents.seeding import seed_files
 from incidents.settings import Settings
 
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 POSTGRES_URL = os.environ.get(
     "INCIDENTS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -62,6 +64,19 @@ async def writer_client(database_url: str) -> AsyncIterator[AsyncTestClient]:  #
     async with AsyncTestClient(app=app) as test_client:
         issued = await tokens_of(app).create("writer", "tests")
         test_client.headers["Authorization"] = f"Bearer {issued.token}"
+        yield test_client
+
+
+@asynccontextmanager
+async def seeded_client(tmp_path: Path) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    """A writer's client of the whole application on a fresh SQLite file holding the seeds,
+    posted over HTTP."""
+    async with writer_client(f"sqlite:///{tmp_path / 'seeded.db'}") as test_client:
+        for path in seed_files(SEEDS):
+            response = await test_client.post(
+                "/events", content=path.read_bytes(), headers={"content-type": "application/json"}
+            )
+            assert response.status_code == 201, response.text
         yield test_client
 
 

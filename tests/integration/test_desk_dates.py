@@ -10,28 +10,15 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from incidents.http.app import create_app
-from incidents.http.auth import tokens_of
-from incidents.seeding import seed_files
-from incidents.settings import Settings
+from tests.integration.conftest import seeded_client
 
-SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 SEPTEMBER_2022 = {"since": "2022-09-01T00:00:00Z", "until": "2022-09-30T23:59:59Z"}
 
 
 @pytest.fixture
 async def seeded(tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
     """A client of the whole application on a fresh SQLite file holding the seeds."""
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'desk.db'}", reply_window_days=30)
-    app = create_app(settings)
-    async with AsyncTestClient(app=app) as client:
-        issued = await tokens_of(app).create("writer", "tests")
-        client.headers["Authorization"] = f"Bearer {issued.token}"
-        for path in seed_files(SEEDS):
-            response = await client.post(
-                "/events", content=path.read_bytes(), headers={"content-type": "application/json"}
-            )
-            assert response.status_code == 201, response.text
+    async with seeded_client(tmp_path) as client:
         yield client
 
 
