@@ -45,6 +45,23 @@ def _admin_token(database_url: str) -> str:
         return pool.submit(asyncio.run, create()).result()
 
 
+def note_sent(event_id: str | None = None) -> dict[str, object]:
+    """The body of an append that opens a note (``POST /streams/{id}/events``), the event
+    carrying ``event_id`` when one is given (a caller that tracks what was acknowledged)."""
+    event: dict[str, object] = {
+        "type": "NoteSent",
+        "occurred_at": "2022-08-17T00:00:00Z",
+        "data": {
+            "from": {"state": "AZ", "body": "Embassy of Azerbaijan in France"},
+            "to": {"state": "FR", "body": "Ministry for Europe and Foreign Affairs"},
+            "subject": "security of the embassy",
+        },
+    }
+    if event_id is not None:
+        event["event_id"] = event_id
+    return {"events": [event]}
+
+
 class ServedProcess:
     """``incidents serve`` on a SQLite file, in a process group of its own.
 

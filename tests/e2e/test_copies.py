@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from incidents.cli import main
-from tests.e2e.conftest import ServedProcess
+from tests.e2e.conftest import ServedProcess, note_sent
 
 pytestmark = pytest.mark.e2e
 
@@ -182,19 +182,7 @@ async def append_notes(server: ServedProcess, count: int, writers: int = 8) -> N
     await asyncio.gather(*(writer() for _ in range(writers)))
 
 
-NOTE = {
-    "events": [
-        {
-            "type": "NoteSent",
-            "occurred_at": "2022-08-17T00:00:00Z",
-            "data": {
-                "from": {"state": "AZ", "body": "Embassy of Azerbaijan in France"},
-                "to": {"state": "FR", "body": "Ministry for Europe and Foreign Affairs"},
-                "subject": "security of the embassy",
-            },
-        }
-    ]
-}
+NOTE = note_sent()
 
 
 def test_a_backup_taken_under_64_writers_verifies(tmp_path: Path) -> None:

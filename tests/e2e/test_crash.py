@@ -26,29 +26,12 @@ from incidents.projections.replay import replay
 from incidents.store.chain import verify_log
 from incidents.store.factory import open_store
 from tests.conftest import FAILSAFE_SECONDS
-from tests.e2e.conftest import ServedProcess
+from tests.e2e.conftest import ServedProcess, note_sent
 
 pytestmark = pytest.mark.e2e
 
 ROUNDS = int(os.environ.get("CRASH_ROUNDS", "2"))
 CLIENTS = 16
-
-
-def _note(event_id: str) -> dict[str, object]:
-    return {
-        "events": [
-            {
-                "event_id": event_id,
-                "type": "NoteSent",
-                "occurred_at": "2022-08-17T00:00:00Z",
-                "data": {
-                    "from": {"state": "AZ", "body": "Embassy of Azerbaijan in France"},
-                    "to": {"state": "FR", "body": "Ministry for Europe and Foreign Affairs"},
-                    "subject": "security of the embassy",
-                },
-            }
-        ]
-    }
 
 
 async def _post_until_killed(
@@ -67,7 +50,7 @@ async def _post_until_killed(
             event_id = str(uuid.uuid4())
             try:
                 response = await client.post(
-                    f"/streams/note-{uuid.uuid4().hex[:16]}/events", json=_note(event_id)
+                    f"/streams/note-{uuid.uuid4().hex[:16]}/events", json=note_sent(event_id)
                 )
             except httpx.TransportError:
                 return  # the server is gone

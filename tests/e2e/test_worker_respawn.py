@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import ServedProcess
+from tests.e2e.conftest import ServedProcess, note_sent
 
 pytestmark = pytest.mark.e2e
 
@@ -48,21 +48,6 @@ def test_a_killed_worker_is_started_again_and_the_server_keeps_serving(tmp_path:
                 assert client.get("/health").status_code == 200
             response = client.post(
                 f"/streams/note-{uuid.uuid4().hex[:16]}/events",
-                json={
-                    "events": [
-                        {
-                            "type": "NoteSent",
-                            "occurred_at": "2022-08-17T00:00:00Z",
-                            "data": {
-                                "from": {"state": "AZ", "body": "Embassy of Azerbaijan in France"},
-                                "to": {
-                                    "state": "FR",
-                                    "body": "Ministry for Europe and Foreign Affairs",
-                                },
-                                "subject": "security of the embassy",
-                            },
-                        }
-                    ]
-                },
+                json=note_sent(),
             )
             assert response.status_code == 201, response.text
