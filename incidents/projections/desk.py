@@ -72,6 +72,18 @@ def dated(
     )
 
 
+def _dated_of(fact: Any, at: datetime) -> Dated:
+    """The :class:`Dated` of a state's or an event's fact that happened ``at``, from its
+    ``occurred_precision``, ``occurred_zone`` and bounds."""
+    return dated(
+        at,
+        fact.occurred_precision,
+        fact.occurred_zone,
+        fact.occurred_after,
+        fact.occurred_before,
+    )
+
+
 def _party_name(party: Party | None) -> str | None:
     if party is None:
         return None
@@ -129,13 +141,7 @@ def statement_row(state: StatementState, known: Mapping[str, str], sources: bool
         responds_to=about if about is not None and about in known else None,
         related=list(state.related),
         mission=state.mission,
-        issued=dated(
-            state.issued_at,
-            state.occurred_precision,
-            state.occurred_zone,
-            state.occurred_after,
-            state.occurred_before,
-        ),
+        issued=_dated_of(state, state.issued_at),
         sources=list(state.sources) if sources else None,
     )
 
@@ -498,16 +504,6 @@ def statement_counterpart(
     return None
 
 
-def _dated_of(state: Any, at: datetime) -> Dated:
-    return dated(
-        at,
-        state.occurred_precision,
-        state.occurred_zone,
-        state.occurred_after,
-        state.occurred_before,
-    )
-
-
 def relation_step(
     category: str, state: Any, states_of: Mapping[str, str], *, sources: bool = False
 ) -> Step | None:
@@ -673,13 +669,7 @@ def timeline_item(event: Any) -> TimelineItem:
         version=event.version,
         type=event.type,
         what=what or facts.reason or facts.name,
-        occurred=dated(
-            event.occurred_at,
-            facts.occurred_precision,
-            facts.occurred_zone,
-            facts.occurred_after,
-            facts.occurred_before,
-        ),
+        occurred=_dated_of(facts, event.occurred_at),
         sources=facts.sources,
     )
 

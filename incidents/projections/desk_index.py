@@ -32,9 +32,12 @@ from typing import Any
 
 import msgspec
 
-from incidents.domain.events import Party
 from incidents.domain.state import (
-    HeadOfMission,
+    IncidentState,
+    MissionState,
+    NoteState,
+    ProtestState,
+    StatementState,
     decode_state,
 )
 from incidents.projections.desk import (
@@ -55,73 +58,43 @@ from incidents.projections.desk import (
     timeline_item,
 )
 from incidents.projections.desk_running import RunningRelations, RunningResponseTimes
-from incidents.projections.slices import DemandFacts, Named
+from incidents.projections.slices import DemandFacts, Named, cut
 from incidents.store.protocol import EventStore, RecordedEvent, StreamRow
 
 PAGE = 1000
 
 
-class _Lean(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    stream_id: str
-    occurred_precision: str | None = None
-    occurred_zone: str | None = None
-    occurred_after: datetime | None = None
-    occurred_before: datetime | None = None
+# What the desk reads of each state besides its own facts: the date of its fact.
+_DATED = " occurred_precision occurred_zone occurred_after occurred_before"
 
-
-class NoteDesk(_Lean, frozen=True, kw_only=True):
-    """What the desk reads of a note."""
-
-    status: str
-    from_: Party = msgspec.field(name="from")
-    to: Party
-    sent_at: datetime
-    mission: str | None = None
-    reply_due_at: datetime | None = None
-    answered_at: datetime | None = None
-
-
-class ProtestDesk(_Lean, frozen=True, kw_only=True):
-    """What the desk reads of a protest."""
-
-    by: Named
-    to: Named
-    form: str
-    lodged_at: datetime
-    demands: list[DemandFacts] = []
-
-
-class IncidentDesk(_Lean, frozen=True, kw_only=True):
-    """What the desk reads of an incident."""
-
-    mission: str | None = None
-    location: Named | None = None
-    response_minutes: float | None = None
-
-
-class StatementDesk(_Lean, frozen=True, kw_only=True):
-    """What the desk reads of a statement (all but its sources)."""
-
-    kind: str
-    issued_at: datetime
-    by: Party | None = None
-    body: Party | None = None
-    stance: str | None = None
-    summary: str | None = None
-    title: str | None = None
-    about: str | None = None
-    related: list[str] = []
-    mission: str | None = None
-
-
-class MissionDesk(_Lean, frozen=True, kw_only=True):
-    """What the desk reads of a mission."""
-
-    sending_state: str
-    receiving_state: str
-    reply_window_days: int | None = None
-    head_of_mission: HeadOfMission | None = None
-
+NoteDesk = cut(
+    "NoteDesk",
+    NoteState,
+    "status from_ to sent_at mission reply_due_at answered_at" + _DATED,
+)
+ProtestDesk = cut(
+    "ProtestDesk",
+    ProtestState,
+    "by to form lodged_at demands" + _DATED,
+    lean={"by": Named, "to": Named, "demands": list[DemandFacts]},
+)
+IncidentDesk = cut(
+    "IncidentDesk",
+    IncidentState,
+    "mission location response_minutes" + _DATED,
+    lean={"location": Named | None},
+)
+# (all but its sources)
+StatementDesk = cut(
+    "StatementDesk",
+    StatementState,
+    "kind issued_at by body stance summary title about related mission" + _DATED,
+)
+MissionDesk = cut(
+    "MissionDesk",
+    MissionState,
+    "sending_state receiving_state reply_window_days head_of_mission" + _DATED,
+)
 
 _LEAN: dict[str, msgspec.json.Decoder[Any]] = {
     "note": msgspec.json.Decoder(NoteDesk),
