@@ -22,7 +22,6 @@ import msgspec
 from incidents.domain.state import IncidentState, MissionState, bound
 from incidents.domain.times import DateRule, Span, date_label, in_range, span
 from incidents.projections.ordered import Ordered, Page, Tag, Tags
-from incidents.projections.slices import IncidentPlace
 
 
 class IncidentRow(msgspec.Struct, frozen=True):
@@ -65,14 +64,12 @@ class IncidentsView(msgspec.Struct, frozen=True):
 IncidentKey = tuple[bool, datetime | None, str]
 
 
-def incident_order(incident: IncidentState | IncidentRow | IncidentPlace) -> IncidentKey:
+def incident_order(incident: IncidentState | IncidentRow) -> IncidentKey:
     """An incident's place in the view, in reverse (a page's cursor names the last listed)."""
     return (incident.occurred_at is not None, incident.occurred_at, incident.stream_id)
 
 
-def host_state_of(
-    incident: IncidentState | IncidentPlace, receiving: Mapping[str, str]
-) -> str | None:
+def host_state_of(incident: IncidentState, receiving: Mapping[str, str]) -> str | None:
     """The incident's location's state, or else the receiving state of its mission
     (``receiving``: each mission's receiving state, by stream id)."""
     if incident.location is not None and incident.location.state:
@@ -80,7 +77,7 @@ def host_state_of(
     return receiving.get(incident.mission) if incident.mission else None
 
 
-def incident_span(incident: IncidentState | IncidentPlace) -> Span:
+def incident_span(incident: IncidentState) -> Span:
     """The instants the incident's date allows (see :func:`incidents.domain.times.span`)."""
     return span(
         incident.occurred_at,
@@ -169,12 +166,13 @@ LOOSE: Tag = ("date", "loose")
 
 
 def incident_entry(
-    incident: IncidentState | IncidentPlace, receiving: Mapping[str, str]
+    incident: IncidentState, receiving: Mapping[str, str]
 ) -> tuple[IncidentKey, Tags, Span]:
     """The incident's place in the view, the filter values it is found by (its mission,
-    host state (see :func:`host_state_of`) and kind) and the span of its date."""
+    host state (see :func:`host_state_of`) and kind) and the span of its date; ``incident``
+    may be its place (:data:`incidents.projections.slices.IncidentPlace`), cut from it."""
     bounds = incident_span(incident)
-    tags = {("kind", incident.kind)}
+    tags: set[Tag] = {("kind", incident.kind)}
     if bounds[0] is None or bounds[0] != bounds[1]:
         tags.add(LOOSE)
     if incident.mission is not None:

@@ -16,7 +16,7 @@ import msgspec
 from incidents.domain.events import Party
 from incidents.domain.state import ProtestState
 from incidents.projections.ordered import Ordered, Page, Tag, Tags
-from incidents.projections.slices import Named, ProtestPlace
+from incidents.projections.slices import Named
 
 OPEN_DEMAND = frozenset({"open", "partially_met"})
 
@@ -68,7 +68,7 @@ class OpenProtestsView(msgspec.Struct, frozen=True):
 ProtestKey = tuple[datetime, str]
 
 
-def protest_order(protest: ProtestState | ProtestPlace) -> ProtestKey:
+def protest_order(protest: ProtestState) -> ProtestKey:
     """A protest's place in the view (a page's cursor names the last protest listed)."""
     return (protest.lodged_at, protest.stream_id)
 
@@ -84,7 +84,7 @@ def _party_matches(party: Party, wanted: str | None) -> bool:
     return wanted is None or ("party", wanted.casefold()) in _party_tags("party", party)
 
 
-def open_demands_of(protest: ProtestState | ProtestPlace) -> int:
+def open_demands_of(protest: ProtestState) -> int:
     """How many of a protest's demands are still open (not met or rejected)."""
     return sum(1 for d in protest.demands if d.status in OPEN_DEMAND)
 
@@ -141,9 +141,10 @@ class ProtestTotals:
 HeldProtests = Ordered[ProtestKey, int, ProtestTotals]
 
 
-def protest_entry(protest: ProtestState | ProtestPlace) -> tuple[ProtestKey, Tags, int]:
+def protest_entry(protest: ProtestState) -> tuple[ProtestKey, Tags, int]:
     """The protest's place in the view, the filter values it is found by (who lodged it,
-    with whom, its mission) and its open demands."""
+    with whom, its mission) and its open demands; ``protest`` may be its place
+    (:data:`incidents.projections.slices.ProtestPlace`), cut from it."""
     tags = _party_tags("by", protest.by) | _party_tags("to", protest.to)
     if protest.mission is not None:
         tags.add(("mission", protest.mission))

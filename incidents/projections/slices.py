@@ -23,9 +23,7 @@ from incidents.domain.state import (
     MissionState,
     NoteState,
     ProtestState,
-    ProtestStatus,
 )
-from incidents.domain.times import Precision
 from incidents.store.protocol import StreamRow
 
 S = TypeVar("S")
@@ -130,29 +128,21 @@ class DemandPlace(msgspec.Struct, frozen=True, gc=False):
     status: DemandStatus = "open"
 
 
-class ProtestPlace(Facts, frozen=True, kw_only=True):
-    """What a protest's place in the open-protests view is made of (its order key, its
-    filter values, its open demands): held for every open protest, so decoded lean."""
-
-    status: ProtestStatus
-    by: Named
-    to: Named
-    lodged_at: datetime
-    mission: str | None = None
-    via_mission: str | None = None
-    demands: list[DemandPlace] = []
-
-
-class IncidentPlace(Facts, frozen=True, kw_only=True):
-    """What an incident's place in the incidents view is made of."""
-
-    kind: str
-    occurred_at: datetime
-    mission: str | None = None
-    location: Named | None = None
-    occurred_precision: Precision | None = None
-    occurred_after: datetime | None = None
-    occurred_before: datetime | None = None
+# What a protest's place in the open-protests view is made of (its order key, its filter
+# values, its open demands): held for every open protest, so decoded lean.
+ProtestPlace = cut(
+    "ProtestPlace",
+    ProtestState,
+    "status by to lodged_at mission via_mission demands",
+    lean={"by": Named, "to": Named, "demands": list[DemandPlace]},
+)
+# What an incident's place in the incidents view is made of.
+IncidentPlace = cut(
+    "IncidentPlace",
+    IncidentState,
+    "kind occurred_at mission location occurred_precision occurred_after occurred_before",
+    lean={"location": Named | None},
+)
 
 
 # Each slice's decoder, and the full state type whose place it takes in the views.
