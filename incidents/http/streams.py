@@ -35,7 +35,7 @@ from incidents.http.bodies import (
     StreamStateOut,
 )
 from incidents.http.conventions import page_link, read_response
-from incidents.http.csv_export import VARY, events_csv, wants_csv
+from incidents.http.csv_export import VARY, csv_stream, event_lines, wants_csv
 from incidents.http.live import LiveOptions, live_response
 from incidents.http.problems import (
     APPEND_PROBLEMS,
@@ -459,7 +459,7 @@ class LogController(Controller):
         if wants_csv(request):
             capped = limit if "limit" in request.query_params else None
             known = moment.keeps if moment.known_at is not None else None
-            return events_csv(service.store, after, capped, type_, category, known)
+            return csv_stream(event_lines(service.store, after, capped, type_, category, known))
         read = await service.store.read_all(after, limit, type_, category)
         next_after = read[-1].position if read else after
         has_more = len(read) == limit

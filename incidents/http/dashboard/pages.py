@@ -7,9 +7,10 @@ of the overview whenever the log moves (``static/dashboard.js`` listens to the l
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 import msgspec
@@ -17,6 +18,7 @@ from litestar import Controller, Request, Router, get
 from litestar.config.csrf import CSRFConfig
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.params import FromPath, QueryParameter
@@ -48,6 +50,8 @@ PARTS = ("counts", "waiting", "protests", "latest", "charts")
 PAGE_PARTS = PARTS[:4]
 SEARCH_HITS = 50
 TIMELINE_ITEMS = 500
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _day(value: datetime | None) -> str:
@@ -270,39 +274,80 @@ def frame(request: Request[Any, Any, Any], as_of: str | None = None) -> dict[str
     }
 
 
+def named(handler: F, name: str, doc: str) -> F:
+    """``handler`` under ``name`` with ``doc``: a route handler one factory makes for
+    several routes (Litestar names the handler and describes the route from these)."""
+    handler.__name__ = handler.__qualname__ = name
+    handler.__doc__ = doc
+    return handler
+
+
+async def _parts_page(
+    template: str,
+    parts: tuple[str, ...],
+    request: Request[Any, Any, Any],
+    projections: Projections,
+    service: LogService,
+    as_of: str | None,
+) -> Template:
+    """``template`` showing the overview's ``parts`` (see :func:`_part`)."""
+    moment = moment_of(as_of)
+    context = frame(request, as_of)
+    for part in parts:
+        context.update(await _part(part, projections, service, moment, _drawn(request)))
+    return Template(template, context=context)
+
+
+def _parts_route(path: str, template: str, parts: tuple[str, ...], doc: str) -> HTTPRouteHandler:
+    """``GET path``: a page of the overview's ``parts`` (``doc``), named for its template."""
+
+    async def page(
+        self: Controller,
+        request: Request[Any, Any, Any],
+        projections: NamedDependency[Projections],
+        service: NamedDependency[LogService],
+        as_of: AsOfDay = None,
+    ) -> Template:
+        return await _parts_page(template, parts, request, projections, service, as_of)
+
+    return get(path)(named(page, template.removesuffix(".html"), doc))
+
+
+def _stream_page_route(category: str, doc: str) -> HTTPRouteHandler:
+    """``GET /{category}s/{stream_id}``: the page of one note or protest (``doc``)."""
+
+    async def page(
+        self: Controller,
+        request: Request[Any, Any, Any],
+        stream_id: FromPath[str],
+        projections: NamedDependency[Projections],
+        as_of: AsOfDay = None,
+    ) -> Template:
+        state = await stream_state(projections, category, stream_id, moment_of(as_of))
+        context = await stream_context(request, category, stream_id, state, projections, as_of)
+        return Template(f"{category}.html", context=context)
+
+    return get(f"/{category}s/{{stream_id:str}}")(named(page, category, doc))
+
+
 class DashboardController(Controller):
     """The desk's pages: the overview, a mission, a protest, a note."""
 
     path = "/"
     include_in_schema = False
 
-    @get("/")
-    async def overview(
-        self,
-        request: Request[Any, Any, Any],
-        projections: NamedDependency[Projections],
-        service: NamedDependency[LogService],
-        as_of: AsOfDay = None,
-    ) -> Template:
-        """Unanswered notes, open protests, the latest events, counts and charts."""
-        moment = moment_of(as_of)
-        context = frame(request, as_of)
-        for part in PAGE_PARTS:
-            context.update(await _part(part, projections, service, moment, _drawn(request)))
-        return Template("overview.html", context=context)
-
-    @get("/charts")
-    async def charts(
-        self,
-        request: Request[Any, Any, Any],
-        projections: NamedDependency[Projections],
-        service: NamedDependency[LogService],
-        as_of: AsOfDay = None,
-    ) -> Template:
-        """The four charts on a page of their own (the overview's, without JavaScript)."""
-        charts = await _charts(projections, service, moment_of(as_of), _drawn(request))
-        context = {**frame(request, as_of), **charts}
-        return Template("charts.html", context=context)
+    overview = _parts_route(
+        "/",
+        "overview.html",
+        PAGE_PARTS,
+        "Unanswered notes, open protests, the latest events, counts and charts.",
+    )
+    charts = _parts_route(
+        "/charts",
+        "charts.html",
+        ("charts",),
+        "The four charts on a page of their own (the overview's, without JavaScript).",
+    )
 
     @get("/parts/{part:str}")
     async def part(
@@ -316,12 +361,9 @@ class DashboardController(Controller):
         """One part of the overview, for htmx to swap in."""
         if part not in PARTS:
             raise NotFoundException(f"no part {part!r}")
-        moment = moment_of(as_of)
-        context = {
-            **frame(request, as_of),
-            **await _part(part, projections, service, moment, _drawn(request)),
-        }
-        return Template(f"parts/{part}.html", context=context)
+        return await _parts_page(
+            f"parts/{part}.html", (part,), request, projections, service, as_of
+        )
 
     @get("/search")
     async def search(
@@ -373,39 +415,12 @@ class DashboardController(Controller):
             },
         )
 
-    @get("/protests/{stream_id:str}")
-    async def protest(
-        self,
-        request: Request[Any, Any, Any],
-        stream_id: FromPath[str],
-        projections: NamedDependency[Projections],
-        as_of: AsOfDay = None,
-    ) -> Template:
-        """One protest: its demands and how each was answered, its history and sources."""
-        return await _stream_view(request, "protest", stream_id, projections, as_of)
-
-    @get("/notes/{stream_id:str}")
-    async def note(
-        self,
-        request: Request[Any, Any, Any],
-        stream_id: FromPath[str],
-        projections: NamedDependency[Projections],
-        as_of: AsOfDay = None,
-    ) -> Template:
-        """One note: who sent it to whom, its reply if any, its history and sources."""
-        return await _stream_view(request, "note", stream_id, projections, as_of)
-
-
-async def _stream_view(
-    request: Request[Any, Any, Any],
-    category: str,
-    stream_id: str,
-    projections: Projections,
-    as_of: str | None,
-) -> Template:
-    state = await stream_state(projections, category, stream_id, moment_of(as_of))
-    context = await stream_context(request, category, stream_id, state, projections, as_of)
-    return Template(f"{category}.html", context=context)
+    protest = _stream_page_route(
+        "protest", "One protest: its demands and how each was answered, its history and sources."
+    )
+    note = _stream_page_route(
+        "note", "One note: who sent it to whom, its reply if any, its history and sources."
+    )
 
 
 async def _timeline(desk: DeskIndex, mission: str, moment: Moment | None) -> list[TimelineItem]:

@@ -19,12 +19,19 @@ from litestar import Controller, Request, Response, get, post
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from incidents.http.auth import SESSION_COOKIE, tokens_of
 from incidents.http.dashboard import forms
-from incidents.http.dashboard.pages import STREAM_PAGES, frame, stream_context, stream_state
+from incidents.http.dashboard.pages import (
+    STREAM_PAGES,
+    frame,
+    named,
+    stream_context,
+    stream_state,
+)
 from incidents.projections.reader import Projections
 from incidents.service import LogService
 from incidents.tokens import Principal
@@ -71,6 +78,59 @@ async def _form(request: Request[Any, Any, Any]) -> dict[str, Any]:
         else:
             values[key] = value
     return values
+
+
+def _stream_form(
+    category: str,
+    action: str,
+    submit: Callable[[LogService, str, dict[str, Any], str], Awaitable[forms.FormResult]],
+    doc: str,
+) -> HTTPRouteHandler:
+    """``POST /{category}s/{stream_id}/{action}``: a form on a note's or a protest's page,
+    handed to ``submit`` (see :func:`_post_to_stream`)."""
+
+    async def handler(
+        self: Controller,
+        request: Request[Any, Any, Any],
+        stream_id: FromPath[str],
+        projections: NamedDependency[Projections],
+        service: NamedDependency[LogService],
+    ) -> Response[Any]:
+        return await _post_to_stream(
+            request, category, stream_id, projections, partial(submit, service)
+        )
+
+    route = post(f"/{category}s/{{stream_id:str}}/{action}", opt=PUBLIC, status_code=303)
+    return route(named(handler, action, doc))
+
+
+def _new_stream_routes(
+    category: str,
+    action: str,
+    article: str,
+    submit: Callable[[LogService, dict[str, Any], str], Awaitable[forms.FormResult]],
+) -> tuple[HTTPRouteHandler, HTTPRouteHandler]:
+    """``GET`` and ``POST /{category}s/new``: the form opening a new stream of
+    ``category``, and its post (``action``), both through :func:`_new_stream`."""
+
+    async def page(
+        self: Controller, request: Request[Any, Any, Any], service: NamedDependency[LogService]
+    ) -> Response[Any]:
+        return await _new_stream(request, service, category)
+
+    async def create(
+        self: Controller, request: Request[Any, Any, Any], service: NamedDependency[LogService]
+    ) -> Response[Any]:
+        return await _new_stream(request, service, category, submit)
+
+    what = f"{action} {article} {category}"
+    path = f"/{category}s/new"
+    return (
+        get(path)(named(page, f"new_{category}_page", f"The form to {what}.")),
+        post(path, opt=PUBLIC, status_code=303)(
+            named(create, action, f"{what.capitalize()}: a new {category} stream.")
+        ),
+    )
 
 
 class WritingController(Controller):
@@ -125,59 +185,14 @@ class WritingController(Controller):
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
-    @post("/notes/{stream_id:str}/reply", opt=PUBLIC, status_code=303)
-    async def reply(
-        self,
-        request: Request[Any, Any, Any],
-        stream_id: FromPath[str],
-        projections: NamedDependency[Projections],
-        service: NamedDependency[LogService],
-    ) -> Response[Any]:
-        """Record a reply to the note."""
-        return await _post_to_stream(
-            request, "note", stream_id, projections, partial(forms.record_reply, service)
-        )
-
-    @post("/protests/{stream_id:str}/answer", opt=PUBLIC, status_code=303)
-    async def answer(
-        self,
-        request: Request[Any, Any, Any],
-        stream_id: FromPath[str],
-        projections: NamedDependency[Projections],
-        service: NamedDependency[LogService],
-    ) -> Response[Any]:
-        """Answer one demand of the protest."""
-        return await _post_to_stream(
-            request, "protest", stream_id, projections, partial(forms.answer_demand, service)
-        )
-
-    @get("/protests/new")
-    async def new_protest_page(
-        self, request: Request[Any, Any, Any], service: NamedDependency[LogService]
-    ) -> Response[Any]:
-        """The form to lodge a protest."""
-        return await _new_stream(request, service, "protest")
-
-    @post("/protests/new", opt=PUBLIC, status_code=303)
-    async def lodge(
-        self, request: Request[Any, Any, Any], service: NamedDependency[LogService]
-    ) -> Response[Any]:
-        """Lodge a protest: a new protest stream."""
-        return await _new_stream(request, service, "protest", forms.lodge_protest)
-
-    @get("/incidents/new")
-    async def new_incident_page(
-        self, request: Request[Any, Any, Any], service: NamedDependency[LogService]
-    ) -> Response[Any]:
-        """The form to report an incident."""
-        return await _new_stream(request, service, "incident")
-
-    @post("/incidents/new", opt=PUBLIC, status_code=303)
-    async def report(
-        self, request: Request[Any, Any, Any], service: NamedDependency[LogService]
-    ) -> Response[Any]:
-        """Report an incident: a new incident stream."""
-        return await _new_stream(request, service, "incident", forms.report_incident)
+    reply = _stream_form("note", "reply", forms.record_reply, "Record a reply to the note.")
+    answer = _stream_form(
+        "protest", "answer", forms.answer_demand, "Answer one demand of the protest."
+    )
+    new_protest_page, lodge = _new_stream_routes("protest", "lodge", "a", forms.lodge_protest)
+    new_incident_page, report = _new_stream_routes(
+        "incident", "report", "an", forms.report_incident
+    )
 
 
 def _created_page(category: str, result: forms.FormResult) -> str:
