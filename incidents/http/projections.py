@@ -7,9 +7,10 @@ The views whose answer grows with the log come a page at a time, as ``GET /event
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 
 import msgspec
 from litestar import Controller, Request, Response, get
@@ -147,6 +148,24 @@ def moment(as_of: str | None, known_at: str | None) -> Moment:
     return Moment(_time("as_of", as_of), _time("known_at", known_at))
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def read_at(
+    as_of: str | None,
+    known_at: str | None,
+    now: Callable[P, Awaitable[R]],
+    past: Callable[Concatenate[Moment, P], Awaitable[R]],
+) -> Callable[P, Awaitable[R]]:
+    """The read of a view at the :func:`moment` the query asks for: ``now`` (the view kept
+    up to date) when it is now, else ``past`` (folded for that moment)."""
+    at = moment(as_of, known_at)
+    if at.is_now:
+        return now
+    return partial(past, at)
+
+
 def _mission(mission: str | None, name: str = "mission") -> str | None:
     if mission is not None and not (mission.startswith("mission-") and is_valid_stream_id(mission)):
         raise ParameterError("query", name, f"{mission!r} is not a mission stream id (mission-...)")
@@ -176,11 +195,8 @@ class ProjectionController(Controller):
     ) -> Response[UnansweredNotesView]:
         """Notes each mission sent that have no reply, and notes to it it has not answered:
         a page of missions in stream id order, each with all its notes."""
-        at = moment(as_of, known_at)
-        read = (
-            projections.unanswered_notes
-            if at.is_now
-            else partial(projections.past.unanswered_notes, at)
+        read = read_at(
+            as_of, known_at, projections.unanswered_notes, projections.past.unanswered_notes
         )
         return _page(request, await read(_mission(mission), _mission(after), limit))
 
@@ -203,10 +219,7 @@ class ProjectionController(Controller):
     ) -> Response[OpenProtestsView]:
         """Filter by who lodged the protest (``by``), with whom (``to``), about which mission;
         oldest first, a page at a time."""
-        at = moment(as_of, known_at)
-        read = (
-            projections.open_protests if at.is_now else partial(projections.past.open_protests, at)
-        )
+        read = read_at(as_of, known_at, projections.open_protests, projections.past.open_protests)
         return _page(request, await read(by, to, _mission(mission), after, limit))
 
     @get(
@@ -234,8 +247,7 @@ class ProjectionController(Controller):
         """Incidents filtered by mission, host state, kind and time of occurrence; newest
         first, a page at a time. ``dates`` says how ``since``/``until`` take an incident the
         text dates loosely: ``certain`` (its whole span in the range) or ``possible``."""
-        at = moment(as_of, known_at)
-        read = projections.incidents if at.is_now else partial(projections.past.incidents, at)
+        read = read_at(as_of, known_at, projections.incidents, projections.past.incidents)
         view = await read(
             _mission(mission),
             host_state,
@@ -261,8 +273,7 @@ class ProjectionController(Controller):
         known_at: KnownAtQuery = None,
     ) -> Response[MissionsView]:
         """Incidents, notes sent and unanswered, open protests and the latest event."""
-        at = moment(as_of, known_at)
-        read = projections.missions if at.is_now else partial(projections.past.missions, at)
+        read = read_at(as_of, known_at, projections.missions, projections.past.missions)
         return read_response(request, await read())
 
 
@@ -286,10 +297,7 @@ class MissionController(Controller):
         known_at: KnownAtQuery = None,
     ) -> Response[UnansweredNotesView]:
         """Like ``/projections/unanswered-notes``, for one mission."""
-        at = moment(as_of, known_at)
-        read = (
-            projections.unanswered_notes
-            if at.is_now
-            else partial(projections.past.unanswered_notes, at)
+        read = read_at(
+            as_of, known_at, projections.unanswered_notes, projections.past.unanswered_notes
         )
         return read_response(request, await read(_mission(mission_id)))
