@@ -21,7 +21,13 @@ from incidents.projections.desk import (
     TimelineView,
 )
 from incidents.projections.desk_index import DeskIndex
-from incidents.projections.search import MAX_QUERY, QueryError, SearchIndex, SearchResults
+from incidents.projections.search import (
+    COUNT_CAP,
+    MAX_QUERY,
+    QueryError,
+    SearchIndex,
+    SearchResults,
+)
 from incidents.service import StreamNotFoundError
 from incidents.store.protocol import STREAM_ID_MAX_LENGTH
 
@@ -165,12 +171,23 @@ class SearchController(Controller):
         ] = None,
         offset: Annotated[int, QueryParameter(ge=0, le=100_000)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        exact_count: Annotated[
+            bool,
+            QueryParameter(
+                description=f"count every match; by default counting stops past {COUNT_CAP:,}"
+                " and count is then a lower bound (count_is_exact false)"
+            ),
+        ] = False,
     ) -> Response[SearchResults]:
-        """Streams whose words match every word and phrase of ``q``, best first (BM25), each
-        with a snippet whose matches are marked ``<mark>``; filtered by category and by the
-        mission a stream names; ``offset`` and ``limit`` page."""
+        """Streams whose words match every word and phrase of ``q``, best first (a BM25
+        score among the newest matches), each with a snippet whose matches are marked
+        ``<mark>``; filtered by category and by the mission a stream names; ``offset`` and
+        ``limit`` page. ``count`` is exact up to a cap (``count_is_exact``), or always with
+        ``exact_count``."""
         try:
-            results = await search.search(q, category, mission, offset, limit)
+            results = await search.search(
+                q, category, mission, offset, limit, exact_count=exact_count
+            )
         except QueryError as error:
             raise ParameterError("query", "q", str(error)) from error
         return Response(results)

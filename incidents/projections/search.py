@@ -12,8 +12,9 @@ engine indexes them its own way:
 - SQLite (and the memory store): an FTS5 table (``unicode61`` tokenizer, accents folded)
   beside a table of each stream's row id, category and mission. The category and mission
   are also words of a ``tags`` column that user queries never reach, so a filter is part of
-  the FTS5 match and costs no lookup per match. Ranked by BM25 (title weighs 5, text 2,
-  quotes 1), with a snippet whose matches are marked ``<mark>``.
+  the FTS5 match and costs no lookup per match. Ranked by a BM25 score computed among the
+  candidates (title weighs 5, text 2, quotes 1; see :func:`_scored`), with a snippet whose
+  matches are marked ``<mark>``.
 - PostgreSQL: a ``tsvector`` column (``simple`` configuration: words lower-cased, no
   stemming; title weighted A, text B, quotes C) generated from the document, under a GIN
   index; ranked by ``ts_rank``, the snippet by ``ts_headline``.
@@ -21,12 +22,13 @@ engine indexes them its own way:
 Ranking looks at the :data:`CANDIDATES` most recently opened streams that match (all of
 them when fewer match); the older matches follow them, newest first, so paging sees one
 order. A word found in most of a large log is ranked among the newest streams holding it,
-so ranking costs the same however long the log. ``count`` counts every match.
+so ranking costs the same however long the log. ``count`` counts the matches up to
+:data:`COUNT_CAP` (all of them on request), so counting does too.
 
 A query is words and "quoted phrases"; every one must match (AND), a word ending in ``*``
 matches as a prefix. Anything else (no word at all, an unbalanced quote, over 200
 characters) is refused with :class:`QueryError`. ``rank`` is lower for a better match on
-both engines (FTS5's BM25 is negative; PostgreSQL's is ``-ts_rank``).
+both engines (the score negated on SQLite; ``-ts_rank`` on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -47,6 +49,15 @@ from incidents.store.writer import Statement
 MAX_QUERY = 200
 # How many of the newest matching streams a search ranks.
 CANDIDATES = 1000
+# How far a search counts its matches unless asked for an exact count: beyond it the count
+# is a lower bound (``count_is_exact`` false). At least CANDIDATES, so that a capped count
+# still tells whether older matches follow the ranked ones.
+COUNT_CAP = 10_000
+# The score of a candidate (see "ranked"): each column's weight (title, text, quotes) and
+# BM25's saturation (k1) and length normalisation (b).
+WEIGHTS = (5.0, 2.0, 1.0)
+K1 = 1.2
+B = 0.75
 CATEGORIES = ("mission", "incident", "note", "protest", "statement")
 _TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 _WORD = re.compile(r"\w+")
@@ -222,6 +233,41 @@ _SQLITE_WINDOW = (
     "(SELECT coalesce(min(id), 0) FROM (SELECT rowid AS id FROM {schema}.search_index"
     " WHERE search_index MATCH ?1 ORDER BY rowid DESC LIMIT ?4))"
 )
+_COLUMNS = ("title", "body", "quotes")
+
+
+def _scored(rows: str, order: str, limit: str = "") -> str:
+    """The rows ``rows`` picks (the rest of a WHERE over the FTS5 table, with its order and
+    limit), each with its score (``rank``), in ``order`` (of ``rank`` and ``id``) then
+    ``limit``, joined to their stream.
+
+    The score is BM25 computed among the picked rows alone: for each column (``?5``,
+    ``?6``, ``?7``: the query restricted to the title, the texts, the quotes) whether it
+    matches, its length in characters against its mean over the picked rows, its weight;
+    no inverse document frequency, since every row holds every word and phrase of the
+    query. Whether a column matches is one more FTS5 match over the picked rows' range of
+    row ids. FTS5's own bm25() would count the rows holding each word over the whole index
+    first, a walk as long as the log for a common word; this costs the rows picked."""
+    lengths = ", ".join(f"length({c}) AS l{i}" for i, c in enumerate(_COLUMNS))
+    means = ", ".join(f"max(avg(l{i}), 1.0) AS a{i}" for i in range(len(_COLUMNS)))
+    score = " + ".join(
+        f"{WEIGHTS[i]} * (id IN (SELECT rowid FROM {{schema}}.search_index"
+        f" WHERE search_index MATCH ?{5 + i}"
+        " AND rowid BETWEEN (SELECT low FROM means) AND (SELECT high FROM means)))"
+        f" * {K1 + 1} / (1 + {K1} * ({1 - B} + {B} * l{i} / a{i}))"
+        for i in range(len(_COLUMNS))
+    )
+    return (
+        "WITH picked AS MATERIALIZED (SELECT rowid AS id, "
+        + lengths
+        + " FROM {schema}.search_index"
+        " WHERE search_index MATCH ?1 " + rows + "),"
+        f" means AS MATERIALIZED (SELECT min(id) AS low, max(id) AS high, {means} FROM picked),"
+        f" top AS (SELECT id, -({score}) AS rank FROM picked, means ORDER BY {order} {limit})"
+        " SELECT top.id AS id, s.stream_id, s.category, s.mission, top.rank AS rank"
+        " FROM top JOIN {schema}.search_streams s ON s.id = top.id ORDER BY " + order
+    )
+
 
 _SQLITE = {
     "reset": "DELETE FROM {schema}.search_streams; DELETE FROM {schema}.search_index;",
@@ -235,20 +281,18 @@ _SQLITE = {
     # rows: (title, body, quotes, tags, stream_id)
     "put_documents": "INSERT INTO {schema}.search_index (rowid, title, body, quotes, tags)"
     " SELECT id, ?, ?, ?, ? FROM {schema}.search_streams WHERE stream_id = ?",
-    # (match)
-    "count": "SELECT count(*) FROM {schema}.search_index WHERE search_index MATCH ?",
-    # (match, limit, offset, candidates): the ranked part's rows, best first
-    "ranked": "WITH top AS (SELECT rowid AS id, rank FROM {schema}.search_index"
-    " WHERE search_index MATCH ?1 AND rowid >= " + _SQLITE_WINDOW + ""
-    " ORDER BY rank, rowid DESC LIMIT ?2 OFFSET ?3)"
-    " SELECT top.id, s.stream_id, s.category, s.mission, top.rank"
-    " FROM top JOIN {schema}.search_streams s ON s.id = top.id ORDER BY top.rank, top.id DESC",
-    # (match, limit, offset, candidates): the rows older than the ranked part, newest first
-    "older": "WITH top AS (SELECT rowid AS id, rank FROM {schema}.search_index"
-    " WHERE search_index MATCH ?1 AND rowid < " + _SQLITE_WINDOW + ""
-    " ORDER BY rowid DESC LIMIT ?2 OFFSET ?3)"
-    " SELECT top.id, s.stream_id, s.category, s.mission, top.rank"
-    " FROM top JOIN {schema}.search_streams s ON s.id = top.id ORDER BY top.id DESC",
+    # (match, at most how many to count: -1 for all)
+    "count": "SELECT count(*) FROM (SELECT 1 FROM {schema}.search_index"
+    " WHERE search_index MATCH ?1 LIMIT ?2)",
+    # (match, limit, offset, candidates, title match, texts match, quotes match): the ranked
+    # part's rows, best first: the ?4 newest matches scored among themselves
+    "ranked": _scored("ORDER BY rowid DESC LIMIT ?4", "rank, id DESC", "LIMIT ?2 OFFSET ?3"),
+    # (the same): the rows older than the ranked part, newest first, each scored among the
+    # rows of its page
+    "older": _scored(
+        "AND rowid < " + _SQLITE_WINDOW + " ORDER BY rowid DESC LIMIT ?2 OFFSET ?3",
+        "id DESC",
+    ),
     # (match without its filters, the page's row ids as a JSON array)
     "snippets": "SELECT rowid, title,"
     " snippet(search_index, -1, '<mark>', '</mark>', '…', 12)"
@@ -296,8 +340,8 @@ _POSTGRES = {
     " ON CONFLICT (stream_id) DO UPDATE SET category = excluded.category,"
     " mission = excluded.mission, title = excluded.title, body = excluded.body,"
     " quotes = excluded.quotes",
-    # (tsquery, category, mission)
-    "count": "SELECT count(*)" + _MATCHES,
+    # (tsquery, category, mission, at most how many to count: NULL for all)
+    "count": "SELECT count(*) FROM (SELECT 1" + _MATCHES + " LIMIT $4) AS matches",
     # (tsquery, category, mission, limit, offset, candidates): the ranked part's rows, best
     # first: id, stream_id, category, mission, title, snippet, rank
     "ranked": "WITH candidates AS (SELECT d.id, d.document" + _MATCHES + " ORDER BY d.id DESC"
@@ -380,13 +424,18 @@ class Hit(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SearchResults(msgspec.Struct, frozen=True, kw_only=True):
-    """A page of hits, best first; ``next_offset`` (with ``has_more``) is the next page."""
+    """A page of hits, best first; ``next_offset`` (with ``has_more``) is the next page.
+
+    ``count`` is the number of matches when ``count_is_exact``; otherwise more than
+    :data:`COUNT_CAP` match and ``count`` is a lower bound: the cap, or the matches up to
+    the end of this page and one more when more follow it."""
 
     q: str
     count: int
     results: list[Hit]
     next_offset: int | None = None
     has_more: bool = False
+    count_is_exact: bool = True
 
 
 class SearchIndex:
@@ -402,10 +451,16 @@ class SearchIndex:
         mission: str | None = None,
         offset: int = 0,
         limit: int = 20,
+        *,
+        exact_count: bool = False,
     ) -> SearchResults:
         """The hits of ``q`` (see :func:`parse_query`), filtered by category and by the
-        mission a stream names, ``limit`` from ``offset``."""
-        rows, count = await self._rows(parse_query(q), category, mission, offset, limit)
+        mission a stream names, ``limit`` from ``offset``; matches counted up to
+        :data:`COUNT_CAP`, or all of them with ``exact_count``."""
+        cap = None if exact_count else COUNT_CAP
+        rows, counted, has_more = await self._rows(
+            parse_query(q), category, mission, offset, limit, cap
+        )
         hits = [
             Hit(
                 stream_id=stream_id,
@@ -418,7 +473,21 @@ class SearchIndex:
             for stream_id, found_category, found_mission, title, snippet, rank in rows
         ]
         end = offset + len(hits)
-        return SearchResults(q=q, count=count, results=hits, next_offset=end, has_more=end < count)
+        if cap is None or counted <= cap:
+            exact, count = True, counted
+        elif hits and not has_more:
+            # The page reached the last match: the count is where it ends.
+            exact, count = True, end
+        else:
+            exact, count = False, max(cap, end + has_more)
+        return SearchResults(
+            q=q,
+            count=count,
+            results=hits,
+            next_offset=end,
+            has_more=has_more,
+            count_is_exact=exact,
+        )
 
     async def _rows(
         self,
@@ -427,36 +496,48 @@ class SearchIndex:
         mission: str | None,
         offset: int,
         limit: int,
-    ) -> tuple[list[tuple[Any, ...]], int]:
-        """The page's (stream id, category, mission, title, snippet, rank) and the count."""
+        cap: int | None,
+    ) -> tuple[list[tuple[Any, ...]], int, bool]:
+        """The page's (stream id, category, mission, title, snippet, rank), the count of the
+        matches (up to ``cap + 1`` of them when ``cap`` is given) and whether more rows
+        follow the page (a row past it was read)."""
         read = self._store.query
         postgres = self._store.engine == "postgres"
+        # Ranking on SQLite also asks which of its columns each row matches in.
+        columns: tuple[str, ...] = ()
         if postgres:
             match = ts_query(terms)
             filters: tuple[object, ...] = (match, category, mission)
+            counting = (*filters, None if cap is None else cap + 1)
         else:
             words = " AND ".join(_fts_term(term) for term in terms)
             match = _filtered(words, category, mission)
             filters = (match,)
+            counting = (match, -1 if cap is None else cap + 1)
+            columns = tuple("{" + column + "} : (" + words + ")" for column in _COLUMNS)
         # The CANDIDATES newest matches come first, ranked; the older ones after them,
-        # newest first: one order, whatever the page. Counting and ranking each walk the
-        # matches (BM25 counts the streams holding each word): they run at once, on two
-        # of the store's readers.
-        counted = read("search", "count", filters)
+        # newest first: one order, whatever the page. Counting runs beside the ranking, on
+        # another of the store's readers.
+        counted = read("search", "count", counting)
+        wanted = limit + 1
         page: list[tuple[Any, ...]] = []
         if offset < CANDIDATES:
-            wanted = min(limit, CANDIDATES - offset)
-            ranked = read("search", "ranked", (*filters, wanted, offset, CANDIDATES))
-            ((count,),), first = await asyncio.gather(counted, ranked)
-            page += first
+            first = min(wanted, CANDIDATES - offset)
+            ranked = read("search", "ranked", (*filters, first, offset, CANDIDATES, *columns))
+            ((count,),), found = await asyncio.gather(counted, ranked)
+            page += found
         else:
             ((count,),) = await counted
-        if offset + limit > CANDIDATES and count > CANDIDATES:
+        # A count capped at COUNT_CAP + 1 >= CANDIDATES + 1 still says whether older matches
+        # follow the ranked ones.
+        if offset + wanted > CANDIDATES and count > CANDIDATES:
             skip = max(0, offset - CANDIDATES)
-            wanted = limit - len(page)
-            page += await read("search", "older", (*filters, wanted, skip, CANDIDATES))
+            older = (*filters, wanted - len(page), skip, CANDIDATES, *columns)
+            page += await read("search", "older", older)
+        more = len(page) > limit
+        del page[limit:]
         if postgres or not page:
-            return [row[1:] for row in page], count
+            return [row[1:] for row in page], count, more
         ids = json.dumps([row[0] for row in page])
         shown = await read("search", "snippets", (_filtered(words, None, None), ids))
         by_id: dict[int, Any] = {row[0]: row for row in shown}
@@ -464,4 +545,4 @@ class SearchIndex:
             (stream_id, found_category, found_mission, by_id[row_id][1], by_id[row_id][2], rank)
             for row_id, stream_id, found_category, found_mission, rank in page
         ]
-        return rows, count
+        return rows, count, more

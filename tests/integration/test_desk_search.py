@@ -12,6 +12,8 @@ from litestar.testing import AsyncTestClient
 
 from bench.generate import planned_events, write_events
 from incidents.domain.rules import DomainRules
+from incidents.http.dashboard import pages
+from incidents.projections import search
 from incidents.projections.inline import inline_projections
 from incidents.projections.search import (
     MAX_QUERY,
@@ -145,3 +147,27 @@ async def test_the_document_declares_the_longest_query_the_server_takes(
     longer = await seeded.get("/search", params={"q": "a" * (MAX_QUERY + 1)})
     assert longer.status_code == 400
     assert longer.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_the_count_says_whether_it_is_exact_and_an_exact_one_can_be_asked(
+    seeded: AsyncTestClient[Any],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given counting that stops past three matches
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    monkeypatch.setattr(search, "CANDIDATES", 2)
+    # then a broad word's count is a lower bound, and says so
+    capped = await _search(seeded, q="embassy", limit=2)
+    assert capped["count_is_exact"] is False and capped["count"] == 3 and capped["has_more"]
+    # an exact count is there on request
+    exact = await _search(seeded, q="embassy", limit=2, exact_count="true")
+    assert exact["count_is_exact"] is True and exact["count"] > 3
+    assert exact["results"] == capped["results"]
+    # and the dashboard, showing two hits, says "or more"
+    monkeypatch.setattr(pages, "SEARCH_HITS", 2)
+    page = await seeded.get("/dashboard/search", params={"q": "embassy"})
+    assert page.status_code == 200 and "3 or more found" in page.text
+    # a value the parameter cannot take is refused
+    refused = await seeded.get("/search", params={"q": "embassy", "exact_count": "maybe"})
+    assert refused.status_code == 400
+    assert refused.headers["content-type"].startswith("application/problem+json")

@@ -175,3 +175,49 @@ async def test_a_broad_word_ranks_the_newest_streams_then_lists_the_older_newest
         assert page.results
         paged.extend(hit.stream_id for hit in page.results)
     assert paged == ids and not page.has_more
+
+
+async def test_past_the_cap_the_count_is_a_lower_bound_unless_an_exact_one_is_asked(
+    seeded: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given every stream that holds "embassy", counted exactly
+    index = SearchIndex(seeded)
+    everything = await index.search("embassy", limit=100)
+    assert everything.count_is_exact and everything.count == len(everything.results) > 5
+    # when counting stops past three matches (ranking two candidates)
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    monkeypatch.setattr(search, "CANDIDATES", 2)
+    first = await index.search("embassy", limit=2)
+    # then the count is a lower bound, said so, and more pages follow
+    assert not first.count_is_exact and first.count == 3 and first.has_more
+    # a count asked for exactly is exact
+    exact = await index.search("embassy", limit=2, exact_count=True)
+    assert exact.count_is_exact and exact.count == everything.count
+    assert exact.results == first.results
+    # pages followed to the end are every match once; the last says nothing more follows
+    paged: list[str] = []
+    page = first
+    while True:
+        paged.extend(hit.stream_id for hit in page.results)
+        assert page.count >= len(paged)
+        if not page.has_more:
+            break
+        page = await index.search("embassy", limit=2, offset=len(paged))
+    assert sorted(paged) == sorted(hit.stream_id for hit in everything.results)
+    assert page.count == everything.count
+    # a word with no more matches than the cap is counted exactly
+    assert await _ids(seeded, "Dashnaksutun") == ["mission-az-paris"]
+
+
+async def test_the_candidates_are_scored_among_themselves(
+    seeded: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the three streams opened last that hold "embassy", ranked as candidates
+    index = SearchIndex(seeded)
+    monkeypatch.setattr(search, "CANDIDATES", 3)
+    before = await index.search("embassy", limit=3)
+    # when a stream without the word is opened (the index holds one more document)
+    body = msgspec.convert({"appends": [ZANZIBAR]}, MultiAppendBody)
+    await LogService(seeded).append_many(body.appends)
+    # then the candidates and their scores are as they were: nothing outside them counts
+    assert (await index.search("embassy", limit=3)).results == before.results
