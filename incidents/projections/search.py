@@ -278,9 +278,12 @@ _SQLITE = {
     # rows: (stream_id,)
     "drop_documents": "DELETE FROM {schema}.search_index WHERE rowid ="
     " (SELECT id FROM {schema}.search_streams WHERE stream_id = ?)",
-    # rows: (title, body, quotes, tags, stream_id)
+    # rows: (title, body, quotes, tags, stream_id). One row of VALUES: an INSERT ... SELECT
+    # opens a statement journal, and FTS5 (3.40) writes its pending words to disk as a new
+    # segment at each statement savepoint, so one segment a document instead of one a
+    # batch, and the merges those bring.
     "put_documents": "INSERT INTO {schema}.search_index (rowid, title, body, quotes, tags)"
-    " SELECT id, ?, ?, ?, ? FROM {schema}.search_streams WHERE stream_id = ?",
+    " VALUES ((SELECT id FROM {schema}.search_streams WHERE stream_id = ?5), ?1, ?2, ?3, ?4)",
     # (match, at most how many to count: -1 for all)
     "count": "SELECT count(*) FROM (SELECT 1 FROM {schema}.search_index"
     " WHERE search_index MATCH ?1 LIMIT ?2)",
