@@ -9,8 +9,11 @@ when it is given: days waiting and overdue flags are those of that day.
 
 Which streams are folded: with the ``in_time`` inline projection
 (:mod:`incidents.projections.in_time_index`), only those bent (corrected, or recorded out of
-their occurred order) by ``known_at``; every other stream is the state of one version, read
-from the index. A store without the projection: a stream whose current row settles it
+their occurred order) by ``known_at``; every other stream is one version's row of the
+index (:class:`Seen`). A view counts, orders and filters the rows (open protests in SQL),
+and gets the states of the streams it shows only: from the stream's current row when it is
+still at that version, else folded from its events up to the version; a mission's state is
+in its row. A store without the projection: a stream whose current row settles it
 (everything recorded by ``known_at`` and occurred by ``as_of``: its current state; or
 everything known and its opening after ``as_of``: not in the view) is not read; the others
 are read and folded, one by one for a mission's views or when they are few, else in one
@@ -26,7 +29,7 @@ import asyncio
 from bisect import bisect_right
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import msgspec
 
@@ -44,29 +47,50 @@ from incidents.domain.state import (
     mission_of,
 )
 from incidents.domain.times import DateRule
+from incidents.projections.in_time_index import (
+    EARLIEST,
+    UNBOUNDED,
+    Summary,
+    handed_via,
+    incident_place,
+    note_sender,
+    protest_place,
+    protest_read_name,
+    read_name,
+    read_order,
+    read_stored_time,
+    stored_time,
+    summarise,
+)
 from incidents.projections.in_time_index import NAME as INDEX
-from incidents.projections.in_time_index import UNBOUNDED, read_name, read_order
 from incidents.projections.incidents_by_mission import (
     IncidentsView,
-    incident_order,
-    incidents_view,
+    held_incidents,
+    incident_entry,
+    incident_row,
+    incidents_page,
+    select_incidents,
 )
 from incidents.projections.missions import (
     MissionsView,
     MissionTally,
-    handed_to,
+    labels_for,
     missions_from_tallies,
-    state_labels,
     with_protests_handed_to,
 )
 from incidents.projections.open_protests import (
     OpenProtestsView,
     ProtestKey,
-    open_protests,
+    ProtestTotals,
+    held_protests,
+    open_demands_of,
+    open_protests_page,
+    protest_entry,
     protest_order,
+    select_open_protests,
 )
+from incidents.projections.ordered import Page
 from incidents.projections.unanswered_notes import UnansweredNotesView, unanswered_notes
-from incidents.store.inline import read_time, time_value
 from incidents.store.protocol import (
     EventStore,
     RecordedEvent,
@@ -79,6 +103,8 @@ PAGE = 1000
 # Up to this many streams a view cannot settle from their rows are read one by one; more,
 # and their category is swept in one go.
 FOLD_ONE_BY_ONE = 64
+# What a page with no limit asks SQL for: more than any log holds.
+PAGE_ALL = 2**62
 
 T = TypeVar("T")
 
@@ -184,6 +210,36 @@ def settled_at(row: StreamRow, state: State, moment: Moment) -> StreamInTime | b
     return False
 
 
+class Seen(NamedTuple):
+    """A stream at a moment as a view first needs it: its last version kept, that version's
+    ``mission``, ``is_open`` and summary (:func:`summarise`), and its state when it was
+    folded to be found (else it is got only for the streams a view shows)."""
+
+    stream_id: str
+    version: int
+    position: int
+    recorded_at: datetime
+    mission: str | None
+    is_open: bool
+    summary: Summary
+    state: State | None = None
+
+
+def seen_of(folded: StreamInTime) -> Seen:
+    """What a folded stream is to the views."""
+    state = folded.state
+    return Seen(
+        folded.stream_id,
+        folded.version,
+        folded.last_position,
+        folded.updated_at,
+        mission_of(state),
+        is_open(state),
+        summarise(category_of(folded.stream_id), encode_state(state)),
+        state,
+    )
+
+
 class PastViews:
     """The contract's read models at a moment; one per server process."""
 
@@ -227,15 +283,29 @@ class PastViews:
         only_open: bool = False,
     ) -> list[StreamInTime]:
         """The streams of a category (that name ``mission``, if given) at ``moment``, in
+        stream id order, with their states; with ``only_open``, those open then may be all
+        that is given."""
+        return await self._states(await self._seen(category, moment, mission, only_open))
+
+    async def _seen(
+        self, category: str, moment: Moment, mission: str | None = None, only_open: bool = False
+    ) -> list[Seen]:
+        """The streams of a category (that name ``mission``, if given) at ``moment``, in
         stream id order; with ``only_open``, those open then may be all that is given.
 
         Indexed: the version rows the moment selects, and the streams bent by then folded
-        (:meth:`_indexed`). Else a stream whose row settles it is not read
-        (:func:`settled_at`); the others are folded from their events, read stream by
-        stream when they are few or one mission's, in one sweep of the category when they
-        are many (a mission's: those that name it now)."""
+        (:meth:`_indexed`). Else :meth:`_folded`."""
         if await self._uses_index():
             return await self._indexed(category, moment, mission, only_open)
+        return [seen_of(f) for f in await self._folded(category, moment, mission)]
+
+    async def _folded(
+        self, category: str, moment: Moment, mission: str | None
+    ) -> list[StreamInTime]:
+        """Without the index: a stream whose row settles it is not read (:func:`settled_at`);
+        the others are folded from their events, read stream by stream when they are few or
+        one mission's, in one sweep of the category when they are many (a mission's: those
+        that name it now)."""
         rows: list[StreamRow] = []
         after: str | None = None
         while True:
@@ -251,7 +321,8 @@ class PastViews:
         if self.indexed is None:
             try:
                 await self._query(
-                    "bent", {"C": "", "K": time_value(self.store.engine, UNBOUNDED)}, False
+                    read_name("bent", False),
+                    {"C": "", "K": stored_time(self.store.engine, UNBOUNDED)},
                 )
             except ValueError:
                 self.indexed = False
@@ -259,45 +330,102 @@ class PastViews:
                 self.indexed = True
         return self.indexed
 
-    async def _indexed(
-        self, category: str, moment: Moment, mission: str | None, only_open: bool
-    ) -> list[StreamInTime]:
+    def _values(self, moment: Moment, category: str, mission: str | None) -> dict[str, object]:
         engine = self.store.engine
-        values = {
-            "T": time_value(engine, moment.as_of or UNBOUNDED),
-            "K": time_value(engine, moment.known_at or UNBOUNDED),
+        return {
+            "T": stored_time(engine, moment.as_of or UNBOUNDED),
+            "K": stored_time(engine, moment.known_at or UNBOUNDED),
             "C": category,
             "M": mission,
         }
+
+    async def _known(self, moment: Moment) -> str:
+        """Which range of the index holds the last versions recorded by ``known_at``: those
+        recorded by then when that is in the older half of the log, else those whose next
+        was recorded after it."""
+        early = moment.known_at is not None and await self._early(moment.known_at)
+        return "known_early" if early else "known_late"
+
+    async def _indexed(
+        self, category: str, moment: Moment, mission: str | None, only_open: bool
+    ) -> list[Seen]:
+        engine = self.store.engine
+        values = self._values(moment, category, mission)
         if mission is not None:
             reads, bent = ["of_mission"], "bent_of_mission"
         else:
-            early = moment.known_at is not None and await self._early(moment.known_at)
-            reads, bent = ["known_early" if early else "known_late"], "bent"
+            reads, bent = [await self._known(moment)], "bent"
             if moment.as_of is not None:
                 reads.append("crossed")
-        found: dict[str, StreamInTime] = {}
+        found: dict[str, Seen] = {}
         for read in reads:
-            for stream_id, version, position, recorded, state in await self._query(
-                read, values, only_open
-            ):
-                found[stream_id] = StreamInTime(
+            for row in await self._query(read_name(read, only_open), values):
+                stream_id, version, position, recorded, named, open_, rank, amount, place = row
+                found[stream_id] = Seen(
                     stream_id,
-                    decode_state(category, state),
                     version,
                     position,
-                    read_time(engine, recorded),
+                    read_stored_time(engine, recorded),
+                    named,
+                    bool(open_),
+                    Summary(
+                        None if rank is None else read_stored_time(engine, rank),
+                        amount,
+                        None if place is None else bytes(place),
+                    ),
                 )
-        folded = [row[0] for row in await self._query(bent, values, False)]
-        return await self._at([], moment, category, found, folded, sweep=False)
+        for folded in await self._bent(bent, values, moment):
+            found[folded.stream_id] = seen_of(folded)
+        return [found[stream_id] for stream_id in sorted(found)]
 
-    async def _query(
-        self, read: str, values: dict[str, object], only_open: bool
-    ) -> list[tuple[Any, ...]]:
-        order = read_order(read)
-        return await self.store.query(
-            INDEX, read_name(read, only_open), [values[name] for name in order]
-        )
+    async def _bent(
+        self, read: str, values: dict[str, object], moment: Moment
+    ) -> list[StreamInTime]:
+        """The streams bent by the moment's ``known_at`` that ``read`` names, folded."""
+        rows = await self._query(read_name(read, False), values)
+        folded = await asyncio.gather(*(self.stream(row[0], moment) for row in rows))
+        return [f for f in folded if f is not None]
+
+    async def _query(self, read: str, values: dict[str, object]) -> list[tuple[Any, ...]]:
+        return await self.store.query(INDEX, read, [values[name] for name in read_order(read)])
+
+    async def _states(self, seen: Iterable[Seen]) -> list[StreamInTime]:
+        """The streams with their states, in the order given: a mission's from its row, a
+        stream still at that version from its current row, the others folded from their
+        events up to that version."""
+        chosen = list(seen)
+        wanted = [s.stream_id for s in chosen if s.state is None]
+        current = await self.store.get_streams(wanted) if wanted else {}
+
+        async def state_of(s: Seen) -> State | None:
+            if s.state is not None:
+                return s.state
+            category = category_of(s.stream_id)
+            if category == "mission" and s.summary.place is not None:
+                return decode_state(category, s.summary.place)
+            row = current.get(s.stream_id)
+            if row is not None and row.version == s.version:
+                return decode_state(category, row.state)
+            return await self._fold_to(s.stream_id, s.version)
+
+        states = await asyncio.gather(*(state_of(s) for s in chosen))
+        return [
+            StreamInTime(s.stream_id, state, s.version, s.position, s.recorded_at)
+            for s, state in zip(chosen, states, strict=True)
+            if state is not None
+        ]
+
+    async def _fold_to(self, stream_id: str, version: int) -> State | None:
+        """A stream's state after ``version``: its events up to it, folded."""
+        events: list[RecordedEvent] = []
+        while len(events) < version:
+            page = await self.store.read_stream(
+                stream_id, len(events) + 1, "forward", min(PAGE, version - len(events))
+            )
+            events.extend(page)
+            if not page:
+                break
+        return fold_in_time(stream_id, events)
 
     async def _early(self, known_at: datetime) -> bool:
         """Whether fewer events were recorded by ``known_at`` than after it (then the
@@ -311,13 +439,11 @@ class PastViews:
         rows: Iterable[StreamRow],
         moment: Moment,
         category: str,
-        found: dict[str, StreamInTime] | None = None,
-        unsettled: list[str] | None = None,
         *,
         sweep: bool = True,
     ) -> list[StreamInTime]:
-        found = {} if found is None else found
-        unsettled = [] if unsettled is None else unsettled
+        found: dict[str, StreamInTime] = {}
+        unsettled: list[str] = []
         for row in rows:
             settled = settled_at(row, decode_state(row.category, row.state), moment)
             if settled is False:
@@ -342,32 +468,31 @@ class PastViews:
         after: str | None = None,
         limit: int | None = None,
     ) -> UnansweredNotesView:
-        """As :meth:`Projections.unanswered_notes`, at ``moment``."""
+        """As :meth:`Projections.unanswered_notes`, at ``moment``: the notes of the page's
+        missions are the only ones whose states are got."""
         if mission is not None:
             notes = [n for n in await self._notes_of(mission, moment) if is_open(n)]
             missions = {m.stream_id: m for m in await self._streams_at([mission], moment)}
+            names = [mission]
+            start, end, has_more = 0, 1, False
         else:
-            notes = [
-                f.state
-                for f in await self.category_at("note", moment, only_open=True)
-                if is_open(f.state)
-            ]
+            open_notes = [s for s in await self._seen("note", moment, only_open=True) if s.is_open]
             missions = await self.missions_at(moment)
-        named = sorted({n.mission for n in notes if isinstance(n, NoteState) and n.mission})
-        names = [mission] if mission is not None else named
-        start = 0 if after is None else bisect_right(names, after)
-        end = len(names) if limit is None else min(len(names), start + limit)
-        chosen = set(names[start:end])
-        has_more = end < len(names)
-        page = [n for n in notes if isinstance(n, NoteState) and n.mission in chosen]
-        if mission is None and not has_more:
-            nameless = [n for n in notes if isinstance(n, NoteState) and n.mission is None]
-            if limit is None or end - start < limit:
-                page.extend(nameless)
-            else:
-                has_more = bool(nameless)
+            names = sorted({s.mission for s in open_notes if s.mission})
+            start = 0 if after is None else bisect_right(names, after)
+            end = len(names) if limit is None else min(len(names), start + limit)
+            chosen = set(names[start:end])
+            has_more = end < len(names)
+            page = [s for s in open_notes if s.mission in chosen]
+            if not has_more:
+                nameless = [s for s in open_notes if s.mission is None]
+                if limit is None or end - start < limit:
+                    page.extend(nameless)
+                else:
+                    has_more = bool(nameless)
+            notes = [f.state for f in await self._states(page)]
         view = unanswered_notes(
-            page,
+            _states_of(notes, NoteState),
             _states(missions.values(), MissionState),
             self._now(moment),
             self.reply_window_days,
@@ -389,21 +514,89 @@ class PastViews:
         after: str | None = None,
         limit: int | None = None,
     ) -> OpenProtestsView:
-        """As :meth:`Projections.open_protests`, at ``moment``."""
-        protests = [
-            folded.state for folded in await self.category_at("protest", moment, only_open=True)
-        ]
-        typed = _states_of(protests, ProtestState)
+        """As :meth:`Projections.open_protests`, at ``moment``: the count, open demands and
+        order of the protests that match from their rows (in SQL when the index is read
+        and no party is asked for), the states of the page's protests only."""
         key: ProtestKey | None = None
         if after is not None:
-            found = next((p for p in typed if p.stream_id == after), None)
-            if found is None and (named := await self.stream(after, moment)) is not None:
-                found = named.state if isinstance(named.state, ProtestState) else None
-            if found is None:
+            named = await self.stream(after, moment)
+            if named is None or not isinstance(named.state, ProtestState):
                 raise PastCursorError(f"after={after!r} is not a protest of the log then")
-            key = protest_order(found)
-        view = open_protests(typed, self._now(moment), by, to, mission, key, limit)
+            key = protest_order(named.state)
+        if by is None and to is None and await self._uses_index():
+            page, chosen = await self._protests_in_sql(moment, mission, key, limit)
+        else:
+            held = held_protests()
+            places: dict[str, Seen] = {}
+            entries = []
+            for s in await self._seen("protest", moment, only_open=True):
+                if s.is_open and s.summary.rank is not None and s.summary.place is not None:
+                    places[s.stream_id] = s
+                    place = protest_place(
+                        s.stream_id,
+                        s.mission,
+                        s.summary.rank,
+                        s.summary.amount or 0,
+                        s.summary.place,
+                    )
+                    entries.append(protest_entry(place))
+            held.load(entries)
+            page = select_open_protests(held, by, to, mission, key, limit)
+            chosen = [places[stream_id] for stream_id in page.stream_ids]
+        protests = _states_of([f.state for f in await self._states(chosen)], ProtestState)
+        view = open_protests_page(page, protests, self._now(moment), after)
         return msgspec.structs.replace(view, as_of=moment.as_of, known_at=moment.known_at)
+
+    async def _protests_in_sql(
+        self,
+        moment: Moment,
+        mission: str | None,
+        key: ProtestKey | None,
+        limit: int | None,
+    ) -> tuple[Page[ProtestTotals], list[Seen]]:
+        """The page of open protests from the index: the count and open demands of the
+        rows that match, and the page's rows in order, in SQL; the bent protests, folded,
+        merged into both."""
+        engine = self.store.engine
+        known, crossed = await self._known(moment), moment.as_of is not None
+        values = self._values(moment, "protest", mission)
+        values["M"] = mission or ""
+        values["R"] = stored_time(engine, key[0] if key is not None else EARLIEST)
+        values["S"] = key[1] if key is not None else ""
+        values["L"] = (limit if limit is not None else PAGE_ALL) + 1
+        totals = ProtestTotals()
+        ((count, demands),) = await self._query(protest_read_name("totals", known, crossed), values)
+        totals.count, totals.open_demands = int(count), int(demands)
+        rows = await self._query(protest_read_name("page", known, crossed), values)
+        candidates: list[tuple[ProtestKey, Seen]] = []
+        for stream_id, version, position, recorded, rank in rows:
+            lodged = read_stored_time(engine, rank)
+            seen = Seen(
+                stream_id,
+                version,
+                position,
+                read_stored_time(engine, recorded),
+                mission,
+                True,
+                Summary(lodged),
+            )
+            candidates.append(((lodged, stream_id), seen))
+        for folded in await self._bent("bent", values, moment):
+            state = folded.state
+            if not isinstance(state, ProtestState) or state.status != "open":
+                continue
+            if mission is not None and state.mission != mission:
+                continue
+            totals.count += 1
+            totals.open_demands += open_demands_of(state)
+            order = protest_order(state)
+            if key is None or order > key:
+                candidates.append((order, seen_of(folded)))
+        candidates.sort(key=lambda candidate: candidate[0])
+        end = len(candidates) if limit is None else min(len(candidates), limit)
+        chosen = [seen for _, seen in candidates[:end]]
+        page = Page([s.stream_id for s in chosen], totals, end < len(candidates))
+        return page, chosen
 
     async def incidents(
         self,
@@ -417,52 +610,61 @@ class PastViews:
         limit: int | None = None,
         dates: DateRule = "certain",
     ) -> IncidentsView:
-        """As :meth:`Projections.incidents`, at ``moment``."""
+        """As :meth:`Projections.incidents`, at ``moment``: the counts and order from the
+        incidents' rows, the states of the page's incidents only."""
         missions = await self.missions_at(moment)
-        incidents = _states_of(
-            [f.state for f in await self.category_at("incident", moment)], IncidentState
-        )
+        receiving = {
+            m.stream_id: m.state.receiving_state
+            for m in missions.values()
+            if isinstance(m.state, MissionState)
+        }
+        held = held_incidents()
+        seen: dict[str, Seen] = {}
+        entries = []
+        for s in await self._seen("incident", moment):
+            if s.summary.place is not None:
+                seen[s.stream_id] = s
+                place = incident_place(s.stream_id, s.mission, s.summary.place)
+                entries.append(incident_entry(place, receiving))
+        held.load(entries)
         key = None
         if after is not None:
-            found = next((i for i in incidents if i.stream_id == after), None)
-            if found is None:
+            key = held.key_of(after)
+            if key is None:
                 raise PastCursorError(f"after={after!r} is not an incident of the log then")
-            key = incident_order(found)
-        view = incidents_view(
-            incidents,
-            _states(missions.values(), MissionState),
-            mission,
-            host_state,
-            kind,
-            since,
-            until,
-            key,
-            limit,
-            dates,
-        )
+        page = select_incidents(held, mission, host_state, kind, since, until, key, limit, dates)
+        states = await self._states(seen[stream_id] for stream_id in page.stream_ids)
+        rows = [
+            incident_row(f.state, receiving) for f in states if isinstance(f.state, IncidentState)
+        ]
+        view = incidents_page(page, rows, after)
         return msgspec.structs.replace(view, as_of=moment.as_of, known_at=moment.known_at)
 
     async def missions(self, moment: Moment) -> MissionsView:
         """As :meth:`Projections.missions`, at ``moment``: the tallies counted from every
-        stream folded at that moment."""
+        stream's row at that moment (its mission, whether open, a note's sender)."""
         missions = await self.missions_at(moment)
         counts: dict[str, dict[str, int]] = {}
         latest: dict[str, tuple[int, datetime]] = {}
         handed: dict[str, int] = {}
         for category in ("incident", "note", "protest", "statement"):
-            for folded in await self.category_at(category, moment):
-                via = handed_to(folded.state)
-                if via is not None:
-                    handed[via] = handed.get(via, 0) + 1
-                named = mission_of(folded.state)
-                labels = state_labels(folded.state)
-                if named is None or not labels:
+            for s in await self._seen(category, moment):
+                place = s.summary.place
+                if category == "protest" and s.is_open and place is not None:
+                    via = handed_via(place, s.mission)
+                    if via is not None:
+                        handed[via] = handed.get(via, 0) + 1
+                if s.mission is None or category == "statement":
                     continue
-                bucket = counts.setdefault(named, {})
+                sender = note_sender(place) if category == "note" and place else None
+                labels = labels_for(category, s.is_open, sender)
+                if not labels:
+                    continue
+                bucket = counts.setdefault(s.mission, {})
                 for label in labels:
                     bucket[label] = bucket.get(label, 0) + 1
-                if folded.last_position > latest.get(named, (0, folded.updated_at))[0]:
-                    latest[named] = (folded.last_position, folded.updated_at)
+                if s.position > latest.get(s.mission, (0, s.recorded_at))[0]:
+                    latest[s.mission] = (s.position, s.recorded_at)
         tallies = [
             MissionTally(name, bucket, *latest.get(name, (0, None)))
             for name, bucket in counts.items()

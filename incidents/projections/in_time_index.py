@@ -1,39 +1,50 @@
-"""The bitemporal index of views in time: every stream's state after each of its versions,
-kept in the append's transaction (an inline projection registered with the store).
+"""The bitemporal index of views in time: where every stream stood after each of its
+versions, kept in the append's transaction (an inline projection registered with the store).
 
-Each version of a stream is a row of ``in_time_versions`` with the version's position and
+Each version of a stream is a narrow row of ``in_time_versions``: the version's position and
 recorded time, the stream's running latest occurred time up to it (the state's
 ``last_event_at``), the same two times of the next version (far in the future for the last
-one), and the state after it with its ``mission`` and ``is_open``. A stream is *bent* from
-its first event that is a correction or occurred before one already logged on it: that
-event's recorded time is kept in ``in_time_bent``.
+one), the state's ``mission`` and ``is_open``, and a summary of the state: what the global
+views count, order or filter over every stream of a moment (:func:`summarise`: a protest's
+``lodged_at`` as ``rank`` and its open demands as ``amount``; a ``place`` with its parties,
+an incident's dating and location, a note's sender, a mission's whole state). The state of
+a stream a view shows is folded from the stream's events up to the version. A stream is
+*bent* from its first event that is a correction or occurred before one already logged on
+it: that event's recorded time is kept in ``in_time_bent``.
 
 For a stream not bent by ``known_at`` K, the events a moment (T, K) keeps are a prefix of
 it: those recorded by K (a prefix, positions being recorded in order) that occurred by T
-(a prefix too, occurred times rising along it). The view is the state of the last version
-of both prefixes, the one row with ``occurred <= T`` and ``recorded_at <= K`` whose next
-version has ``next_occurred > T`` or ``next_recorded > K``; found by :data:`READS`, ranges of
-an index, never a fold. A stream bent by K is folded from its events
-(:func:`incidents.domain.rules.fold_in_time`), as before the index; so are streams of a log
-whose store does not run the projection.
+(a prefix too, occurred times rising along it). The view is the last version of both
+prefixes, the one row with ``occurred <= T`` and ``recorded_at <= K`` whose next version
+has ``next_occurred > T`` or ``next_recorded > K``; found by the reads, ranges of an index,
+never a fold. A stream bent by K is folded from its events
+(:func:`incidents.domain.rules.fold_in_time`); so are streams of a log whose store does not
+run the projection.
 
-States after each event of an append come from the rules, one event at a time, from the
-stream's row before the append (the last one is the row after it); none are kept from a
-stream's bend on (those rows are never read for a state).
+The summaries of each event of an append come from the rules, one event at a time, from
+the stream's row before the append (the last one from the row after it); none are kept from
+a stream's bend on (those rows are never read for one). On SQLite, times are integer
+microseconds since 1970 (UTC): a fifth of the text's width in the row and its indexes.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import NamedTuple
 
 import msgspec
 
 from incidents.domain.events import CORRECTION_TYPES
 from incidents.domain.rules import DomainRules
-from incidents.store.inline import InlineBatch, StreamChange, time_value
+from incidents.domain.times import Precision
+from incidents.projections.open_protests import open_demands_of
+from incidents.projections.slices import SLICES, DemandPlace, IncidentPlace, Named, ProtestPlace
+from incidents.store.inline import InlineBatch, StreamChange
 from incidents.store.migrations import Migration
+from incidents.store.plan import to_utc
 from incidents.store.protocol import RuleViolation, StreamSnapshot
 from incidents.store.writer import Statement
 
@@ -43,11 +54,67 @@ FAR = datetime(9999, 12, 31, tzinfo=UTC)
 # What a moment with no bound on a side reads as: later than any time the log holds, earlier
 # than FAR.
 UNBOUNDED = datetime(9999, 12, 30, tzinfo=UTC)
+# Earlier than any time the log holds: where a page with no cursor starts.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CORRECTIONS = frozenset(CORRECTION_TYPES.values())
 
-# Its tables, for either engine: SQLite names an index's schema on the index, PostgreSQL on
-# its table.
+
+def stored_time(engine: str, moment: datetime) -> object:
+    """A time as the index stores it: integer microseconds since 1970 (UTC) on SQLite, an
+    aware datetime on PostgreSQL (``timestamptz``)."""
+    if engine != "sqlite":
+        return to_utc(moment)
+    delta = to_utc(moment) - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def read_stored_time(engine: str, value: object) -> datetime:
+    """A time read back from the index (what :func:`stored_time` wrote)."""
+    if engine != "sqlite":
+        assert isinstance(value, datetime)
+        return value
+    assert isinstance(value, int)
+    return _EPOCH + timedelta(microseconds=value)
+
+
+# Its first tables, for either engine: SQLite names an index's schema on the index,
+# PostgreSQL on its table. Migration 2 replaces them.
 _TABLES = """
+CREATE TABLE {schema}.in_time_versions (
+    stream_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    category TEXT NOT NULL,
+    mission TEXT,
+    is_open {small} NOT NULL,
+    position {big} NOT NULL,
+    recorded_at {text_time} NOT NULL,
+    occurred {text_time} NOT NULL,
+    next_recorded {text_time} NOT NULL DEFAULT '{text_far}',
+    next_occurred {text_time} NOT NULL DEFAULT '{text_far}',
+    state {blob},
+    PRIMARY KEY (stream_id, version)
+);
+CREATE INDEX {index}in_time_by_recorded
+    ON {table}in_time_versions (category, is_open, recorded_at, next_recorded, occurred);
+CREATE INDEX {index}in_time_by_next_recorded
+    ON {table}in_time_versions (category, is_open, next_recorded, recorded_at, occurred);
+CREATE INDEX {index}in_time_by_next_occurred
+    ON {table}in_time_versions (category, is_open, next_occurred, occurred, next_recorded);
+CREATE INDEX {index}in_time_by_mission
+    ON {table}in_time_versions (mission, category, is_open, occurred, recorded_at);
+CREATE TABLE {schema}.in_time_bent (
+    stream_id TEXT PRIMARY KEY,
+    category TEXT NOT NULL,
+    recorded_at {text_time} NOT NULL
+);
+CREATE INDEX {index}in_time_bent_by_category ON {table}in_time_bent (category, recorded_at);
+"""
+
+# The narrow rows: no state, a summary of it instead; times as stored_time keeps them.
+_NARROW = """
+DROP TABLE {schema}.in_time_versions;
+DROP TABLE {schema}.in_time_bent;
 CREATE TABLE {schema}.in_time_versions (
     stream_id TEXT NOT NULL,
     version INTEGER NOT NULL,
@@ -57,9 +124,11 @@ CREATE TABLE {schema}.in_time_versions (
     position {big} NOT NULL,
     recorded_at {time} NOT NULL,
     occurred {time} NOT NULL,
-    next_recorded {time} NOT NULL DEFAULT '{far}',
-    next_occurred {time} NOT NULL DEFAULT '{far}',
-    state {blob},
+    next_recorded {time} NOT NULL DEFAULT {far},
+    next_occurred {time} NOT NULL DEFAULT {far},
+    rank {time},
+    amount INTEGER,
+    place {blob},
     PRIMARY KEY (stream_id, version)
 );
 CREATE INDEX {index}in_time_by_recorded
@@ -81,7 +150,8 @@ _TYPES = {
     "sqlite": {
         "small": "INTEGER",
         "big": "INTEGER",
-        "time": "TEXT",
+        "time": "INTEGER",
+        "text_time": "TEXT",
         "blob": "BLOB",
         "index": "{schema}.",
         "table": "",
@@ -90,6 +160,7 @@ _TYPES = {
         "small": "SMALLINT",
         "big": "BIGINT",
         "time": "TIMESTAMPTZ",
+        "text_time": "TIMESTAMPTZ",
         "blob": "BYTEA",
         "index": "",
         "table": "{schema}.",
@@ -97,14 +168,143 @@ _TYPES = {
 }
 
 
-def _tables(engine: str) -> str:
-    far = time_value(engine, FAR)
-    text = far if isinstance(far, str) else FAR.isoformat()
-    return _TABLES.format(schema="{schema}", far=text, **_TYPES[engine])
+def _tables(template: str, engine: str) -> str:
+    far = stored_time(engine, FAR)
+    text_far = FAR.isoformat() if engine != "sqlite" else "9999-12-31T00:00:00.000000Z"
+    literal = str(far) if isinstance(far, int) else f"'{FAR.isoformat()}'"
+    return template.format(schema="{schema}", far=literal, text_far=text_far, **_TYPES[engine])
 
 
-# What a read gives for each stream: enough for a StreamInTime.
-_COLUMNS = "v.stream_id, v.version, v.position, v.recorded_at, v.state"
+class _ProtestPlace(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """What the views filter a protest by (its parties) or count it for (the mission it
+    was handed to), beside its columns."""
+
+    by: Named
+    to: Named
+    via_mission: str | None = None
+
+
+class _IncidentPlace(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """What an incident's place in the incidents view is made of, beside its columns."""
+
+    kind: str
+    occurred_at: datetime
+    location: Named | None = None
+    occurred_precision: Precision | None = None
+    occurred_after: datetime | None = None
+    occurred_before: datetime | None = None
+
+
+class _NotePlace(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """What the missions view counts a note by: the state that sent it."""
+
+    sender: str | None = None
+
+
+class _Sender(msgspec.Struct, gc=False):
+    state: str | None = None
+
+
+class _NoteSender(msgspec.Struct, gc=False):
+    from_: _Sender = msgspec.field(name="from")
+
+
+_encode = msgspec.msgpack.Encoder().encode
+_protest_place = msgspec.msgpack.Decoder(_ProtestPlace).decode
+_incident_place = msgspec.msgpack.Decoder(_IncidentPlace).decode
+_note_place = msgspec.msgpack.Decoder(_NotePlace).decode
+_note_sender = msgspec.json.Decoder(_NoteSender).decode
+
+
+class Summary(NamedTuple):
+    """What a version's row keeps of its state besides ``mission`` and ``is_open``."""
+
+    rank: datetime | None = None
+    amount: int | None = None
+    place: bytes | None = None
+
+
+def summarise(category: str, state: bytes) -> Summary:
+    """The summary of a state document (the stored JSON) of a stream of ``category``."""
+    if category == "protest":
+        protest: ProtestPlace = SLICES[ProtestPlace].decode(state)
+        place = _ProtestPlace(protest.by, protest.to, protest.via_mission)
+        return Summary(protest.lodged_at, open_demands_of(protest), _encode(place))
+    if category == "incident":
+        incident: IncidentPlace = SLICES[IncidentPlace].decode(state)
+        return Summary(
+            place=_encode(
+                _IncidentPlace(
+                    incident.kind,
+                    incident.occurred_at,
+                    incident.location,
+                    incident.occurred_precision,
+                    incident.occurred_after,
+                    incident.occurred_before,
+                )
+            )
+        )
+    if category == "note":
+        return Summary(place=_encode(_NotePlace(_note_sender(state).from_.state)))
+    if category == "mission":
+        return Summary(place=bytes(state))
+    return Summary()
+
+
+def protest_place(
+    stream_id: str, mission: str | None, rank: datetime, amount: int, place: bytes
+) -> ProtestPlace:
+    """An open protest's place in its view, from its row."""
+    summary = _protest_place(place)
+    return ProtestPlace(
+        stream_id=stream_id,
+        status="open",
+        by=summary.by,
+        to=summary.to,
+        lodged_at=rank,
+        mission=mission,
+        via_mission=summary.via_mission,
+        demands=[_OPEN_DEMAND] * amount,
+    )
+
+
+def incident_place(stream_id: str, mission: str | None, place: bytes) -> IncidentPlace:
+    """An incident's place in its view, from its row."""
+    summary = _incident_place(place)
+    return IncidentPlace(
+        stream_id=stream_id,
+        kind=summary.kind,
+        occurred_at=summary.occurred_at,
+        mission=mission,
+        location=summary.location,
+        occurred_precision=summary.occurred_precision,
+        occurred_after=summary.occurred_after,
+        occurred_before=summary.occurred_before,
+    )
+
+
+def note_sender(place: bytes) -> str | None:
+    """The state that sent a note, from its row."""
+    return _note_place(place).sender
+
+
+def handed_via(place: bytes, mission: str | None) -> str | None:
+    """The mission an open protest was handed to when that is not the one it concerns."""
+    via = _protest_place(place).via_mission
+    return via if via is not None and via != mission else None
+
+
+# What a protest's place counts of each open demand.
+_OPEN_DEMAND = DemandPlace()
+
+
+# What a read gives for each stream: its version's place in the log and its summary.
+_COLUMNS = (
+    "v.stream_id, v.version, v.position, v.recorded_at, v.mission, v.is_open, v.rank, "
+    "v.amount, v.place"
+)
+# What the open-protest reads count and order by.
+_PROTEST_COLUMNS = "v.stream_id, v.version, v.position, v.recorded_at, v.mission, v.rank, v.amount"
 # A stream bent by K is folded instead (its rows are not the view).
 _NOT_BENT = (
     "NOT EXISTS (SELECT 1 FROM {schema}.in_time_bent b "
@@ -153,11 +353,27 @@ _READS = {
         "WHERE v.mission = ?M AND v.category = ?C AND b.recorded_at <= ?K"
     ),
 }
+# The global reads of open protests, over the known range and (with as_of) the crossed one
+# (the parts, ``{parts}``, a UNION ALL), of one mission when ?M is not '': every match
+# counted with its open demands (``totals``), and a page in the view's order, oldest first,
+# the ?L that come after the protest lodged at ?R with the stream id ?S (``page``).
+_PROTEST_READS = {
+    "totals": (
+        "SELECT count(*), coalesce(sum(u.amount), 0) FROM ({parts}) u "
+        "WHERE ?M = '' OR u.mission = ?M"
+    ),
+    "page": (
+        "SELECT u.stream_id, u.version, u.position, u.recorded_at, u.rank FROM ({parts}) u "
+        "WHERE (?M = '' OR u.mission = ?M) AND (u.rank > ?R OR (u.rank = ?R AND u.stream_id > ?S)) "
+        "ORDER BY u.rank, u.stream_id LIMIT ?L"
+    ),
+}
 
 _WRITES_SQLITE = {
     "insert_versions": (
         "INSERT INTO {schema}.in_time_versions (stream_id, version, category, mission, "
-        "is_open, position, recorded_at, occurred, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "is_open, position, recorded_at, occurred, rank, amount, place) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ),
     "link_versions": (
         "UPDATE {schema}.in_time_versions SET next_recorded = ?, next_occurred = ? "
@@ -167,9 +383,9 @@ _WRITES_SQLITE = {
         "INSERT INTO {schema}.in_time_bent (stream_id, category, recorded_at) "
         "VALUES (?, ?, ?) ON CONFLICT (stream_id) DO NOTHING"
     ),
-    "replace_states": (
-        "UPDATE {schema}.in_time_versions SET state = ?, mission = ?, is_open = ? "
-        "WHERE stream_id = ? AND version = ?"
+    "replace_summaries": (
+        "UPDATE {schema}.in_time_versions SET mission = ?, is_open = ?, rank = ?, amount = ?, "
+        "place = ? WHERE stream_id = ? AND version = ?"
     ),
     "reset": "DELETE FROM {schema}.in_time_versions; DELETE FROM {schema}.in_time_bent;",
 }
@@ -177,9 +393,10 @@ _WRITES_SQLITE = {
 _WRITES_POSTGRES = {
     "insert_versions": (
         "INSERT INTO {schema}.in_time_versions (stream_id, version, category, mission, "
-        "is_open, position, recorded_at, occurred, state) SELECT * FROM unnest($1::text[], "
-        "$2::integer[], $3::text[], $4::text[], $5::smallint[], $6::bigint[], "
-        "$7::timestamptz[], $8::timestamptz[], $9::bytea[])"
+        "is_open, position, recorded_at, occurred, rank, amount, place) SELECT * FROM "
+        "unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::smallint[], "
+        "$6::bigint[], $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], "
+        "$10::integer[], $11::bytea[])"
     ),
     "link_versions": (
         "UPDATE {schema}.in_time_versions v SET next_recorded = u.next_recorded, "
@@ -192,16 +409,17 @@ _WRITES_POSTGRES = {
         "SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) "
         "ON CONFLICT (stream_id) DO NOTHING"
     ),
-    "replace_states": (
-        "UPDATE {schema}.in_time_versions v SET state = u.state, mission = u.mission, "
-        "is_open = u.is_open FROM unnest($1::bytea[], $2::text[], $3::smallint[], $4::text[], "
-        "$5::integer[]) AS u (state, mission, is_open, stream_id, version) "
+    "replace_summaries": (
+        "UPDATE {schema}.in_time_versions v SET mission = u.mission, is_open = u.is_open, "
+        "rank = u.rank, amount = u.amount, place = u.place FROM unnest($1::text[], "
+        "$2::smallint[], $3::timestamptz[], $4::integer[], $5::bytea[], $6::text[], "
+        "$7::integer[]) AS u (mission, is_open, rank, amount, place, stream_id, version) "
         "WHERE v.stream_id = u.stream_id AND v.version = u.version"
     ),
     "reset": "DELETE FROM {schema}.in_time_versions; DELETE FROM {schema}.in_time_bent;",
 }
 
-_NAMED = re.compile(r"\?([TKCM])")
+_NAMED = re.compile(r"\?([TKCMRSL])")
 
 
 def read_name(read: str, only_open: bool) -> str:
@@ -209,19 +427,23 @@ def read_name(read: str, only_open: bool) -> str:
     return f"{read}_{'open' if only_open else 'all'}"
 
 
-def read_parameters(
-    sql: str, engine: str, values: Mapping[str, object]
-) -> tuple[str, tuple[object, ...]]:
+def protest_read_name(read: str, known: str, crossed: bool) -> str:
+    """The name of an open-protest read (``totals`` or ``page``) over the ``known`` part
+    (``known_early`` or ``known_late``), with the crossed part or not."""
+    return f"protests_{read}_{known}{'_crossed' if crossed else ''}"
+
+
+def _positional(sql: str, engine: str) -> str:
     """A read's SQL with its named places (``?T``...) turned into the engine's positional
-    ones, and the values in that order."""
-    order: list[str] = []
+    ones."""
+    count = 0
 
     def place(match: re.Match[str]) -> str:
-        order.append(match.group(1))
-        return "?" if engine == "sqlite" else f"${len(order)}"
+        nonlocal count
+        count += 1
+        return "?" if engine == "sqlite" else f"${count}"
 
-    text = _NAMED.sub(place, sql)
-    return text, tuple(values[name] for name in order)
+    return _NAMED.sub(place, sql)
 
 
 # SQLite's planner has no statistics to choose between the indexes by: each read names its
@@ -229,36 +451,35 @@ def read_parameters(
 _INDEXES = ("by_recorded", "by_next_recorded", "by_next_occurred", "by_mission")
 
 
-def _reads(engine: str) -> dict[str, str]:
-    reads: dict[str, str] = {}
+@cache
+def _templates(engine: str) -> dict[str, str]:
+    """Every read by name, with its named places."""
     indexes = {
         index: f"INDEXED BY in_time_{index}" if engine == "sqlite" else "" for index in _INDEXES
     }
-    for name, template in _READS.items():
+
+    def part(name: str, columns: str, opens: str) -> str:
+        return _READS[name].format(
+            columns=columns, schema="{schema}", opens=opens, not_bent=_NOT_BENT, **indexes
+        )
+
+    reads: dict[str, str] = {}
+    for name in _READS:
         for only_open in (True, False):
-            text = template.format(
-                columns=_COLUMNS,
-                schema="{schema}",
-                opens="1" if only_open else "0, 1",
-                not_bent=_NOT_BENT,
-                **indexes,
-            )
-            reads[read_name(name, only_open)], _ = read_parameters(
-                text, engine, dict.fromkeys("TKCM")
-            )
+            reads[read_name(name, only_open)] = part(name, _COLUMNS, "1" if only_open else "0, 1")
+    for known in ("known_early", "known_late"):
+        for crossed in (False, True):
+            names = [known, "crossed"] if crossed else [known]
+            parts = " UNION ALL ".join(part(name, _PROTEST_COLUMNS, "1") for name in names)
+            for read, template in _PROTEST_READS.items():
+                reads[protest_read_name(read, known, crossed)] = template.format(parts=parts)
     return reads
 
 
 def read_order(read: str) -> str:
-    """The names of a read's parameters, in the order the engine takes them."""
-    template = _READS[read].format(
-        columns=_COLUMNS,
-        schema="",
-        opens="1",
-        not_bent=_NOT_BENT.format(schema=""),
-        **dict.fromkeys(_INDEXES, ""),
-    )
-    return "".join(_NAMED.findall(template))
+    """The names of a read's parameters (its full name), in the order the engine takes
+    them."""
+    return "".join(_NAMED.findall(_templates("sqlite")[read]))
 
 
 class _LatestOccurred(msgspec.Struct):
@@ -284,11 +505,17 @@ class InTimeIndex:
     def sql(self, engine: str) -> Mapping[str, str]:
         """Its writes and reads for ``engine``."""
         writes = _WRITES_SQLITE if engine == "sqlite" else _WRITES_POSTGRES
-        return {**writes, **_reads(engine)}
+        reads = {name: _positional(text, engine) for name, text in _templates(engine).items()}
+        return {**writes, **reads}
 
     def migrations(self, engine: str) -> Sequence[Migration]:
         """Its tables and indexes; a log that already has events is indexed when it opens."""
-        return (Migration(1, "versions in time", (_tables(engine),), rebuilds=True),)
+        return (
+            Migration(1, "versions in time", (_tables(_TABLES, engine),), rebuilds=True),
+            Migration(
+                2, "narrow versions with summaries", (_tables(_NARROW, engine),), rebuilds=True
+            ),
+        )
 
     def handle(self, batch: InlineBatch) -> Iterable[Statement]:
         """One row per event appended, the previous version linked to it, and the streams
@@ -301,11 +528,14 @@ class InTimeIndex:
         for change in batch.changes:
             if not change.events:
                 after = change.after
+                rank, amount, place = summarise(after.category, after.state)
                 replaced.append(
                     (
-                        bytes(after.state),
                         after.mission,
                         int(after.is_open),
+                        None if rank is None else stored_time(engine, rank),
+                        amount,
+                        place,
                         after.stream_id,
                         after.version,
                     )
@@ -324,7 +554,7 @@ class InTimeIndex:
         if bent:
             yield Statement("insert_bent", rows=list(bent.values()))
         if replaced:
-            yield Statement("replace_states", rows=replaced)
+            yield Statement("replace_summaries", rows=replaced)
 
     def _versions(
         self, change: StreamChange, engine: str
@@ -354,8 +584,11 @@ class InTimeIndex:
                     latest = _decode_latest(snapshot.state).last_event_at
             if latest is None or event.occurred_at > latest:
                 latest = event.occurred_at
-            recorded = time_value(engine, event.recorded_at)
-            occurred = time_value(engine, latest)
+            rank, amount, place = (
+                summarise(category, state) if straight and state is not None else Summary()
+            )
+            recorded = stored_time(engine, event.recorded_at)
+            occurred = stored_time(engine, latest)
             row = (
                 stream_id,
                 event.version,
@@ -365,7 +598,9 @@ class InTimeIndex:
                 event.position,
                 recorded,
                 occurred,
-                state if straight else None,
+                None if rank is None else stored_time(engine, rank),
+                amount,
+                place,
             )
             link = (recorded, occurred, stream_id, event.version - 1) if event.version > 1 else None
             bend = None if straight else (stream_id, category, recorded)

@@ -216,6 +216,36 @@ async def same_views(folding: PastViews, indexed: PastViews, moment: Moment) -> 
     assert await folding.open_protests(moment) == await indexed.open_protests(moment)
     assert await folding.incidents(moment) == await indexed.incidents(moment)
     assert await folding.missions(moment) == await indexed.missions(moment)
+    # A page at a time, filtered or not: the counts of all, the page's rows, the cursor.
+    for mission in (None, MISSIONS[0]):
+        for by in (None, "az", "FR"):
+            after = None
+            while True:
+                page = await folding.open_protests(
+                    moment, by=by, mission=mission, after=after, limit=1
+                )
+                assert page == await indexed.open_protests(
+                    moment, by=by, mission=mission, after=after, limit=1
+                )
+                if not page.has_more:
+                    break
+                after = page.next_after
+        after = None
+        while True:
+            incidents = await folding.incidents(moment, mission=mission, after=after, limit=1)
+            assert incidents == await indexed.incidents(
+                moment, mission=mission, after=after, limit=1
+            )
+            if not incidents.has_more:
+                break
+            after = incidents.next_after
+    after = None
+    while True:
+        notes = await folding.unanswered_notes(moment, after=after, limit=1)
+        assert notes == await indexed.unanswered_notes(moment, after=after, limit=1)
+        if not notes.has_more:
+            break
+        after = notes.next_after
 
 
 async def check_views(
