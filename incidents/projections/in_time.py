@@ -55,7 +55,7 @@ from incidents.projections.in_time_index import (
     incident_place,
     note_sender,
     protest_place,
-    protest_read_name,
+    protests_read_name,
     read_name,
     read_order,
     read_stored_time,
@@ -523,8 +523,8 @@ class PastViews:
             if named is None or not isinstance(named.state, ProtestState):
                 raise PastCursorError(f"after={after!r} is not a protest of the log then")
             key = protest_order(named.state)
-        if by is None and to is None and await self._uses_index():
-            page, chosen = await self._protests_in_sql(moment, mission, key, limit)
+        if by is None and to is None and mission is None and await self._uses_index():
+            page, chosen = await self._protests_in_sql(moment, key, limit)
         else:
             held = held_protests()
             places: dict[str, Seen] = {}
@@ -548,44 +548,40 @@ class PastViews:
         return msgspec.structs.replace(view, as_of=moment.as_of, known_at=moment.known_at)
 
     async def _protests_in_sql(
-        self,
-        moment: Moment,
-        mission: str | None,
-        key: ProtestKey | None,
-        limit: int | None,
+        self, moment: Moment, key: ProtestKey | None, limit: int | None
     ) -> tuple[Page[ProtestTotals], list[Seen]]:
-        """The page of open protests from the index: the count and open demands of the
-        rows that match, and the page's rows in order, in SQL; the bent protests, folded,
-        merged into both."""
+        """The page of all open protests from the index: the count and open demands of the
+        rows that match, and the page's rows in order, in one SQL read; the bent protests,
+        folded, merged into both."""
         engine = self.store.engine
-        known, crossed = await self._known(moment), moment.as_of is not None
-        values = self._values(moment, "protest", mission)
-        values["M"] = mission or ""
+        values = self._values(moment, "protest", None)
+        bent = await self._bent("bent", values, moment)
         values["R"] = stored_time(engine, key[0] if key is not None else EARLIEST)
         values["S"] = key[1] if key is not None else ""
         values["L"] = (limit if limit is not None else PAGE_ALL) + 1
+        read = protests_read_name(await self._known(moment), moment.as_of is not None, not bent)
         totals = ProtestTotals()
-        ((count, demands),) = await self._query(protest_read_name("totals", known, crossed), values)
-        totals.count, totals.open_demands = int(count), int(demands)
-        rows = await self._query(protest_read_name("page", known, crossed), values)
         candidates: list[tuple[ProtestKey, Seen]] = []
-        for stream_id, version, position, recorded, rank in rows:
+        for stream_id, version, position, recorded, rank, count, demands in await self._query(
+            read, values
+        ):
+            if stream_id is None:
+                totals.count, totals.open_demands = int(count), int(demands)
+                continue
             lodged = read_stored_time(engine, rank)
             seen = Seen(
                 stream_id,
                 version,
                 position,
                 read_stored_time(engine, recorded),
-                mission,
+                None,
                 True,
                 Summary(lodged),
             )
             candidates.append(((lodged, stream_id), seen))
-        for folded in await self._bent("bent", values, moment):
+        for folded in bent:
             state = folded.state
             if not isinstance(state, ProtestState) or state.status != "open":
-                continue
-            if mission is not None and state.mission != mission:
                 continue
             totals.count += 1
             totals.open_demands += open_demands_of(state)

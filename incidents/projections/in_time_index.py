@@ -304,7 +304,7 @@ _COLUMNS = (
     "v.amount, v.place"
 )
 # What the open-protest reads count and order by.
-_PROTEST_COLUMNS = "v.stream_id, v.version, v.position, v.recorded_at, v.mission, v.rank, v.amount"
+_PROTEST_COLUMNS = "v.stream_id, v.version, v.position, v.recorded_at, v.rank, v.amount"
 # A stream bent by K is folded instead (its rows are not the view).
 _NOT_BENT = (
     "NOT EXISTS (SELECT 1 FROM {schema}.in_time_bent b "
@@ -353,21 +353,19 @@ _READS = {
         "WHERE v.mission = ?M AND v.category = ?C AND b.recorded_at <= ?K"
     ),
 }
-# The global reads of open protests, over the known range and (with as_of) the crossed one
-# (the parts, ``{parts}``, a UNION ALL), of one mission when ?M is not '': every match
-# counted with its open demands (``totals``), and a page in the view's order, oldest first,
-# the ?L that come after the protest lodged at ?R with the stream id ?S (``page``).
-_PROTEST_READS = {
-    "totals": (
-        "SELECT count(*), coalesce(sum(u.amount), 0) FROM ({parts}) u "
-        "WHERE ?M = '' OR u.mission = ?M"
-    ),
-    "page": (
-        "SELECT u.stream_id, u.version, u.position, u.recorded_at, u.rank FROM ({parts}) u "
-        "WHERE (?M = '' OR u.mission = ?M) AND (u.rank > ?R OR (u.rank = ?R AND u.stream_id > ?S)) "
-        "ORDER BY u.rank, u.stream_id LIMIT ?L"
-    ),
-}
+# The global read of open protests, over the known range and (with as_of) the crossed one
+# (the parts, ``{parts}``, a UNION ALL): a first row (its stream id null) with the count of
+# every match and their open demands, then a page in the view's order, oldest first, the ?L
+# that come after the protest lodged at ?R with the stream id ?S.
+_PROTESTS = (
+    "WITH u AS ({parts}) "
+    "SELECT CAST(NULL AS TEXT), CAST(NULL AS INTEGER), CAST(NULL AS {big}), "
+    "CAST(NULL AS {time}), CAST(NULL AS {time}), count(*), coalesce(sum(u.amount), 0) "
+    "FROM u UNION ALL SELECT * FROM (SELECT u.stream_id, u.version, u.position, "
+    "u.recorded_at, u.rank, CAST(NULL AS {big}), CAST(NULL AS {big}) FROM u "
+    "WHERE u.rank > ?R OR (u.rank = ?R AND u.stream_id > ?S) "
+    "ORDER BY u.rank, u.stream_id LIMIT ?L) p"
+)
 
 _WRITES_SQLITE = {
     "insert_versions": (
@@ -427,10 +425,11 @@ def read_name(read: str, only_open: bool) -> str:
     return f"{read}_{'open' if only_open else 'all'}"
 
 
-def protest_read_name(read: str, known: str, crossed: bool) -> str:
-    """The name of an open-protest read (``totals`` or ``page``) over the ``known`` part
-    (``known_early`` or ``known_late``), with the crossed part or not."""
-    return f"protests_{read}_{known}{'_crossed' if crossed else ''}"
+def protests_read_name(known: str, crossed: bool, straight: bool) -> str:
+    """The name of the open-protest read over the ``known`` part (``known_early`` or
+    ``known_late``), with the crossed part or not; ``straight``: for a moment by which no
+    protest is bent (no check of ``in_time_bent`` per row)."""
+    return f"protests_{known}{'_crossed' if crossed else ''}{'_straight' if straight else ''}"
 
 
 def _positional(sql: str, engine: str) -> str:
@@ -458,9 +457,13 @@ def _templates(engine: str) -> dict[str, str]:
         index: f"INDEXED BY in_time_{index}" if engine == "sqlite" else "" for index in _INDEXES
     }
 
-    def part(name: str, columns: str, opens: str) -> str:
+    def part(name: str, columns: str, opens: str, straight: bool = False) -> str:
         return _READS[name].format(
-            columns=columns, schema="{schema}", opens=opens, not_bent=_NOT_BENT, **indexes
+            columns=columns,
+            schema="{schema}",
+            opens=opens,
+            not_bent="1 = 1" if straight else _NOT_BENT,
+            **indexes,
         )
 
     reads: dict[str, str] = {}
@@ -469,10 +472,14 @@ def _templates(engine: str) -> dict[str, str]:
             reads[read_name(name, only_open)] = part(name, _COLUMNS, "1" if only_open else "0, 1")
     for known in ("known_early", "known_late"):
         for crossed in (False, True):
-            names = [known, "crossed"] if crossed else [known]
-            parts = " UNION ALL ".join(part(name, _PROTEST_COLUMNS, "1") for name in names)
-            for read, template in _PROTEST_READS.items():
-                reads[protest_read_name(read, known, crossed)] = template.format(parts=parts)
+            for straight in (False, True):
+                names = [known, "crossed"] if crossed else [known]
+                parts = " UNION ALL ".join(
+                    part(name, _PROTEST_COLUMNS, "1", straight) for name in names
+                )
+                reads[protests_read_name(known, crossed, straight)] = _PROTESTS.format(
+                    parts=parts, big=_TYPES[engine]["big"], time=_TYPES[engine]["time"]
+                )
     return reads
 
 
