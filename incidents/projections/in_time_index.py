@@ -33,12 +33,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 import msgspec
 
 from incidents.domain.events import CORRECTION_TYPES
 from incidents.domain.rules import DomainRules
+from incidents.domain.state import Bound, IncidentState, ProtestState
 from incidents.domain.times import Precision
 from incidents.projections.open_protests import open_demands_of
 from incidents.projections.slices import SLICES, DemandPlace, IncidentPlace, Named, ProtestPlace
@@ -216,6 +217,16 @@ _note_place = msgspec.msgpack.Decoder(_NotePlace).decode
 _note_sender = msgspec.json.Decoder(_NoteSender).decode
 
 
+def _or_none(bound: Bound) -> datetime | None:
+    """A dating bound as a place keeps it: None where the state has it UNSET."""
+    return None if isinstance(bound, msgspec.UnsetType) else bound
+
+
+def _or_unset(bound: datetime | None) -> Bound:
+    """A dating bound as the state has it."""
+    return msgspec.UNSET if bound is None else bound
+
+
 class Summary(NamedTuple):
     """What a version's row keeps of its state besides ``mission`` and ``is_open``."""
 
@@ -227,11 +238,11 @@ class Summary(NamedTuple):
 def summarise(category: str, state: bytes) -> Summary:
     """The summary of a state document (the stored JSON) of a stream of ``category``."""
     if category == "protest":
-        protest: ProtestPlace = SLICES[ProtestPlace].decode(state)
+        protest: Any = SLICES[ProtestPlace].decode(state)
         place = _ProtestPlace(protest.by, protest.to, protest.via_mission)
         return Summary(protest.lodged_at, open_demands_of(protest), _encode(place))
     if category == "incident":
-        incident: IncidentPlace = SLICES[IncidentPlace].decode(state)
+        incident: Any = SLICES[IncidentPlace].decode(state)
         return Summary(
             place=_encode(
                 _IncidentPlace(
@@ -239,8 +250,8 @@ def summarise(category: str, state: bytes) -> Summary:
                     incident.occurred_at,
                     incident.location,
                     incident.occurred_precision,
-                    incident.occurred_after,
-                    incident.occurred_before,
+                    _or_none(incident.occurred_after),
+                    _or_none(incident.occurred_before),
                 )
             )
         )
@@ -253,33 +264,41 @@ def summarise(category: str, state: bytes) -> Summary:
 
 def protest_place(
     stream_id: str, mission: str | None, rank: datetime, amount: int, place: bytes
-) -> ProtestPlace:
-    """An open protest's place in its view, from its row."""
+) -> ProtestState:
+    """An open protest's place in its view, from its row (typed as the state it is cut
+    from, :data:`incidents.projections.slices.ProtestPlace`)."""
     summary = _protest_place(place)
-    return ProtestPlace(
-        stream_id=stream_id,
-        status="open",
-        by=summary.by,
-        to=summary.to,
-        lodged_at=rank,
-        mission=mission,
-        via_mission=summary.via_mission,
-        demands=[_OPEN_DEMAND] * amount,
+    return cast(
+        ProtestState,
+        ProtestPlace(
+            stream_id=stream_id,
+            status="open",
+            by=summary.by,
+            to=summary.to,
+            lodged_at=rank,
+            mission=mission,
+            via_mission=summary.via_mission,
+            demands=[_OPEN_DEMAND] * amount,
+        ),
     )
 
 
-def incident_place(stream_id: str, mission: str | None, place: bytes) -> IncidentPlace:
-    """An incident's place in its view, from its row."""
+def incident_place(stream_id: str, mission: str | None, place: bytes) -> IncidentState:
+    """An incident's place in its view, from its row (typed as the state it is cut from,
+    :data:`incidents.projections.slices.IncidentPlace`)."""
     summary = _incident_place(place)
-    return IncidentPlace(
-        stream_id=stream_id,
-        kind=summary.kind,
-        occurred_at=summary.occurred_at,
-        mission=mission,
-        location=summary.location,
-        occurred_precision=summary.occurred_precision,
-        occurred_after=summary.occurred_after,
-        occurred_before=summary.occurred_before,
+    return cast(
+        IncidentState,
+        IncidentPlace(
+            stream_id=stream_id,
+            kind=summary.kind,
+            occurred_at=summary.occurred_at,
+            mission=mission,
+            location=summary.location,
+            occurred_precision=summary.occurred_precision,
+            occurred_after=_or_unset(summary.occurred_after),
+            occurred_before=_or_unset(summary.occurred_before),
+        ),
     )
 
 
