@@ -4,9 +4,10 @@ A stream's state document holds much more than a view shows (summaries, sources 
 quotes, corrections). Each view's states are decoded into a small Struct of the fields it
 reads (``NoteFacts`` and the like): msgspec skips the rest of the document without building
 it, which is most of the cost of decoding a state, and a slice kept in memory weighs a
-fraction of the state. The views get them in place of the full states;
-tests/unit/test_slice_fields.py checks that every field a view reads is there, and
-tests/integration/test_projection_slices.py that the views come out the same.
+fraction of the state. Each slice is cut from its state by field names (:func:`cut`), so
+it keeps the state's types, defaults and JSON names. The views get them in place of the full
+states; tests/unit/test_slice_fields.py checks that every field a slice keeps is its state's,
+and tests/integration/test_projection_slices.py that the views come out the same.
 """
 
 from __future__ import annotations
