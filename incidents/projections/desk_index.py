@@ -58,6 +58,7 @@ from incidents.projections.desk import (
     timeline_item,
 )
 from incidents.projections.desk_running import RunningRelations, RunningResponseTimes
+from incidents.projections.paged import by_position, by_stream_id, pages
 from incidents.projections.slices import DemandFacts, Named, cut
 from incidents.store.protocol import EventStore, RecordedEvent, StreamRow
 
@@ -225,15 +226,11 @@ class DeskIndex:
         """Every note, protest, incident, statement and mission state, in full (with their
         sources), read afresh from the store."""
         full: dict[str, list[Any]] = {category: [] for category in _LEAN}
-        after: str | None = None
-        while True:
-            rows = await self._store.list_streams_after(after, PAGE)
+        async for rows in pages(self._store.list_streams_after, None, PAGE, by_stream_id):
             for row in rows:
                 if row.category in full:
                     full[row.category].append(decode_state(row.category, row.state))
-            if len(rows) < PAGE:
-                return full
-            after = rows[-1].stream_id
+        return full
 
     def _known(self) -> dict[str, str]:
         """Every stream held, with its category."""
@@ -264,17 +261,12 @@ class DeskIndex:
         self._relations = RunningRelations()
         for held in self._states.values():
             held.clear()
-        after: str | None = None
         openings = {}
-        while True:
-            rows = await self._store.list_streams_after(after, PAGE)
+        async for rows in pages(self._store.list_streams_after, None, PAGE, by_stream_id):
             for row in rows:
                 self._hold(row)
                 opening = openings[row.stream_id] = references(row.state)
                 self._refer(row.stream_id, opening)
-            if len(rows) < PAGE:
-                break
-            after = rows[-1].stream_id
         self._touches = all_missions_touched(openings)
         self._position = 0
         await self._follow(0)
@@ -282,15 +274,11 @@ class DeskIndex:
     async def _follow(self, after: int) -> set[str]:
         """Index the events after ``after``; the streams they touched."""
         changed: set[str] = set()
-        while True:
-            events = await self._store.read_all(after, PAGE)
+        async for events in pages(self._store.read_all, after, PAGE, by_position):
             for event in events:
                 self._index(event)
                 changed.add(event.stream_id)
-            if events:
-                after = events[-1].position
-            if len(events) < PAGE:
-                break
+            after = events[-1].position
         self._position = after
         return changed
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -50,6 +50,7 @@ from incidents.projections.incidents_by_mission import (
 )
 from incidents.projections.missions import MissionTally, read_tallies
 from incidents.projections.open_protests import HeldProtests, held_protests, protest_entry
+from incidents.projections.paged import by_position, by_stream_id, pages
 from incidents.projections.slices import (
     SLICES,
     STATE_OF_CATEGORY,
@@ -205,18 +206,16 @@ class CurrentStates:
         is_open: bool | None = None,
         *,
         without_mission: bool = False,
-    ) -> AsyncIterator[list[StreamRow]]:
+    ) -> AsyncIterator[Sequence[StreamRow]]:
         """What ``list_streams`` lists, ``PAGE_SIZE`` rows at a time."""
-        after: str | None = None
-        while True:
-            page = await self._store.list_streams(
-                category, mission, is_open, after, PAGE_SIZE, without_mission=without_mission
+
+        def read(after: str | None, limit: int) -> Awaitable[list[StreamRow]]:
+            return self._store.list_streams(
+                category, mission, is_open, after, limit, without_mission=without_mission
             )
-            if page:
-                yield page
-            if len(page) < PAGE_SIZE:
-                return
-            after = page[-1].stream_id
+
+        async for page in pages(read, None, PAGE_SIZE, by_stream_id):
+            yield page
 
     async def tallies(self) -> list[MissionTally]:
         """The store's per-mission tallies, read again only when the log has moved."""
@@ -237,14 +236,12 @@ class CurrentStates:
             return
         after = self._position
         changed: dict[str, None] = {}
-        while True:
-            events = await self._store.read_all(after, CATCH_UP_PAGE)
+        async for events in pages(self._store.read_all, after, CATCH_UP_PAGE, by_position):
             for event in events:
                 changed[event.stream_id] = None
-            if events:
-                after = events[-1].position
+            after = events[-1].position
             if len(events) < CATCH_UP_PAGE:
-                break
+                continue  # the last page
             behind = (await self._store.head()).position - after
             if behind >= self._reset_after:
                 if behind >= self.held_places:
