@@ -31,6 +31,8 @@ SEEDS_DIR = _CHECKOUT_SEEDS if _CHECKOUT_SEEDS.is_dir() else Path("seeds")
 
 # Where a command records the database it works on, for error messages.
 _DATABASE_META = "incidents.database"
+# How long a stopping server waits for a worker to finish its open requests before killing it.
+WORKERS_KILL_SECONDS = 30
 
 
 def database_url(value: str) -> str:
@@ -236,6 +238,10 @@ def serve(host: str, port: int, workers: int, database: str, demo: bool) -> None
             # A worker that dies (killed, out of memory) is started again while the others
             # serve; without this granian stops the whole server when one worker fails.
             respawn_failed_workers=True,
+            # A worker that has not stopped this many seconds after it was told to is
+            # killed, so that stopping the server always ends (by default granian waits
+            # for ever). Every append it acknowledged is committed already.
+            workers_kill_timeout=WORKERS_KILL_SECONDS,
             # The app writes its own access log, as JSON with the request id.
             log_access=False,
             # Slow clients: headers bounded here, bodies in the app (incidents.http.limits).

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import signal
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
@@ -56,12 +57,23 @@ def streams_end_on_shutdown(feed: LogFeed) -> Iterator[None]:
     never does by itself: without this, a worker with a subscriber would not stop until the
     subscriber left. Only a handler already set is wrapped (granian's worker sets its own);
     the handlers are put back on the way out.
+
+    A worker process of a server (one with a parent) ignores SIGINT instead: Ctrl-C sends it
+    to the whole process group, and the server's main process answers it by sending each
+    worker SIGTERM, so a worker would be told to stop twice at once. granian 2.8.9's worker
+    can deadlock on that second stop (its handler blocks for good in ``WorkerSignal.set``
+    while holding the GIL; seen with gdb about once in 20 Ctrl-Cs), leaving the server
+    hung. The SIGTERM alone stops it.
     """
     loop = asyncio.get_running_loop()
-    wrapped: list[tuple[signal.Signals, Callable[[int, FrameType | None], object]]] = []
+    # Each signal changed, with the handler it had.
+    changed: list[tuple[signal.Signals, Any]] = []
+    if multiprocessing.parent_process() is not None:
+        with contextlib.suppress(ValueError):  # not the main thread: nothing to change
+            changed.append((signal.SIGINT, signal.signal(signal.SIGINT, signal.SIG_IGN)))
     for number in (signal.SIGTERM, signal.SIGINT):
         previous = signal.getsignal(number)
-        if not callable(previous):
+        if not callable(previous) or any(number == done for done, _ in changed):
             continue
 
         def handler(
@@ -76,11 +88,11 @@ def streams_end_on_shutdown(feed: LogFeed) -> Iterator[None]:
             signal.signal(number, handler)
         except ValueError:  # not the main thread: nothing to wrap
             continue
-        wrapped.append((number, previous))
+        changed.append((number, previous))
     try:
         yield
     finally:
-        for number, previous in wrapped:
+        for number, previous in changed:
             with contextlib.suppress(ValueError):
                 signal.signal(number, previous)
 
