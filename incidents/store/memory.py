@@ -36,9 +36,8 @@ from incidents.store.protocol import (
     AppendRequest,
     AppendResult,
     Direction,
-    ExpectedVersion,
+    EventStore,
     LogHead,
-    ProposedEvent,
     RecordedEvent,
     StoreUnavailableError,
     StreamRow,
@@ -100,7 +99,7 @@ def _stream_columns(step: Step) -> tuple[object, ...]:
     )
 
 
-class MemoryEventStore(FoldsThroughReads, ListsStreams):
+class MemoryEventStore(FoldsThroughReads, ListsStreams, EventStore):
     """The event store kept in dictionaries: same semantics as SQLite, no durability.
 
     Registered inline projections keep their tables in an in-memory SQLite database,
@@ -203,16 +202,6 @@ class MemoryEventStore(FoldsThroughReads, ListsStreams):
         found = self._batches.projection(projection)
         async with self._lock:
             drive_sync(self._batches.rebuild_alone(found), self._run)
-
-    async def append(
-        self,
-        stream_id: str,
-        events: Sequence[ProposedEvent],
-        expected_version: ExpectedVersion = "any",
-    ) -> AppendResult:
-        """Append events to one stream atomically; see :meth:`append_many`."""
-        results = await self.append_many([AppendRequest(stream_id, events, expected_version)])
-        return results[0]
 
     async def append_many(self, appends: Sequence[AppendRequest]) -> list[AppendResult]:
         """Append to several streams atomically: all of them are stored, or none."""

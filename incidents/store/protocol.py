@@ -94,8 +94,11 @@ class EventStore(Protocol):
         events: Sequence[ProposedEvent],
         expected_version: ExpectedVersion = "any",
     ) -> AppendResult:
-        """Append events to one stream atomically; see :meth:`append_many`."""
-        ...
+        """Append events to one stream atomically; see :meth:`append_many`.
+
+        An adapter that subclasses the port inherits this: :meth:`append_many` of one."""
+        results = await self.append_many([AppendRequest(stream_id, events, expected_version)])
+        return results[0]
 
     async def append_many(self, appends: Sequence[AppendRequest]) -> list[AppendResult]:
         """Append to several streams atomically: all of them are stored, or none.
