@@ -100,7 +100,7 @@ def figure_disk(scratch: Path, log: Path) -> Figure:
         f"{wal_before / 1e6:,.1f} MB before the checkpoint and {wal_after / 1e6:,.1f} MB "
         f"after; the export {ndjson / 1e6:,.1f} MB",
         f"what takes the room (dbstat, {page_size}-byte pages, {free_pages} free): {largest}",
-        f"the {streams:,} stream states hold {state_bytes / 1e6:,.1f} MB of JSON "
+        f"the {streams:,} stream states hold {state_bytes / 1e6:,.1f} MB as stored "
         f"({state_bytes / max(1, streams):,.0f} bytes a stream, "
         f"{state_bytes / max(1, events):,.0f} an event)",
     ]

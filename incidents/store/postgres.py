@@ -68,6 +68,7 @@ from incidents.store.protocol import (
     StreamSnapshot,
 )
 from incidents.store.sqlstore import SqlEventStore
+from incidents.store.stored_states import unpack
 from incidents.store.writer import (
     BatchWriter,
     ConstraintViolation,
@@ -212,11 +213,15 @@ def _event_from_row(row: Any) -> RecordedEvent:
 
 def _record_from_row(row: Any) -> StreamRecord:
     # A row of load_streams or fill_streams.
-    return StreamRecord(row[1], row[2], StreamSnapshot(row[3], row[4], row[5]), row[6], row[7])
+    return StreamRecord(
+        row[1], row[2], StreamSnapshot(unpack(row[3]), row[4], row[5]), row[6], row[7]
+    )
 
 
 def _stream_row(row: Any) -> StreamRow:
-    return StreamRow(row[0], row[1], row[2], msgspec.Raw(row[3]), row[4], row[5], row[6], row[7])
+    return StreamRow(
+        row[0], row[1], row[2], msgspec.Raw(unpack(row[3])), row[4], row[5], row[6], row[7]
+    )
 
 
 async def _keep_session(connection: object) -> None:

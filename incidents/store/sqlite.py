@@ -77,6 +77,7 @@ from incidents.store.protocol import (
 )
 from incidents.store.sqlite_fold import fold_file
 from incidents.store.sqlstore import SqlEventStore
+from incidents.store.stored_states import unpack
 from incidents.store.writer import BatchWriter, ConstraintViolation, Statement, drive_sync, load_sql
 
 # How often a watcher looks at the file for appends made by other processes (seconds).
@@ -158,7 +159,7 @@ def _record_from_row(row: Any) -> StreamRecord:
     return StreamRecord(
         row[1],
         row[2],
-        StreamSnapshot(bytes(row[3]), row[4], bool(row[5])),
+        StreamSnapshot(unpack(row[3]), row[4], bool(row[5])),
         row[6],
         parse_time(row[7]),
     )
@@ -170,7 +171,7 @@ def _stream_row(row: Any) -> StreamRow:
         row[0],
         row[1],
         row[2],
-        msgspec.Raw(row[3]),
+        msgspec.Raw(unpack(row[3])),
         row[4],
         bool(row[5]),
         row[6],

@@ -29,6 +29,7 @@ from incidents.store.folding import (
     merge_counts,
 )
 from incidents.store.protocol import RuleViolation
+from incidents.store.stored_states import unpack
 
 PARALLEL_MIN_EVENTS = 100_000
 """Below this many events one process folds the file (starting workers costs more)."""
@@ -157,7 +158,7 @@ def fold_range(
                         report.repairable[stream_id] = snapshot
                     return
             live_index += 1
-            reason = difference((row[1], row[2], bool(row[3])), snapshot)
+            reason = difference((unpack(row[1]), row[2], bool(row[3])), snapshot)
             if reason is not None:
                 differences.append((stream_id, reason))
                 if keep:

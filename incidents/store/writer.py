@@ -53,6 +53,7 @@ from incidents.store.protocol import (
     StreamRules,
     category_of,
 )
+from incidents.store.stored_states import pack
 
 # How many streams' rows (and how many bytes of their states) the writer keeps in memory
 # between batches, so that a stream appended to again is not read back from the database.
@@ -277,7 +278,7 @@ class BatchWriter:
             if changed:
                 yield Statement(
                     "set_snapshots",
-                    rows=[(stream_id, r.snapshot.state) for stream_id, r in changed.items()],
+                    rows=[(stream_id, pack(r.snapshot.state)) for stream_id, r in changed.items()],
                 )
             after = rows[-1][0]
 
@@ -543,7 +544,7 @@ class BatchWriter:
                 stream_id,
                 record.category,
                 record.version,
-                snapshot.state,
+                pack(snapshot.state),
                 snapshot.mission,
                 dialect.flag(snapshot.is_open),
                 record.last_position,

@@ -25,8 +25,10 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from incidents.projections.missions import read_tallies
+from incidents.projections.replay import replay
 from incidents.settings import Settings
 from incidents.store import postgres as postgres_module
+from incidents.store import stored_states
 from incidents.store.chain import verify_log
 from incidents.store.inline import InlineProjection
 from incidents.store.migrations import load_migrations
@@ -51,7 +53,7 @@ from incidents.store.protocol import (
 )
 from tests.conftest import FAILSAFE_SECONDS
 from tests.store_machine import StoreMachine
-from tests.store_rules import TallyRules
+from tests.store_rules import TallyRules, proposed, tally
 
 pytestmark = pytest.mark.postgres
 
@@ -311,6 +313,37 @@ async def test_migration_3_re_encodes_snapshots_that_carry_their_events(schema: 
     store = await PostgresEventStore.open(URL, TallyRules(), schema=schema)
     try:
         assert await store.get_stream("note-a") == before
+    finally:
+        await store.close()
+
+
+async def test_states_are_kept_compressed_and_json_rows_of_older_schemas_read_as_they_were(
+    schema: str,
+) -> None:
+    # given a schema with a long and a short stream, the long state stored as a zstd frame
+    store = await PostgresEventStore.open(URL, TallyRules(), schema=schema)
+    for stream_id in ("note-long", "note-old"):
+        await store.append(stream_id, [proposed("Sent") for _ in range(40)])
+    await store.append("note-short", [proposed()])
+    await store.close()
+    s = f'"{schema}"'
+    stored = {row[0]: row[1] for row in await sql(f"SELECT stream_id, state FROM {s}.streams")}
+    assert stored["note-long"].startswith(stored_states.MAGIC)
+    assert stored["note-short"].startswith(b"{")
+    # and one long row rewritten as the JSON the store wrote before it compressed them
+    json = stored_states.unpack(stored["note-old"])
+    await sql(f"UPDATE {s}.streams SET state = $1 WHERE stream_id = 'note-old'", json)
+
+    # when the schema is opened again
+    store = await PostgresEventStore.open(URL, TallyRules(), schema=schema)
+    try:
+        # then every state reads as its JSON, and replay finds no difference
+        rows = await store.list_streams_after(None, 10)
+        assert [tally(row.state).count for row in rows] == [40, 40, 1]
+        for row in rows:
+            assert await store.get_stream(row.stream_id) == row
+        report = await replay(store, TallyRules())
+        assert (report.streams, report.differences) == (3, [])
     finally:
         await store.close()
 

@@ -21,7 +21,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from incidents.projections.missions import read_tallies
+from incidents.projections.replay import replay
 from incidents.store import sqlite as sqlite_module
+from incidents.store import stored_states
 from incidents.store import writer as writer_module
 from incidents.store.chain import verify_log
 from incidents.store.factory import open_store
@@ -41,7 +43,15 @@ from incidents.store.protocol import (
 from incidents.store.sqlite import SqliteEventStore, apply_migrations
 from tests.conftest import FAILSAFE_SECONDS
 from tests.store_machine import StoreMachine
-from tests.store_rules import TallyRules, labels, proposed, recount, tallies_projection, tally
+from tests.store_rules import (
+    PagedReads,
+    TallyRules,
+    labels,
+    proposed,
+    recount,
+    tallies_projection,
+    tally,
+)
 
 TIME_TEXT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
@@ -678,3 +688,54 @@ TestSqliteStore.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+
+
+async def test_states_are_kept_compressed_and_json_rows_of_older_files_read_as_they_were(
+    tmp_path: Path,
+) -> None:
+    # given a file with long and short streams, each long state stored as a zstd frame
+    path = tmp_path / "mixed.db"
+    store = await open_file(path)
+    for stream_id in ("note-long", "note-old", "note-grows"):
+        await store.append(stream_id, [proposed("Sent") for _ in range(40)])
+    await store.append("note-short", [proposed()])
+    await store.close()
+    stored = {row[0]: bytes(row[1]) for row in query(path, "SELECT stream_id, state FROM streams")}
+    assert stored["note-long"].startswith(stored_states.MAGIC)
+    assert stored["note-short"].startswith(b"{")
+    # and two long rows rewritten as the JSON the store wrote before it compressed them
+    for stream_id in ("note-old", "note-grows"):
+        json = stored_states.unpack(stored[stream_id])
+        assert len(json) > len(stored[stream_id])
+        query(path, "UPDATE streams SET state = ? WHERE stream_id = ?", json, stream_id)
+
+    # when the file is opened again, and a JSON row's stream is appended to
+    store = await open_file(path)
+    try:
+        await store.append("note-grows", [proposed("Closed")])
+
+        # then every state reads as its JSON, the file's way and the port's
+        rows = await store.list_streams_after(None, 10)
+        assert [row.stream_id for row in rows] == [
+            "note-grows",
+            "note-long",
+            "note-old",
+            "note-short",
+        ]
+        assert [tally(row.state).count for row in rows] == [41, 40, 40, 1]
+        for row in rows:
+            assert await store.get_stream(row.stream_id) == row
+        # the stream written again is compressed now, the one left alone is still JSON
+        after = dict(query(path, "SELECT stream_id, state FROM streams"))
+        assert bytes(after["note-grows"]).startswith(stored_states.MAGIC)  # type: ignore[arg-type]
+        assert bytes(after["note-old"]).startswith(b"{")  # type: ignore[arg-type]
+        # and replay compares the JSON, not the bytes: no difference in the file's fold
+        # (one worker) nor through the port's reads
+        for report in (
+            await replay(store, TallyRules(), workers=1),
+            await replay(PagedReads(store), TallyRules()),  # type: ignore[arg-type]
+        ):
+            assert report.streams == 4
+            assert report.differences == []
+    finally:
+        await store.close()
