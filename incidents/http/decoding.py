@@ -4,6 +4,14 @@ Litestar reads a handler's ``data`` through :meth:`StrictRequest.json`; this mod
 read strict and validates the result against the handler's body type, so a client learns
 every mistake of a body in one answer (``errors: [{pointer, detail}]``).
 
+A body is decoded by msgspec first and kept when msgspec's own encoding of the result is
+the body itself with its whitespace removed (``msgspec.json.format``), byte for byte: equal
+texts hold the same keys in every object, so the body names no key twice, and msgspec
+refuses NaN, Infinity and any depth Python cannot hold as the standard library's strict read
+does. Any other body (a repeated key, an escape such as ``\\u00e9``, a number written
+``1E2``, an error) is read again by the standard library with a hook that names the repeated
+key, which gives the answer.
+
 msgspec stops at the first error. When it finds one, the body is checked again against the
 JSON Schema msgspec generates for the same type (jsonschema reports every error), and
 msgspec's own error is kept for what a JSON Schema cannot say (time offsets, ISO codes).
@@ -65,9 +73,19 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return value
 
 
+_decode_any = msgspec.json.Decoder().decode
+_encode_compact = msgspec.json.Encoder().encode
+
+
 def decode_strict(body: bytes) -> Any:
     """Decode JSON, refusing duplicate keys, NaN and Infinity, and any depth Python cannot
     hold (400)."""
+    try:
+        value = _decode_any(body)
+        if _encode_compact(value) == msgspec.json.format(body, indent=-1):
+            return value
+    except (msgspec.MsgspecError, ValueError, RecursionError):
+        pass  # the standard library's read below says what is wrong, or takes the body
     try:
         return json.loads(body, object_pairs_hook=_object, parse_constant=_refuse_constant)
     except RecursionError:
