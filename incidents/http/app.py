@@ -238,7 +238,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=_before_request,
         after_request=negotiate,
         middleware=[
-            observability.PROMETHEUS.middleware,
+            observability.METRICS_MIDDLEWARE,
             body_read_timeout_middleware(settings.body_read_timeout),
             DefineMiddleware(TokenAuthenticationMiddleware),
         ],

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import re
 import sqlite3
@@ -28,6 +29,7 @@ from litestar import Litestar, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.enums import ScopeType
 from litestar.logging.config import LoggingConfig
+from litestar.middleware import DefineMiddleware
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
@@ -54,67 +56,90 @@ from incidents.store.protocol import ConcurrencyError, RuleViolation, StoreUnava
 METRICS_PREFIX = "incidents"
 
 
-class RouteMetricsMiddleware(PrometheusMiddleware):
+class _RouteSeries:
+    """One route's labelled children for one method: in progress, and by status the request
+    count, the latency and (5xx) the error count."""
+
+    __slots__ = ("by_status", "in_progress")
+
+    def __init__(self, in_progress: Any) -> None:
+        self.in_progress = in_progress
+        self.by_status: dict[int, tuple[Any, Any, Any | None]] = {}
+
+
+class RouteMetricsMiddleware:
     """Litestar's Prometheus middleware, the same metrics and labels, with each route's
     labelled children looked up once per (method, route, status) and kept.
 
     Litestar's own builds a Request, parses the URL it then ignores (``group_path``) and calls
-    ``labels()`` four times a request, each converting and locking: that was the largest
-    cost the metrics added to a request. A config with extra labels, exemplars or excluded
-    methods takes Litestar's path unchanged.
+    ``labels()`` four times a request, each converting and locking; as a Litestar
+    ``AbstractMiddleware`` it also matches its exclusions against each request's path. Here
+    the metrics are Litestar's (made by its middleware), a route's exclusion is decided
+    once, by its path template, and a request costs one dictionary look-up besides the
+    observations. A config with extra labels, exemplars or excluded methods takes Litestar's
+    middleware unchanged.
     """
 
     def __init__(self, app: ASGIApp, config: PrometheusConfig) -> None:
-        super().__init__(app, config)
+        self.app = app
+        self._litestar = PrometheusMiddleware(app, config)
+        self._app_name = config.app_name
         self._plain = bool(
             config.group_path
             and not config.labels
             and not config.exemplars
             and not config.excluded_http_methods
+            and not config.exclude_opt_key
         )
-        self._in_progress: dict[tuple[str, str], Any] = {}
-        self._finished: dict[tuple[str, str, int], tuple[Any, Any, Any | None]] = {}
+        self._routes: dict[tuple[str, str], _RouteSeries | None] = {}
 
-    def _children(self, method: str, path: str, status: int) -> tuple[Any, Any, Any | None]:
-        key = (method, path, status)
-        children = self._finished.get(key)
+    def _labels(self, method: str, path: str, status: int) -> dict[str, str | int | float]:
+        return {"method": method, "path": path, "status_code": status, "app_name": self._app_name}
+
+    def _route(self, method: str, path: str) -> _RouteSeries | None:
+        """The route's children, or None when the config excludes its path template."""
+        key = (method, path)
+        if key not in self._routes:
+            pattern = self._litestar.exclude_pattern
+            if pattern is not None and pattern.search(path):
+                self._routes[key] = None
+            else:
+                labels = self._labels(method, path, 200)
+                gauge = self._litestar.requests_in_progress(labels)
+                self._routes[key] = _RouteSeries(gauge.labels(*labels.values()))
+        return self._routes[key]
+
+    def _finished(self, route: _RouteSeries, method: str, path: str, status: int) -> Any:
+        children = route.by_status.get(status)
         if children is None:
-            labels: dict[str, str | int | float] = {
-                "method": method,
-                "path": path,
-                "status_code": status,
-                "app_name": self._config.app_name,
-            }
+            labels = self._labels(method, path, status)
             values = [*labels.values()]
             errors = (
-                self.requests_error_count(labels).labels(*values)
+                self._litestar.requests_error_count(labels).labels(*values)
                 if status >= HTTP_500_INTERNAL_SERVER_ERROR
                 else None
             )
             children = (
-                self.request_count(labels).labels(*values),
-                self.request_time(labels).labels(*values),
+                self._litestar.request_count(labels).labels(*values),
+                self._litestar.request_time(labels).labels(*values),
                 errors,
             )
-            self._finished[key] = children
+            route.by_status[status] = children
         return children
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._plain:
-            await super().__call__(scope, receive, send)
+            await self._litestar(scope, receive, send)
+            return
+        if scope["type"] not in self._litestar.scopes:
+            await self.app(scope, receive, send)
             return
         method = scope["method"] if scope["type"] == ScopeType.HTTP else scope["type"]
         path = scope["path_template"]
-        in_progress = self._in_progress.get((method, path))
-        if in_progress is None:
-            labels: dict[str, str | int | float] = {
-                "method": method,
-                "path": path,
-                "status_code": 200,
-                "app_name": self._config.app_name,
-            }
-            in_progress = self.requests_in_progress(labels).labels(*labels.values())
-            self._in_progress[(method, path)] = in_progress
+        route = self._routes.get((method, path)) or self._route(method, path)
+        if route is None:
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
         status = 200
         duration = 0.0
@@ -127,12 +152,12 @@ class RouteMetricsMiddleware(PrometheusMiddleware):
                 duration = time.perf_counter() - started
             await send(message)
 
-        in_progress.inc()
+        route.in_progress.inc()
         try:
             await self.app(scope, receive, timed_send)
         finally:
-            in_progress.dec()
-            count, seconds, errors = self._children(method, path, status)
+            route.in_progress.dec()
+            count, seconds, errors = self._finished(route, method, path, status)
             if errors is not None:
                 errors.inc()
             count.inc()
@@ -142,12 +167,14 @@ class RouteMetricsMiddleware(PrometheusMiddleware):
 # Requests by route template and status, with their latency.
 PROMETHEUS = PrometheusConfig(
     app_name="incidents",
-    middleware_class=RouteMetricsMiddleware,
     prefix=METRICS_PREFIX,
     group_path=True,
     exclude=["^/metrics$", "^/static/"],
     buckets=[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
 )
+
+# The middleware counting them, installed on the app.
+METRICS_MIDDLEWARE = DefineMiddleware(RouteMetricsMiddleware, config=PROMETHEUS)
 
 APPENDS = Counter(
     "incidents_appends",
@@ -377,31 +404,61 @@ _REQUEST_ID_HEADER = b"x-request-id"
 access_log = logging.getLogger("incidents.access")
 
 
-def _log_access(scope: HTTPScope, rid: str, status: int, started: float) -> None:
-    """One access line. The record is made directly: ``Logger.info`` would also walk the
-    stack for the caller's file and line, which the JSON lines do not write."""
-    method, path = scope["method"], scope["path"]
-    record = access_log.makeRecord(
-        access_log.name,
-        logging.INFO,
-        __file__,
-        0,
-        "%s %s %s",
-        (method, path, status),
-        None,
-        extra={
+class _AccessRecords:
+    """The access log's records, each made as a copy of one record of the access logger
+    made at the first line, with its time, arguments, request id and fields set.
+
+    ``Logger.makeRecord`` builds every attribute of a record again for each line (the file
+    name split, the level's name looked up, ``extra`` checked key by key); an access line's
+    differ only in those set here. The records go through ``Logger.handle`` as any other, so
+    the handlers and filters configured (and pytest's ``caplog``) see them unchanged."""
+
+    def __init__(self) -> None:
+        self._template: dict[str, Any] = {}
+        self._class: type[logging.LogRecord] = logging.LogRecord
+        self._created = 0.0
+        self._relative = 0.0
+
+    def make(self, args: tuple[Any, ...], rid: str, fields: dict[str, Any]) -> logging.LogRecord:
+        """A record of the access logger at INFO: ``"%s %s %s" % args`` with the fields."""
+        if not self._template:
+            first = access_log.makeRecord(
+                access_log.name, logging.INFO, __file__, 0, "%s %s %s", (), None
+            )
+            self._template = dict(first.__dict__)
+            self._class = type(first)
+            self._created, self._relative = first.created, first.relativeCreated
+        now = time.time()
+        record = self._class.__new__(self._class)
+        record.__dict__ = {
+            **self._template,
+            "created": now,
+            "msecs": int((now - int(now)) * 1000) + 0.0,
+            "relativeCreated": self._relative + (now - self._created) * 1000,
+            "args": args,
             "request_id": rid,
-            "fields": {
-                "method": method,
-                "path": path,
-                "query": scope.get("query_string", b"").decode("latin-1"),
-                "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                "client": (scope.get("client") or ("", 0))[0],
-            },
-        },
-    )
-    access_log.handle(record)
+            "fields": fields,
+        }
+        return record
+
+
+_access_records = _AccessRecords()
+
+
+def _log_access(scope: HTTPScope, rid: str, status: int, started: float) -> None:
+    """One access line (the record is made without walking the stack for the caller's file
+    and line, which the JSON lines do not write)."""
+    method, path = scope["method"], scope["path"]
+    client = scope.get("client")
+    fields = {
+        "method": method,
+        "path": path,
+        "query": scope.get("query_string", b"").decode("latin-1"),
+        "status": status,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        "client": client[0] if client else "",
+    }
+    access_log.handle(_access_records.make((method, path, status), rid, fields))
 
 
 class RequestIds:
@@ -415,11 +472,17 @@ class RequestIds:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        incoming = next(
-            (value for name, value in scope["headers"] if name == _REQUEST_ID_HEADER), b""
-        ).decode("latin-1")
-        # A fresh id is a UUIDv7 as text, made without a uuid.UUID in between.
-        rid = incoming if _SANE_REQUEST_ID.match(incoming) else str(uuid_utils.uuid7())
+        rid = ""
+        for name, value in scope["headers"]:
+            if name == _REQUEST_ID_HEADER:
+                incoming = value.decode("latin-1")
+                if _SANE_REQUEST_ID.match(incoming):
+                    rid = incoming
+                break
+        if not rid:
+            # A fresh id is a UUIDv7 as text, made without a uuid.UUID in between.
+            rid = str(uuid_utils.uuid7())
+        echoed = (_REQUEST_ID_HEADER, rid.encode("latin-1"))
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
@@ -429,11 +492,11 @@ class RequestIds:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = [
-                    (name, value)
-                    for name, value in message.get("headers", [])
-                    if name.lower() != _REQUEST_ID_HEADER
+                    header
+                    for header in message.get("headers", ())
+                    if header[0].lower() != _REQUEST_ID_HEADER
                 ]
-                headers.append((_REQUEST_ID_HEADER, rid.encode("latin-1")))
+                headers.append(echoed)
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -458,13 +521,45 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+_MILLISECONDS = tuple(f".{ms:03d}+00:00" for ms in range(1000))
+
+
+class UtcMilliseconds:
+    """A time stamp as ``datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")``
+    writes it, the date and time to the second made once for each second: a served process
+    writes a line a request, hundreds in a second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = ""
+
+    def __call__(self, stamp: float) -> str:
+        """``stamp`` (seconds since the epoch) in ISO 8601, UTC, to the millisecond."""
+        # datetime rounds a stamp to the microsecond, half to even, then writes the
+        # milliseconds cut short.
+        fraction, whole = math.modf(stamp)
+        second, micro = int(whole), round(fraction * 1e6)
+        if micro >= 1_000_000:
+            second, micro = second + 1, micro - 1_000_000
+        elif micro < 0:
+            second, micro = second - 1, micro + 1_000_000
+        if second != self._second:
+            self._text = datetime.fromtimestamp(second, UTC).isoformat()[:19]
+            self._second = second
+        return self._text + _MILLISECONDS[micro // 1000]
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: time, level, logger, message, request_id and the record's
     ``fields`` (an access line's method, path, status and duration)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._time = UtcMilliseconds()
+
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": self._time(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
