@@ -16,7 +16,6 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.di import NamedDependency, Provide
 from litestar.handlers import HTTPRouteHandler
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.routes import HTTPRoute
 from litestar.types.internal_types import PathParameterDefinition
@@ -27,8 +26,8 @@ from incidents.http import observability
 from incidents.http.auth import (
     AUTH_EXCEPTION_HANDLERS,
     FailedAttempts,
-    TokenAuthenticationMiddleware,
     access_guard,
+    authenticate,
 )
 from incidents.http.conventions import head_as_get, vary_kept_under_cors
 from incidents.http.csv_export import check_format, negotiate
@@ -104,12 +103,13 @@ async def get_health(
 
 
 async def _before_request(request: Request[Any, Any, Any]) -> None:
-    """Who may ask, then what is asked: the access check and the refusal of writes to a
-    damaged database, then a query parameter the operation does not take and a bad
-    ``format``. The checks are made here rather than as guards: Litestar copies the route
-    handler for each guard it calls, on every request. (A coroutine, so that Litestar runs
-    it on the loop rather than in a thread.)"""
+    """Who asks and who may ask, then what is asked: the token, the access check and the
+    refusal of writes to a damaged database, then a query parameter the operation does not
+    take and a bad ``format``. The checks are made here rather than as guards: Litestar
+    copies the route handler for each guard it calls, on every request. (A coroutine, so
+    that Litestar runs it on the loop rather than in a thread.)"""
     handler = request.route_handler
+    await authenticate(request)
     await access_guard(request, handler)
     await refuse_writes_when_corrupt(request, handler)
     refuse_unknown_query_parameters(request)
@@ -240,7 +240,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             observability.METRICS_MIDDLEWARE,
             body_read_timeout_middleware(settings.body_read_timeout),
-            DefineMiddleware(TokenAuthenticationMiddleware),
         ],
         logging_config=observability.json_logging(),
         lifespan=[lifespan],

@@ -1,10 +1,14 @@
 """Who a request acts as, and what each role may do.
 
-:class:`TokenAuthenticationMiddleware` reads ``Authorization: Bearer <token>`` (or, for a
-browser session, the :data:`SESSION_COOKIE`), looks the token up in the log's token store and
-puts a :class:`~incidents.tokens.Principal` on ``request.user`` (None for a request without a
-token). A token that is presented and not valid is 401 at once, and counts against the
-client's address: past ``auth_failures_per_minute`` failures in a minute, any request from it
+:func:`authenticate` (first in the app's ``before_request`` hook) reads ``Authorization:
+Bearer <token>`` (or, for a browser session, the :data:`SESSION_COOKIE`), looks the token up
+in the log's token store and puts a :class:`~incidents.tokens.Principal` in the request's
+scope as ``user`` (None for a request without a token). It is a hook rather than Litestar's
+authentication middleware: a middleware is one more layer every request and every message
+of its answer pass through, with a connection object of its own built for each request.
+
+A token that is presented and not valid is 401 at once, and counts against the client's
+address: past ``auth_failures_per_minute`` failures in a minute, any request from it
 that presents a token is 429 until the minute is over, so a token cannot be guessed by trying.
 
 :func:`access_guard` (on the whole app) decides: reads need ``reader`` unless
@@ -25,7 +29,6 @@ from typing import Any, Final
 from litestar import Litestar, Request, Response
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ExceptionHandlersMap
 
 from incidents.http.problems import problem
@@ -126,32 +129,37 @@ def tokens_of(app: Litestar) -> TokenStore:
     return tokens
 
 
-class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
-    """Sets ``request.user`` to the token's Principal, or None when none is presented."""
-
-    async def authenticate_request(
-        self, connection: ASGIConnection[Any, Any, Any, Any]
-    ) -> AuthenticationResult:
-        """Authenticate the presented token, if any; 401 or 429 when it does not hold."""
-        address = connection.client.host if connection.client else "unknown"
-        failures: FailedAttempts = connection.app.state.failed_attempts
-        try:
-            token = presented_token(connection)
-        except AuthenticationRequiredError:
-            failures.record(address)
-            raise
-        if token is None:
-            return AuthenticationResult(user=None, auth=None)
-        wait = failures.retry_after(address)
-        if wait is not None:
-            raise TooManyFailuresError(wait)
-        principal = await tokens_of(connection.app).authenticate(token)
-        if principal is None:
-            failures.record(address)
-            raise AuthenticationRequiredError(
-                "the token is not valid: unknown, revoked or malformed", invalid_token=True
-            )
-        return AuthenticationResult(user=principal, auth=token)
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Put the presented token's Principal in the scope as ``user`` (None when none is
+    presented, and for ``OPTIONS``); 401 or 429 when it does not hold. Once a request."""
+    scope = connection.scope
+    if "user" in scope:
+        return
+    if scope.get("method") == "OPTIONS":
+        scope["user"] = scope["auth"] = None
+        return
+    client = scope.get("client")
+    address = client[0] if client else "unknown"
+    failures: FailedAttempts = connection.app.state.failed_attempts
+    try:
+        token = presented_token(connection)
+    except AuthenticationRequiredError:
+        failures.record(address)
+        raise
+    if token is None:
+        scope["user"] = scope["auth"] = None
+        return
+    wait = failures.retry_after(address)
+    if wait is not None:
+        raise TooManyFailuresError(wait)
+    principal = await tokens_of(connection.app).authenticate(token)
+    if principal is None:
+        failures.record(address)
+        raise AuthenticationRequiredError(
+            "the token is not valid: unknown, revoked or malformed", invalid_token=True
+        )
+    scope["user"] = principal
+    scope["auth"] = token
 
 
 def _check(connection: ASGIConnection[Any, Any, Any, Any], needed: Role) -> None:
@@ -173,6 +181,8 @@ def requires(
     # Guards are coroutines: Litestar runs a plain function guard in a worker thread, a
     # hand-off that cost more than the check itself on every request.
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        # A route's guards run before the app's before_request hook authenticates.
+        await authenticate(connection)
         _check(connection, role)
 
     guard.__name__ = f"require_{role}"
