@@ -37,6 +37,54 @@ class BodyTimeoutError(Exception):
         super().__init__(f"the request body did not arrive within {timeout:g} s")
 
 
+class _BoundedReceive:
+    """One request's receive channel, its body bounded by a deadline.
+
+    Each wait for a part of the body arms one timer of the loop, cancelled when the part
+    comes; a timer that fires cancels the waiting task, and the cancellation becomes
+    :class:`BodyTimeoutError` (unless the task was cancelled for another reason too, as
+    ``asyncio.timeout`` decides). ``asyncio.timeout_at`` does the same with a context
+    manager entered and left as coroutines: 26,000 instructions a wait against 8,000 for
+    the timer alone (callgrind, uvloop)."""
+
+    __slots__ = ("complete", "deadline", "expired", "receive", "task", "timeout")
+
+    def __init__(self, receive: Receive, deadline: float, timeout: float) -> None:
+        self.receive = receive
+        self.deadline = deadline
+        self.timeout = timeout
+        self.complete = False
+        self.expired = False
+        self.task: asyncio.Task[Any] | None = None
+
+    def _expire(self) -> None:
+        self.expired = True
+        if self.task is not None:
+            self.task.cancel()
+
+    async def __call__(self) -> ReceiveMessage:
+        if self.complete:
+            return await self.receive()
+        if self.expired:
+            raise BodyTimeoutError(self.timeout)
+        self.task = asyncio.current_task()
+        timer = asyncio.get_running_loop().call_at(self.deadline, self._expire)
+        try:
+            message = await self.receive()
+        except asyncio.CancelledError:
+            if self.expired and self.task is not None and self.task.uncancel() == 0:
+                raise BodyTimeoutError(self.timeout) from None
+            raise
+        finally:
+            timer.cancel()
+            self.task = None
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnectedError
+        if not message.get("more_body", False):
+            self.complete = True
+        return message
+
+
 def body_read_timeout_middleware(timeout: float) -> Any:
     """A Litestar middleware factory bounding the time a request's body may take."""
 
@@ -46,25 +94,7 @@ def body_read_timeout_middleware(timeout: float) -> Any:
                 await app(scope, receive, send)
                 return
             deadline = asyncio.get_running_loop().time() + timeout
-            complete = False
-
-            async def bounded_receive() -> ReceiveMessage:
-                nonlocal complete
-                if complete:
-                    return await receive()
-                # A timeout on this task, not wait_for: that wraps each receive in a task.
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        message = await receive()
-                except TimeoutError:
-                    raise BodyTimeoutError(timeout) from None
-                if message["type"] == "http.disconnect":
-                    raise ClientDisconnectedError
-                if not message.get("more_body", False):
-                    complete = True
-                return message
-
-            await app(scope, bounded_receive, send)
+            await app(scope, _BoundedReceive(receive, deadline, timeout), send)
 
         return middleware
 
