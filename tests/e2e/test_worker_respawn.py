@@ -24,6 +24,11 @@ def _children(pid: int) -> set[int]:
         return {int(child) for child in listing.read().split()}
 
 
+def _started(server: ServedProcess) -> int:
+    """How many times the server has logged a worker started."""
+    return server.log.read_text(errors="replace").count("Started worker-")
+
+
 def test_a_killed_worker_is_started_again_and_the_server_keeps_serving(tmp_path: Path) -> None:
     # Given a server with two workers
     server = ServedProcess(tmp_path / "respawn.db", workers=2)
@@ -33,13 +38,15 @@ def test_a_killed_worker_is_started_again_and_the_server_keeps_serving(tmp_path:
         assert len(workers) >= 2, workers
         # when one worker is killed outright
         victim = min(workers)
+        started = _started(server)
         os.kill(victim, signal.SIGKILL)
-        # then another takes its place, the server process lives on and appends still work
+        # then another takes its place (granian logs it started once it serves), the server
+        # process lives on and appends still work
         deadline = time.monotonic() + FAILSAFE_SECONDS
         while True:
             assert server.process.poll() is None, server.log.read_text(errors="replace")
             now = _children(server.process.pid)
-            if victim not in now and len(now) >= len(workers):
+            if victim not in now and len(now) >= len(workers) and _started(server) > started:
                 break
             assert time.monotonic() < deadline, f"no worker replaced {victim}: {now}"
             time.sleep(0.2)
