@@ -58,6 +58,7 @@ from incidents.projections.desk import (
     timeline_item,
 )
 from incidents.projections.desk_running import RunningRelations, RunningResponseTimes
+from incidents.projections.held import Settler
 from incidents.projections.paged import by_position, by_stream_id, pages
 from incidents.projections.slices import DemandFacts, Named, cut
 from incidents.store.protocol import EventStore, RecordedEvent, StreamRow
@@ -127,6 +128,7 @@ class DeskIndex:
         self._built: dict[str, tuple[int, Any]] = {}
         self._response_times = RunningResponseTimes(reply_window_days)
         self._relations = RunningRelations()
+        self._settler = Settler()
 
     @asynccontextmanager
     async def current(self) -> AsyncIterator[DeskIndex]:
@@ -267,9 +269,11 @@ class DeskIndex:
                 self._hold(row)
                 opening = openings[row.stream_id] = references(row.state)
                 self._refer(row.stream_id, opening)
+            self._settler.kept(len(rows))
         self._touches = all_missions_touched(openings)
         self._position = 0
         await self._follow(0)
+        self._settler.loaded(len(self._touches) + self._position)
 
     async def _follow(self, after: int) -> set[str]:
         """Index the events after ``after``; the streams they touched."""
@@ -279,6 +283,7 @@ class DeskIndex:
                 self._index(event)
                 changed.add(event.stream_id)
             after = events[-1].position
+            self._settler.kept(len(events))
         self._position = after
         return changed
 
@@ -355,6 +360,7 @@ class DeskIndex:
         rows = await self._store.get_streams(sorted(changed))
         for row in rows.values():
             self._hold(row)
+        self._settler.kept(len(rows))
         if rows:
             self._built.clear()
         await self._retouch(rows)

@@ -43,6 +43,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from incidents.domain.state import MissionState
+from incidents.projections.held import Settler
 from incidents.projections.incidents_by_mission import (
     HeldIncidents,
     held_incidents,
@@ -99,6 +100,7 @@ class CurrentStates:
         # The incidents, with the receiving state of each mission they were placed with.
         self._incidents: HeldIncidents | None = None
         self._receiving: dict[str, str] = {}
+        self._settler = Settler()
 
     @property
     def position(self) -> int:
@@ -142,6 +144,7 @@ class CurrentStates:
             async for page in self._pages("mission"):
                 for row, facts in zip(page, decode_rows(page, MissionState), strict=True):
                     missions[row.stream_id] = (row, facts)
+                self._settler.kept(len(page))
             self._missions = missions
         return self._missions
 
@@ -160,6 +163,7 @@ class CurrentStates:
         async for page in self._pages(category, mission, True, without_mission=mission is None):
             for row in page:
                 loaded[row.stream_id] = _decode(row)
+            self._settler.kept(len(page))
         self._open[key] = loaded
         for stream_id in loaded:
             self._take_out(stream_id)
@@ -175,8 +179,10 @@ class CurrentStates:
                 for protest in decode_rows(page, ProtestPlace):
                     if protest.status == "open":
                         loaded.append(protest_entry(protest))
+                self._settler.kept(len(page))
             held.load(loaded)
             self._protests = held
+            self._settler.loaded(len(loaded))
         return self._protests
 
     async def incidents(self) -> HeldIncidents:
@@ -189,8 +195,10 @@ class CurrentStates:
             async for page in self._pages("incident"):
                 for incident in decode_rows(page, IncidentPlace):
                     loaded.append(incident_entry(incident, receiving))
+                self._settler.kept(len(page))
             held.load(loaded)
             self._incidents, self._receiving = held, receiving
+            self._settler.loaded(len(loaded))
         return self._incidents
 
     @property
@@ -248,11 +256,14 @@ class CurrentStates:
                     self._forget(after + behind)
                     return
                 self._forget_all_but_places()
+        placed = 0
         for stream_id in changed:
             if self._holds(category_of(stream_id)):
                 row = await self._store.get_stream(stream_id)
                 if row is not None:
                     self._place(row)
+                    placed += 1
+        self._settler.kept(placed)
         self._position = after
 
     def _holds(self, category: str) -> bool:
