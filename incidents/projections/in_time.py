@@ -29,7 +29,7 @@ import asyncio
 from bisect import bisect_right
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 import msgspec
 
@@ -53,6 +53,7 @@ from incidents.projections.in_time_index import (
     Summary,
     handed_via,
     incident_place,
+    note_facts,
     note_sender,
     protest_place,
     protests_read_name,
@@ -403,6 +404,8 @@ class PastViews:
             category = category_of(s.stream_id)
             if category == "mission" and s.summary.place is not None:
                 return decode_state(category, s.summary.place)
+            if category == "note" and s.summary.place is not None:
+                return note_facts(s.stream_id, s.mission, s.summary.place)
             row = current.get(s.stream_id)
             if row is not None and row.version == s.version:
                 return decode_state(category, row.state)
@@ -471,7 +474,7 @@ class PastViews:
         """As :meth:`Projections.unanswered_notes`, at ``moment``: the notes of the page's
         missions are the only ones whose states are got."""
         if mission is not None:
-            notes = [n for n in await self._notes_of(mission, moment) if is_open(n)]
+            notes = await self._notes_of(mission, moment)
             missions = {m.stream_id: m for m in await self._streams_at([mission], moment)}
             names = [mission]
             start, end, has_more = 0, 1, False
@@ -492,7 +495,7 @@ class PastViews:
                     has_more = bool(nameless)
             notes = [f.state for f in await self._states(page)]
         view = unanswered_notes(
-            _states_of(notes, NoteState),
+            cast(list[NoteState], notes),
             _states(missions.values(), MissionState),
             self._now(moment),
             self.reply_window_days,
@@ -670,20 +673,24 @@ class PastViews:
         return msgspec.structs.replace(view, as_of=moment.as_of, known_at=moment.known_at)
 
     async def _notes_of(self, mission: str, moment: Moment) -> list[State]:
-        """The notes that name ``mission`` at ``moment``: among those that name it now and
-        those whose mission a correction changed."""
-        named = await self.category_at("note", moment, mission, only_open=True)
-        others: list[StreamInTime] = []
+        """The open notes that name ``mission`` at ``moment``, as the note views read them:
+        among those that name it now and those whose mission a correction changed."""
+        named = await self._seen("note", moment, mission, only_open=True)
+        others: list[Seen] = []
         if not await self._uses_index():
             corrected = await self._corrected_streams("note")
-            others = await self._streams_at(
-                sorted(corrected - {n.stream_id for n in named}), moment
-            )
-        return [
-            folded.state
-            for folded in sorted([*named, *others], key=lambda f: f.stream_id)
-            if mission_of(folded.state) == mission
+            others = [
+                seen_of(folded)
+                for folded in await self._streams_at(
+                    sorted(corrected - {n.stream_id for n in named}), moment
+                )
+            ]
+        chosen = [
+            s
+            for s in sorted([*named, *others], key=lambda s: s.stream_id)
+            if s.is_open and s.mission == mission
         ]
+        return [folded.state for folded in await self._states(chosen)]
 
     async def _streams_at(self, stream_ids: list[str], moment: Moment) -> list[StreamInTime]:
         """The given streams (of one category) at ``moment``, in stream id order."""

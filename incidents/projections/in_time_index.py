@@ -7,10 +7,10 @@ recorded time, the stream's running latest occurred time up to it (the state's
 one), the state's ``mission`` and ``is_open``, and a summary of the state: what the global
 views count, order or filter over every stream of a moment (:func:`summarise`: a protest's
 ``lodged_at`` as ``rank`` and its open demands as ``amount``; a ``place`` with its parties,
-an incident's dating and location, a note's sender, a mission's whole state). The state of
-a stream a view shows is folded from the stream's events up to the version. A stream is
-*bent* from its first event that is a correction or occurred before one already logged on
-it: that event's recorded time is kept in ``in_time_bent``.
+an incident's dating and location, the fields a note's views read, a mission's whole
+state). The state of another stream a view shows is folded from the stream's events up to
+the version. A stream is *bent* from its first event that is a correction or occurred
+before one already logged on it: that event's recorded time is kept in ``in_time_bent``.
 
 For a stream not bent by ``known_at`` K, the events a moment (T, K) keeps are a prefix of
 it: those recorded by K (a prefix, positions being recorded in order) that occurred by T
@@ -37,12 +37,19 @@ from typing import Any, NamedTuple, cast
 
 import msgspec
 
-from incidents.domain.events import CORRECTION_TYPES
+from incidents.domain.events import CORRECTION_TYPES, Party
 from incidents.domain.rules import DomainRules
-from incidents.domain.state import Bound, IncidentState, ProtestState
+from incidents.domain.state import Bound, IncidentState, NoteState, ProtestState
 from incidents.domain.times import Precision
 from incidents.projections.open_protests import open_demands_of
-from incidents.projections.slices import SLICES, DemandPlace, IncidentPlace, Named, ProtestPlace
+from incidents.projections.slices import (
+    SLICES,
+    DemandPlace,
+    IncidentPlace,
+    Named,
+    NoteFacts,
+    ProtestPlace,
+)
 from incidents.store.inline import InlineBatch, StreamChange
 from incidents.store.migrations import Migration
 from incidents.store.plan import to_utc
@@ -197,24 +204,23 @@ class _IncidentPlace(msgspec.Struct, array_like=True, frozen=True, gc=False):
 
 
 class _NotePlace(msgspec.Struct, array_like=True, frozen=True, gc=False):
-    """What the missions view counts a note by: the state that sent it."""
+    """What the note views read of a note (the fields of its slice, ``NoteFacts``, but its
+    mission, a column), so that none folds a note to show it."""
 
-    sender: str | None = None
-
-
-class _Sender(msgspec.Struct, gc=False):
-    state: str | None = None
-
-
-class _NoteSender(msgspec.Struct, gc=False):
-    from_: _Sender = msgspec.field(name="from")
+    status: str
+    from_: Party
+    to: Party
+    subject: str
+    sent_at: datetime
+    reference: str | None = None
+    about_incident: str | None = None
+    reply_due_at: datetime | None = None
 
 
 _encode = msgspec.msgpack.Encoder().encode
 _protest_place = msgspec.msgpack.Decoder(_ProtestPlace).decode
 _incident_place = msgspec.msgpack.Decoder(_IncidentPlace).decode
 _note_place = msgspec.msgpack.Decoder(_NotePlace).decode
-_note_sender = msgspec.json.Decoder(_NoteSender).decode
 
 
 def _or_none(bound: Bound) -> datetime | None:
@@ -256,7 +262,21 @@ def summarise(category: str, state: bytes) -> Summary:
             )
         )
     if category == "note":
-        return Summary(place=_encode(_NotePlace(_note_sender(state).from_.state)))
+        note: Any = SLICES[NoteState].decode(state)
+        return Summary(
+            place=_encode(
+                _NotePlace(
+                    note.status,
+                    note.from_,
+                    note.to,
+                    note.subject,
+                    note.sent_at,
+                    note.reference,
+                    note.about_incident,
+                    note.reply_due_at,
+                )
+            )
+        )
     if category == "mission":
         return Summary(place=bytes(state))
     return Summary()
@@ -304,7 +324,28 @@ def incident_place(stream_id: str, mission: str | None, place: bytes) -> Inciden
 
 def note_sender(place: bytes) -> str | None:
     """The state that sent a note, from its row."""
-    return _note_place(place).sender
+    return _note_place(place).from_.state
+
+
+def note_facts(stream_id: str, mission: str | None, place: bytes) -> NoteState:
+    """A note as its views read it, from its row (typed as the state it is cut from,
+    :data:`incidents.projections.slices.NoteFacts`)."""
+    note = _note_place(place)
+    return cast(
+        NoteState,
+        NoteFacts(
+            stream_id=stream_id,
+            status=note.status,
+            from_=note.from_,
+            to=note.to,
+            subject=note.subject,
+            sent_at=note.sent_at,
+            mission=mission,
+            reference=note.reference,
+            about_incident=note.about_incident,
+            reply_due_at=note.reply_due_at,
+        ),
+    )
 
 
 def handed_via(place: bytes, mission: str | None) -> str | None:
@@ -540,6 +581,13 @@ class InTimeIndex:
             Migration(1, "versions in time", (_tables(_TABLES, engine),), rebuilds=True),
             Migration(
                 2, "narrow versions with summaries", (_tables(_NARROW, engine),), rebuilds=True
+            ),
+            # A note's place holds what its views read (it held only its sender).
+            Migration(
+                3,
+                "note places with the note's facts",
+                ("UPDATE {schema}.in_time_versions SET place = NULL WHERE category = 'note';",),
+                rebuilds=True,
             ),
         )
 
