@@ -2,7 +2,8 @@
 
 The live states are kept by the store's writer as events are committed; replay folds the
 whole log again with the same rules and reports every stream whose state, mission or
-open flag differs. With ``repair`` it writes the rebuilt states back.
+open flag differs. With ``repair`` it writes the rebuilt states back, and indexes every
+version in time afresh when the store keeps that index.
 
 How the log is read is the store's: ``EventStore.fold_streams`` hands each stream's events,
 first to last, to the fold given here and compares the result with the live rows (through
@@ -13,10 +14,12 @@ store keeps them.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 
 import msgspec
 
+from incidents.projections.in_time_index import NAME as IN_TIME
 from incidents.projections.missions import MissionTallies, read_tallies, stored_labels
 from incidents.store.folding import Counts, FoldedEvent, FoldOptions
 from incidents.store.protocol import (
@@ -89,6 +92,14 @@ async def _keeps_tallies(store: EventStore) -> bool:
     return True
 
 
+async def _rebuild_in_time(store: EventStore) -> None:
+    """Index every version afresh, if the store keeps the index: a state that folds
+    otherwise than it was stored means the versions before it may have been summarised by
+    the same wrong fold, and replacing the snapshots changes only each stream's last one."""
+    with contextlib.suppress(ValueError):  # the store does not keep the index
+        await store.rebuild(IN_TIME)
+
+
 async def _tally_differences(store: EventStore, rebuilt: Counts) -> list[StreamDifference]:
     """Missions whose live tallies differ from what the rebuilt streams add up to."""
     live = {tally.mission: tally.counts for tally in await read_tallies(store)}
@@ -131,6 +142,8 @@ async def replay(
         await store.replace_snapshots(folded.repairable)
         if tallies:
             await store.rebuild(MissionTallies.name)
+        if folded.repairable:
+            await _rebuild_in_time(store)
     return ReplayReport(folded.events, folded.streams, differences, repairing, tally_differences)
 
 

@@ -91,6 +91,38 @@ def test_replay_finds_no_difference_then_finds_and_repairs_a_tampered_state(seed
     assert "no difference" in again.output
 
 
+def test_a_repair_indexes_the_versions_in_time_afresh(seeded: Path) -> None:
+    # given a seeded file with a state changed and, behind it, one of the stream's past
+    # versions in the in_time index summarised wrongly (as a wrong fold would have)
+    runner = CliRunner()
+    with sqlite3.connect(seeded) as connection:
+        stream_id, version, mission = connection.execute(
+            "SELECT stream_id, version, mission FROM in_time_versions WHERE version = 1"
+            " AND mission IS NOT NULL AND stream_id IN (SELECT stream_id FROM streams"
+            " WHERE version > 1 AND category = 'incident') ORDER BY stream_id LIMIT 1"
+        ).fetchone()
+        connection.execute(
+            "UPDATE in_time_versions SET mission = 'mission-elsewhere'"
+            " WHERE stream_id = ? AND version = ?",
+            (stream_id, version),
+        )
+        connection.execute(
+            "UPDATE streams SET is_open = 1 - is_open WHERE stream_id = ?", (stream_id,)
+        )
+
+    # when replay repairs it
+    repaired = runner.invoke(main, ["replay", "--database", str(seeded), "--repair"])
+    assert repaired.exit_code == 0, repaired.output
+
+    # then the past version is indexed as its events say again
+    with sqlite3.connect(seeded) as connection:
+        (found,) = connection.execute(
+            "SELECT mission FROM in_time_versions WHERE stream_id = ? AND version = ?",
+            (stream_id, version),
+        ).fetchone()
+    assert found == mission
+
+
 def test_replay_repairs_mission_tallies_tampered_with_on_their_own(seeded: Path) -> None:
     # given a seeded file whose tallies no longer match its streams (these stay right)
     runner = CliRunner()
