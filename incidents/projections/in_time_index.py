@@ -103,21 +103,7 @@ CREATE TABLE {schema}.in_time_versions (
     state {blob},
     PRIMARY KEY (stream_id, version)
 );
-CREATE INDEX {index}in_time_by_recorded
-    ON {table}in_time_versions (category, is_open, recorded_at, next_recorded, occurred);
-CREATE INDEX {index}in_time_by_next_recorded
-    ON {table}in_time_versions (category, is_open, next_recorded, recorded_at, occurred);
-CREATE INDEX {index}in_time_by_next_occurred
-    ON {table}in_time_versions (category, is_open, next_occurred, occurred, next_recorded);
-CREATE INDEX {index}in_time_by_mission
-    ON {table}in_time_versions (mission, category, is_open, occurred, recorded_at);
-CREATE TABLE {schema}.in_time_bent (
-    stream_id TEXT PRIMARY KEY,
-    category TEXT NOT NULL,
-    recorded_at {text_time} NOT NULL
-);
-CREATE INDEX {index}in_time_bent_by_category ON {table}in_time_bent (category, recorded_at);
-"""
+{indexes}"""
 
 # The narrow rows: no state, a summary of it instead; times as stored_time keeps them.
 _NARROW = """
@@ -139,6 +125,10 @@ CREATE TABLE {schema}.in_time_versions (
     place {blob},
     PRIMARY KEY (stream_id, version)
 );
+{indexes}"""
+# The indexes of the versions and the bent table, the same in both migrations but for the
+# bent table's time type ({bent_time}).
+_INDEXES_AND_BENT = """\
 CREATE INDEX {index}in_time_by_recorded
     ON {table}in_time_versions (category, is_open, recorded_at, next_recorded, occurred);
 CREATE INDEX {index}in_time_by_next_recorded
@@ -150,7 +140,7 @@ CREATE INDEX {index}in_time_by_mission
 CREATE TABLE {schema}.in_time_bent (
     stream_id TEXT PRIMARY KEY,
     category TEXT NOT NULL,
-    recorded_at {time} NOT NULL
+    recorded_at {bent_time} NOT NULL
 );
 CREATE INDEX {index}in_time_bent_by_category ON {table}in_time_bent (category, recorded_at);
 """
@@ -176,11 +166,15 @@ _TYPES = {
 }
 
 
-def _tables(template: str, engine: str) -> str:
+def _tables(template: str, engine: str, bent_time: str) -> str:
     far = stored_time(engine, FAR)
     text_far = FAR.isoformat() if engine != "sqlite" else "9999-12-31T00:00:00.000000Z"
     literal = str(far) if isinstance(far, int) else f"'{FAR.isoformat()}'"
-    return template.format(schema="{schema}", far=literal, text_far=text_far, **_TYPES[engine])
+    types = _TYPES[engine]
+    indexes = _INDEXES_AND_BENT.format(bent_time=types[bent_time], **types, schema="{schema}")
+    return template.format(
+        schema="{schema}", far=literal, text_far=text_far, indexes=indexes, **types
+    )
 
 
 class _ProtestPlace(msgspec.Struct, array_like=True, frozen=True, gc=False):
@@ -578,9 +572,14 @@ class InTimeIndex:
     def migrations(self, engine: str) -> Sequence[Migration]:
         """Its tables and indexes; a log that already has events is indexed when it opens."""
         return (
-            Migration(1, "versions in time", (_tables(_TABLES, engine),), rebuilds=True),
             Migration(
-                2, "narrow versions with summaries", (_tables(_NARROW, engine),), rebuilds=True
+                1, "versions in time", (_tables(_TABLES, engine, "text_time"),), rebuilds=True
+            ),
+            Migration(
+                2,
+                "narrow versions with summaries",
+                (_tables(_NARROW, engine, "time"),),
+                rebuilds=True,
             ),
             # A note's place holds what its views read (it held only its sender).
             Migration(
