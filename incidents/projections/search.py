@@ -34,7 +34,6 @@ both engines (the score negated on SQLite; ``-ts_rank`` on PostgreSQL).
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -239,7 +238,8 @@ _COLUMNS = ("title", "body", "quotes")
 def _scored(rows: str, order: str, limit: str = "") -> str:
     """The rows ``rows`` picks (the rest of a WHERE over the FTS5 table, with its order and
     limit), each with its score (``rank``), in ``order`` (of ``rank`` and ``id``) then
-    ``limit``, joined to their stream.
+    ``limit``, joined to their stream and to their title and snippet (the matches of
+    ``?8``, the query without its filters, marked): the page in one statement.
 
     The score is BM25 computed among the picked rows alone: for each column (``?5``,
     ``?6``, ``?7``: the query restricted to the title, the texts, the quotes) whether it
@@ -263,9 +263,15 @@ def _scored(rows: str, order: str, limit: str = "") -> str:
         + " FROM {schema}.search_index"
         " WHERE search_index MATCH ?1 " + rows + "),"
         f" means AS MATERIALIZED (SELECT min(id) AS low, max(id) AS high, {means} FROM picked),"
-        f" top AS (SELECT id, -({score}) AS rank FROM picked, means ORDER BY {order} {limit})"
-        " SELECT top.id AS id, s.stream_id, s.category, s.mission, top.rank AS rank"
-        " FROM top JOIN {schema}.search_streams s ON s.id = top.id ORDER BY " + order
+        f" top AS MATERIALIZED (SELECT id, -({score}) AS rank FROM picked, means"
+        f" ORDER BY {order} {limit}),"
+        " shown AS MATERIALIZED (SELECT rowid AS id, title,"
+        " snippet(search_index, -1, '<mark>', '</mark>', '…', 12) AS snippet"
+        " FROM {schema}.search_index WHERE search_index MATCH ?8"
+        " AND rowid IN (SELECT id FROM top))"
+        " SELECT top.id AS id, s.stream_id, s.category, s.mission, shown.title, shown.snippet,"
+        " top.rank AS rank FROM top JOIN {schema}.search_streams s ON s.id = top.id"
+        " JOIN shown ON shown.id = top.id ORDER BY " + order
     )
 
 
@@ -287,8 +293,9 @@ _SQLITE = {
     # (match, at most how many to count: -1 for all)
     "count": "SELECT count(*) FROM (SELECT 1 FROM {schema}.search_index"
     " WHERE search_index MATCH ?1 LIMIT ?2)",
-    # (match, limit, offset, candidates, title match, texts match, quotes match): the ranked
-    # part's rows, best first: the ?4 newest matches scored among themselves
+    # (match, limit, offset, candidates, title match, texts match, quotes match, match
+    # without its filters): the ranked part's rows, best first: the ?4 newest matches scored
+    # among themselves; id, stream_id, category, mission, title, snippet, rank
     "ranked": _scored("ORDER BY rowid DESC LIMIT ?4", "rank, id DESC", "LIMIT ?2 OFFSET ?3"),
     # (the same): the rows older than the ranked part, newest first, each scored among the
     # rows of its page
@@ -296,11 +303,6 @@ _SQLITE = {
         "AND rowid < " + _SQLITE_WINDOW + " ORDER BY rowid DESC LIMIT ?2 OFFSET ?3",
         "id DESC",
     ),
-    # (match without its filters, the page's row ids as a JSON array)
-    "snippets": "SELECT rowid, title,"
-    " snippet(search_index, -1, '<mark>', '</mark>', '…', 12)"
-    " FROM {schema}.search_index WHERE search_index MATCH ?1"
-    " AND rowid IN (SELECT value FROM json_each(?2))",
 }
 
 _POSTGRES_MIGRATIONS = (
@@ -506,7 +508,8 @@ class SearchIndex:
         follow the page (a row past it was read)."""
         read = self._store.query
         postgres = self._store.engine == "postgres"
-        # Ranking on SQLite also asks which of its columns each row matches in.
+        # Ranking on SQLite also asks which of its columns each row matches in, and its
+        # snippets for the query without its filters.
         columns: tuple[str, ...] = ()
         if postgres:
             match = ts_query(terms)
@@ -517,10 +520,14 @@ class SearchIndex:
             match = _filtered(words, category, mission)
             filters = (match,)
             counting = (match, -1 if cap is None else cap + 1)
-            columns = tuple("{" + column + "} : (" + words + ")" for column in _COLUMNS)
+            columns = (
+                *("{" + column + "} : (" + words + ")" for column in _COLUMNS),
+                _filtered(words, None, None),
+            )
         # The CANDIDATES newest matches come first, ranked; the older ones after them,
-        # newest first: one order, whatever the page. Counting runs beside the ranking, on
-        # another of the store's readers.
+        # newest first: one order, whatever the page. Each read returns its rows with their
+        # titles and snippets; counting runs beside the ranking, on another of the store's
+        # readers, so a first page is two reads at once.
         counted = read("search", "count", counting)
         wanted = limit + 1
         page: list[tuple[Any, ...]] = []
@@ -538,14 +545,4 @@ class SearchIndex:
             older = (*filters, wanted - len(page), skip, CANDIDATES, *columns)
             page += await read("search", "older", older)
         more = len(page) > limit
-        del page[limit:]
-        if postgres or not page:
-            return [row[1:] for row in page], count, more
-        ids = json.dumps([row[0] for row in page])
-        shown = await read("search", "snippets", (_filtered(words, None, None), ids))
-        by_id: dict[int, Any] = {row[0]: row for row in shown}
-        rows = [
-            (stream_id, found_category, found_mission, by_id[row_id][1], by_id[row_id][2], rank)
-            for row_id, stream_id, found_category, found_mission, rank in page
-        ]
-        return rows, count, more
+        return [row[1:] for row in page[:limit]], count, more

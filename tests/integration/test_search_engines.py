@@ -221,3 +221,21 @@ async def test_the_candidates_are_scored_among_themselves(
     await LogService(seeded).append_many(body.appends)
     # then the candidates and their scores are as they were: nothing outside them counts
     assert (await index.search("embassy", limit=3)).results == before.results
+
+
+async def test_every_part_of_the_order_shows_the_same_titles_and_snippets(
+    seeded: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given every stream that holds "embassy" with its title and snippet, all ranked
+    index = SearchIndex(seeded)
+    everything = await index.search("embassy", limit=100)
+    shown = {hit.stream_id: (hit.title, hit.snippet) for hit in everything.results}
+    assert all("<mark>" in snippet for _, snippet in shown.values())
+    # when only three are ranked, so the others are listed after them, and when filtered
+    monkeypatch.setattr(search, "CANDIDATES", 3)
+    split = await index.search("embassy", limit=100)
+    notes = await index.search("embassy", category="note", limit=100)
+    # then each stream shows the title and snippet it shows when all are ranked
+    assert len(split.results) == len(everything.results) > 3 and notes.results
+    for hit in [*split.results, *notes.results]:
+        assert (hit.title, hit.snippet) == shown[hit.stream_id]
