@@ -29,7 +29,7 @@ from incidents.http.auth import (
     access_guard,
     authenticate,
 )
-from incidents.http.conventions import head_as_get, vary_kept_under_cors
+from incidents.http.conventions import vary_kept_under_cors
 from incidents.http.csv_export import check_format, negotiate
 from incidents.http.dashboard.pages import TEMPLATES, dashboard_handlers
 from incidents.http.dashboard.writing import WritingController, csrf_config
@@ -268,10 +268,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             operation_id_creator=operation_id,
         ),
     )
-    observability.install_request_ids(app)
+    # Request ids and the access line; HEAD on every GET, routes added later included
+    # (Litestar's router would answer 405), and Allow naming every method of a path.
+    observability.install_served_requests(app, _RouteMethods(app))
     app.state.faults = Faults()
-    # HEAD on every GET, routes added later included (Litestar's router would answer 405).
-    app.asgi_handler = head_as_get(app.asgi_handler, _RouteMethods(app))
     if app.cors_config is not None:
         app.asgi_handler = vary_kept_under_cors(app.asgi_handler)
     app.state.public_reads = settings.public_reads

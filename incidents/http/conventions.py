@@ -1,8 +1,9 @@
 """HTTP conventions every read keeps: HEAD, Allow, ETags, Cache-Control and Link headers.
 
 - ``HEAD`` on every ``GET``: the request runs as a ``GET`` and the body is dropped, so the
-  headers (Content-Length, ETag) are the ones the ``GET`` would send. Wrapped around the whole
-  application, so routes added later answer ``HEAD`` too.
+  headers (Content-Length, ETag) are the ones the ``GET`` would send. Done by the one wrapper
+  around the whole application (with request ids, in :mod:`incidents.http.observability`),
+  so routes added later answer ``HEAD`` too.
 - ``Allow`` (on ``OPTIONS`` and on ``405``) lists every method the path answers, ``HEAD``
   included where there is a ``GET``: the methods the OpenAPI document declares for it.
   Litestar's own ``OPTIONS`` answer names only the handlers registered before the first of
@@ -85,56 +86,30 @@ def vary_kept_under_cors(app: Any) -> Any:
     return handle
 
 
-def head_as_get(app: Any, routes: Mapping[str, Iterable[str]] | None = None) -> Any:
-    """An ASGI app that answers ``HEAD`` as ``GET`` without the body, and whose ``Allow``
-    headers name every method of the path (``routes``: path template → handlers' methods,
-    read when the first request comes, so routes added later count)."""
-    allow: dict[str, bytes] = {}
+class AllowHeaders:
+    """The ``Allow`` header of a path: every method it answers (``routes``: path template →
+    handlers' methods, read when the first answer needs it, so routes added later count).
 
-    def allow_header(scope: Any, sent: bytes) -> bytes:
-        if routes is not None and not allow:
-            allow.update(
+    Applied to ``OPTIONS`` answers and ``405``s by the wrapper around the whole app,
+    :class:`incidents.http.observability.ServedRequests`, which also answers ``HEAD`` as
+    ``GET`` without the body."""
+
+    def __init__(self, routes: Mapping[str, Iterable[str]] | None = None) -> None:
+        self._routes = routes
+        self._allow: dict[str, bytes] = {}
+
+    def __call__(self, scope: Any, sent: bytes) -> bytes:
+        """The header for ``scope``'s route; ``sent`` (what Litestar wrote) completed with
+        ``HEAD`` and ``OPTIONS`` for a path outside the routes."""
+        if self._routes is not None and not self._allow:
+            self._allow.update(
                 (path, ", ".join(allowed_methods(methods)).encode())
-                for path, methods in routes.items()
+                for path, methods in self._routes.items()
             )
         template = scope.get("path_template")
-        if template in allow:
-            return allow[template]
+        if template in self._allow:
+            return self._allow[template]
         return ", ".join(allowed_methods(sent.decode("latin-1").split(","))).encode()
-
-    async def handle(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        if scope["method"] != "HEAD":
-
-            async def send_allow(message: Any) -> None:
-                if message["type"] == "http.response.start" and (
-                    scope["method"] == "OPTIONS" or message["status"] == 405
-                ):
-                    headers = [
-                        (name, allow_header(scope, value) if name.lower() == b"allow" else value)
-                        for name, value in message.get("headers", [])
-                    ]
-                    message = {**message, "headers": headers}
-                await send(message)
-
-            await app(scope, receive, send_allow)
-            return
-        finished = False
-
-        async def send_headers_only(message: Any) -> None:
-            nonlocal finished
-            if message["type"] == "http.response.body":
-                if finished:
-                    return
-                finished = True
-                message = {"type": "http.response.body", "body": b"", "more_body": False}
-            await send(message)
-
-        await app({**scope, "method": "GET"}, receive, send_headers_only)
-
-    return handle
 
 
 def _opaque(tag: str) -> str:

@@ -19,7 +19,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +45,7 @@ from prometheus_client import (
 )
 
 from incidents.correlation import request_id
+from incidents.http.conventions import AllowHeaders
 from incidents.live import LogFeed
 from incidents.projections.reader import Projections
 from incidents.service import LogService
@@ -461,12 +462,16 @@ def _log_access(scope: HTTPScope, rid: str, status: int, started: float) -> None
     access_log.handle(_access_records.make((method, path, status), rid, fields))
 
 
-class RequestIds:
-    """ASGI wrapper around the whole app (404s too): gives each request its id, echoes it
-    in ``X-Request-ID`` and writes one access log line when the response is sent."""
+class ServedRequests:
+    """The one ASGI wrapper around the whole app (404s too), one coroutine and one wrapped
+    ``send`` a request: gives each request its id, echoes it in ``X-Request-ID`` and writes
+    one access log line when the response is sent; answers ``HEAD`` as ``GET`` without the
+    body, and names every method of the path in ``Allow`` on ``OPTIONS`` and ``405``
+    (:mod:`incidents.http.conventions`)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, allow: AllowHeaders) -> None:
         self.app = app
+        self.allow = allow
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -483,25 +488,43 @@ class RequestIds:
             # A fresh id is a UUIDv7 as text, made without a uuid.UUID in between.
             rid = str(uuid_utils.uuid7())
         echoed = (_REQUEST_ID_HEADER, rid.encode("latin-1"))
+        method = scope["method"]
+        head = method == "HEAD"
+        # HEAD runs as GET, so the headers (Content-Length, ETag) are the GET's.
+        served: Scope = {**scope, "method": "GET"} if head else scope
+        allow = self.allow
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
+        finished = False
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
+        async def send_wrapped(message: Message) -> None:
+            nonlocal status, finished
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [
-                    header
-                    for header in message.get("headers", ())
-                    if header[0].lower() != _REQUEST_ID_HEADER
-                ]
+                if method == "OPTIONS" or status == 405:
+                    headers = [
+                        (name, allow(served, value) if name.lower() == b"allow" else value)
+                        for name, value in message.get("headers", ())
+                        if name.lower() != _REQUEST_ID_HEADER
+                    ]
+                else:
+                    headers = [
+                        header
+                        for header in message.get("headers", ())
+                        if header[0].lower() != _REQUEST_ID_HEADER
+                    ]
                 headers.append(echoed)
                 message = {**message, "headers": headers}
+            elif head and message["type"] == "http.response.body":
+                if finished:
+                    return
+                finished = True
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(served, receive, send_wrapped)
         finally:
             if access_log.isEnabledFor(logging.INFO):
                 _log_access(scope, rid, status, started)
@@ -605,10 +628,11 @@ def json_logging() -> LoggingConfig:
     )
 
 
-def install_request_ids(app: Litestar) -> None:
+def install_served_requests(app: Litestar, routes: Mapping[str, Iterable[str]]) -> None:
     """Wrap the app's request handling (routing and its errors included) in
-    :class:`RequestIds`."""
-    app.asgi_handler = RequestIds(app.asgi_handler)
+    :class:`ServedRequests`, whose ``Allow`` headers name the methods ``routes`` gives a
+    path template (read at the first answer that needs them, so routes added later count)."""
+    app.asgi_handler = ServedRequests(app.asgi_handler, AllowHeaders(routes))
 
 
 def forget_this_worker() -> None:
