@@ -127,3 +127,17 @@ async def test_access_log_lines_are_json_with_the_request_id(
     assert line["path"] == f"/missions/{PARIS}/unanswered-notes"
     assert line["status"] == 200
     assert line["duration_ms"] >= 0
+
+
+async def test_a_head_answer_echoes_its_id_and_its_access_line_names_head(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="incidents.access"):
+        head = await client.head("/health", headers={"X-Request-ID": "h-1"})
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["x-request-id"] == "h-1"
+    records = [r for r in caplog.records if r.name == "incidents.access"]
+    assert records[-1].request_id == "h-1"
+    assert records[-1].fields["method"] == "HEAD"
+    assert records[-1].fields["status"] == 200
