@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from incidents.domain.rules import DomainRules
 from incidents.projections.inline import inline_projections
+from incidents.projections.open_protests import ProtestFilter
 from incidents.projections.reader import Projections
 from incidents.store.sqlite import SqliteEventStore
 
@@ -32,7 +33,7 @@ def _views(
     return {
         "mission unanswered-notes": lambda i: projections.unanswered_notes(chosen[i % len(chosen)]),
         "open-protests?mission": lambda i: projections.open_protests(
-            mission=chosen[i % len(chosen)]
+            ProtestFilter(mission=chosen[i % len(chosen)])
         ),
         "unanswered-notes": lambda i: projections.unanswered_notes(),
         "missions": lambda i: projections.missions(),

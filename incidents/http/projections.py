@@ -26,7 +26,7 @@ from incidents.http.problems import PAGE_PROBLEMS, QUERY_PROBLEMS, ParameterErro
 from incidents.projections.in_time import Moment
 from incidents.projections.incidents_by_mission import IncidentsView
 from incidents.projections.missions import MissionsView
-from incidents.projections.open_protests import OpenProtestsView
+from incidents.projections.open_protests import OpenProtestsView, ProtestFilter
 from incidents.projections.reader import Projections
 from incidents.projections.unanswered_notes import UnansweredNotesView
 from incidents.store.protocol import STREAM_ID_MAX_LENGTH, is_valid_stream_id
@@ -220,7 +220,8 @@ class ProjectionController(Controller):
         """Filter by who lodged the protest (``by``), with whom (``to``), about which mission;
         oldest first, a page at a time."""
         read = read_at(as_of, known_at, projections.open_protests, projections.past.open_protests)
-        return _page(request, await read(by, to, _mission(mission), after, limit))
+        where = ProtestFilter(by=by, to=to, mission=_mission(mission))
+        return _page(request, await read(where, after, limit))
 
     @get(
         "/incidents",

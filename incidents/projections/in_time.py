@@ -80,7 +80,9 @@ from incidents.projections.missions import (
     with_protests_handed_to,
 )
 from incidents.projections.open_protests import (
+    ANY_PROTEST,
     OpenProtestsView,
+    ProtestFilter,
     ProtestKey,
     ProtestTotals,
     held_protests,
@@ -511,9 +513,7 @@ class PastViews:
     async def open_protests(
         self,
         moment: Moment,
-        by: str | None = None,
-        to: str | None = None,
-        mission: str | None = None,
+        where: ProtestFilter = ANY_PROTEST,
         after: str | None = None,
         limit: int | None = None,
     ) -> OpenProtestsView:
@@ -526,7 +526,7 @@ class PastViews:
             if named is None or not isinstance(named.state, ProtestState):
                 raise PastCursorError(f"after={after!r} is not a protest of the log then")
             key = protest_order(named.state)
-        if by is None and to is None and mission is None and await self._uses_index():
+        if where == ANY_PROTEST and await self._uses_index():
             page, chosen = await self._protests_in_sql(moment, key, limit)
         else:
             held = held_protests()
@@ -544,7 +544,7 @@ class PastViews:
                     )
                     entries.append(protest_entry(place))
             held.load(entries)
-            page = select_open_protests(held, by, to, mission, key, limit)
+            page = select_open_protests(held, where, key, limit)
             chosen = [places[stream_id] for stream_id in page.stream_ids]
         protests = _states_of([f.state for f in await self._states(chosen)], ProtestState)
         view = open_protests_page(page, protests, self._now(moment), after)

@@ -89,24 +89,46 @@ def open_demands_of(protest: ProtestState) -> int:
     return sum(1 for d in protest.demands if d.status in OPEN_DEMAND)
 
 
+class ProtestFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Which open protests a view counts and lists (None: any): who lodged them (``by``),
+    with whom (``to``), each matched by a party's ISO state code or body case-insensitively,
+    and the mission they concern."""
+
+    by: str | None = None
+    to: str | None = None
+    mission: str | None = None
+
+    def tags(self) -> list[Tag]:
+        """The tags a protest must hold to match (:func:`protest_entry`)."""
+        tags: list[Tag] = []
+        if self.by is not None:
+            tags.append(("by", self.by.casefold()))
+        if self.to is not None:
+            tags.append(("to", self.to.casefold()))
+        if self.mission is not None:
+            tags.append(("mission", self.mission))
+        return tags
+
+
+ANY_PROTEST = ProtestFilter()
+
+
 def open_protests(
     protests: Iterable[ProtestState],
     now: datetime,
-    by: str | None = None,
-    to: str | None = None,
-    mission: str | None = None,
+    where: ProtestFilter = ANY_PROTEST,
     after: ProtestKey | None = None,
     limit: int | None = None,
 ) -> OpenProtestsView:
-    """Protests not closed, filtered by who lodged them, with whom, and about which mission;
-    the ``limit`` (all when None) that come after ``after`` in the view's order."""
+    """Protests not closed that match ``where``: the ``limit`` (all when None) that come
+    after ``after`` in the view's order."""
     matching = [
         protest
         for protest in protests
         if protest.status == "open"
-        and _party_matches(protest.by, by)
-        and _party_matches(protest.to, to)
-        and (mission is None or protest.mission == mission)
+        and _party_matches(protest.by, where.by)
+        and _party_matches(protest.to, where.to)
+        and (where.mission is None or protest.mission == where.mission)
     ]
     matching.sort(key=protest_order)
     start = 0 if after is None else bisect_right(matching, after, key=protest_order)
@@ -164,22 +186,13 @@ def held_protests() -> HeldProtests:
 
 def select_open_protests(
     held: HeldProtests,
-    by: str | None = None,
-    to: str | None = None,
-    mission: str | None = None,
+    where: ProtestFilter = ANY_PROTEST,
     after: ProtestKey | None = None,
     limit: int | None = None,
 ) -> Page[ProtestTotals]:
     """The page of :func:`open_protests` from the places ``held``: which protests, in order,
     and the counts of all that match."""
-    tags: list[Tag] = []
-    if by is not None:
-        tags.append(("by", by.casefold()))
-    if to is not None:
-        tags.append(("to", to.casefold()))
-    if mission is not None:
-        tags.append(("mission", mission))
-    return held.page(tags, after, limit)
+    return held.page(where.tags(), after, limit)
 
 
 def open_protests_page(

@@ -38,8 +38,10 @@ from incidents.projections.missions import (
     with_protests_handed_to,
 )
 from incidents.projections.open_protests import (
+    ANY_PROTEST,
     HANDED_TO,
     OpenProtestsView,
+    ProtestFilter,
     ProtestKey,
     open_protests_page,
     protest_order,
@@ -126,21 +128,16 @@ class Projections:
         return msgspec.structs.replace(view, next_after=next_after, has_more=has_more)
 
     async def open_protests(
-        self,
-        by: str | None = None,
-        to: str | None = None,
-        mission: str | None = None,
-        after: str | None = None,
-        limit: int | None = None,
+        self, where: ProtestFilter = ANY_PROTEST, after: str | None = None, limit: int | None = None
     ) -> OpenProtestsView:
-        """Protests not closed, with their open demands, oldest first: the ``limit`` that
-        come after the protest ``after``."""
+        """Protests not closed that match ``where``, with their open demands, oldest first:
+        the ``limit`` that come after the protest ``after``."""
         async with self.states.current() as states:
             held = await states.open_protests()
             key = None if after is None else held.key_of(after)
             if key is None and after is not None:
                 key = await self._protest_key(after)
-            page = select_open_protests(held, by, to, mission, key, limit)
+            page = select_open_protests(held, where, key, limit)
             protests = await self._states(page.stream_ids, ProtestState)
         return open_protests_page(page, protests, self.clock(), after)
 

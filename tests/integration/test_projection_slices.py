@@ -16,7 +16,7 @@ from incidents.projections import reader, states
 from incidents.projections.incidents_by_mission import incidents_view
 from incidents.projections.inline import inline_projections
 from incidents.projections.missions import missions_view
-from incidents.projections.open_protests import open_protests
+from incidents.projections.open_protests import ProtestFilter, open_protests
 from incidents.projections.unanswered_notes import unanswered_notes
 from incidents.seeding import load_into
 from incidents.service import LogService
@@ -59,10 +59,10 @@ async def test_each_view_is_the_same_from_the_slices_as_from_the_full_states(
         protests = await seeded.list_streams("protest", mission=mission, is_open=True)
         incidents = await seeded.list_streams("incident", mission=mission)
         expected_notes = unanswered_notes(full(notes), full(missions), NOW, 30)
-        expected_protests = open_protests(full(protests), NOW, mission=mission)
+        expected_protests = open_protests(full(protests), NOW, ProtestFilter(mission=mission))
         expected_incidents = incidents_view(full(incidents), full(missions), mission)
         assert whole(await projections.unanswered_notes(mission)) == expected_notes
-        assert await projections.open_protests(mission=mission) == expected_protests
+        assert await projections.open_protests(ProtestFilter(mission=mission)) == expected_protests
         assert await projections.incidents(mission) == expected_incidents
     # and with every other filter, alone and together
     all_protests = full(await seeded.list_streams("protest", is_open=True))
@@ -70,9 +70,8 @@ async def test_each_view_is_the_same_from_the_slices_as_from_the_full_states(
     parties = {p.state or p.body for s in all_protests for p in (s.by, s.to)} | {"nobody"}
     for party in parties:
         for named in ({"by": party}, {"to": party}, {"by": party, "to": party.lower()}):
-            assert await projections.open_protests(**named) == open_protests(
-                all_protests, NOW, **named
-            )
+            where = ProtestFilter(**named)
+            assert await projections.open_protests(where) == open_protests(all_protests, NOW, where)
     since = datetime(2022, 9, 18, tzinfo=UTC)
     until = datetime(2022, 9, 19, tzinfo=UTC)
     hosts = {"az", "FR", "XX"} | {i.location.state for i in all_incidents if i.location}

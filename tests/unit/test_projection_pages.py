@@ -36,6 +36,7 @@ from incidents.domain.events import (
 from incidents.domain.rules import DomainRules
 from incidents.projections import states as states_module
 from incidents.projections.inline import inline_projections
+from incidents.projections.open_protests import ProtestFilter
 from incidents.projections.reader import CursorError, Projections
 from incidents.projections.states import CurrentStates
 from incidents.store.memory import MemoryEventStore
@@ -86,15 +87,19 @@ async def same_views(held: Projections, store: EventStore) -> None:
     fresh = Projections(store, 30, lambda: NOW)
     for mission in ASKED:
         assert await held.unanswered_notes(mission) == await fresh.unanswered_notes(mission)
-        assert await held.open_protests(mission=mission) == await fresh.open_protests(
-            mission=mission
-        )
+        where = ProtestFilter(mission=mission)
+        assert await held.open_protests(where) == await fresh.open_protests(where)
         assert await held.incidents(mission) == await fresh.incidents(mission)
     assert await held.unanswered_notes(limit=1) == await fresh.unanswered_notes(limit=1)
     assert await held.missions() == await fresh.missions()
     # the views of every protest and every incident, whole, filtered, and paged
-    for protests in ({}, {"by": "az"}, {"to": "FR", "mission": A}, {"limit": 1}):
-        assert await held.open_protests(**protests) == await fresh.open_protests(**protests)
+    for protests in (
+        ProtestFilter(),
+        ProtestFilter(by="az"),
+        ProtestFilter(to="FR", mission=A),
+    ):
+        assert await held.open_protests(protests) == await fresh.open_protests(protests)
+    assert await held.open_protests(limit=1) == await fresh.open_protests(limit=1)
     since = datetime(2022, 9, 1, tzinfo=UTC)
     for incidents in ({}, {"host_state": "az"}, {"kind": "attack", "since": since}, {"limit": 1}):
         assert await held.incidents(**incidents) == await fresh.incidents(**incidents)
@@ -222,7 +227,7 @@ async def test_missions_asked_for_by_any_name_are_let_go_too() -> None:
     held = Projections(store, 30, lambda: NOW, max_held_streams=10)
     for n in range(50):
         assert (await held.unanswered_notes(f"mission-none-{n}")).missions == []
-        assert (await held.open_protests(mission=f"mission-none-{n}")).protests == []
+        assert (await held.open_protests(ProtestFilter(mission=f"mission-none-{n}"))).protests == []
     assert held.states.held_groups <= 10
 
 
@@ -309,10 +314,10 @@ async def test_pages_of_open_protests_give_every_protest_once_oldest_first(
     log: MemoryEventStore, limit: int, mission: str | None
 ) -> None:
     projections = Projections(log, 30, lambda: NOW)
-    whole = await projections.open_protests(mission=mission)
+    whole = await projections.open_protests(ProtestFilter(mission=mission))
     assert whole.count == len(whole.protests) >= 5
     pages = await walked(
-        lambda after: projections.open_protests(mission=mission, after=after, limit=limit)
+        lambda after: projections.open_protests(ProtestFilter(mission=mission), after, limit)
     )
     assert [row for page in pages for row in page.protests] == whole.protests
     assert all(page.count == whole.count for page in pages)
@@ -323,11 +328,11 @@ async def test_a_protest_closed_between_pages_still_marks_where_the_next_begins(
     log: MemoryEventStore,
 ) -> None:
     projections = Projections(log, 30, lambda: NOW)
-    first = await projections.open_protests(mission=A, limit=2)
+    first = await projections.open_protests(ProtestFilter(mission=A), limit=2)
     assert first.next_after is not None
     await append(log, first.next_after, ProtestClosed(reason="answered"), "2023-01-01T00:00:00Z")
-    rest = await projections.open_protests(mission=A, after=first.next_after)
-    whole = await projections.open_protests(mission=A)
+    rest = await projections.open_protests(ProtestFilter(mission=A), first.next_after)
+    whole = await projections.open_protests(ProtestFilter(mission=A))
     assert [row.stream_id for row in rest.protests] == [row.stream_id for row in whole.protests[1:]]
     with pytest.raises(CursorError):
         await projections.open_protests(after="protest-never-lodged")

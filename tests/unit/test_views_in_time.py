@@ -40,7 +40,7 @@ from incidents.domain.state import (
 from incidents.projections.in_time import Moment, PastViews
 from incidents.projections.incidents_by_mission import incidents_view
 from incidents.projections.inline import inline_projections
-from incidents.projections.open_protests import open_protests
+from incidents.projections.open_protests import ProtestFilter, open_protests
 from incidents.projections.unanswered_notes import unanswered_notes
 from incidents.service import LogService
 from incidents.store.memory import MemoryEventStore
@@ -221,12 +221,9 @@ async def same_views(folding: PastViews, indexed: PastViews, moment: Moment) -> 
         for by in (None, "az", "FR"):
             after = None
             while True:
-                page = await folding.open_protests(
-                    moment, by=by, mission=mission, after=after, limit=1
-                )
-                assert page == await indexed.open_protests(
-                    moment, by=by, mission=mission, after=after, limit=1
-                )
+                where = ProtestFilter(by=by, mission=mission)
+                page = await folding.open_protests(moment, where, after, limit=1)
+                assert page == await indexed.open_protests(moment, where, after, limit=1)
                 if not page.has_more:
                     break
                 after = page.next_after
