@@ -24,7 +24,7 @@ from incidents.http.bodies import AwareDatetime
 from incidents.http.conventions import page_link, read_response
 from incidents.http.problems import PAGE_PROBLEMS, QUERY_PROBLEMS, ParameterError
 from incidents.projections.in_time import Moment
-from incidents.projections.incidents_by_mission import IncidentsView
+from incidents.projections.incidents_by_mission import IncidentFilter, IncidentsView
 from incidents.projections.missions import MissionsView
 from incidents.projections.open_protests import OpenProtestsView, ProtestFilter
 from incidents.projections.reader import Projections
@@ -249,17 +249,15 @@ class ProjectionController(Controller):
         first, a page at a time. ``dates`` says how ``since``/``until`` take an incident the
         text dates loosely: ``certain`` (its whole span in the range) or ``possible``."""
         read = read_at(as_of, known_at, projections.incidents, projections.past.incidents)
-        view = await read(
-            _mission(mission),
-            host_state,
-            kind,
-            _time("since", since),
-            _time("until", until),
-            after,
-            limit,
-            dates,
+        where = IncidentFilter(
+            mission=_mission(mission),
+            host_state=host_state,
+            kind=kind,
+            since=_time("since", since),
+            until=_time("until", until),
+            dates=dates,
         )
-        return _page(request, view)
+        return _page(request, await read(where, after, limit))
 
     @get(
         "/missions",

@@ -46,7 +46,6 @@ from incidents.domain.state import (
     is_open,
     mission_of,
 )
-from incidents.domain.times import DateRule
 from incidents.projections.in_time_index import (
     EARLIEST,
     UNBOUNDED,
@@ -65,6 +64,8 @@ from incidents.projections.in_time_index import (
 )
 from incidents.projections.in_time_index import NAME as INDEX
 from incidents.projections.incidents_by_mission import (
+    ANY_INCIDENT,
+    IncidentFilter,
     IncidentsView,
     held_incidents,
     incident_entry,
@@ -600,14 +601,9 @@ class PastViews:
     async def incidents(
         self,
         moment: Moment,
-        mission: str | None = None,
-        host_state: str | None = None,
-        kind: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
+        where: IncidentFilter = ANY_INCIDENT,
         after: str | None = None,
         limit: int | None = None,
-        dates: DateRule = "certain",
     ) -> IncidentsView:
         """As :meth:`Projections.incidents`, at ``moment``: the counts and order from the
         incidents' rows, the states of the page's incidents only."""
@@ -631,7 +627,7 @@ class PastViews:
             key = held.key_of(after)
             if key is None:
                 raise PastCursorError(f"after={after!r} is not an incident of the log then")
-        page = select_incidents(held, mission, host_state, kind, since, until, key, limit, dates)
+        page = select_incidents(held, where, key, limit)
         states = await self._states(seen[stream_id] for stream_id in page.stream_ids)
         rows = [
             incident_row(f.state, receiving) for f in states if isinstance(f.state, IncidentState)

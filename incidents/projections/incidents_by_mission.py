@@ -192,32 +192,52 @@ def _time_of(key: IncidentKey) -> tuple[bool, datetime | None]:
     return key[0], key[1]
 
 
+class IncidentFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Which incidents a view counts and lists (None: any): their mission, host state (see
+    :func:`host_state_of`; asked in either case), kind, and time of occurrence between
+    ``since`` and ``until`` under the rule ``dates`` (:func:`incidents.domain.times.in_range`)."""
+
+    mission: str | None = None
+    host_state: str | None = None
+    kind: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    dates: DateRule = "certain"
+
+    def tags(self) -> list[Tag]:
+        """The tags an incident must hold to match (:func:`incident_entry`)."""
+        tags: list[Tag] = []
+        if self.mission is not None:
+            tags.append(("mission", self.mission))
+        if self.host_state is not None:
+            tags.append(("host_state", self.host_state.upper()))
+        if self.kind is not None:
+            tags.append(("kind", self.kind))
+        return tags
+
+    def is_dated(self) -> bool:
+        """Whether it asks for a time of occurrence."""
+        return self.since is not None or self.until is not None
+
+    def keeps(self, bounds: Span) -> bool:
+        """Whether an incident whose date allows the span ``bounds`` is in the time asked."""
+        return in_range(bounds, self.since, self.until, self.dates)
+
+
+ANY_INCIDENT = IncidentFilter()
+
+
 def select_incidents(
     held: HeldIncidents,
-    mission: str | None = None,
-    host_state: str | None = None,
-    kind: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    where: IncidentFilter = ANY_INCIDENT,
     after: IncidentKey | None = None,
     limit: int | None = None,
-    dates: DateRule = "certain",
 ) -> Page[IncidentTotals]:
     """The page of :func:`incidents_view` from the places ``held``: which incidents, newest
     first, and the counts of all that match."""
-    tags: list[Tag] = []
-    if mission is not None:
-        tags.append(("mission", mission))
-    if host_state is not None:
-        tags.append(("host_state", host_state.upper()))
-    if kind is not None:
-        tags.append(("kind", kind))
-    if since is None and until is None:
+    tags = where.tags()
+    if not where.is_dated():
         return held.page(tags, after, limit, newest_first=True)
-
-    def keep(bounds: Span) -> bool:
-        return in_range(bounds, since, until, dates)
-
     # An occurred_at lies in its span: a certain match has it in the range; a possible one
     # may lie outside only when its date is loose.
     return held.page(
@@ -225,11 +245,11 @@ def select_incidents(
         after,
         limit,
         newest_first=True,
-        low=None if since is None else (True, since),
-        high=None if until is None else (True, until),
+        low=None if where.since is None else (True, where.since),
+        high=None if where.until is None else (True, where.until),
         prefix=_time_of,
-        keep=keep,
-        beyond=LOOSE if dates == "possible" else None,
+        keep=where.keeps,
+        beyond=LOOSE if where.dates == "possible" else None,
     )
 
 
@@ -252,31 +272,25 @@ def incidents_page(
 def incidents_view(
     incidents: Iterable[IncidentState],
     missions: Iterable[MissionState],
-    mission: str | None = None,
-    host_state: str | None = None,
-    kind: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    where: IncidentFilter = ANY_INCIDENT,
     after: IncidentKey | None = None,
     limit: int | None = None,
-    dates: DateRule = "certain",
 ) -> IncidentsView:
-    """Incidents filtered by mission, host state, kind and time of occurrence (under the
-    rule ``dates``); the list holds the ``limit`` (all when None) that come after ``after``
-    in the view's order."""
+    """Incidents that match ``where``; the list holds the ``limit`` (all when None) that
+    come after ``after`` in the view's order."""
     receiving = {m.stream_id: m.receiving_state for m in missions}
     rows: list[IncidentRow] = []
     spans: dict[str, Span] = {}
     for incident in incidents:
         row = incident_row(incident, receiving)
-        if mission is not None and row.mission != mission:
+        if where.mission is not None and row.mission != where.mission:
             continue
-        if host_state is not None and row.host_state != host_state.upper():
+        if where.host_state is not None and row.host_state != where.host_state.upper():
             continue
-        if kind is not None and row.kind != kind:
+        if where.kind is not None and row.kind != where.kind:
             continue
         bounds = incident_span(incident)
-        if (since is not None or until is not None) and not in_range(bounds, since, until, dates):
+        if where.is_dated() and not where.keeps(bounds):
             continue
         spans[row.stream_id] = bounds
         rows.append(row)

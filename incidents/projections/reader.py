@@ -23,9 +23,10 @@ from typing import TypeVar
 import msgspec
 
 from incidents.domain.state import IncidentState, NoteState, ProtestState
-from incidents.domain.times import DateRule
 from incidents.projections.in_time import PastViews
 from incidents.projections.incidents_by_mission import (
+    ANY_INCIDENT,
+    IncidentFilter,
     IncidentsView,
     incident_row,
     incidents_page,
@@ -143,26 +144,18 @@ class Projections:
 
     async def incidents(
         self,
-        mission: str | None = None,
-        host_state: str | None = None,
-        kind: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
+        where: IncidentFilter = ANY_INCIDENT,
         after: str | None = None,
         limit: int | None = None,
-        dates: DateRule = "certain",
     ) -> IncidentsView:
-        """Incidents by mission and host state over time, newest first: the ``limit`` that
-        come after the incident ``after``; ``dates`` is how ``since``/``until`` take a
-        loosely dated incident (:func:`incidents.domain.times.in_range`)."""
+        """Incidents that match ``where``, newest first: the ``limit`` that come after the
+        incident ``after``."""
         async with self.states.current() as states:
             held = await states.incidents()
             key = None if after is None else held.key_of(after)
             if key is None and after is not None:
                 raise CursorError(f"after={after!r} is not an incident of this log")
-            page = select_incidents(
-                held, mission, host_state, kind, since, until, key, limit, dates
-            )
+            page = select_incidents(held, where, key, limit)
             incidents = await self._states(page.stream_ids, IncidentState)
             receiving = states.receiving_states
         rows = [incident_row(incident, receiving) for incident in incidents]

@@ -13,7 +13,7 @@ import pytest
 from incidents.domain.rules import DomainRules
 from incidents.domain.state import decode_state
 from incidents.projections import reader, states
-from incidents.projections.incidents_by_mission import incidents_view
+from incidents.projections.incidents_by_mission import IncidentFilter, incidents_view
 from incidents.projections.inline import inline_projections
 from incidents.projections.missions import missions_view
 from incidents.projections.open_protests import ProtestFilter, open_protests
@@ -59,11 +59,12 @@ async def test_each_view_is_the_same_from_the_slices_as_from_the_full_states(
         protests = await seeded.list_streams("protest", mission=mission, is_open=True)
         incidents = await seeded.list_streams("incident", mission=mission)
         expected_notes = unanswered_notes(full(notes), full(missions), NOW, 30)
-        expected_protests = open_protests(full(protests), NOW, ProtestFilter(mission=mission))
-        expected_incidents = incidents_view(full(incidents), full(missions), mission)
+        protests_of, incidents_of = ProtestFilter(mission=mission), IncidentFilter(mission=mission)
+        expected_protests = open_protests(full(protests), NOW, protests_of)
+        expected_incidents = incidents_view(full(incidents), full(missions), incidents_of)
         assert whole(await projections.unanswered_notes(mission)) == expected_notes
-        assert await projections.open_protests(ProtestFilter(mission=mission)) == expected_protests
-        assert await projections.incidents(mission) == expected_incidents
+        assert await projections.open_protests(protests_of) == expected_protests
+        assert await projections.incidents(incidents_of) == expected_incidents
     # and with every other filter, alone and together
     all_protests = full(await seeded.list_streams("protest", is_open=True))
     all_incidents = full(await seeded.list_streams("incident"))
@@ -82,8 +83,9 @@ async def test_each_view_is_the_same_from_the_slices_as_from_the_full_states(
             {"kind": "attack", "until": until},
             {"since": since, "until": until},
         ):
-            assert await projections.incidents(**named) == incidents_view(
-                all_incidents, full(missions), **named
+            where = IncidentFilter(**named)
+            assert await projections.incidents(where) == incidents_view(
+                all_incidents, full(missions), where
             )
     related = [
         row

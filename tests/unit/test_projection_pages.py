@@ -35,6 +35,7 @@ from incidents.domain.events import (
 )
 from incidents.domain.rules import DomainRules
 from incidents.projections import states as states_module
+from incidents.projections.incidents_by_mission import IncidentFilter
 from incidents.projections.inline import inline_projections
 from incidents.projections.open_protests import ProtestFilter
 from incidents.projections.reader import CursorError, Projections
@@ -89,7 +90,9 @@ async def same_views(held: Projections, store: EventStore) -> None:
         assert await held.unanswered_notes(mission) == await fresh.unanswered_notes(mission)
         where = ProtestFilter(mission=mission)
         assert await held.open_protests(where) == await fresh.open_protests(where)
-        assert await held.incidents(mission) == await fresh.incidents(mission)
+        assert await held.incidents(IncidentFilter(mission=mission)) == await fresh.incidents(
+            IncidentFilter(mission=mission)
+        )
     assert await held.unanswered_notes(limit=1) == await fresh.unanswered_notes(limit=1)
     assert await held.missions() == await fresh.missions()
     # the views of every protest and every incident, whole, filtered, and paged
@@ -101,8 +104,13 @@ async def same_views(held: Projections, store: EventStore) -> None:
         assert await held.open_protests(protests) == await fresh.open_protests(protests)
     assert await held.open_protests(limit=1) == await fresh.open_protests(limit=1)
     since = datetime(2022, 9, 1, tzinfo=UTC)
-    for incidents in ({}, {"host_state": "az"}, {"kind": "attack", "since": since}, {"limit": 1}):
-        assert await held.incidents(**incidents) == await fresh.incidents(**incidents)
+    for incidents in (
+        IncidentFilter(),
+        IncidentFilter(host_state="az"),
+        IncidentFilter(kind="attack", since=since),
+    ):
+        assert await held.incidents(incidents) == await fresh.incidents(incidents)
+    assert await held.incidents(limit=1) == await fresh.incidents(limit=1)
 
 
 # Each step changes what some view shows; ``same_views`` runs after every one.

@@ -38,7 +38,7 @@ from incidents.domain.state import (
     decode_state,
 )
 from incidents.projections.in_time import Moment, PastViews
-from incidents.projections.incidents_by_mission import incidents_view
+from incidents.projections.incidents_by_mission import IncidentFilter, incidents_view
 from incidents.projections.inline import inline_projections
 from incidents.projections.open_protests import ProtestFilter, open_protests
 from incidents.projections.unanswered_notes import unanswered_notes
@@ -229,10 +229,9 @@ async def same_views(folding: PastViews, indexed: PastViews, moment: Moment) -> 
                 after = page.next_after
         after = None
         while True:
-            incidents = await folding.incidents(moment, mission=mission, after=after, limit=1)
-            assert incidents == await indexed.incidents(
-                moment, mission=mission, after=after, limit=1
-            )
+            chosen = IncidentFilter(mission=mission)
+            incidents = await folding.incidents(moment, chosen, after, limit=1)
+            assert incidents == await indexed.incidents(moment, chosen, after, limit=1)
             if not incidents.has_more:
                 break
             after = incidents.next_after

@@ -15,7 +15,7 @@ import msgspec
 
 from incidents.domain.state import IncidentState, MissionState, NoteState, ProtestState
 from incidents.projections.in_time import Moment, category_in_time
-from incidents.projections.incidents_by_mission import IncidentsView
+from incidents.projections.incidents_by_mission import IncidentFilter, IncidentsView
 from incidents.projections.open_protests import OpenProtestsView
 from incidents.projections.reader import Projections
 from incidents.projections.unanswered_notes import UnansweredNote
@@ -265,9 +265,10 @@ async def incidents_by_state_and_month(
     """Incidents per host state, split by month: the months, and a row per state."""
 
     async def view_of(host_state: str | None) -> IncidentsView:
+        where = IncidentFilter(host_state=host_state)
         if moment is None:
-            return await projections.incidents(host_state=host_state, limit=1)
-        return await projections.past.incidents(moment, host_state=host_state, limit=1)
+            return await projections.incidents(where, limit=1)
+        return await projections.past.incidents(moment, where, limit=1)
 
     everything = await view_of(None)
     months = sorted(everything.by_month)[-CHART_MONTHS:]
