@@ -90,4 +90,5 @@ def refuse_unknown_query_parameters(request: Request[Any, Any, Any]) -> None:
             errors.append(FieldError(detail="null is not a value; leave it out", parameter=name))
     if errors:
         names = ", ".join(repr(error.parameter) for error in errors)
-        raise BadRequestError(f"query parameters this operation does not take so: {names}", errors)
+        detail = f"query parameters this operation does not take as sent: {names}"
+        raise BadRequestError(detail, errors)

@@ -30,6 +30,12 @@ READS = [
     "/projections/incidents",
     "/projections/missions",
     f"/missions/{PARIS}/unanswered-notes",
+    f"/missions/{PARIS}/timeline",
+    "/projections/statements",
+    "/projections/response-times",
+    "/projections/relations",
+    "/search?q=embassy",
+    "/events/live",
 ]
 
 

@@ -626,6 +626,25 @@ async def test_a_watcher_hears_of_another_processs_commit_without_waiting_for_a_
         await asyncio.wait_for(anext(heads), FAILSAFE_SECONDS)
 
 
+async def test_a_commit_whose_notification_is_lost_is_found_by_the_slow_poll(
+    open_store: OpenStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a watcher that listens but hears no notification (as when one is lost with its
+    # connection), and polls the head often enough for the test
+    monkeypatch.setattr(postgres_module, "LISTEN_POLL_INTERVAL", 0.05)
+    writer, watcher = await open_store(), await open_store()
+    monkeypatch.setattr(watcher, "_on_notification", lambda *_: None)
+    heads = watcher.watch()
+    assert await anext(heads) == 0
+
+    # when another process appends
+    await writer.append("note-a", [event(), event()])
+
+    # then the safety net's poll finds the new head
+    assert await asyncio.wait_for(anext(heads), FAILSAFE_SECONDS) == 2
+    await watcher.close()
+
+
 async def test_an_unreachable_server_is_unavailable() -> None:
     with pytest.raises(ConnectionLostError):
         await PostgresEventStore.open("postgresql://postgres@127.0.0.1:1/test", CountingRules())
