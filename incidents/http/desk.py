@@ -1,26 +1,37 @@
 """The desk's views: a mission's timeline, statements, response times, relations; search.
 
 ``include=sources`` puts each row's citations (document and quote) beside it; the timeline's
-items carry theirs always.
+items carry theirs always. ``as_of`` and ``known_at`` give a view at a moment, as on every
+projection: the statements, response times and relations are folded from the states the
+views in time give for it.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
+import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 
 from incidents.http.problems import QUERY_PROBLEMS, READ_PROBLEMS, ParameterError
-from incidents.http.projections import MISSION_PATTERN, _page
+from incidents.http.projections import (
+    MISSION_PATTERN,
+    AsOfQuery,
+    KnownAtQuery,
+    _page,
+    moment,
+)
 from incidents.projections.desk import (
     RelationsView,
     ResponseTimesView,
     StatementsView,
     TimelineView,
 )
-from incidents.projections.desk_index import DeskIndex
+from incidents.projections.desk_index import DeskIndex, states_at
+from incidents.projections.in_time import Moment
+from incidents.projections.reader import Projections
 from incidents.projections.search import (
     COUNT_CAP,
     MAX_QUERY,
@@ -50,6 +61,28 @@ StatementCursor = Annotated[
         description="the previous page's next_after: the last statement listed",
     ),
 ]
+V = TypeVar("V", StatementsView, ResponseTimesView, RelationsView, TimelineView)
+
+
+def echoed(view: V, at: Moment) -> V:
+    """The view with the moment it was computed for."""
+    if at.is_now:
+        return view
+    return msgspec.structs.replace(view, as_of=at.as_of, known_at=at.known_at)
+
+
+async def desk_states(
+    projections: Projections, desk: DeskIndex, at: Moment, include: str | None
+) -> dict[str, list[Any]] | None:
+    """The full states a view is folded from: those at the moment ``at``, or now when
+    sources are asked; None: the held view answers."""
+    if not at.is_now:
+        return await states_at(projections.past.store, at)
+    if include:
+        return await desk.full_states()
+    return None
+
+
 TimelineLimit = Annotated[int, QueryParameter(ge=1, le=500, description="events a page holds")]
 StatementsLimit = Annotated[
     int, QueryParameter(ge=1, le=1000, description="statements a page holds")
@@ -75,15 +108,22 @@ class TimelineController(Controller):
         after: PositionCursor = None,
         limit: TimelineLimit = 50,
         include: Include = None,
+        as_of: AsOfQuery = None,
+        known_at: KnownAtQuery = None,
     ) -> Response[TimelineView]:
         """The mission's own events and those of the incidents, notes, protests and
         statements that name it (or were handed to it, or refer to a stream that does),
-        oldest first, each with its date as the text gives it and its sources."""
+        oldest first, each with its date as the text gives it and its sources; at a moment,
+        those that occurred by ``as_of`` and were recorded by ``known_at``."""
+        at = moment(as_of, known_at)
         async with desk.current() as index:
-            view = await index.timeline(mission_id, after, limit)
+            known = None if at.known_at is None else await index.known_through(at.known_at)
+            view = await index.timeline(
+                mission_id, after, limit, as_of=at.as_of, known_through=known
+            )
         if view is None:
             raise StreamNotFoundError(mission_id)
-        return _page(request, view)
+        return _page(request, echoed(view, at))
 
 
 class DeskController(Controller):
@@ -98,6 +138,7 @@ class DeskController(Controller):
         self,
         request: Request[Any, Any, Any],
         desk: NamedDependency[DeskIndex],
+        projections: NamedDependency[Projections],
         made_by: Annotated[
             str | None,
             QueryParameter(
@@ -110,15 +151,23 @@ class DeskController(Controller):
         after: StatementCursor = None,
         limit: StatementsLimit = 100,
         include: Include = None,
+        as_of: AsOfQuery = None,
+        known_at: KnownAtQuery = None,
     ) -> Response[StatementsView]:
         """By the state or the body that made them, oldest first, each with what it
         responds to (``responds_to``: a stream of this log it is about)."""
+        at = moment(as_of, known_at)
+        full = await desk_states(projections, desk, at, include)
         async with desk.current() as index:
-            full = (await index.full_states())["statement"] if include else None
             view = index.statements(
-                full, state=made_by, body=made_by_body, after=after, limit=limit
+                full,
+                sources=include is not None,
+                state=made_by,
+                body=made_by_body,
+                after=after,
+                limit=limit,
             )
-        return _page(request, view)
+        return _page(request, echoed(view, at))
 
     @get(
         "/response-times",
@@ -126,14 +175,21 @@ class DeskController(Controller):
         responses=QUERY_PROBLEMS,
     )
     async def response_times(
-        self, desk: NamedDependency[DeskIndex], include: Include = None
+        self,
+        desk: NamedDependency[DeskIndex],
+        projections: NamedDependency[Projections],
+        include: Include = None,
+        as_of: AsOfQuery = None,
+        known_at: KnownAtQuery = None,
     ) -> ResponseTimesView:
         """Per host state and per ministry: notes sent, answered and unanswered; days to
-        reply (median, 90th percentile); the share overdue; police response minutes;
-        protests' demands met, refused and open."""
+        reply (median, 90th percentile); the share overdue (at ``as_of`` when given);
+        police response minutes; protests' demands met, refused and open."""
+        at = moment(as_of, known_at)
+        full = await desk_states(projections, desk, at, include)
         async with desk.current() as index:
-            full = await index.full_states() if include else None
-            return index.response_times(full)
+            view = index.response_times(full, now=at.as_of, sources=include is not None)
+        return echoed(view, at)
 
     @get(
         "/relations",
@@ -141,13 +197,20 @@ class DeskController(Controller):
         responses=QUERY_PROBLEMS,
     )
     async def relations(
-        self, desk: NamedDependency[DeskIndex], include: Include = None
+        self,
+        desk: NamedDependency[DeskIndex],
+        projections: NamedDependency[Projections],
+        include: Include = None,
+        as_of: AsOfQuery = None,
+        known_at: KnownAtQuery = None,
     ) -> RelationsView:
         """Per pair of states, the highest rung reached (statement, note, protest, summons,
         recall), whether a recalled head of mission returned, and each rung's history."""
+        at = moment(as_of, known_at)
+        full = await desk_states(projections, desk, at, include)
         async with desk.current() as index:
-            full = await index.full_states() if include else None
-            return index.relations(full)
+            view = index.relations(full, sources=include is not None)
+        return echoed(view, at)
 
 
 class SearchController(Controller):

@@ -121,6 +121,9 @@ class StatementsView(msgspec.Struct, frozen=True, kw_only=True):
     statements: list[StatementRow]
     next_after: str | None = None
     has_more: bool = False
+    # The moment the view is for (the query's as_of and known_at), echoed; None: not given.
+    as_of: datetime | None = None
+    known_at: datetime | None = None
 
 
 def statement_row(state: StatementState, known: Mapping[str, str], sources: bool) -> StatementRow:
@@ -243,6 +246,9 @@ class ResponseTimesView(msgspec.Struct, frozen=True, kw_only=True):
     reply_window_days: int
     by_host_state: list[ResponseTimes]
     by_ministry: list[ResponseTimes]
+    # The moment the view is for (the query's as_of and known_at), echoed; None: not given.
+    as_of: datetime | None = None
+    known_at: datetime | None = None
 
 
 def quantile(values: Sequence[float], q: float) -> float | None:
@@ -469,6 +475,9 @@ class RelationsView(msgspec.Struct, frozen=True, kw_only=True):
 
     count: int
     relations: list[Relation]
+    # The moment the view is for (the query's as_of and known_at), echoed; None: not given.
+    as_of: datetime | None = None
+    known_at: datetime | None = None
 
 
 class Step(msgspec.Struct, frozen=True, kw_only=True):
@@ -656,6 +665,9 @@ class TimelineView(msgspec.Struct, frozen=True, kw_only=True):
     items: list[TimelineItem]
     next_after: int | None = None
     has_more: bool = False
+    # The moment the view is for (the query's as_of and known_at), echoed; None: not given.
+    as_of: datetime | None = None
+    known_at: datetime | None = None
 
 
 def timeline_item(event: Any) -> TimelineItem:

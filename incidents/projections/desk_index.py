@@ -17,7 +17,10 @@ that would cost seconds. :class:`DeskIndex` holds instead
 Every read first catches up: the events after the checkpoint (``read_all``), whose streams'
 rows it reads again (``get_streams``). The first read loads everything (the whole log once,
 every stream's row once). A view asked ``include=sources`` is folded from the full states
-read afresh from the store, since sources are not held.
+read afresh from the store, since sources are not held; a view asked for a moment
+(``as_of``, ``known_at``) from the states folded for it (:func:`states_at`),
+and a timeline at a moment is the held keys that occurred by ``as_of`` and were recorded by
+``known_at``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 import asyncio
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -59,6 +62,7 @@ from incidents.projections.desk import (
 )
 from incidents.projections.desk_running import RunningRelations, RunningResponseTimes
 from incidents.projections.held import Settler
+from incidents.projections.in_time import Moment, category_in_time
 from incidents.projections.paged import by_position, by_stream_id, pages
 from incidents.projections.slices import DemandFacts, Named, cut
 from incidents.store.protocol import EventStore, RecordedEvent, StreamRow
@@ -107,6 +111,19 @@ _LEAN: dict[str, msgspec.json.Decoder[Any]] = {
 }
 
 
+async def states_at(store: EventStore, moment: Moment) -> dict[str, list[Any]]:
+    """Every note, protest, incident, statement and mission state at ``moment``, in full
+    (with their sources): each category's events swept once and each stream folded from
+    those the moment keeps (:func:`incidents.projections.in_time.category_in_time`). The
+    views in time's faster reads give lean states, without the sources and the fields the
+    desk's views read; this reads the whole of the five categories, so its cost grows with
+    the log."""
+    return {
+        category: [folded.state async for folded in category_in_time(store, category, moment)]
+        for category in _LEAN
+    }
+
+
 class DeskIndex:
     """The desk's views over the log, held and caught up; see the module's docstring."""
 
@@ -147,13 +164,26 @@ class DeskIndex:
     # --- the views ----------------------------------------------------------------------
 
     async def timeline(
-        self, mission: str, after: int | None = None, limit: int = 50
+        self,
+        mission: str,
+        after: int | None = None,
+        limit: int = 50,
+        *,
+        as_of: datetime | None = None,
+        known_through: int | None = None,
     ) -> TimelineView | None:
-        """A page of the mission's timeline, oldest first (None: no such mission)."""
+        """A page of the mission's timeline, oldest first (None: no such mission); with
+        ``as_of``, only the events that occurred by then, with ``known_through`` only those
+        at or before that position (:meth:`known_through`)."""
         if mission not in self._states["mission"]:
             return None
         times = self._times.get(mission, array("d"))
         positions = self._positions.get(mission, array("q"))
+        # The keys are in occurred order: those that occurred by as_of are a prefix.
+        end = len(positions) if as_of is None else bisect_right(times, as_of.timestamp())
+        kept: Sequence[int] = range(end)
+        if known_through is not None:
+            kept = [i for i in kept if positions[i] <= known_through]
         start = 0
         if after is not None:
             start = len(positions)
@@ -165,31 +195,57 @@ class DeskIndex:
                     times[start] < at or (times[start] == at and positions[start] <= after)
                 ):
                     start += 1
-        end = min(len(positions), start + limit)
-        events = [await self._event_at(positions[i]) for i in range(start, end)]
+        first = bisect_left(kept, start)
+        page = kept[first : first + limit]
+        events = [await self._event_at(positions[i]) for i in page]
         items = [timeline_item(event) for event in events if event is not None]
         return TimelineView(
             mission=mission,
-            count=len(positions),
+            count=len(kept),
             items=items,
             next_after=items[-1].position if items else after,
-            has_more=end < len(positions),
+            has_more=first + limit < len(kept),
         )
 
-    def statements(self, full: list[Any] | None = None, **query: Any) -> StatementsView:
+    async def known_through(self, known_at: datetime) -> int:
+        """The last position recorded at or before ``known_at`` (0: none). Positions are
+        recorded in order, so this is a bisection of the log (a read of one event a step)."""
+        low, high = 0, self.position
+        while low < high:
+            middle = (low + high + 1) // 2
+            event = await self._event_at(middle)
+            if event is not None and event.recorded_at <= known_at:
+                low = middle
+            else:
+                high = middle - 1
+        return low
+
+    def statements(
+        self, full: dict[str, list[Any]] | None = None, *, sources: bool = True, **query: Any
+    ) -> StatementsView:
         """The statements view: a page of the held rows (sorted again when the log has
-        moved), or of ``full`` states with their sources."""
+        moved), or of ``full`` states (every category's: an ``about`` naming one of them is
+        what a statement responds to), with their sources unless told not to."""
         if full is not None:
-            return statements_page(statement_rows(full, self._known(), sources=True), **query)
+            known = {s.stream_id: category for category, held in full.items() for s in held}
+            rows = statement_rows(full["statement"], known, sources=sources)
+            return statements_page(rows, **query)
         cached = self._built.get("statements")
         if cached is None or cached[0] != self.position:
             rows = statement_rows(self._states["statement"].values(), self._known())
             cached = self._built["statements"] = (self.position, rows)
         return statements_page(cached[1], **query)
 
-    def response_times(self, full: dict[str, list[Any]] | None = None) -> ResponseTimesView:
+    def response_times(
+        self,
+        full: dict[str, list[Any]] | None = None,
+        *,
+        now: datetime | None = None,
+        sources: bool = True,
+    ) -> ResponseTimesView:
         """The response-times view at the clock's time: the running totals, or folded
-        from ``full`` states with their sources."""
+        from ``full`` states, at ``now`` if given (what was overdue then), with their sources
+        unless told not to."""
         if full is None:
             return self._response_times.view(self._clock())
         return response_times_view(
@@ -197,14 +253,16 @@ class DeskIndex:
             full["incident"],
             full["protest"],
             full["mission"],
-            self._clock(),
+            self._clock() if now is None else now,
             self._reply_window_days,
-            sources=True,
+            sources=sources,
         )
 
-    def relations(self, full: dict[str, list[Any]] | None = None) -> RelationsView:
-        """The relations view: the running ladder, or folded from ``full`` states with
-        their sources."""
+    def relations(
+        self, full: dict[str, list[Any]] | None = None, *, sources: bool = True
+    ) -> RelationsView:
+        """The relations view: the running ladder, or folded from ``full`` states, with
+        their sources unless told not to."""
         if full is None:
             return self._relations.view()
         receiving = {m.stream_id: m.receiving_state for m in full["mission"]}
@@ -220,9 +278,9 @@ class DeskIndex:
             full["statement"],
             full["mission"],
             states_of,
-            sources=True,
+            sources=sources,
         )
-        return relations_view(steps, sources=True)
+        return relations_view(steps, sources=sources)
 
     async def full_states(self) -> dict[str, list[Any]]:
         """Every note, protest, incident, statement and mission state, in full (with their

@@ -18,6 +18,7 @@ from bench.generate import planned_events, write_events
 from incidents.domain.rules import DomainRules
 from incidents.projections.desk import all_missions_touched, references, timeline_view
 from incidents.projections.desk_index import DeskIndex
+from incidents.projections.in_time import Moment
 from incidents.projections.inline import inline_projections
 from incidents.settings import Settings
 from incidents.store.factory import open_store
@@ -172,7 +173,7 @@ async def test_held_views_equal_the_views_folded_afresh(tmp_path: Path) -> None:
 
             assert plain(held.response_times()) == plain(held.response_times(full))
             assert plain(held.relations()) == plain(held.relations(full))
-            assert plain(held.statements(limit=None)) == plain(held.statements(full["statement"]))
+            assert plain(held.statements(limit=None)) == plain(held.statements(full))
             log = await store.read_all(0, 100_000)
             touches = all_missions_touched(
                 {e.stream_id: references(e.data) for e in log if e.version == 1}
@@ -183,6 +184,31 @@ async def test_held_views_equal_the_views_folded_afresh(tmp_path: Path) -> None:
                 reference = timeline_view(mission.stream_id, log, touches, limit=500)
                 assert page.count == reference.count > 0
                 assert page.items == reference.items
+            # at a moment: the events that occurred by as_of (the log is generated in
+            # occurred order: a quarter of it), recorded by known_at (the first half's
+            # last), or both, as the reference keeps them from the log
+            occurred = sorted(e.occurred_at for e in log)
+            known_at = log[1499].recorded_at
+            through = await held.known_through(known_at)
+            assert through == max(e.position for e in log if e.recorded_at <= known_at)
+            for at in (
+                Moment(as_of=occurred[len(log) // 4]),
+                Moment(known_at=known_at),
+                Moment(as_of=occurred[3 * len(log) // 4], known_at=known_at),
+            ):
+                kept = [e for e in log if at.keeps(e)]
+                for mission in world[:3]:
+                    page = await held.timeline(
+                        mission.stream_id,
+                        None,
+                        500,
+                        as_of=at.as_of,
+                        known_through=None if at.known_at is None else through,
+                    )
+                    assert page is not None
+                    reference = timeline_view(mission.stream_id, kept, touches, limit=500)
+                    assert page.count == reference.count > 0
+                    assert page.items == reference.items
     finally:
         await store.close()
 

@@ -14,6 +14,13 @@ from incidents.seeding import load_into
 from incidents.settings import Settings
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+# The desk's views, which take as_of and known_at as every projection does.
+DESK = (
+    "/missions/mission-az-paris/timeline",
+    "/projections/statements",
+    "/projections/response-times",
+    "/projections/relations",
+)
 FOUR_DEMANDS = {"investigation", "legal_assessment", "prosecution", "compensation"}
 
 
@@ -62,6 +69,12 @@ async def test_known_before_the_seeding_lists_nothing(
         body = response.json()
         assert body["known_at"] == "2000-01-01T00:00:00Z"
         assert body["count" if "count" in body else "total_sent"] == 0, body
+    for path in DESK:
+        response = await client.get(f"{path}?known_at=2000-01-01T00:00:00Z")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["known_at"] == "2000-01-01T00:00:00Z"
+        assert body.get("count", 0) == 0 and body.get("by_host_state", []) == [], body
     events = await client.get("/events?known_at=2000-01-01T00:00:00Z")
     assert events.json()["events"] == []
     assert (
@@ -79,6 +92,7 @@ async def test_a_view_known_now_is_the_current_view(
         "/projections/unanswered-notes",
         "/projections/missions",
         "/missions/mission-az-paris/unanswered-notes",
+        *DESK,
     ):
         now = (await client.get(path)).json()
         then = (await client.get(f"{path}?{far}")).json()
@@ -104,8 +118,42 @@ async def test_a_malformed_time_is_a_400_naming_it(
         "/streams/mission-az-paris?as_of=1",
         "/events?known_at=x",
         "/streams/mission-az-paris/events?known_at=x",
+        *(f"{path}?as_of=2022-09-18" for path in DESK),
     ):
         response = await client.get(path)
         assert response.status_code == 400, path
         (error,) = response.json()["errors"]
         assert error["parameter"] in ("as_of", "known_at")
+
+
+async def test_the_desk_views_as_of_a_day_count_what_had_occurred_by_then(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    # The Paris timeline on the eve of the protest holds the attack but not the protest
+    day = "as_of=2022-09-18T23:59:59Z"
+    timeline = (await client.get(f"/missions/mission-az-paris/timeline?{day}&limit=500")).json()
+    streams = {item["stream_id"] for item in timeline["items"]}
+    assert "incident-az-paris-2022-09-18-attack" in streams
+    assert "protest-az-2022-09-19-paris-embassy-attack" not in streams
+    assert timeline["as_of"] == "2022-09-18T23:59:59Z"
+    assert timeline["count"] == len(timeline["items"])
+    assert all(item["occurred"]["at"] <= "2022-09-18T23:59:59Z" for item in timeline["items"])
+    # the statements of 10 November 2020 are there on the 10th, the answer of the 11th is not
+    statements = (await client.get("/projections/statements?as_of=2020-11-10T23:59:59Z")).json()
+    ids = {row["stream_id"] for row in statements["statements"]}
+    assert "statement-fr-le-drian-2020-11-10" in ids
+    assert "statement-az-mfa-2020-11-11-le-drian" not in ids
+    # France and Azerbaijan had not reached the recall (bounded up to November 2024), and
+    # the protest of 19 September 2022 was not lodged yet
+    relations = (await client.get(f"/projections/relations?{day}")).json()
+    (pair,) = [r for r in relations["relations"] if r["states"] == ["AZ", "FR"]]
+    rungs = [rung["rung"] for rung in pair["history"]]
+    assert "recall" not in rungs and "protest" not in rungs
+    # the note of 17 August 2022 was overdue by 18 September (a 30-day window), not before
+    times = (await client.get(f"/projections/response-times?{day}")).json()
+    france = next(row for row in times["by_host_state"] if row["state"] == "FR")
+    assert (france["notes_sent"], france["overdue"], france["demands_open"]) == (1, 1, 0)
+    earlier = "as_of=2022-09-01T00:00:00Z"
+    times = (await client.get(f"/projections/response-times?{earlier}")).json()
+    france = next(row for row in times["by_host_state"] if row["state"] == "FR")
+    assert (france["notes_sent"], france["overdue"]) == (1, 0)
