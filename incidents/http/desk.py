@@ -19,6 +19,7 @@ from incidents.http.problems import QUERY_PROBLEMS, READ_PROBLEMS, ParameterErro
 from incidents.http.projections import (
     MISSION_PATTERN,
     AsOfQuery,
+    Include,
     KnownAtQuery,
     _page,
     moment,
@@ -42,10 +43,6 @@ from incidents.projections.search import (
 from incidents.service import StreamNotFoundError
 from incidents.store.protocol import STREAM_ID_MAX_LENGTH
 
-Include = Annotated[
-    Literal["sources"] | None,
-    QueryParameter(description="sources: each row's citations (document and quote)"),
-]
 MissionPath = Annotated[
     str, PathParameter(pattern=MISSION_PATTERN, max_length=STREAM_ID_MAX_LENGTH)
 ]

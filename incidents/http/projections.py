@@ -2,15 +2,17 @@
 
 The views whose answer grows with the log come a page at a time, as ``GET /events`` does:
 ``after`` and ``limit`` in the query, ``next_after`` and ``has_more`` in the body, and a
-``Link: <...>; rel="next"`` header while there is more.
+``Link: <...>; rel="next"`` header while there is more. ``include=sources`` puts each row's
+citations (document and quote) beside it, read from the rows' streams after the view.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
+from typing import Annotated, Any, Concatenate, Literal, ParamSpec, TypeVar
 
 import msgspec
 from litestar import Controller, Request, Response, get
@@ -18,17 +20,18 @@ from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
 from litestar.params import PathParameter, QueryParameter
 
-from incidents.domain.events import IncidentKind
+from incidents.domain.events import IncidentKind, Source
+from incidents.domain.state import decode_state
 from incidents.domain.times import DateRule
 from incidents.http.bodies import AwareDatetime
 from incidents.http.conventions import page_link, read_response
 from incidents.http.problems import PAGE_PROBLEMS, QUERY_PROBLEMS, ParameterError
 from incidents.projections.in_time import Moment
-from incidents.projections.incidents_by_mission import IncidentFilter, IncidentsView
-from incidents.projections.missions import MissionsView
-from incidents.projections.open_protests import OpenProtestsView, ProtestFilter
+from incidents.projections.incidents_by_mission import IncidentFilter, IncidentRow, IncidentsView
+from incidents.projections.missions import MissionSummary, MissionsView
+from incidents.projections.open_protests import OpenProtest, OpenProtestsView, ProtestFilter
 from incidents.projections.reader import Projections
-from incidents.projections.unanswered_notes import UnansweredNotesView
+from incidents.projections.unanswered_notes import UnansweredNote, UnansweredNotesView
 from incidents.store.protocol import STREAM_ID_MAX_LENGTH, is_valid_stream_id
 
 MISSION_PATTERN = r"^mission-[a-z0-9][a-z0-9-]*$(?!\n)"
@@ -166,6 +169,54 @@ def read_at(
     return partial(past, at)
 
 
+Include = Annotated[
+    Literal["sources"] | None,
+    QueryParameter(description="sources: each row's citations (document and quote)"),
+]
+
+
+async def sources_of(
+    projections: Projections, stream_ids: Iterable[str], at: Moment
+) -> dict[str, list[Source]]:
+    """Each stream's citations as its state holds them: now, or at the moment ``at`` (the
+    stream folded from the events it keeps)."""
+    wanted = sorted(set(stream_ids))
+    if not wanted:
+        return {}
+    if at.is_now:
+        rows = await projections.past.store.get_streams(wanted)
+        return {
+            stream_id: list(decode_state(row.category, row.state).sources)
+            for stream_id, row in rows.items()
+        }
+    folded = await asyncio.gather(*(projections.past.stream(s, at) for s in wanted))
+    return {f.stream_id: list(f.state.sources) for f in folded if f is not None}
+
+
+R_ = TypeVar("R_", IncidentRow, OpenProtest, UnansweredNote, MissionSummary)
+
+
+def _cited(rows: Sequence[R_], found: dict[str, list[Source]], key: str = "stream_id") -> list[R_]:
+    return [msgspec.structs.replace(row, sources=found.get(getattr(row, key), [])) for row in rows]
+
+
+async def cite_notes(
+    projections: Projections, view: UnansweredNotesView, at: Moment
+) -> UnansweredNotesView:
+    """The view with each note's sources."""
+    sides = [side for row in view.missions for side in (row.sent, row.received)]
+    found = await sources_of(projections, (n.stream_id for s in sides for n in s.notes), at)
+    missions = [
+        msgspec.structs.replace(
+            row,
+            sent=msgspec.structs.replace(row.sent, notes=_cited(row.sent.notes, found)),
+            received=msgspec.structs.replace(row.received, notes=_cited(row.received.notes, found)),
+        )
+        for row in view.missions
+    ]
+    return msgspec.structs.replace(view, missions=missions)
+
+
 def _mission(mission: str | None, name: str = "mission") -> str | None:
     if mission is not None and not (mission.startswith("mission-") and is_valid_stream_id(mission)):
         raise ParameterError("query", name, f"{mission!r} is not a mission stream id (mission-...)")
@@ -192,13 +243,17 @@ class ProjectionController(Controller):
         limit: MissionsLimit = MISSIONS_PAGE,
         as_of: AsOfQuery = None,
         known_at: KnownAtQuery = None,
+        include: Include = None,
     ) -> Response[UnansweredNotesView]:
         """Notes each mission sent that have no reply, and notes to it it has not answered:
         a page of missions in stream id order, each with all its notes."""
         read = read_at(
             as_of, known_at, projections.unanswered_notes, projections.past.unanswered_notes
         )
-        return _page(request, await read(_mission(mission), _mission(after), limit))
+        view = await read(_mission(mission), _mission(after), limit)
+        if include:
+            view = await cite_notes(projections, view, moment(as_of, known_at))
+        return _page(request, view)
 
     @get(
         "/open-protests",
@@ -216,12 +271,18 @@ class ProjectionController(Controller):
         limit: RowsLimit = ROWS_PAGE,
         as_of: AsOfQuery = None,
         known_at: KnownAtQuery = None,
+        include: Include = None,
     ) -> Response[OpenProtestsView]:
         """Filter by who lodged the protest (``by``), with whom (``to``), about which mission;
         oldest first, a page at a time."""
         read = read_at(as_of, known_at, projections.open_protests, projections.past.open_protests)
         where = ProtestFilter(by=by, to=to, mission=_mission(mission))
-        return _page(request, await read(where, after, limit))
+        view = await read(where, after, limit)
+        if include:
+            at = moment(as_of, known_at)
+            found = await sources_of(projections, (p.stream_id for p in view.protests), at)
+            view = msgspec.structs.replace(view, protests=_cited(view.protests, found))
+        return _page(request, view)
 
     @get(
         "/incidents",
@@ -244,6 +305,7 @@ class ProjectionController(Controller):
         as_of: AsOfQuery = None,
         known_at: KnownAtQuery = None,
         dates: DatesQuery = "certain",
+        include: Include = None,
     ) -> Response[IncidentsView]:
         """Incidents filtered by mission, host state, kind and time of occurrence; newest
         first, a page at a time. ``dates`` says how ``since``/``until`` take an incident the
@@ -257,7 +319,12 @@ class ProjectionController(Controller):
             until=_time("until", until),
             dates=dates,
         )
-        return _page(request, await read(where, after, limit))
+        view = await read(where, after, limit)
+        if include:
+            at = moment(as_of, known_at)
+            found = await sources_of(projections, (i.stream_id for i in view.incidents), at)
+            view = msgspec.structs.replace(view, incidents=_cited(view.incidents, found))
+        return _page(request, view)
 
     @get(
         "/missions",
@@ -270,10 +337,16 @@ class ProjectionController(Controller):
         projections: NamedDependency[Projections],
         as_of: AsOfQuery = None,
         known_at: KnownAtQuery = None,
+        include: Include = None,
     ) -> Response[MissionsView]:
         """Incidents, notes sent and unanswered, open protests and the latest event."""
         read = read_at(as_of, known_at, projections.missions, projections.past.missions)
-        return read_response(request, await read())
+        view = await read()
+        if include:
+            at = moment(as_of, known_at)
+            found = await sources_of(projections, (m.mission for m in view.missions), at)
+            view = msgspec.structs.replace(view, missions=_cited(view.missions, found, "mission"))
+        return read_response(request, view)
 
 
 class MissionController(Controller):
@@ -294,9 +367,13 @@ class MissionController(Controller):
         projections: NamedDependency[Projections],
         as_of: AsOfQuery = None,
         known_at: KnownAtQuery = None,
+        include: Include = None,
     ) -> Response[UnansweredNotesView]:
         """Like ``/projections/unanswered-notes``, for one mission."""
         read = read_at(
             as_of, known_at, projections.unanswered_notes, projections.past.unanswered_notes
         )
-        return read_response(request, await read(_mission(mission_id)))
+        view = await read(_mission(mission_id))
+        if include:
+            view = await cite_notes(projections, view, moment(as_of, known_at))
+        return read_response(request, view)

@@ -19,6 +19,7 @@ from datetime import datetime
 
 import msgspec
 
+from incidents.domain.events import Source
 from incidents.domain.state import IncidentState, MissionState, bound
 from incidents.domain.times import DateRule, Span, date_label, in_range, span
 from incidents.projections.ordered import Ordered, Page, Tag, Tags
@@ -39,6 +40,8 @@ class IncidentRow(msgspec.Struct, frozen=True):
     occurred_after: datetime | None = None
     occurred_before: datetime | None = None
     occurred_label: str | None = None
+    # The incident's citations (document and quote), with include=sources.
+    sources: list[Source] | None = None
 
 
 class IncidentsView(msgspec.Struct, frozen=True):

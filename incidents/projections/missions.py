@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from incidents.domain.events import Source
 from incidents.domain.state import (
     IncidentState,
     MissionState,
@@ -62,6 +63,8 @@ class MissionSummary(msgspec.Struct, frozen=True):
     open_protests_handed_to: int = 0
     latest_position: int = 0
     latest_recorded_at: datetime | None = None
+    # The mission stream's citations (document and quote), with include=sources.
+    sources: list[Source] | None = None
 
 
 class MissionsView(msgspec.Struct, frozen=True):
@@ -268,7 +271,7 @@ def _summary(
 ) -> MissionSummary:
     """One mission's row: what its own stream says, and the counts of what names it."""
     head = state.head_of_mission
-    return MissionSummary(
+    row = MissionSummary(
         mission=mission_id,
         name=state.name,
         sending_state=state.sending_state,
@@ -285,8 +288,10 @@ def _summary(
         ),
         latest_position=position,
         latest_recorded_at=recorded_at,
-        **counts,
     )
+    # The counts go in by name after: as **dict[str, int] in the call, the type checker
+    # would match them against every field.
+    return msgspec.structs.replace(row, **counts)
 
 
 def with_protests_handed_to(view: MissionsView, handed: dict[str, int]) -> MissionsView:

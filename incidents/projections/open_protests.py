@@ -13,7 +13,7 @@ from datetime import datetime
 
 import msgspec
 
-from incidents.domain.events import Party
+from incidents.domain.events import Party, Source
 from incidents.domain.state import ProtestState
 from incidents.projections.ordered import Ordered, Page, Tag, Tags
 from incidents.projections.slices import Named
@@ -44,6 +44,8 @@ class OpenProtest(msgspec.Struct, frozen=True):
     mission: str | None = None
     about_incident: str | None = None
     responses: int = 0
+    # The protest's citations (document and quote), with include=sources.
+    sources: list[Source] | None = None
 
 
 class OpenProtestsView(msgspec.Struct, frozen=True):

@@ -15,7 +15,7 @@ from typing import Literal
 
 import msgspec
 
-from incidents.domain.events import Party
+from incidents.domain.events import Party, Source
 from incidents.domain.state import CorrespondenceEntry, MissionState, NoteState
 
 Direction = Literal["sent", "received"]
@@ -36,6 +36,8 @@ class UnansweredNote(msgspec.Struct, frozen=True):
     overdue: bool = False
     reference: str | None = None
     about_incident: str | None = None
+    # The note's citations (document and quote), with include=sources.
+    sources: list[Source] | None = None
 
 
 class NotesWaiting(msgspec.Struct, frozen=True):

@@ -22,7 +22,7 @@ from incidents.projections.in_time import Moment
 from incidents.projections.inline import inline_projections
 from incidents.settings import Settings
 from incidents.store.factory import open_store
-from tests.integration.conftest import seeded_client
+from tests.integration.conftest import SEEDS, seeded_client
 
 
 @pytest.fixture
@@ -141,6 +141,49 @@ async def test_france_and_azerbaijan_reached_the_recall(seeded: AsyncTestClient[
     assert recall["latest"]["label"] == "2020-11-09T21:00+00:00/2024-11-10T20:00+00:00"
     cited = await _get(seeded, "/projections/relations", include="sources")
     assert cited["relations"][0]["sources"]
+
+
+def _rows(path: str, body: Any) -> list[Any]:
+    """The rows of a view that carry sources (an unanswered-notes view: its notes)."""
+    if "unanswered-notes" in path:
+        return [
+            n for m in body["missions"] for side in ("sent", "received") for n in m[side]["notes"]
+        ]
+    return body[next(k for k in ("incidents", "protests", "missions") if k in body)]
+
+
+async def test_every_projection_puts_each_rows_sources_beside_it_on_request(
+    seeded: AsyncTestClient[Any],
+) -> None:
+    documents = {p.name: p.read_text(encoding="utf-8") for p in SEEDS.glob("documents/*.txt")}
+    for path in (
+        "/projections/incidents",
+        "/projections/open-protests",
+        "/projections/missions",
+        "/projections/unanswered-notes",
+        "/missions/mission-az-paris/unanswered-notes",
+    ):
+        for query in ({}, {"as_of": "2022-09-20T00:00:00Z"}):
+            plain = _rows(path, await _get(seeded, path, **query))
+            cited = _rows(path, await _get(seeded, path, include="sources", **query))
+            assert plain and all(row["sources"] is None for row in plain), path
+            # the same rows, each with its citations, every quote verbatim in its document
+            assert [{**row, "sources": None} for row in cited] == plain, path
+            assert all(row["sources"] for row in cited), path
+            for row in cited:
+                for source in row["sources"]:
+                    assert source["quote"] in documents[source["document"]], source
+    # at a moment, a stream's sources are those of the events kept by then (the heads of
+    # mission are dated from 18 and 19 September 2022)
+    now = await _get(seeded, "/projections/missions", include="sources")
+    then = await _get(
+        seeded, "/projections/missions", include="sources", as_of="2022-09-01T00:00:00Z"
+    )
+    paris_now, paris_then = (
+        next(m["sources"] for m in body["missions"] if m["mission"] == "mission-az-paris")
+        for body in (now, then)
+    )
+    assert len(paris_then) < len(paris_now)
 
 
 # --- over a generated log -----------------------------------------------------------------
