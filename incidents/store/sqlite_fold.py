@@ -29,7 +29,7 @@ from incidents.store.folding import (
     merge_counts,
 )
 from incidents.store.protocol import RuleViolation
-from incidents.store.stored_states import unpack
+from incidents.store.stored_states import learn, unpack
 
 PARALLEL_MIN_EVENTS = 100_000
 """Below this many events one process folds the file (starting workers costs more)."""
@@ -124,6 +124,9 @@ def fold_range(
     connection = _connect(path)
     try:
         connection.execute("BEGIN")  # both tables as of one moment
+        # The dictionaries the states are packed with (all of them: the first frame made
+        # with a new one may be in range).
+        learn(connection.execute("SELECT dictionary_id, dictionary FROM state_dictionaries"))
         live = connection.execute(_STREAMS.format(upper=bound), parameters)
         live_rows: list[tuple[str, bytes, str | None, int]] = []
         live_index = 0

@@ -15,6 +15,7 @@ from abc import abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
+from incidents.store import stored_states
 from incidents.store.batching import GroupCommitFront
 from incidents.store.inline import qualified
 from incidents.store.listing import BIGGEST, ListsStreams, StreamFilter, bound
@@ -103,6 +104,16 @@ class SqlEventStore(ListsStreams, GroupCommitFront):
         (sql,) = self._sql[name]
         return sql
 
+    async def _streams(self, rows: Sequence[Any]) -> list[StreamRow]:
+        """Rows of the streams table as projections see them; the log's state dictionaries
+        read again when a state names one this process has not read (another process
+        trained it)."""
+        try:
+            return [self._stream(row) for row in rows]
+        except stored_states.UnknownDictionaryError:
+            stored_states.learn(await self._fetch(self._statement("load_state_dictionaries"), ()))
+            return [self._stream(row) for row in rows]
+
     async def _read_stream(
         self, stream_id: str, from_version: int | None, direction: Direction, limit: int
     ) -> list[RecordedEvent]:
@@ -144,7 +155,7 @@ class SqlEventStore(ListsStreams, GroupCommitFront):
         check_limit(limit)
         parameters = ("" if after is None else after, bound(limit))
         rows = await self._fetch(self._statement("list_streams_after"), parameters)
-        return [self._stream(row) for row in rows]
+        return await self._streams(rows)
 
     async def query(
         self, projection: str, name: str, parameters: Sequence[object] = ()
@@ -168,7 +179,7 @@ class SqlEventStore(ListsStreams, GroupCommitFront):
     async def get_stream(self, stream_id: str) -> StreamRow | None:
         """The stream's folded state, None when it has no events."""
         rows = await self._lookup(self._statement("get_stream"), (stream_id,))
-        return self._stream(rows[0]) if rows else None
+        return (await self._streams(rows))[0] if rows else None
 
     async def get_streams(self, stream_ids: Sequence[str]) -> dict[str, StreamRow]:
         """The folded states of those of ``stream_ids`` that have events, by stream id."""
@@ -176,11 +187,11 @@ class SqlEventStore(ListsStreams, GroupCommitFront):
             return {}
         parameters = (self._keys(list(stream_ids)),)
         rows = await self._lookup(self._statement("get_streams"), parameters)
-        return {row[0]: self._stream(row) for row in rows}
+        return {row.stream_id: row for row in await self._streams(rows)}
 
     async def _list_streams(self, wanted: StreamFilter) -> list[StreamRow]:
         sql, parameters = self._list_streams_query(wanted)
-        return [self._stream(row) for row in await self._fetch(sql, parameters)]
+        return await self._streams(await self._fetch(sql, parameters))
 
     async def head(self) -> LogHead:
         """The last position and hash in the log (every process's appends)."""

@@ -28,6 +28,7 @@ from importlib import resources
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
+from incidents.store import stored_states
 from incidents.store.batching import Outcome, Unit, stage
 from incidents.store.inline import InlineBatch, InlineProjection, StreamChange, qualified
 from incidents.store.plan import (
@@ -53,7 +54,6 @@ from incidents.store.protocol import (
     StreamRules,
     category_of,
 )
-from incidents.store.stored_states import pack
 
 # How many streams' rows (and how many bytes of their states) the writer keeps in memory
 # between batches, so that a stream appended to again is not read back from the database.
@@ -225,6 +225,12 @@ class BatchWriter:
         self._known_head: tuple[LogHead, datetime] | None = None
         self._known_streams: dict[str, StreamRecord] = {}
         self._known_bytes = 0
+        # The dictionary states are packed with (stored_states): read from the log by the
+        # first batch, or trained from the first states written to a log without one.
+        self._dictionary: tuple[int, bytes] | None = None
+        self._dictionary_stored = False
+        self._dictionaries_read = False
+        self._samples: list[bytes] = []
 
     def write(self, units: Sequence[Unit]) -> Batch[tuple[list[Outcome], LogHead | None]]:
         """Run a batch as one transaction; each unit's outcome and the new head (None when
@@ -241,6 +247,7 @@ class BatchWriter:
                 (version,) = (yield Statement("lock", fetch=True))[0]
                 if version is None or version != self._known_version:
                     self.forget()
+                yield from self._choose_dictionary()
                 plan = yield from self._plan(units, cached=True)
                 start = plan.position
                 outcomes = [stage(plan, unit) for unit in units]
@@ -262,6 +269,7 @@ class BatchWriter:
             except Exception:
                 yield from self._rollback()
                 raise
+            self._dictionary_stored = self._dictionary is not None
             self._remember(version, plan)
             return outcomes, plan.head
         raise AssertionError("unreachable: the second attempt always returns")
@@ -278,7 +286,10 @@ class BatchWriter:
             if changed:
                 yield Statement(
                     "set_snapshots",
-                    rows=[(stream_id, pack(r.snapshot.state)) for stream_id, r in changed.items()],
+                    rows=[
+                        (stream_id, self._pack(r.snapshot.state))
+                        for stream_id, r in changed.items()
+                    ],
                 )
             after = rows[-1][0]
 
@@ -298,7 +309,11 @@ class BatchWriter:
         if projection.rebuild_from == "rows":
             last = ""
             while rows := (yield Statement("fill_streams", (last,), fetch=True)):
-                rows_now = [Step(row[0], None, dialect.record(row), ()) for row in rows]
+                records = yield from self._records(rows)
+                rows_now = [
+                    Step(row[0], None, record, ())
+                    for row, record in zip(rows, records, strict=True)
+                ]
                 yield from project((projection,), dialect.engine, rows_now, (), rebuilding=True)
                 last = rows[-1][0]
             return
@@ -389,6 +404,48 @@ class BatchWriter:
             size -= len(known.pop(oldest).snapshot.state)
         self._known_bytes = size
 
+    def _choose_dictionary(self) -> Batch[None]:
+        """Inside a batch's transaction, under the lock: the dictionary its states are
+        packed with. The first batch reads the log's dictionaries; a log without one gets
+        one trained from the first TRAINING_STATES states written, stored in the
+        transaction of the first frames made with it (and again in the next one should
+        that roll back), so no committed frame names a dictionary the log lacks."""
+        if not self._dictionaries_read or (
+            self._dictionary is None and len(self._samples) >= stored_states.TRAINING_STATES
+        ):
+            rows = yield Statement("load_state_dictionaries", fetch=True)
+            self._dictionaries_read = True
+            if rows:
+                # Every writer settles on the same one: the greatest id.
+                stored_states.learn(rows)
+                self._dictionary = (rows[-1][0], bytes(rows[-1][1]))
+                self._dictionary_stored = True
+                self._samples = []
+            elif len(self._samples) >= stored_states.TRAINING_STATES:
+                # A log whose states zstd cannot train from stays without a dictionary.
+                self._dictionary = stored_states.train(self._samples)
+                self._samples = []
+        if self._dictionary is not None and not self._dictionary_stored:
+            yield Statement("insert_state_dictionary", self._dictionary)
+
+    def _pack(self, state: bytes) -> bytes:
+        """A state as its row stores it, with the chosen dictionary; kept as a sample for
+        training while the log has none."""
+        if self._dictionary is None:
+            if len(self._samples) < stored_states.TRAINING_STATES:
+                self._samples.append(state)
+            return stored_states.pack(state)
+        return stored_states.pack(state, self._dictionary[0])
+
+    def _records(self, rows: Sequence[Row]) -> Batch[list[StreamRecord]]:
+        """Rows of load_streams or fill_streams as records, the log's dictionaries read
+        again when a state names one this process has not read."""
+        try:
+            return [self._dialect.record(row) for row in rows]
+        except stored_states.UnknownDictionaryError:
+            stored_states.learn((yield Statement("load_state_dictionaries", fetch=True)))
+            return [self._dialect.record(row) for row in rows]
+
     def _rollback(self) -> Batch[None]:
         self.forget()
         # The driver's rollback never fails: a connection too broken to roll back is
@@ -405,6 +462,7 @@ class BatchWriter:
             return failed(units, "the batch was not stored", error)
         try:
             yield Statement("lock", fetch=True)
+            yield from self._choose_dictionary()
             plan = yield from self._plan(())
             start = plan.position
             head = plan.head
@@ -428,6 +486,7 @@ class BatchWriter:
                 outcomes.append(outcome)
             yield from self._announce(start, head)
             yield Statement("commit")
+            self._dictionary_stored = self._dictionary is not None
             return outcomes, head
         except StoreUnavailableError as error:
             yield from self._rollback()
@@ -489,8 +548,8 @@ class BatchWriter:
             identities.update(dialect.identity(row) for row in found)
         if missing:
             found = yield Statement("load_streams", (dialect.keys(sorted(missing)),), fetch=True)
-            for row in found:
-                streams[row[0]] = dialect.record(row)
+            for row, record in zip(found, (yield from self._records(found)), strict=True):
+                streams[row[0]] = record
         # A correction folds with its stream's events: read under the lock like the rest
         # (the writer keeps no events in memory; the plan adds what it stages itself).
         wanted = history_streams(self._rules, (r for unit in units for r in unit.appends))
@@ -544,7 +603,7 @@ class BatchWriter:
                 stream_id,
                 record.category,
                 record.version,
-                pack(snapshot.state),
+                self._pack(snapshot.state),
                 snapshot.mission,
                 dialect.flag(snapshot.is_open),
                 record.last_position,

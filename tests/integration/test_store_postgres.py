@@ -22,6 +22,7 @@ from pathlib import Path
 import asyncpg
 import msgspec
 import pytest
+import zstandard
 from hypothesis import HealthCheck, settings
 
 from incidents.projections.missions import read_tallies
@@ -671,3 +672,59 @@ TestPostgresStore.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+
+
+async def test_states_are_packed_with_a_dictionary_trained_from_the_log_and_read_anywhere(
+    schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a schema whose first 50 states were written without a dictionary (dictionaries
+    # trained from 50 states, 1 KiB each: the tests' states are small)
+    monkeypatch.setattr(stored_states, "TRAINING_STATES", 50)
+    monkeypatch.setattr(stored_states, "DICTIONARY_BYTES", 1024)
+    types = ("Sent", "Closed", "Noted", "Reopened", "Answered")
+    store = await PostgresEventStore.open(URL, TallyRules(), schema=schema)
+    for i in range(60):
+        count = 20 + i % 30
+        await store.append(
+            f"note-{i:02}",
+            [proposed(types[(count * 7 + j * j) % len(types)]) for j in range(count)],
+        )
+    await store.close()
+
+    # then the writer trained one dictionary from them and stored it, and the states it
+    # wrote after that name it
+    s = f'"{schema}"'
+    (dictionary_id,) = [row[0] for row in await sql(f"SELECT * FROM {s}.state_dictionaries")]
+    stored = {row[0]: row[1] for row in await sql(f"SELECT stream_id, state FROM {s}.streams")}
+    named = [
+        zstandard.get_frame_parameters(stored[f"note-{i:02}"]).dict_id
+        if stored[f"note-{i:02}"].startswith(stored_states.MAGIC)
+        else -1
+        for i in range(60)
+    ]
+    assert set(named[:50]) <= {0, -1}
+    assert named[50:] == [dictionary_id] * 10
+
+    # when a process that never read the dictionary opens the schema
+    def forget() -> None:
+        monkeypatch.setattr(stored_states, "_dictionaries", {})
+        monkeypatch.setattr(stored_states, "_contexts", stored_states._Contexts())
+
+    forget()
+    store = await PostgresEventStore.open(URL, TallyRules(), schema=schema)
+    try:
+        # then its reads load it: every state reads as its JSON
+        rows = await store.list_streams_after(None, 100)
+        assert [tally(row.state).count for row in rows] == [20 + i % 30 for i in range(60)]
+        assert await store.get_stream("note-55") == rows[55]
+        # and so does its writer, appending to a stream packed with it
+        await store.append("note-01", [proposed("Sent")])
+        forget()
+        await store.append("note-58", [proposed("Sent")])
+        assert tally((await store.get_stream("note-58")).state).count == 20 + 58 % 30 + 1  # type: ignore[union-attr]
+        forget()
+        report = await replay(store, TallyRules())
+        assert (report.streams, report.differences) == (60, [])
+    finally:
+        await store.close()
+    assert len(await sql(f"SELECT * FROM {s}.state_dictionaries")) == 1

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zstandard
 from hypothesis import HealthCheck, settings
 
 from incidents.projections.missions import read_tallies
@@ -34,6 +35,7 @@ from incidents.store.protocol import (
     ConcurrencyError,
     CorruptStoreError,
     EventStore,
+    ProposedEvent,
     ReadOnlyStoreError,
     StorageFullError,
     StoreBusyError,
@@ -739,3 +741,74 @@ async def test_states_are_kept_compressed_and_json_rows_of_older_files_read_as_t
             assert report.differences == []
     finally:
         await store.close()
+
+
+def small_dictionaries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dictionaries trained from 50 states, 1 KiB each (the tests' states are small)."""
+    monkeypatch.setattr(stored_states, "TRAINING_STATES", 50)
+    monkeypatch.setattr(stored_states, "DICTIONARY_BYTES", 1024)
+
+
+def forget_dictionaries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process as one that never read a dictionary (another trained them)."""
+    monkeypatch.setattr(stored_states, "_dictionaries", {})
+    monkeypatch.setattr(stored_states, "_contexts", stored_states._Contexts())
+
+
+def dictionary_of(stored: bytes) -> int:
+    """The dictionary id a stored state's frame names (0: none; -1: JSON)."""
+    if not stored.startswith(stored_states.MAGIC):
+        return -1
+    return int(zstandard.get_frame_parameters(stored).dict_id)
+
+
+TYPES = ("Sent", "Closed", "Noted", "Reopened", "Answered")
+
+
+def varied(count: int) -> list[ProposedEvent]:
+    return [proposed(TYPES[(count * 7 + i * i) % len(TYPES)]) for i in range(count)]
+
+
+async def test_states_are_packed_with_a_dictionary_trained_from_the_log_and_read_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a file whose first 50 states were written without a dictionary
+    small_dictionaries(monkeypatch)
+    path = tmp_path / "trained.db"
+    store = await open_file(path)
+    for i in range(60):
+        await store.append(f"note-{i:02}", varied(20 + i % 30))
+    await store.close()
+
+    # then the writer trained one dictionary from them and stored it, and the states it
+    # wrote after that name it
+    (dictionary_id,) = (row[0] for row in query(path, "SELECT * FROM state_dictionaries"))
+    stored = dict(query(path, "SELECT stream_id, state FROM streams"))
+    named = [dictionary_of(bytes(stored[f"note-{i:02}"])) for i in range(60)]  # type: ignore[arg-type]
+    assert set(named[:50]) <= {0, -1}
+    assert named[50:] == [dictionary_id] * 10
+
+    # when a process that never read the dictionary opens the file
+    forget_dictionaries(monkeypatch)
+    store = await open_file(path)
+    try:
+        # then its reads load it: every state reads as its JSON
+        rows = await store.list_streams_after(None, 100)
+        assert [tally(row.state).count for row in rows] == [20 + i % 30 for i in range(60)]
+        assert await store.get_stream("note-55") == rows[55]
+        assert (await store.get_streams(["note-59"]))["note-59"] == rows[59]
+        # and so does its writer, appending to a stream packed with it
+        await store.append("note-01", varied(3))
+        forget_dictionaries(monkeypatch)
+        await store.append("note-58", varied(3))
+        assert tally((await store.get_stream("note-58")).state).count == 20 + 58 % 30 + 3  # type: ignore[union-attr]
+        # and the fold of the file (replay) finds every state as the rules make it
+        forget_dictionaries(monkeypatch)
+        report = await replay(store, TallyRules(), workers=1)
+        assert (report.streams, report.differences) == (60, [])
+    finally:
+        await store.close()
+    # and the writer kept the one dictionary, and packs with it
+    assert len(query(path, "SELECT * FROM state_dictionaries")) == 1
+    rewritten = dict(query(path, "SELECT stream_id, state FROM streams"))["note-01"]
+    assert dictionary_of(bytes(rewritten)) == dictionary_id  # type: ignore[arg-type]
