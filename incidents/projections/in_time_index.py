@@ -209,6 +209,10 @@ class _NotePlace(msgspec.Struct, array_like=True, frozen=True, gc=False):
     reference: str | None = None
     about_incident: str | None = None
     reply_due_at: datetime | None = None
+    occurred_precision: Precision | None = None
+    occurred_zone: str | None = None
+    occurred_after: datetime | None = None
+    occurred_before: datetime | None = None
 
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -268,6 +272,10 @@ def summarise(category: str, state: bytes) -> Summary:
                     note.reference,
                     note.about_incident,
                     note.reply_due_at,
+                    note.occurred_precision,
+                    note.occurred_zone,
+                    _or_none(note.occurred_after),
+                    _or_none(note.occurred_before),
                 )
             )
         )
@@ -338,6 +346,10 @@ def note_facts(stream_id: str, mission: str | None, place: bytes) -> NoteState:
             reference=note.reference,
             about_incident=note.about_incident,
             reply_due_at=note.reply_due_at,
+            occurred_precision=note.occurred_precision,
+            occurred_zone=note.occurred_zone,
+            occurred_after=_or_unset(note.occurred_after),
+            occurred_before=_or_unset(note.occurred_before),
         ),
     )
 
@@ -585,6 +597,13 @@ class InTimeIndex:
             Migration(
                 3,
                 "note places with the note's facts",
+                ("UPDATE {schema}.in_time_versions SET place = NULL WHERE category = 'note';",),
+                rebuilds=True,
+            ),
+            # ... and how well the text dates it (its precision and bounds).
+            Migration(
+                4,
+                "note places with the note's date precision and bounds",
                 ("UPDATE {schema}.in_time_versions SET place = NULL WHERE category = 'note';",),
                 rebuilds=True,
             ),

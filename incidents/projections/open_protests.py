@@ -14,7 +14,8 @@ from datetime import datetime
 import msgspec
 
 from incidents.domain.events import Party, Source
-from incidents.domain.state import ProtestState
+from incidents.domain.state import ProtestState, bound
+from incidents.domain.times import date_label
 from incidents.projections.ordered import Ordered, Page, Tag, Tags
 from incidents.projections.slices import Named
 
@@ -46,6 +47,12 @@ class OpenProtest(msgspec.Struct, frozen=True):
     responses: int = 0
     # The protest's citations (document and quote), with include=sources.
     sources: list[Source] | None = None
+    # How well the text dates lodged_at (as the incidents view gives an incident's date):
+    # a date known to a day is not shown as the midnight it is stored at.
+    occurred_precision: str | None = None
+    occurred_after: datetime | None = None
+    occurred_before: datetime | None = None
+    occurred_label: str | None = None
 
 
 class OpenProtestsView(msgspec.Struct, frozen=True):
@@ -226,6 +233,7 @@ def _row(protest: ProtestState, now: datetime) -> OpenProtest:
         )
         for d in protest.demands
     ]
+    after, before = bound(protest.occurred_after), bound(protest.occurred_before)
     return OpenProtest(
         stream_id=protest.stream_id,
         by=protest.by,
@@ -238,4 +246,10 @@ def _row(protest: ProtestState, now: datetime) -> OpenProtest:
         mission=protest.mission,
         about_incident=protest.about_incident,
         responses=len(protest.responses),
+        occurred_precision=protest.occurred_precision,
+        occurred_after=after,
+        occurred_before=before,
+        occurred_label=date_label(
+            protest.lodged_at, protest.occurred_precision, protest.occurred_zone, after, before
+        ),
     )

@@ -99,13 +99,15 @@ MissionFacts = cut(
 NoteFacts = cut(
     "NoteFacts",
     NoteState,
-    "status from_ to subject sent_at mission reference about_incident reply_due_at",
+    "status from_ to subject sent_at mission reference about_incident reply_due_at"
+    " occurred_precision occurred_zone occurred_after occurred_before",
 )
 # (responses are only counted)
 ProtestFacts = cut(
     "ProtestFacts",
     ProtestState,
-    "status by to form lodged_at mission about_incident demands responses",
+    "status by to form lodged_at mission about_incident demands responses occurred_precision"
+    " occurred_zone occurred_after occurred_before",
     lean={"demands": list[DemandFacts], "responses": list[Counted]},
 )
 IncidentFacts = cut(

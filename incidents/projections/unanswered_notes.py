@@ -16,7 +16,8 @@ from typing import Literal
 import msgspec
 
 from incidents.domain.events import Party, Source
-from incidents.domain.state import CorrespondenceEntry, MissionState, NoteState
+from incidents.domain.state import CorrespondenceEntry, MissionState, NoteState, bound
+from incidents.domain.times import date_label
 
 Direction = Literal["sent", "received"]
 
@@ -38,6 +39,12 @@ class UnansweredNote(msgspec.Struct, frozen=True):
     about_incident: str | None = None
     # The note's citations (document and quote), with include=sources.
     sources: list[Source] | None = None
+    # How well the text dates sent_at (as the incidents view gives an incident's date): a
+    # date known to a day is not shown as the midnight it is stored at.
+    occurred_precision: str | None = None
+    occurred_after: datetime | None = None
+    occurred_before: datetime | None = None
+    occurred_label: str | None = None
 
 
 class NotesWaiting(msgspec.Struct, frozen=True):
@@ -97,6 +104,7 @@ def _waiting(notes: list[NoteState], now: datetime, window: timedelta) -> NotesW
     rows: list[UnansweredNote] = []
     for note in sorted(notes, key=lambda n: (n.sent_at, n.stream_id)):
         due_at = note.reply_due_at or note.sent_at + window
+        after, before = bound(note.occurred_after), bound(note.occurred_before)
         rows.append(
             UnansweredNote(
                 stream_id=note.stream_id,
@@ -111,6 +119,12 @@ def _waiting(notes: list[NoteState], now: datetime, window: timedelta) -> NotesW
                 overdue=now > due_at,
                 reference=note.reference,
                 about_incident=note.about_incident,
+                occurred_precision=note.occurred_precision,
+                occurred_after=after,
+                occurred_before=before,
+                occurred_label=date_label(
+                    note.sent_at, note.occurred_precision, note.occurred_zone, after, before
+                ),
             )
         )
     if not rows:

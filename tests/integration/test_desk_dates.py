@@ -113,3 +113,24 @@ async def test_the_protest_handed_to_frances_ambassador_counts_at_both_missions(
         rows["mission-fr-baku"]["open_protests"],
         rows["mission-fr-baku"]["open_protests_handed_to"],
     ) == (1, 1)
+
+
+async def test_a_protest_and_a_note_show_how_the_text_dates_them(
+    seeded: AsyncTestClient[Any],
+) -> None:
+    # now, at a day, and known now (read from the index of versions in time): the protest
+    # and the note are dated to the day, so shown as that day, not as midnight UTC
+    for query in ({}, {"as_of": "2022-09-20T00:00:00Z"}, {"known_at": "2999-01-01T00:00:00Z"}):
+        protests = (await seeded.get("/projections/open-protests", params=query)).json()
+        (protest,) = [
+            p
+            for p in protests["protests"]
+            if p["stream_id"] == "protest-az-2022-09-19-paris-embassy-attack"
+        ]
+        assert (protest["occurred_precision"], protest["occurred_label"]) == ("day", "2022-09-19")
+        notes = await seeded.get("/missions/mission-az-paris/unanswered-notes", params=query)
+        (paris,) = notes.json()["missions"]
+        (note,) = [
+            n for n in paris["sent"]["notes"] if n["stream_id"] == "note-az-paris-2022-08-17"
+        ]
+        assert (note["occurred_precision"], note["occurred_label"]) == ("day", "2022-08-17"), query
