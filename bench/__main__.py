@@ -2,7 +2,9 @@
 
 ``python -m bench`` (``make bench``) runs the default sizes (a 200,000-event log for figures
 4 and 5) in about ten minutes or less; ``python -m bench --full`` (``make bench-full``) the
-same with the issue's 1,000,000-event log. ``--only append,http`` runs some of them;
+same with the issue's 1,000,000-event log; ``python -m bench --scale`` (``make bench-scale``)
+only figures 5 and 4 (the service and replay at scale) on a 10,000,000-event log, which
+takes more than an hour, most of it generating the log. ``--only append,http`` runs some of them;
 ``--smoke`` runs all at tiny sizes (what tests/bench checks). Results go to
 ``bench/out/results-<preset>-<time>.json`` and ``bench/out/latest-<preset>.json``, the chart
 to ``docs/benchmarks-throughput.png``. A missed target is printed as MISSED; the run still
@@ -79,12 +81,18 @@ class Settings:
     samples: int = 300
     sample_seconds: float = 5.0
     dashboard_rounds: int = 7
+    # The parts a run takes when --only does not say.
+    parts: tuple[str, ...] = PARTS
 
     @classmethod
     def preset_named(cls, name: str) -> Settings:
-        """``default``, ``full`` (1M-event log) or ``smoke`` (seconds in all)."""
+        """``default``, ``full`` (1M-event log), ``scale`` (figures 5 and 4 alone, 10M-event
+        log) or ``smoke`` (seconds in all)."""
         if name == "full":
             return cls(preset="full", log_events=1_000_000)
+        if name == "scale":
+            # The other parts measure the same at any log size: bench-full has them.
+            return cls(preset="scale", log_events=10_000_000, parts=("scale", "replay"))
         if name == "smoke":
             return cls(
                 preset="smoke",
@@ -111,10 +119,13 @@ def run(
     settings: Settings,
     out: Path = OUT,
     chart_path: Path | None = CHART,
-    only: tuple[str, ...] = PARTS,
+    only: tuple[str, ...] | None = None,
     keep: bool = False,
 ) -> Run:
-    """Run the selected parts; print each figure as it comes; write the JSON and the chart."""
+    """Run the selected parts (by default the preset's); print each figure as it comes;
+    write the JSON and the chart."""
+    if only is None:
+        only = settings.parts
     started = time.perf_counter()
     result = Run(settings.preset, asdict(settings))
     scratch = out / f"scratch-{settings.preset}"
@@ -129,7 +140,12 @@ def run(
         f"(4 KiB write + fsync) in {out}; code at {result.machine['checkout']}",
         flush=True,
     )
-    scale_note = "" if settings.log_events >= 1_000_000 else " (the issue asks 1M: bench-full)"
+    asked, target = (
+        (10_000_000, "bench-scale") if settings.preset == "scale" else (1_000_000, "bench-full")
+    )
+    scale_note = (
+        "" if settings.log_events >= asked else f" (the issue asks {asked:,}: make {target})"
+    )
     print(
         f"bench ({settings.preset}): a log of {settings.log_events:,} events for figures 4 "
         f"and 5{scale_note}",
@@ -308,6 +324,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--full", action="store_true", help="the 1,000,000-event log")
+    size.add_argument(
+        "--scale", action="store_true", help="figures 5 and 4 alone on a 10,000,000-event log"
+    )
     size.add_argument("--smoke", action="store_true", help="tiny sizes, seconds in all")
     parser.add_argument("--events", type=int, help="log size for figures 4 and 5")
     parser.add_argument("--only", help=f"comma-separated parts of: {', '.join(PARTS)}")
@@ -315,10 +334,11 @@ def main() -> None:
     parser.add_argument("--chart", type=Path, default=CHART, help="where the PNG goes")
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
     options = parser.parse_args()
-    settings = Settings.preset_named("full" if options.full else "smoke" if options.smoke else "")
+    preset = next((name for name in ("full", "scale", "smoke") if getattr(options, name)), "")
+    settings = Settings.preset_named(preset)
     if options.events:
         settings = replace(settings, log_events=options.events)
-    only = tuple(options.only.split(",")) if options.only else PARTS
+    only = tuple(options.only.split(",")) if options.only else settings.parts
     unknown = set(only) - set(PARTS)
     if unknown:
         parser.error(f"unknown parts {sorted(unknown)}; choose from {', '.join(PARTS)}")

@@ -522,7 +522,12 @@ def figure_scale(
     def progress(written: int) -> None:
         if written - reported[0] >= step:
             reported[0] = written
-            print(f"    generated {small + written:,} events", flush=True)
+            seconds = time.perf_counter() - writing
+            print(
+                f"    generated {small + written:,} events ({written / seconds:,.0f} events/s "
+                f"since the first {small:,})",
+                flush=True,
+            )
 
     with serve(SERVICE, 1, scratch / "scale.log", environment) as server:
         # Warm the empty service with the same requests it gets later, then read its RSS.
@@ -534,6 +539,7 @@ def figure_scale(
         gets_small = measure_gets(server, paths, samples, seconds)
         copy = scratch / "log-small.db"
         snapshot(database, copy)
+        writing = time.perf_counter()
         rest = asyncio.run(generator.write(database, events - small, progress=progress))
         gets_full = measure_gets(server, paths, samples, seconds)
         as_of = _rfc3339(default_now() - timedelta(days=365))

@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,33 @@ def test_every_figure_is_measured_at_tiny_sizes(tmp_path: Path) -> None:
     assert saved["extra"]["sweep"]["levels"] == [1, 4]
     assert (tmp_path / "chart.png").stat().st_size > 0
     assert not (tmp_path / "scratch-smoke").exists()
+
+
+def test_the_scale_preset_measures_figures_5_and_4_alone(tmp_path: Path) -> None:
+    """Given the scale preset at a tiny log, when it runs the parts it takes by default,
+    then it gives every figure of figure 5 and figure 4, and no other."""
+    settings = replace(
+        Settings.preset_named("scale"),
+        log_events=2_000,
+        small_events=500,
+        samples=10,
+        sample_seconds=1.0,
+    )
+
+    result = run(settings, out=tmp_path, chart_path=None)
+
+    assert result.errors == []
+    figures = figures_by_key(result)
+    assert sorted(figures) == sorted(key for key in EXPECTED if key == "4" or key[:2] == "5-")
+    for key, figure in figures.items():
+        if key != "5-rss":
+            assert figure.ours > 0, key
+    assert figures["5-rss"].details["full_kb"]["VmRSS"] > 0
+    assert figures["5-generate"].details["events"] == 2_000
+    assert figures["4"].details["differences"] == 0
+    assert figures["4"].details["verify_ok"]
+    assert (tmp_path / "latest-scale.json").exists()
+    assert not (tmp_path / "scratch-scale").exists()
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="without wrk the suite uses loadgen")
