@@ -9,12 +9,14 @@ the append's transaction, so a search reflects every append acknowledged before 
 every process, and a store opened on a log that holds events builds them from the log. Each
 engine indexes them its own way:
 
-- SQLite (and the memory store): an FTS5 table (``unicode61`` tokenizer, accents folded)
-  beside a table of each stream's row id, category and mission. The category and mission
-  are also words of a ``tags`` column that user queries never reach, so a filter is part of
-  the FTS5 match and costs no lookup per match. Ranked by a BM25 score computed among the
-  candidates (title weighs 5, text 2, quotes 1; see :func:`_scored`), with a snippet whose
-  matches are marked ``<mark>``.
+- SQLite (and the memory store): a contentless FTS5 table (``unicode61`` tokenizer,
+  accents folded: the documents' words, not the documents, which the states hold already)
+  beside a table of each stream's row id, category, mission and column lengths. The
+  category and mission are also words of a ``tags`` column that user queries never reach,
+  so a filter is part of the FTS5 match and costs no lookup per match. Ranked by a BM25
+  score computed among the candidates (title weighs 5, text 2, quotes 1; see
+  :func:`_scored`), with a snippet whose matches are marked ``<mark>``, made by FTS5 from
+  the page's documents made again from their states (:func:`_shown`).
 - PostgreSQL: a ``tsvector`` column (``simple`` configuration: words lower-cased, no
   stemming; title weighted A, text B, quotes C) generated from the document, under a GIN
   index; ranked by ``ts_rank``, the snippet by ``ts_headline``.
@@ -34,7 +36,9 @@ both engines (the score negated on SQLite; ``-ts_rank`` on PostgreSQL).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -108,7 +112,10 @@ class Document(msgspec.Struct, frozen=True):
 
 
 def document_of(row: StreamRow) -> Document:
-    """A stream's search document, from its state."""
+    """A stream's search document, from its state. The SQLite index keeps no copy of the
+    documents and takes a document's words out by the document itself, made again from the
+    stream's previous state: a change to what this makes of a state needs a migration of
+    the projection that rebuilds the index."""
     state = _decode(row.state)
     title = state.title or state.subject or state.name or state.summary or ""
     # A reference to another stream is an id, not words of this one.
@@ -225,6 +232,26 @@ _SQLITE_MIGRATIONS = (
             " VALUES ('rank', 'bm25(5.0, 2.0, 1.0, 0.0)')",
         ),
     ),
+    # The index keeps no copy of the documents: each stream's state holds their words
+    # already. What the reads took from the copy comes from elsewhere: the lengths that
+    # ranking weighs from search_streams, the titles and snippets of a page from its
+    # streams' states (see _shown).
+    Migration(
+        2,
+        "search index without a copy of the documents",
+        (
+            "DROP TABLE {schema}.search_index",
+            "ALTER TABLE {schema}.search_streams"
+            " ADD COLUMN title_length INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE {schema}.search_streams ADD COLUMN body_length INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE {schema}.search_streams"
+            " ADD COLUMN quotes_length INTEGER NOT NULL DEFAULT 0",
+            "CREATE VIRTUAL TABLE {schema}.search_index USING fts5("
+            "title, body, quotes, tags, content = '', columnsize = 0,"
+            " tokenize = 'unicode61 remove_diacritics 2')",
+        ),
+        rebuilds=True,
+    ),
 )
 
 # The oldest row id among the ``?4`` newest matches of ``?1``: where ranking starts.
@@ -238,17 +265,18 @@ _COLUMNS = ("title", "body", "quotes")
 def _scored(rows: str, order: str, limit: str = "") -> str:
     """The rows ``rows`` picks (the rest of a WHERE over the FTS5 table, with its order and
     limit), each with its score (``rank``), in ``order`` (of ``rank`` and ``id``) then
-    ``limit``, joined to their stream and to their title and snippet (the matches of
-    ``?8``, the query without its filters, marked): the page in one statement.
+    ``limit``, joined to their stream: the page in one statement (its titles and snippets
+    come from the streams' states, :func:`_shown`).
 
     The score is BM25 computed among the picked rows alone: for each column (``?5``,
     ``?6``, ``?7``: the query restricted to the title, the texts, the quotes) whether it
-    matches, its length in characters against its mean over the picked rows, its weight;
-    no inverse document frequency, since every row holds every word and phrase of the
-    query. Whether a column matches is one more FTS5 match over the picked rows' range of
-    row ids. FTS5's own bm25() would count the rows holding each word over the whole index
-    first, a walk as long as the log for a common word; this costs the rows picked."""
-    lengths = ", ".join(f"length({c}) AS l{i}" for i, c in enumerate(_COLUMNS))
+    matches, its length in characters (kept in search_streams) against its mean over the
+    picked rows, its weight; no inverse document frequency, since every row holds every
+    word and phrase of the query. Whether a column matches is one more FTS5 match over the
+    picked rows' range of row ids. FTS5's own bm25() would count the rows holding each word
+    over the whole index first, a walk as long as the log for a common word; this costs the
+    rows picked."""
+    lengths = ", ".join(f"s.{c}_length AS l{i}" for i, c in enumerate(_COLUMNS))
     means = ", ".join(f"max(avg(l{i}), 1.0) AS a{i}" for i in range(len(_COLUMNS)))
     score = " + ".join(
         f"{WEIGHTS[i]} * (id IN (SELECT rowid FROM {{schema}}.search_index"
@@ -258,32 +286,33 @@ def _scored(rows: str, order: str, limit: str = "") -> str:
         for i in range(len(_COLUMNS))
     )
     return (
-        "WITH picked AS MATERIALIZED (SELECT rowid AS id, "
-        + lengths
-        + " FROM {schema}.search_index"
+        "WITH matched AS MATERIALIZED (SELECT rowid AS id FROM {schema}.search_index"
         " WHERE search_index MATCH ?1 " + rows + "),"
+        " picked AS MATERIALIZED (SELECT m.id AS id, " + lengths + " FROM matched m"
+        " JOIN {schema}.search_streams s ON s.id = m.id),"
         f" means AS MATERIALIZED (SELECT min(id) AS low, max(id) AS high, {means} FROM picked),"
         f" top AS MATERIALIZED (SELECT id, -({score}) AS rank FROM picked, means"
-        f" ORDER BY {order} {limit}),"
-        " shown AS MATERIALIZED (SELECT rowid AS id, title,"
-        " snippet(search_index, -1, '<mark>', '</mark>', '…', 12) AS snippet"
-        " FROM {schema}.search_index WHERE search_index MATCH ?8"
-        " AND rowid IN (SELECT id FROM top))"
-        " SELECT top.id AS id, s.stream_id, s.category, s.mission, shown.title, shown.snippet,"
-        " top.rank AS rank FROM top JOIN {schema}.search_streams s ON s.id = top.id"
-        " JOIN shown ON shown.id = top.id ORDER BY " + order
+        f" ORDER BY {order} {limit})"
+        " SELECT top.id AS id, s.stream_id, s.category, s.mission, top.rank AS rank"
+        " FROM top JOIN {schema}.search_streams s ON s.id = top.id ORDER BY " + order
     )
 
 
 _SQLITE = {
-    "reset": "DELETE FROM {schema}.search_streams; DELETE FROM {schema}.search_index;",
-    # rows: (stream_id, category, mission)
-    "put_streams": "INSERT INTO {schema}.search_streams (stream_id, category, mission)"
-    " VALUES (?, ?, ?) ON CONFLICT (stream_id) DO UPDATE"
-    " SET category = excluded.category, mission = excluded.mission",
-    # rows: (stream_id,)
-    "drop_documents": "DELETE FROM {schema}.search_index WHERE rowid ="
-    " (SELECT id FROM {schema}.search_streams WHERE stream_id = ?)",
+    # The streams keep their row ids, so that a rebuild keeps which were opened last (the
+    # order ranking and paging go by); the rebuild writes every document again.
+    "reset": "INSERT INTO {schema}.search_index (search_index) VALUES ('delete-all')",
+    # rows: (stream_id, category, mission, title length, body length, quotes length)
+    "put_streams": "INSERT INTO {schema}.search_streams (stream_id, category, mission,"
+    " title_length, body_length, quotes_length) VALUES (?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (stream_id) DO UPDATE SET category = excluded.category,"
+    " mission = excluded.mission, title_length = excluded.title_length,"
+    " body_length = excluded.body_length, quotes_length = excluded.quotes_length",
+    # rows: (title, body, quotes, tags, stream_id): a document as it was indexed. The index
+    # keeps no copy of it, so taking a document's words out takes the words themselves.
+    "drop_documents": "INSERT INTO {schema}.search_index"
+    " (search_index, rowid, title, body, quotes, tags) VALUES ('delete',"
+    " (SELECT id FROM {schema}.search_streams WHERE stream_id = ?5), ?1, ?2, ?3, ?4)",
     # rows: (title, body, quotes, tags, stream_id). One row of VALUES: an INSERT ... SELECT
     # opens a statement journal, and FTS5 (3.40) writes its pending words to disk as a new
     # segment at each statement savepoint, so one segment a document instead of one a
@@ -293,9 +322,9 @@ _SQLITE = {
     # (match, at most how many to count: -1 for all)
     "count": "SELECT count(*) FROM (SELECT 1 FROM {schema}.search_index"
     " WHERE search_index MATCH ?1 LIMIT ?2)",
-    # (match, limit, offset, candidates, title match, texts match, quotes match, match
-    # without its filters): the ranked part's rows, best first: the ?4 newest matches scored
-    # among themselves; id, stream_id, category, mission, title, snippet, rank
+    # (match, limit, offset, candidates, title match, texts match, quotes match): the ranked
+    # part's rows, best first: the ?4 newest matches scored among themselves; id, stream_id,
+    # category, mission, rank
     "ranked": _scored("ORDER BY rowid DESC LIMIT ?4", "rank, id DESC", "LIMIT ?2 OFFSET ?3"),
     # (the same): the rows older than the ranked part, newest first, each scored among the
     # rows of its page
@@ -386,12 +415,16 @@ class SearchProjection:
     def handle(self, batch: InlineBatch) -> Iterable[Statement]:
         """The documents of the streams the batch changed whose words or filters moved."""
         changed = []
+        dropped = []
         for before, after in batch.streams().values():
             if after.category not in CATEGORIES:
                 continue
             document = document_of(after)
-            if before is None or document != document_of(before):
+            was = None if before is None else document_of(before)
+            if was is None or document != was:
                 changed.append(document)
+                if was is not None:
+                    dropped.append(was)
         if not changed:
             return
         if batch.engine == "postgres":
@@ -402,15 +435,24 @@ class SearchProjection:
                 ],
             )
             return
-        yield Statement("put_streams", rows=[(d.stream_id, d.category, d.mission) for d in changed])
-        yield Statement("drop_documents", rows=[(d.stream_id,) for d in changed])
+        # The words a document was indexed with are those of the stream's row before the
+        # batch (its document is written again whenever they change).
+        if dropped:
+            yield Statement("drop_documents", rows=[_indexed(d) for d in dropped])
         yield Statement(
-            "put_documents",
+            "put_streams",
             rows=[
-                (d.title, d.text, d.quotes, _tags(d.category, d.mission), d.stream_id)
+                (d.stream_id, d.category, d.mission, len(d.title), len(d.text), len(d.quotes))
                 for d in changed
             ],
         )
+        yield Statement("put_documents", rows=[_indexed(d) for d in changed])
+
+
+def _indexed(document: Document) -> tuple[str, str, str, str, str]:
+    """A document's columns as the index takes them: title, body, quotes, tags, stream id."""
+    tags = _tags(document.category, document.mission)
+    return (document.title, document.text, document.quotes, tags, document.stream_id)
 
 
 # --- the read side ------------------------------------------------------------------------
@@ -508,9 +550,9 @@ class SearchIndex:
         follow the page (a row past it was read)."""
         read = self._store.query
         postgres = self._store.engine == "postgres"
-        # Ranking on SQLite also asks which of its columns each row matches in, and its
-        # snippets for the query without its filters.
+        # Ranking on SQLite also asks which of its columns each row matches in.
         columns: tuple[str, ...] = ()
+        unfiltered = ""
         if postgres:
             match = ts_query(terms)
             filters: tuple[object, ...] = (match, category, mission)
@@ -520,14 +562,12 @@ class SearchIndex:
             match = _filtered(words, category, mission)
             filters = (match,)
             counting = (match, -1 if cap is None else cap + 1)
-            columns = (
-                *("{" + column + "} : (" + words + ")" for column in _COLUMNS),
-                _filtered(words, None, None),
-            )
+            columns = tuple("{" + column + "} : (" + words + ")" for column in _COLUMNS)
+            unfiltered = _filtered(words, None, None)
         # The CANDIDATES newest matches come first, ranked; the older ones after them,
-        # newest first: one order, whatever the page. Each read returns its rows with their
-        # titles and snippets; counting runs beside the ranking, on another of the store's
-        # readers, so a first page is two reads at once.
+        # newest first: one order, whatever the page. Each read returns its rows (on
+        # PostgreSQL with their titles and snippets); counting runs beside the ranking, on
+        # another of the store's readers, so a first page is two reads at once.
         counted = read("search", "count", counting)
         wanted = limit + 1
         page: list[tuple[Any, ...]] = []
@@ -545,4 +585,55 @@ class SearchIndex:
             older = (*filters, wanted - len(page), skip, CANDIDATES, *columns)
             page += await read("search", "older", older)
         more = len(page) > limit
-        return [row[1:] for row in page[:limit]], count, more
+        if postgres:
+            return [row[1:] for row in page[:limit]], count, more
+        return await _shown(self._store, page[:limit], unfiltered), count, more
+
+
+# The page's documents, indexed for FTS5's snippet(): the same tokenizer and columns as the
+# log's index, so a snippet is what the index's own would be (FTS5 makes one from the
+# row's words and the query's matches in them alone).
+_PAGE_INDEX = (
+    "CREATE VIRTUAL TABLE page USING fts5(title, body, quotes, tags,"
+    " tokenize = 'unicode61 remove_diacritics 2')"
+)
+_PAGE_SNIPPETS = (
+    "SELECT rowid, snippet(page, -1, '<mark>', '</mark>', '…', 12) FROM page"
+    " WHERE page MATCH ? ORDER BY rowid"
+)
+
+
+async def _shown(
+    store: EventStore, rows: Sequence[tuple[Any, ...]], match: str
+) -> list[tuple[Any, ...]]:
+    """The SQLite rows of a page (id, stream_id, category, mission, rank) as hits (stream
+    id, category, mission, title, snippet, rank): the log's index keeps no copy of the
+    documents, so the page's are made again from its streams' states, and their snippets
+    by FTS5 from them (``match``: the query without its filters)."""
+    if not rows:
+        return []
+    streams = await store.get_streams([row[1] for row in rows])
+    documents = [document_of(streams[row[1]]) if row[1] in streams else None for row in rows]
+    snippets: dict[int, str] = {}
+    with contextlib.closing(sqlite3.connect(":memory:")) as page:
+        page.execute(_PAGE_INDEX)
+        page.executemany(
+            "INSERT INTO page (rowid, title, body, quotes) VALUES (?, ?, ?, ?)",
+            [
+                (index, d.title, d.text, d.quotes)
+                for index, d in enumerate(documents)
+                if d is not None
+            ],
+        )
+        snippets.update(page.execute(_PAGE_SNIPPETS, (match,)).fetchall())
+    return [
+        (
+            row[1],
+            row[2],
+            row[3],
+            "" if document is None else document.title,
+            snippets.get(index, ""),
+            row[4],
+        )
+        for index, (row, document) in enumerate(zip(rows, documents, strict=True))
+    ]
