@@ -74,7 +74,7 @@ async def desk_states(
     """The full states a view is folded from: those at the moment ``at``, or now when
     sources are asked; None: the held view answers."""
     if not at.is_now:
-        return await states_at(projections.past.store, at)
+        return await states_at(projections.past, at)
     if include:
         return await desk.full_states()
     return None

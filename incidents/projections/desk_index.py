@@ -62,7 +62,7 @@ from incidents.projections.desk import (
 )
 from incidents.projections.desk_running import RunningRelations, RunningResponseTimes
 from incidents.projections.held import Settler
-from incidents.projections.in_time import Moment, category_in_time
+from incidents.projections.in_time import Moment, PastViews
 from incidents.projections.paged import by_position, by_stream_id, pages
 from incidents.projections.slices import DemandFacts, Named, cut
 from incidents.store.protocol import EventStore, RecordedEvent, StreamRow
@@ -111,15 +111,14 @@ _LEAN: dict[str, msgspec.json.Decoder[Any]] = {
 }
 
 
-async def states_at(store: EventStore, moment: Moment) -> dict[str, list[Any]]:
+async def states_at(past: PastViews, moment: Moment) -> dict[str, list[Any]]:
     """Every note, protest, incident, statement and mission state at ``moment``, in full
-    (with their sources): each category's events swept once and each stream folded from
-    those the moment keeps (:func:`incidents.projections.in_time.category_in_time`). The
-    views in time's faster reads give lean states, without the sources and the fields the
-    desk's views read; this reads the whole of the five categories, so its cost grows with
-    the log."""
+    (with their sources, :meth:`PastViews.category_in_full`): a stream whose row settles
+    the moment is read from its row, the others folded. The views in time's index gives
+    lean states, without the sources and the fields the desk's views read; this lists and
+    decodes every stream of the five categories, so its cost grows with the log."""
     return {
-        category: [folded.state async for folded in category_in_time(store, category, moment)]
+        category: [folded.state for folded in await past.category_in_full(category, moment)]
         for category in _LEAN
     }
 

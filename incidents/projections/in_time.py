@@ -321,6 +321,12 @@ class PastViews:
         # A mission's streams are a small part of their category: never sweep it for them.
         return await self._at(rows, moment, category, sweep=mission is None)
 
+    async def category_in_full(self, category: str, moment: Moment) -> list[StreamInTime]:
+        """Every stream of a category at ``moment``, in stream id order, with its full state
+        (sources included, which the index's summaries lack): a stream whose row settles
+        the moment is its row's state (:func:`settled_at`), the others are folded."""
+        return await self._folded(category, moment, None)
+
     async def _uses_index(self) -> bool:
         if self.indexed is None:
             try:
