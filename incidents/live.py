@@ -50,7 +50,8 @@ class EventFilter(msgspec.Struct, frozen=True):
     """Which events a subscriber wants; an empty field lets every value through.
 
     ``missions`` keeps the events of the mission's own stream and of every stream whose
-    state names that mission.
+    state names that mission (a protest also the mission it was handed to, as the mission's
+    timeline and counts take it).
     """
 
     types: frozenset[str] = frozenset()
@@ -69,7 +70,7 @@ class EventFilter(msgspec.Struct, frozen=True):
             (not self.types or item.type in self.types)
             and (not self.categories or item.category in self.categories)
             and (not self.streams or item.stream_id in self.streams)
-            and (not self.missions or item.mission in self.missions)
+            and (not self.missions or not self.missions.isdisjoint(item.missions))
         )
 
 
@@ -81,7 +82,7 @@ class FeedItem:
     type: str
     category: str
     stream_id: str
-    mission: str | None
+    missions: tuple[str, ...]
     frame: bytes
 
 
@@ -96,21 +97,41 @@ def control_frame(event: str, data: object, position: int | None = None) -> byte
     return b"%sevent: %s\r\ndata: %s\r\n\r\n" % (head, event.encode(), _encode_event(data))
 
 
-async def missions_of(store: EventStore, events: Sequence[RecordedEvent]) -> dict[str, str]:
-    """The mission each of the events' streams concerns, by stream id (one ``get_streams``).
+class _HandedVia(msgspec.Struct, frozen=True, gc=False):
+    """What the feed reads of a protest's state besides its row: the mission it was handed
+    to, when that is not the one it concerns."""
 
-    A mission stream concerns itself; another stream the mission its state names, if any.
+    via_mission: str | None = None
+
+
+_handed_via = msgspec.json.Decoder(_HandedVia).decode
+
+
+async def missions_of(
+    store: EventStore, events: Sequence[RecordedEvent]
+) -> dict[str, tuple[str, ...]]:
+    """The missions each of the events' streams concerns, by stream id (one ``get_streams``).
+
+    A mission stream concerns itself; another stream the mission its state names, if any,
+    and a protest also the mission it was handed to.
     """
-    missions: dict[str, str] = {}
+    missions: dict[str, tuple[str, ...]] = {}
     others: set[str] = set()
     for event in events:
         if category_of(event.stream_id) == "mission":
-            missions[event.stream_id] = event.stream_id
+            missions[event.stream_id] = (event.stream_id,)
         else:
             others.add(event.stream_id)
     if others:
         rows = await store.get_streams(sorted(others))
-        missions.update({sid: row.mission for sid, row in rows.items() if row.mission})
+        for stream_id, row in rows.items():
+            named = (row.mission,) if row.mission else ()
+            if row.category == "protest":
+                via = _handed_via(row.state).via_mission
+                if via and via != row.mission:
+                    named = (*named, via)
+            if named:
+                missions[stream_id] = named
     return missions
 
 
@@ -125,7 +146,7 @@ async def feed_items(
             event.type,
             category_of(event.stream_id),
             event.stream_id,
-            missions.get(event.stream_id),
+            missions.get(event.stream_id, ()),
             event_frame(event),
         )
         for event in events

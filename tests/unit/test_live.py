@@ -8,14 +8,20 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 
 import pytest
 
+from incidents.domain.rules import DomainRules
 from incidents.live import EventFilter, LogFeed, subscriber_frames
+from incidents.seeding import load_into
+from incidents.service import LogService
 from incidents.store.memory import MemoryEventStore
 from incidents.store.protocol import ProposedEvent, RecordedEvent
 from tests.store_rules import TallyRules
 
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+PROTEST = "protest-az-2022-09-19-paris-embassy-attack"
 _EVENT = re.compile(rb"id: (\d+)\r\ndata: ")
 
 
@@ -209,3 +215,30 @@ async def test_stopping_the_feed_ends_every_stream(store: CountingStore, feed: L
     await feed.stop()
     with pytest.raises(StopAsyncIteration):
         await waiting
+
+
+async def test_a_protest_reaches_the_subscribers_of_the_mission_it_was_handed_to(
+    tmp_path: Path,
+) -> None:
+    # Given the seeds, where the protest of 19 September 2022 about the Paris embassy was
+    # handed to France's ambassador in Baku
+    store = MemoryEventStore(DomainRules())
+    await load_into(LogService(store), SEEDS)
+    feed = LogFeed(store, buffer_bytes=1 << 20)
+    await feed.start()
+    try:
+        head = (await store.head()).position
+        # when a subscriber follows the French embassy in Baku from the start
+        wanted = EventFilter(missions=frozenset({"mission-fr-baku"}))
+        frames = subscriber_frames(feed, wanted, 0, keepalive_seconds=60)
+        await anext(frames)
+        events = await store.read_all(0, head)
+        protest = [e.position for e in events if e.stream_id == PROTEST]
+        # then it receives the protest's events as well as its own stream's
+        seen = await positions(frames, max(protest))
+        assert set(protest) <= set(seen)
+        own = [e.position for e in events if e.stream_id == "mission-fr-baku"]
+        assert set(own) <= set(seen) and seen == sorted(seen)
+    finally:
+        await feed.stop()
+        await store.close()
