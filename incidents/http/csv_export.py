@@ -11,7 +11,9 @@ are flattened by one rule:
 - a list is one cell holding its JSON text (``["investigation","compensation"]``), empty
   when the list is;
 - null is an empty cell, ``true``/``false`` are written so, times as RFC 3339 in UTC;
-- the header is every column in the order the rows first give it.
+- the header is every column in the order the rows first give it; a view with no row
+  gives the columns its record type declares (an object's fields by their paths, an
+  optional object's too), so that its CSV still has a header row.
 
 A record with no list at all (``GET /streams/{stream_id}``) is one row.
 
@@ -32,6 +34,7 @@ from itertools import takewhile
 from typing import Any
 
 import msgspec
+import msgspec.inspect
 from litestar import Request, Response
 from litestar.response import Stream
 
@@ -134,6 +137,44 @@ def rows_of(view: Any) -> list[dict[str, str]]:
     return rows
 
 
+def _struct_of(kind: msgspec.inspect.Type) -> msgspec.inspect.StructType | None:
+    """The Struct a field holds: itself, or the one of an optional (a union with None)."""
+    if isinstance(kind, msgspec.inspect.StructType):
+        return kind
+    if isinstance(kind, msgspec.inspect.UnionType):
+        structs = [t for t in kind.types if isinstance(t, msgspec.inspect.StructType)]
+        return structs[0] if len(structs) == 1 else None
+    return None
+
+
+def _columns(kind: msgspec.inspect.StructType, prefix: str = "") -> list[str]:
+    """The columns a record of ``kind`` flattens to, as far as its type tells them."""
+    columns: list[str] = []
+    for field in kind.fields:
+        name = f"{prefix}{field.encode_name}"
+        nested = _struct_of(field.type)
+        columns.extend(_columns(nested, f"{name}.") if nested is not None else [name])
+    return columns
+
+
+def declared_header(view: Any) -> list[str]:
+    """The header of a view with no row: the columns of its lists' record types (with
+    ``table`` first when it has two such lists, as :func:`rows_of` gives them)."""
+    kind = msgspec.inspect.type_info(type(view))
+    if not isinstance(kind, msgspec.inspect.StructType):
+        return []
+    tables = [
+        item
+        for field in kind.fields
+        if isinstance(field.type, msgspec.inspect.ListType)
+        and (item := _struct_of(field.type.item_type)) is not None
+    ]
+    if not tables:
+        return []
+    named = ["table"] if len(tables) > 1 else []
+    return named + list(dict.fromkeys(c for table in tables for c in _columns(table)))
+
+
 def render(rows: Sequence[dict[str, str]], header: Iterable[str] | None = None) -> str:
     """RFC 4180 text of the rows, with a header row (``header``, or every column in the
     order the rows first give it)."""
@@ -156,7 +197,9 @@ class Negotiated(Response[Any]):
         request = kwargs.get("request")
         status = self.status_code or 200
         if request is not None and wants_csv(request) and status < 300:
-            self.content = render(rows_of(self.content)).encode()
+            rows = rows_of(self.content)
+            header = None if rows else declared_header(self.content)
+            self.content = render(rows, header).encode()
             self.media_type = CSV_MEDIA_TYPE
             kwargs.pop("media_type", None)
             kwargs["media_type"] = CSV_MEDIA_TYPE

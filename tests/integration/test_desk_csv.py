@@ -136,3 +136,22 @@ async def test_a_stream_as_csv_is_its_state_in_one_row_and_its_pages_a_row_an_ev
     table = _table((await seeded.get("/streams/mission-az-paris/events?format=csv")).text)
     assert [int(row["position"]) for row in table] == [event["position"] for event in page]
     assert table[0]["data.city"] == page[0]["data"]["city"]
+
+
+@pytest.mark.parametrize("url", [*sorted(VIEWS), "/projections/response-times"])
+async def test_a_view_with_no_row_still_has_its_header(
+    seeded: AsyncTestClient[Any],  # noqa: F811
+    url: str,
+) -> None:
+    # known before the seeding, every view is empty; its CSV still names its columns, the
+    # same fields as the CSV of the view with rows
+    empty = await seeded.get(url, params={"format": "csv", "known_at": "2000-01-01T00:00:00Z"})
+    full = await seeded.get(url, params={"format": "csv"})
+    assert empty.status_code == full.status_code == 200
+    empty_reader = csv.DictReader(io.StringIO(empty.text, newline=""))
+    assert list(empty_reader) == []
+    full_reader = csv.DictReader(io.StringIO(full.text, newline=""))
+    assert full_reader.fieldnames and empty_reader.fieldnames
+    assert {c.split(".")[0] for c in empty_reader.fieldnames} == {
+        c.split(".")[0] for c in full_reader.fieldnames
+    }
