@@ -50,10 +50,10 @@ from incidents.projections.slices import (
     NoteFacts,
     ProtestPlace,
 )
-from incidents.store.inline import InlineBatch, StreamChange
+from incidents.store.inline import InlineBatch, LastRowValues, StreamChange
 from incidents.store.migrations import Migration
 from incidents.store.plan import to_utc
-from incidents.store.protocol import RuleViolation, StreamSnapshot
+from incidents.store.protocol import RuleViolation, StreamRow, StreamSnapshot
 from incidents.store.writer import Statement
 
 NAME = "in_time"
@@ -564,6 +564,11 @@ class _LatestOccurred(msgspec.Struct):
 _decode_latest = msgspec.json.Decoder(_LatestOccurred).decode
 
 
+def _latest_of(row: StreamRow) -> datetime:
+    """A stream row's latest occurred time."""
+    return _decode_latest(row.state).last_event_at
+
+
 class InTimeIndex:
     """The inline projection (see the module): ``in_time`` tables, ``handle`` per batch."""
 
@@ -574,6 +579,8 @@ class InTimeIndex:
 
     def __init__(self, rules: DomainRules | None = None) -> None:
         self._rules = rules if rules is not None else DomainRules()
+        # An append's row before is the row after of its stream's previous append.
+        self._latest = LastRowValues(_latest_of)
 
     def sql(self, engine: str) -> Mapping[str, str]:
         """Its writes and reads for ``engine``."""
@@ -655,7 +662,7 @@ class InTimeIndex:
         stream_id, before, after = change.stream_id, change.before, change.after
         category = after.category
         snapshot = None if before is None else StreamSnapshot(bytes(before.state))
-        latest = None if before is None else _decode_latest(before.state).last_event_at
+        latest = None if before is None else self._latest.before(before)
         straight = True
         last = len(change.events) - 1
         for index, event in enumerate(change.events):
@@ -665,7 +672,7 @@ class InTimeIndex:
             mission, is_open = after.mission, after.is_open
             if index == last:
                 state = bytes(after.state)
-                latest = _decode_latest(after.state).last_event_at
+                latest = self._latest.after(after)
             elif straight:
                 try:
                     snapshot = self._rules.apply(stream_id, snapshot, (event,))

@@ -26,7 +26,7 @@ from incidents.domain.state import (
     is_open,
 )
 from incidents.domain.times import date_label
-from incidents.store.inline import InlineBatch, read_time, time_value
+from incidents.store.inline import InlineBatch, LastRowValues, read_time, time_value
 from incidents.store.migrations import Migration
 from incidents.store.protocol import EventStore, StreamRow
 from incidents.store.writer import Statement
@@ -405,7 +405,8 @@ class MissionTallies:
         labels: Callable[[StreamRow], tuple[str, ...]] = row_labels,
         categories: frozenset[str] | None = LABELLED_CATEGORIES,
     ) -> None:
-        self._labels = labels
+        # An append's row before is the row after of its stream's previous append.
+        self._labels = LastRowValues(labels)
         self._sql = {engine: _statements(engine, categories) for engine in _TABLES}
 
     def sql(self, engine: str) -> Mapping[str, str]:
@@ -417,13 +418,13 @@ class MissionTallies:
     def handle(self, batch: InlineBatch) -> Iterable[Statement]:
         """Counts move by the labels that changed; a mission's latest rises to a changed
         stream's position, or is looked for again among its streams when one left it."""
-        labels = self._labels
+        labels_before, labels_after = self._labels.before, self._labels.after
         counts: dict[tuple[str, str], int] = {}
         latest: dict[str, tuple[int, datetime]] = {}
         stale: set[str] = set()
         for before, after in batch.streams().values():
-            new = labels(after)
-            old = () if before is None else labels(before)
+            old = () if before is None else labels_before(before)
+            new = labels_after(after)
             if before is not None and before.mission is not None and old:
                 if before.mission != after.mission or not new:
                     stale.add(before.mission)

@@ -44,7 +44,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from incidents.store.inline import InlineBatch
+from incidents.store.inline import InlineBatch, LastRowValues
 from incidents.store.migrations import Migration
 from incidents.store.protocol import EventStore, StreamRow, is_valid_stream_id
 from incidents.store.writer import Statement
@@ -404,6 +404,10 @@ class SearchProjection:
     # A document is made from the stream's row alone.
     rebuild_from = "rows"
 
+    def __init__(self) -> None:
+        # An append's row before is the row after of its stream's previous append.
+        self._document_of = LastRowValues(document_of)
+
     def sql(self, engine: str) -> Mapping[str, str]:
         """Its statements and reads for ``engine``."""
         return _POSTGRES if engine == "postgres" else _SQLITE
@@ -416,11 +420,12 @@ class SearchProjection:
         """The documents of the streams the batch changed whose words or filters moved."""
         changed = []
         dropped = []
+        before_of, after_of = self._document_of.before, self._document_of.after
         for before, after in batch.streams().values():
             if after.category not in CATEGORIES:
                 continue
-            document = document_of(after)
-            was = None if before is None else document_of(before)
+            was = None if before is None else before_of(before)
+            document = after_of(after)
             if was is None or document != was:
                 changed.append(document)
                 if was is not None:

@@ -30,9 +30,11 @@ projection gives SQLite's SQL for it. Values travel as each engine stores them:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Generic, NamedTuple, Protocol, TypeVar
+
+import msgspec
 
 from incidents.store.plan import format_time, parse_time, to_utc
 from incidents.store.protocol import RecordedEvent, StreamRow
@@ -45,6 +47,10 @@ if TYPE_CHECKING:
 
 # The engines a projection gives SQL for; the memory store's tables are SQLite's.
 ENGINES = ("sqlite", "postgres")
+# How many streams' last rows a :class:`LastRowValues` keeps what it made of.
+KEPT_ROWS = 1024
+
+T = TypeVar("T")
 
 
 class StreamChange(NamedTuple):
@@ -114,6 +120,38 @@ class InlineProjection(Protocol):
         ...
 
 
+class LastRowValues(Generic[T]):
+    """``of`` a stream's row, kept for the row each stream's last change ended with, so
+    that the row the next change starts from (the same row, read back or kept by the
+    writer) is not decoded again.
+
+    ``of`` must depend on nothing but the row's stream id, state, mission and open flag: a
+    kept value is given back only for a row equal to its own in those. Bounded: past
+    :data:`KEPT_ROWS` streams, the one kept first is forgotten.
+    """
+
+    def __init__(self, of: Callable[[StreamRow], T], size: int = KEPT_ROWS) -> None:
+        self._of = of
+        self._size = size
+        self._kept: dict[str, tuple[tuple[msgspec.Raw, str | None, bool], T]] = {}
+
+    def before(self, row: StreamRow) -> T:
+        """``of`` the row a change starts from."""
+        kept = self._kept.get(row.stream_id)
+        if kept is not None and kept[0] == (row.state, row.mission, row.is_open):
+            return kept[1]
+        return self._of(row)
+
+    def after(self, row: StreamRow) -> T:
+        """``of`` the row a change ends with, kept for the stream's next change."""
+        value = self._of(row)
+        kept = self._kept
+        kept[row.stream_id] = ((row.state, row.mission, row.is_open), value)
+        if len(kept) > self._size:
+            del kept[next(iter(kept))]
+        return value
+
+
 def time_value(engine: str, moment: datetime) -> object:
     """A time as ``engine`` stores it: fixed-width UTC text on SQLite (sorts as text), an
     aware datetime on PostgreSQL (``timestamptz``)."""
@@ -154,6 +192,7 @@ __all__ = [
     "ENGINES",
     "InlineBatch",
     "InlineProjection",
+    "LastRowValues",
     "StreamChange",
     "check_projections",
     "qualified",
