@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import heapq
 import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -35,6 +37,12 @@ from incidents.store.protocol import AppendRequest, EventStore, ProposedEvent
 from incidents.store.sqlite import SqliteEventStore
 
 START = datetime(2015, 1, 1, tzinfo=UTC)
+# The cycle collector's first threshold while a log is written: the served process's
+# (incidents.http.app.SERVED_GC_THRESHOLD). At the default 700 the collections took 5 of the
+# 39 CPU seconds of a 200,000-event generation, two thirds of it in full collections, which
+# walk all the generator keeps and grow with the log; at 7,000 they took 2.5 (measured in
+# one run each; docs/benchmarks.md, "make bench-scale").
+GENERATION_GC_THRESHOLD = 7000
 
 
 @dataclass
@@ -166,6 +174,22 @@ async def write_events(
     return written, streams, types
 
 
+@contextmanager
+def collector_spaced() -> Iterator[None]:
+    """Collect cycles less often for a while: what is alive now is frozen (never walked
+    again), the first threshold raised; both undone at the end, so that the rest of a
+    benchmark run measures under the interpreter's defaults."""
+    thresholds = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GENERATION_GC_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 class LogGenerator:
     """One world's log, written in as many parts as wanted (e.g. 10k events, then the rest).
 
@@ -198,9 +222,10 @@ class LogGenerator:
         )
         started = time.perf_counter()
         try:
-            written, streams, types = await write_events(
-                store, islice(self._events, count), chunk, inflight, progress
-            )
+            with collector_spaced():
+                written, streams, types = await write_events(
+                    store, islice(self._events, count), chunk, inflight, progress
+                )
         finally:
             await store.close()
         seconds = time.perf_counter() - started
