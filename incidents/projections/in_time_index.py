@@ -30,7 +30,7 @@ microseconds since 1970 (UTC): a fifth of the text's width in the row and its in
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple, cast
@@ -49,6 +49,7 @@ from incidents.projections.slices import (
     Named,
     NoteFacts,
     ProtestPlace,
+    cut,
 )
 from incidents.store.inline import InlineBatch, LastRowValues, StreamChange
 from incidents.store.migrations import Migration
@@ -231,6 +232,26 @@ def _or_unset(bound: datetime | None) -> Bound:
     return msgspec.UNSET if bound is None else bound
 
 
+# The slice each category's summary is made from (the states of the others are not
+# decoded), and the same slice with the state's latest occurred time: the row an append
+# ends with gives both from one decoding.
+_SUMMARISED: dict[str, Callable[[bytes], Any]] = {
+    "protest": SLICES[ProtestPlace].decode,
+    "incident": SLICES[IncidentPlace].decode,
+    "note": SLICES[NoteState].decode,
+}
+_SUMMARISED_WITH_LATEST: dict[str, Callable[[bytes], Any]] = {
+    category: msgspec.json.Decoder(
+        cut(f"{kind.__name__}AndLatest", state, "last_event_at", base=kind)
+    ).decode
+    for category, kind, state in (
+        ("protest", ProtestPlace, ProtestState),
+        ("incident", IncidentPlace, IncidentState),
+        ("note", NoteFacts, NoteState),
+    )
+}
+
+
 class Summary(NamedTuple):
     """What a version's row keeps of its state besides ``mission`` and ``is_open``."""
 
@@ -241,47 +262,50 @@ class Summary(NamedTuple):
 
 def summarise(category: str, state: bytes) -> Summary:
     """The summary of a state document (the stored JSON) of a stream of ``category``."""
-    if category == "protest":
-        protest: Any = SLICES[ProtestPlace].decode(state)
-        place = _ProtestPlace(protest.by, protest.to, protest.via_mission)
-        return Summary(protest.lodged_at, open_demands_of(protest), _encode(place))
-    if category == "incident":
-        incident: Any = SLICES[IncidentPlace].decode(state)
-        return Summary(
-            place=_encode(
-                _IncidentPlace(
-                    incident.kind,
-                    incident.occurred_at,
-                    incident.location,
-                    incident.occurred_precision,
-                    _or_none(incident.occurred_after),
-                    _or_none(incident.occurred_before),
-                )
-            )
-        )
-    if category == "note":
-        note: Any = SLICES[NoteState].decode(state)
-        return Summary(
-            place=_encode(
-                _NotePlace(
-                    note.status,
-                    note.from_,
-                    note.to,
-                    note.subject,
-                    note.sent_at,
-                    note.reference,
-                    note.about_incident,
-                    note.reply_due_at,
-                    note.occurred_precision,
-                    note.occurred_zone,
-                    _or_none(note.occurred_after),
-                    _or_none(note.occurred_before),
-                )
-            )
-        )
+    decoder = _SUMMARISED.get(category)
+    if decoder is not None:
+        return _summary(category, decoder(state))
     if category == "mission":
         return Summary(place=bytes(state))
     return Summary()
+
+
+def _summary(category: str, decoded: Any) -> Summary:
+    """The summary of a protest, an incident or a note from its slice."""
+    if category == "protest":
+        place = _ProtestPlace(decoded.by, decoded.to, decoded.via_mission)
+        return Summary(decoded.lodged_at, open_demands_of(decoded), _encode(place))
+    if category == "incident":
+        return Summary(
+            place=_encode(
+                _IncidentPlace(
+                    decoded.kind,
+                    decoded.occurred_at,
+                    decoded.location,
+                    decoded.occurred_precision,
+                    _or_none(decoded.occurred_after),
+                    _or_none(decoded.occurred_before),
+                )
+            )
+        )
+    return Summary(
+        place=_encode(
+            _NotePlace(
+                decoded.status,
+                decoded.from_,
+                decoded.to,
+                decoded.subject,
+                decoded.sent_at,
+                decoded.reference,
+                decoded.about_incident,
+                decoded.reply_due_at,
+                decoded.occurred_precision,
+                decoded.occurred_zone,
+                _or_none(decoded.occurred_after),
+                _or_none(decoded.occurred_before),
+            )
+        )
+    )
 
 
 def protest_place(
@@ -564,9 +588,14 @@ class _LatestOccurred(msgspec.Struct):
 _decode_latest = msgspec.json.Decoder(_LatestOccurred).decode
 
 
-def _latest_of(row: StreamRow) -> datetime:
-    """A stream row's latest occurred time."""
-    return _decode_latest(row.state).last_event_at
+def _latest_and_summary(row: StreamRow) -> tuple[datetime, Summary]:
+    """A stream row's latest occurred time and its summary, from one decoding of its state
+    where the summary decodes it."""
+    decoder = _SUMMARISED_WITH_LATEST.get(row.category)
+    if decoder is None:
+        return _decode_latest(row.state).last_event_at, summarise(row.category, row.state)
+    decoded = decoder(row.state)
+    return decoded.last_event_at, _summary(row.category, decoded)
 
 
 class InTimeIndex:
@@ -580,7 +609,7 @@ class InTimeIndex:
     def __init__(self, rules: DomainRules | None = None) -> None:
         self._rules = rules if rules is not None else DomainRules()
         # An append's row before is the row after of its stream's previous append.
-        self._latest = LastRowValues(_latest_of)
+        self._latest_and_summary = LastRowValues(_latest_and_summary)
 
     def sql(self, engine: str) -> Mapping[str, str]:
         """Its writes and reads for ``engine``."""
@@ -662,17 +691,19 @@ class InTimeIndex:
         stream_id, before, after = change.stream_id, change.before, change.after
         category = after.category
         snapshot = None if before is None else StreamSnapshot(bytes(before.state))
-        latest = None if before is None else self._latest.before(before)
+        known = self._latest_and_summary
+        latest = None if before is None else known.before(before)[0]
         straight = True
         last = len(change.events) - 1
         for index, event in enumerate(change.events):
             straight = straight and event.type not in _CORRECTIONS
             straight = straight and (latest is None or event.occurred_at >= latest)
             state: bytes | None = None
+            summary: Summary | None = None
             mission, is_open = after.mission, after.is_open
             if index == last:
                 state = bytes(after.state)
-                latest = self._latest.after(after)
+                latest, summary = known.after(after)
             elif straight:
                 try:
                     snapshot = self._rules.apply(stream_id, snapshot, (event,))
@@ -683,9 +714,11 @@ class InTimeIndex:
                     latest = _decode_latest(snapshot.state).last_event_at
             if latest is None or event.occurred_at > latest:
                 latest = event.occurred_at
-            rank, amount, place = (
-                summarise(category, state) if straight and state is not None else Summary()
-            )
+            if not straight or state is None:
+                summary = Summary()
+            elif summary is None:
+                summary = summarise(category, state)
+            rank, amount, place = summary
             recorded = stored_time(engine, event.recorded_at)
             occurred = stored_time(engine, latest)
             row = (
