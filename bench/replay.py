@@ -7,8 +7,10 @@ public function is timed, so the figure follows whatever it becomes.
 
 *Baseline*: plain sqlite3 reading the same rows (every column of ``events``, in position
 order, 10,000 rows a fetch) and decoding each row's ``data`` into its typed event with
-``incidents.domain.events.decode_data`` (validated msgspec Structs, not dicts); nothing
-folded. It runs before and after the replay; the mean of the two is the baseline.
+``incidents.domain.events.decode_data`` (validated msgspec Structs, not dicts), after
+unpacking it as the store keeps it (``stored_states.unpack``: a zstd frame made with the
+log's dictionary, or JSON); nothing folded. It runs before and after the replay; the mean
+of the two is the baseline.
 
 The log's hash chain is verified too (``verify_log``, what ``incidents verify`` runs).
 """
@@ -27,6 +29,7 @@ from incidents.projections.inline import inline_projections
 from incidents.projections.replay import ReplayReport, replay
 from incidents.store.chain import ChainReport, verify_log
 from incidents.store.sqlite import SqliteEventStore
+from incidents.store.stored_states import learn, unpack
 
 SELECT = (
     "SELECT position, stream_id, version, event_id, type, data, metadata, occurred_at,"
@@ -39,11 +42,12 @@ def raw_rate(path: Path) -> tuple[float, int]:
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         started = time.perf_counter()
+        learn(connection.execute("SELECT dictionary_id, dictionary FROM state_dictionaries"))
         cursor = connection.execute(SELECT)
         count = 0
         while rows := cursor.fetchmany(10_000):
             for row in rows:
-                decode_data(row[4], row[5])
+                decode_data(row[4], unpack(row[5]))
             count += len(rows)
         elapsed = time.perf_counter() - started
     finally:

@@ -197,7 +197,8 @@ _STREAM_COLUMNS = "stream_id, category, version, state, mission, is_open, last_p
 
 
 def _event_from_row(row: Any) -> RecordedEvent:
-    # asyncpg gives every column its Python type already; data and metadata stay raw JSON.
+    # asyncpg gives every column its Python type already; metadata stays raw JSON, data is
+    # JSON again once unpacked (stored_states).
     position, stream_id, version, event_id, type_, data, metadata, *times_and_hash = row
     return RecordedEvent(
         position,
@@ -205,7 +206,7 @@ def _event_from_row(row: Any) -> RecordedEvent:
         version,
         event_id,
         type_,
-        msgspec.Raw(data),
+        msgspec.Raw(unpack(data)),
         msgspec.Raw(metadata),
         *times_and_hash,
     )
@@ -248,7 +249,7 @@ class _Dialect:
 
     @staticmethod
     def identity(row: Any) -> tuple[UUID, StoredIdentity]:
-        return row[0], StoredIdentity(row[1], row[2], row[3], row[4], row[5])
+        return row[0], StoredIdentity(row[1], row[2], unpack(row[3]), row[4], row[5])
 
 
 class _Writer:

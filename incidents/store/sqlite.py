@@ -146,7 +146,7 @@ def _event_from_row(row: Any) -> RecordedEvent:
         row[2],
         _uuid(row[3]),
         row[4],
-        msgspec.Raw(row[5]),
+        msgspec.Raw(unpack(row[5])),
         msgspec.Raw(row[6]),
         _time(row[7]),
         _time(row[8]),
@@ -199,7 +199,7 @@ class SqliteDialect:
 
     @staticmethod
     def identity(row: Any) -> tuple[UUID, StoredIdentity]:
-        return UUID(row[0]), StoredIdentity(row[1], row[2], bytes(row[3]), row[4], row[5])
+        return UUID(row[0]), StoredIdentity(row[1], row[2], unpack(bytes(row[3])), row[4], row[5])
 
 
 _SQL = load_sql("sqlite")

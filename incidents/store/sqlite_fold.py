@@ -182,7 +182,7 @@ def fold_range(
                             compare(current, stream)
                         current = stream_id
                         stream = []
-                    stream.append(light(version, event_id, type_, raw(data), occurred_at))
+                    stream.append(light(version, event_id, type_, raw(unpack(data)), occurred_at))
             if stream:
                 compare(current, stream)
         except RuleViolation as error:

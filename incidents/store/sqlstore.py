@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from incidents.store import stored_states
 from incidents.store.batching import GroupCommitFront
@@ -34,6 +34,7 @@ from incidents.store.protocol import (
 # for a pooled reader's thread and then for its turn back on a loop busy with appends (a
 # read model's catch-up under 64 appending connections: docs/benchmarks.md, figure 8).
 RANGE_LOOKUP_EVENTS = 500
+T = TypeVar("T")
 
 
 class SqlEventStore(ListsStreams, GroupCommitFront):
@@ -104,15 +105,19 @@ class SqlEventStore(ListsStreams, GroupCommitFront):
         (sql,) = self._sql[name]
         return sql
 
-    async def _streams(self, rows: Sequence[Any]) -> list[StreamRow]:
-        """Rows of the streams table as projections see them; the log's state dictionaries
-        read again when a state names one this process has not read (another process
+    async def _decoded(self, rows: Sequence[Any], decode: Callable[[Any], T]) -> list[T]:
+        """Rows decoded (events, stream rows); the log's dictionaries read again when a
+        state or an event's data names one this process has not read (another process
         trained it)."""
         try:
-            return [self._stream(row) for row in rows]
+            return [decode(row) for row in rows]
         except stored_states.UnknownDictionaryError:
             stored_states.learn(await self._fetch(self._statement("load_state_dictionaries"), ()))
-            return [self._stream(row) for row in rows]
+            return [decode(row) for row in rows]
+
+    async def _streams(self, rows: Sequence[Any]) -> list[StreamRow]:
+        """Rows of the streams table as projections see them."""
+        return await self._decoded(rows, self._stream)
 
     async def _read_stream(
         self, stream_id: str, from_version: int | None, direction: Direction, limit: int
@@ -125,7 +130,7 @@ class SqlEventStore(ListsStreams, GroupCommitFront):
             end = BIGGEST if from_version is None else bound(from_version)
             parameters = (stream_id, end, bound(limit))
             rows = await self._fetch(self._statement("read_backward"), parameters)
-        return [self._event(row) for row in rows]
+        return await self._decoded(rows, self._event)
 
     async def _read_all(
         self, after: int, limit: int, types: Sequence[str], categories: Sequence[str]
@@ -133,7 +138,7 @@ class SqlEventStore(ListsStreams, GroupCommitFront):
         sql, parameters = self._read_all_query(bound(after), bound(limit), types, categories)
         short_range = not types and not categories and limit <= RANGE_LOOKUP_EVENTS
         rows = await (self._lookup if short_range else self._fetch)(sql, parameters)
-        return [self._event(row) for row in rows]
+        return await self._decoded(rows, self._event)
 
     async def read_by_stream(
         self, after: tuple[str, int] | None = None, limit: int = 1000
@@ -146,7 +151,7 @@ class SqlEventStore(ListsStreams, GroupCommitFront):
         after_id, after_version = after if after is not None else ("", 0)
         parameters = (after_id, bound(after_version), bound(limit))
         rows = await self._fetch(self._statement("read_by_stream"), parameters)
-        return [self._event(row) for row in rows]
+        return await self._decoded(rows, self._event)
 
     async def list_streams_after(
         self, after: str | None = None, limit: int = 1000

@@ -309,7 +309,7 @@ class BatchWriter:
         if projection.rebuild_from == "rows":
             last = ""
             while rows := (yield Statement("fill_streams", (last,), fetch=True)):
-                records = yield from self._records(rows)
+                records = yield from self._decoded(rows, dialect.record)
                 rows_now = [
                     Step(row[0], None, record, ())
                     for row, record in zip(rows, records, strict=True)
@@ -324,7 +324,7 @@ class BatchWriter:
         while rows := (
             yield Statement("read_by_stream", (after[0], after[1], REBUILD_PAGE), fetch=True)
         ):
-            events = [dialect.event(row) for row in rows]
+            events = yield from self._decoded(rows, dialect.event)
             steps: list[Step] = []
             for event in events:
                 if event.stream_id != stream_id:
@@ -437,14 +437,20 @@ class BatchWriter:
             return stored_states.pack(state)
         return stored_states.pack(state, self._dictionary[0])
 
-    def _records(self, rows: Sequence[Row]) -> Batch[list[StreamRecord]]:
-        """Rows of load_streams or fill_streams as records, the log's dictionaries read
-        again when a state names one this process has not read."""
+    def _pack_data(self, data: bytes) -> bytes:
+        """An event's data as its row stores it: packed with the chosen dictionary."""
+        if self._dictionary is None:
+            return data
+        return stored_states.pack(data, self._dictionary[0])
+
+    def _decoded(self, rows: Sequence[Row], decode: Callable[[Row], T]) -> Batch[list[T]]:
+        """Rows decoded (stream rows, events), the log's dictionaries read again when a
+        state or an event's data names one this process has not read."""
         try:
-            return [self._dialect.record(row) for row in rows]
+            return [decode(row) for row in rows]
         except stored_states.UnknownDictionaryError:
             stored_states.learn((yield Statement("load_state_dictionaries", fetch=True)))
-            return [self._dialect.record(row) for row in rows]
+            return [decode(row) for row in rows]
 
     def _rollback(self) -> Batch[None]:
         self.forget()
@@ -545,10 +551,11 @@ class BatchWriter:
         identities: dict[UUID, StoredIdentity] = {}
         if event_ids:
             found = yield Statement("load_identities", (dialect.keys(event_ids),), fetch=True)
-            identities.update(dialect.identity(row) for row in found)
+            identities.update((yield from self._decoded(found, dialect.identity)))
         if missing:
             found = yield Statement("load_streams", (dialect.keys(sorted(missing)),), fetch=True)
-            for row, record in zip(found, (yield from self._records(found)), strict=True):
+            records = yield from self._decoded(found, dialect.record)
+            for row, record in zip(found, records, strict=True):
                 streams[row[0]] = record
         # A correction folds with its stream's events: read under the lock like the rest
         # (the writer keeps no events in memory; the plan adds what it stages itself).
@@ -558,8 +565,8 @@ class BatchWriter:
         histories: dict[str, list[RecordedEvent]] = {stream_id: [] for stream_id in wanted}
         if wanted:
             found = yield Statement("load_histories", (dialect.keys(sorted(wanted)),), fetch=True)
-            for row in found:
-                histories[row[1]].append(dialect.event(row))
+            for event in (yield from self._decoded(found, dialect.event)):
+                histories[event.stream_id].append(event)
         assert head is not None
         return AppendPlan(self._rules, head, recorded_at, identities, streams, histories)
 
@@ -580,7 +587,7 @@ class BatchWriter:
                         dialect.event_id(event.event_id),
                         event.type,
                         category_of(event.stream_id),
-                        event.data,
+                        self._pack_data(event.data),
                         event.metadata,
                         recorded
                         if event.occurred_at is recorded_at

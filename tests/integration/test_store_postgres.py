@@ -682,13 +682,16 @@ async def test_states_are_packed_with_a_dictionary_trained_from_the_log_and_read
     monkeypatch.setattr(stored_states, "TRAINING_STATES", 50)
     monkeypatch.setattr(stored_states, "DICTIONARY_BYTES", 1024)
     types = ("Sent", "Closed", "Noted", "Reopened", "Answered")
+    # (data long enough that a frame is smaller than its JSON)
+    data = b'{"text":"' + b"the embassy answered the note " * 4 + b'"}'
     store = await PostgresEventStore.open(URL, TallyRules(), schema=schema)
+    appended = {}
     for i in range(60):
         count = 20 + i % 30
-        await store.append(
-            f"note-{i:02}",
-            [proposed(types[(count * 7 + j * j) % len(types)]) for j in range(count)],
-        )
+        appended[i] = [
+            proposed(types[(count * 7 + j * j) % len(types)], data) for j in range(count)
+        ]
+        await store.append(f"note-{i:02}", appended[i])
     await store.close()
 
     # then the writer trained one dictionary from them and stored it, and the states it
@@ -704,6 +707,14 @@ async def test_states_are_packed_with_a_dictionary_trained_from_the_log_and_read
     ]
     assert set(named[:50]) <= {0, -1}
     assert named[50:] == [dictionary_id] * 10
+    # and so do the events' data it wrote after that, the earlier ones JSON
+    rows = await sql(f"SELECT stream_id, data FROM {s}.events WHERE version = 1")
+    first_data = {row[0]: row[1] for row in rows}
+    assert all(first_data[f"note-{i:02}"].startswith(b"{") for i in range(50))
+    assert all(
+        zstandard.get_frame_parameters(first_data[f"note-{i:02}"]).dict_id == dictionary_id
+        for i in range(50, 60)
+    )
 
     # when a process that never read the dictionary opens the schema
     def forget() -> None:
@@ -713,7 +724,16 @@ async def test_states_are_packed_with_a_dictionary_trained_from_the_log_and_read
     forget()
     store = await PostgresEventStore.open(URL, TallyRules(), schema=schema)
     try:
-        # then its reads load it: every state reads as its JSON
+        # then its reads load it: every state reads as its JSON, every event's data as it
+        # was appended
+        for i in (3, 57):
+            read = await store.read_stream(f"note-{i:02}")
+            assert [bytes(e.data) for e in read] == [bytes(e.data) for e in appended[i]]
+        forget()
+        # and a retried append of stored events is answered as the first was
+        again = await store.append("note-56", appended[56])
+        assert [e.version for e in again.events] == list(range(1, len(appended[56]) + 1))
+        forget()
         rows = await store.list_streams_after(None, 100)
         assert [tally(row.state).count for row in rows] == [20 + i % 30 for i in range(60)]
         assert await store.get_stream("note-55") == rows[55]

@@ -766,7 +766,9 @@ TYPES = ("Sent", "Closed", "Noted", "Reopened", "Answered")
 
 
 def varied(count: int) -> list[ProposedEvent]:
-    return [proposed(TYPES[(count * 7 + i * i) % len(TYPES)]) for i in range(count)]
+    # Data long enough that a frame is smaller than its JSON.
+    data = b'{"text":"' + b"the embassy answered the note " * 4 + b'"}'
+    return [proposed(TYPES[(count * 7 + i * i) % len(TYPES)], data) for i in range(count)]
 
 
 async def test_states_are_packed_with_a_dictionary_trained_from_the_log_and_read_anywhere(
@@ -776,8 +778,10 @@ async def test_states_are_packed_with_a_dictionary_trained_from_the_log_and_read
     small_dictionaries(monkeypatch)
     path = tmp_path / "trained.db"
     store = await open_file(path)
+    appended = {}
     for i in range(60):
-        await store.append(f"note-{i:02}", varied(20 + i % 30))
+        appended[f"note-{i:02}"] = varied(20 + i % 30)
+        await store.append(f"note-{i:02}", appended[f"note-{i:02}"])
     await store.close()
 
     # then the writer trained one dictionary from them and stored it, and the states it
@@ -787,11 +791,28 @@ async def test_states_are_packed_with_a_dictionary_trained_from_the_log_and_read
     named = [dictionary_of(bytes(stored[f"note-{i:02}"])) for i in range(60)]  # type: ignore[arg-type]
     assert set(named[:50]) <= {0, -1}
     assert named[50:] == [dictionary_id] * 10
+    # and so do the events' data it wrote after that, the earlier ones JSON
+    data = query(path, "SELECT stream_id, data FROM events WHERE version = 1")
+    by_stream = {stream_id: dictionary_of(bytes(d)) for stream_id, d in data}  # type: ignore[arg-type]
+    assert [by_stream[f"note-{i:02}"] for i in range(60)] == [-1] * 50 + [dictionary_id] * 10
 
     # when a process that never read the dictionary opens the file
     forget_dictionaries(monkeypatch)
     store = await open_file(path)
     try:
+        # then it reads every event's data as it was appended
+        for stream_id in ("note-03", "note-57"):
+            read = await store.read_stream(stream_id)
+            assert [bytes(e.data) for e in read] == [bytes(e.data) for e in appended[stream_id]]
+        forget_dictionaries(monkeypatch)
+        assert bytes((await store.read_all(0, 10_000))[-1].data) == bytes(
+            appended["note-59"][-1].data
+        )
+        # and a retried append of stored events is answered as the first was
+        forget_dictionaries(monkeypatch)
+        first = await store.read_stream("note-56")
+        again = await store.append("note-56", appended["note-56"])
+        assert [e.position for e in again.events] == [e.position for e in first]
         # then its reads load it: every state reads as its JSON
         rows = await store.list_streams_after(None, 100)
         assert [tally(row.state).count for row in rows] == [20 + i % 30 for i in range(60)]
