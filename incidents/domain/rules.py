@@ -89,7 +89,14 @@ from incidents.domain.state import (
     is_open,
     mission_of,
 )
-from incidents.domain.times import check_in_range, earliest_possible, latest_possible
+from incidents.domain.times import (
+    DateRule,
+    check_in_range,
+    earliest_possible,
+    kept_as_of,
+    latest_possible,
+    span,
+)
 
 _CORRECTION_NAMES = frozenset(CORRECTION_TYPES.values())
 # Categories whose opening event dates the stream: nothing in them can precede it.
@@ -795,18 +802,21 @@ def fold_in_time(
     events: Sequence[TimedEvent],
     as_of: datetime | None = None,
     known_at: datetime | None = None,
+    rule: DateRule = "possible",
 ) -> State | None:
     """The stream's state as of ``as_of`` as the log knew it at ``known_at`` (None: no bound).
 
     ``events`` are the stream's events in the order they were appended. Kept are those
     recorded at or before ``known_at``. A correction among them patches its target whatever
     ``as_of`` says (it mends the record of the fact, not the fact's time); the events are
-    then kept when their occurred time, corrected, is at or before ``as_of``, and a
-    correction is listed in the state when it too occurred by then. The kept events are
-    folded in append order with :func:`evolve` alone: the rules decided on each event once,
-    against the whole stream, when it was appended, and are not asked again about a part of
-    it. An event with nothing to be folded onto (its stream's opening event left out) is left
-    out too. None when nothing is kept. With no bounds this is the stored state.
+    then kept when their span (:func:`incidents.domain.times.span` of their occurred time,
+    precision and bounds, corrected) counts as occurred by ``as_of`` under ``rule``
+    (:func:`incidents.domain.times.kept_as_of`; a point: when it is at or before ``as_of``),
+    and a correction is listed in the state when its own occurred time is by then. The kept
+    events are folded in append order with :func:`evolve` alone: the rules decided on each
+    event once, against the whole stream, when it was appended, and are not asked again
+    about a part of it. An event with nothing to be folded onto (its stream's opening event
+    left out) is left out too. None when nothing is kept. With no bounds this is the stored state.
     """
     category = category_of(stream_id)
     openings = OPENING_TYPES.get(category, frozenset())
@@ -835,7 +845,16 @@ def fold_in_time(
             if isinstance(patched, RuleBreak):
                 continue
         event, envelope = patched
-        if as_of is not None and envelope.occurred_at > as_of:
+        if as_of is not None and not kept_as_of(
+            span(
+                envelope.occurred_at,
+                event.occurred_precision,
+                event.occurred_after,
+                event.occurred_before,
+            ),
+            as_of,
+            rule,
+        ):
             continue
         if state is None:
             if logged.type in openings:

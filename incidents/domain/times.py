@@ -176,8 +176,9 @@ def latest_possible(
 
 # A fact's possible instants, first and last; None is an open end.
 Span = tuple[datetime | None, datetime | None]
-# How ``since``/``until`` treat a fact known only within a span: ``certain`` keeps it when
-# the whole span lies in the range, ``possible`` when any part of it does.
+# How ``since``/``until`` and ``as_of`` treat a fact known only within a span: ``certain``
+# keeps it when the whole span lies in the range (by ``as_of``: has ended by then),
+# ``possible`` when any part of it does (by ``as_of``: can have begun by then).
 DateRule = Literal["certain", "possible"]
 DATE_RULES: tuple[DateRule, ...] = ("certain", "possible")
 
@@ -244,6 +245,19 @@ def in_range(
     if since is not None and last is not None and last < since:
         return False
     return not (until is not None and first is not None and first > until)
+
+
+def kept_as_of(bounds: Span, as_of: datetime, rule: DateRule) -> bool:
+    """Whether a fact with these possible instants counts as having occurred by ``as_of``.
+
+    ``possible``: its span can have begun by then (an open start always can). ``certain``:
+    its whole span ends by then (an open end never does). A point is kept by both from its
+    instant on.
+    """
+    first, last = bounds
+    if rule == "possible":
+        return first is None or first <= as_of
+    return last is not None and last <= as_of
 
 
 def _instant_label(instant: datetime, zone: str | None) -> str:

@@ -19,6 +19,7 @@ from incidents.http.problems import QUERY_PROBLEMS, READ_PROBLEMS, ParameterErro
 from incidents.http.projections import (
     MISSION_PATTERN,
     AsOfQuery,
+    DatesQuery,
     Include,
     KnownAtQuery,
     _page,
@@ -107,12 +108,13 @@ class TimelineController(Controller):
         include: Include = None,
         as_of: AsOfQuery = None,
         known_at: KnownAtQuery = None,
+        dates: DatesQuery = None,
     ) -> Response[TimelineView]:
         """The mission's own events and those of the incidents, notes, protests and
         statements that name it (or were handed to it, or refer to a stream that does),
         oldest first, each with its date as the text gives it and its sources; at a moment,
         those that occurred by ``as_of`` and were recorded by ``known_at``."""
-        at = moment(as_of, known_at)
+        at = moment(as_of, known_at, dates)
         async with desk.current() as index:
             known = None if at.known_at is None else await index.known_through(at.known_at)
             view = await index.timeline(
@@ -150,10 +152,11 @@ class DeskController(Controller):
         include: Include = None,
         as_of: AsOfQuery = None,
         known_at: KnownAtQuery = None,
+        dates: DatesQuery = None,
     ) -> Response[StatementsView]:
         """By the state or the body that made them, oldest first, each with what it
         responds to (``responds_to``: a stream of this log it is about)."""
-        at = moment(as_of, known_at)
+        at = moment(as_of, known_at, dates)
         full = await desk_states(projections, desk, at, include)
         async with desk.current() as index:
             view = index.statements(
@@ -178,11 +181,12 @@ class DeskController(Controller):
         include: Include = None,
         as_of: AsOfQuery = None,
         known_at: KnownAtQuery = None,
+        dates: DatesQuery = None,
     ) -> ResponseTimesView:
         """Per host state and per ministry: notes sent, answered and unanswered; days to
         reply (median, 90th percentile); the share overdue (at ``as_of`` when given);
         police response minutes; protests' demands met, refused and open."""
-        at = moment(as_of, known_at)
+        at = moment(as_of, known_at, dates)
         full = await desk_states(projections, desk, at, include)
         async with desk.current() as index:
             view = index.response_times(full, now=at.as_of, sources=include is not None)
@@ -200,10 +204,11 @@ class DeskController(Controller):
         include: Include = None,
         as_of: AsOfQuery = None,
         known_at: KnownAtQuery = None,
+        dates: DatesQuery = None,
     ) -> RelationsView:
         """Per pair of states, the highest rung reached (statement, note, protest, summons,
         recall), whether a recalled head of mission returned, and each rung's history."""
-        at = moment(as_of, known_at)
+        at = moment(as_of, known_at, dates)
         full = await desk_states(projections, desk, at, include)
         async with desk.current() as index:
             view = index.relations(full, sources=include is not None)

@@ -67,10 +67,12 @@ TimeQuery = Annotated[
 ]
 _decode_time = msgspec.json.Decoder(AwareDatetime).decode
 DatesQuery = Annotated[
-    DateRule,
+    DateRule | None,
     QueryParameter(
-        description="how since/until take a loosely dated fact: certain (its whole span in "
-        "the range) or possible (any part of it)"
+        description="how since/until and as_of take a loosely dated fact, one rule for the "
+        "request: certain (its whole span in the range; by as_of, ended by then) or possible "
+        "(any part of it; by as_of, begun by then). Unset: since/until read certain, as_of "
+        "possible"
     ),
 ]
 
@@ -146,9 +148,11 @@ KnownAtQuery = Annotated[
 ]
 
 
-def moment(as_of: str | None, known_at: str | None) -> Moment:
-    """The moment a view is asked for (both None: now); a malformed time is a 400."""
-    return Moment(_time("as_of", as_of), _time("known_at", known_at))
+def moment(as_of: str | None, known_at: str | None, dates: DateRule | None = None) -> Moment:
+    """The moment a view is asked for (both None: now); a malformed time is a 400.
+    ``as_of`` keeps a loosely dated event by ``dates``, ``possible`` when unset (an event
+    dated by a point or a precision from its occurred time, as before the rule)."""
+    return Moment(_time("as_of", as_of), _time("known_at", known_at), dates or "possible")
 
 
 P = ParamSpec("P")
@@ -160,10 +164,11 @@ def read_at(
     known_at: str | None,
     now: Callable[P, Awaitable[R]],
     past: Callable[Concatenate[Moment, P], Awaitable[R]],
+    dates: DateRule | None = None,
 ) -> Callable[P, Awaitable[R]]:
     """The read of a view at the :func:`moment` the query asks for: ``now`` (the view kept
     up to date) when it is now, else ``past`` (folded for that moment)."""
-    at = moment(as_of, known_at)
+    at = moment(as_of, known_at, dates)
     if at.is_now:
         return now
     return partial(past, at)
@@ -243,16 +248,17 @@ class ProjectionController(Controller):
         limit: MissionsLimit = MISSIONS_PAGE,
         as_of: AsOfQuery = None,
         known_at: KnownAtQuery = None,
+        dates: DatesQuery = None,
         include: Include = None,
     ) -> Response[UnansweredNotesView]:
         """Notes each mission sent that have no reply, and notes to it it has not answered:
         a page of missions in stream id order, each with all its notes."""
         read = read_at(
-            as_of, known_at, projections.unanswered_notes, projections.past.unanswered_notes
+            as_of, known_at, projections.unanswered_notes, projections.past.unanswered_notes, dates
         )
         view = await read(_mission(mission), _mission(after), limit)
         if include:
-            view = await cite_notes(projections, view, moment(as_of, known_at))
+            view = await cite_notes(projections, view, moment(as_of, known_at, dates))
         return _page(request, view)
 
     @get(
@@ -271,15 +277,18 @@ class ProjectionController(Controller):
         limit: RowsLimit = ROWS_PAGE,
         as_of: AsOfQuery = None,
         known_at: KnownAtQuery = None,
+        dates: DatesQuery = None,
         include: Include = None,
     ) -> Response[OpenProtestsView]:
         """Filter by who lodged the protest (``by``), with whom (``to``), about which mission;
         oldest first, a page at a time."""
-        read = read_at(as_of, known_at, projections.open_protests, projections.past.open_protests)
+        read = read_at(
+            as_of, known_at, projections.open_protests, projections.past.open_protests, dates
+        )
         where = ProtestFilter(by=by, to=to, mission=_mission(mission))
         view = await read(where, after, limit)
         if include:
-            at = moment(as_of, known_at)
+            at = moment(as_of, known_at, dates)
             found = await sources_of(projections, (p.stream_id for p in view.protests), at)
             view = msgspec.structs.replace(view, protests=_cited(view.protests, found))
         return _page(request, view)
@@ -304,24 +313,24 @@ class ProjectionController(Controller):
         limit: RowsLimit = ROWS_PAGE,
         as_of: AsOfQuery = None,
         known_at: KnownAtQuery = None,
-        dates: DatesQuery = "certain",
+        dates: DatesQuery = None,
         include: Include = None,
     ) -> Response[IncidentsView]:
         """Incidents filtered by mission, host state, kind and time of occurrence; newest
         first, a page at a time. ``dates`` says how ``since``/``until`` take an incident the
         text dates loosely: ``certain`` (its whole span in the range) or ``possible``."""
-        read = read_at(as_of, known_at, projections.incidents, projections.past.incidents)
+        read = read_at(as_of, known_at, projections.incidents, projections.past.incidents, dates)
         where = IncidentFilter(
             mission=_mission(mission),
             host_state=host_state,
             kind=kind,
             since=_time("since", since),
             until=_time("until", until),
-            dates=dates,
+            dates=dates or "certain",
         )
         view = await read(where, after, limit)
         if include:
-            at = moment(as_of, known_at)
+            at = moment(as_of, known_at, dates)
             found = await sources_of(projections, (i.stream_id for i in view.incidents), at)
             view = msgspec.structs.replace(view, incidents=_cited(view.incidents, found))
         return _page(request, view)
@@ -337,13 +346,14 @@ class ProjectionController(Controller):
         projections: NamedDependency[Projections],
         as_of: AsOfQuery = None,
         known_at: KnownAtQuery = None,
+        dates: DatesQuery = None,
         include: Include = None,
     ) -> Response[MissionsView]:
         """Incidents, notes sent and unanswered, open protests and the latest event."""
-        read = read_at(as_of, known_at, projections.missions, projections.past.missions)
+        read = read_at(as_of, known_at, projections.missions, projections.past.missions, dates)
         view = await read()
         if include:
-            at = moment(as_of, known_at)
+            at = moment(as_of, known_at, dates)
             found = await sources_of(projections, (m.mission for m in view.missions), at)
             view = msgspec.structs.replace(view, missions=_cited(view.missions, found, "mission"))
         return read_response(request, view)
@@ -367,13 +377,14 @@ class MissionController(Controller):
         projections: NamedDependency[Projections],
         as_of: AsOfQuery = None,
         known_at: KnownAtQuery = None,
+        dates: DatesQuery = None,
         include: Include = None,
     ) -> Response[UnansweredNotesView]:
         """Like ``/projections/unanswered-notes``, for one mission."""
         read = read_at(
-            as_of, known_at, projections.unanswered_notes, projections.past.unanswered_notes
+            as_of, known_at, projections.unanswered_notes, projections.past.unanswered_notes, dates
         )
         view = await read(_mission(mission_id))
         if include:
-            view = await cite_notes(projections, view, moment(as_of, known_at))
+            view = await cite_notes(projections, view, moment(as_of, known_at, dates))
         return read_response(request, view)

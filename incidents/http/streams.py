@@ -45,7 +45,7 @@ from incidents.http.problems import (
     ParameterError,
     PreconditionsDisagreeError,
 )
-from incidents.http.projections import AsOfQuery, KnownAtQuery
+from incidents.http.projections import AsOfQuery, DatesQuery, KnownAtQuery
 from incidents.http.projections import moment as in_time
 from incidents.live import LogFeed
 from incidents.projections.in_time import Moment
@@ -289,10 +289,11 @@ class StreamController(Controller):
         ] = None,
         as_of: AsOfQuery = None,
         known_at: KnownAtQuery = None,
+        dates: DatesQuery = None,
     ) -> Response[StreamStateOut]:
         """The stream's folded state with its version; ``ETag`` is that version. With
         ``as_of``/``known_at``, the state folded from the events kept at that moment."""
-        moment = in_time(as_of, known_at)
+        moment = in_time(as_of, known_at, dates)
         if not moment.is_now:
             folded = await projections.past.stream(_checked(stream_id), moment)
             if folded is None:

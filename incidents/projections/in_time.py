@@ -41,11 +41,13 @@ from incidents.domain.state import (
     NoteState,
     ProtestState,
     State,
+    bound,
     decode_state,
     encode_state,
     is_open,
     mission_of,
 )
+from incidents.domain.times import DateRule, Precision, kept_as_of, span
 from incidents.projections.in_time_index import (
     EARLIEST,
     UNBOUNDED,
@@ -113,12 +115,26 @@ PAGE_ALL = 2**62
 T = TypeVar("T")
 
 
+class _Dating(msgspec.Struct):
+    """How an event's data dates it (the rest of its data is not decoded)."""
+
+    occurred_precision: Precision | None = None
+    occurred_after: datetime | None = None
+    occurred_before: datetime | None = None
+
+
+_decode_dating = msgspec.json.Decoder(_Dating).decode
+_CORRECTIONS = frozenset(CORRECTION_TYPES.values())
+
+
 class Moment(msgspec.Struct, frozen=True):
     """A point in both times: events that occurred by ``as_of`` and were recorded by
-    ``known_at`` (None: no bound on that side)."""
+    ``known_at`` (None: no bound on that side). ``rule`` says when an event the text dates
+    loosely occurred by ``as_of`` (:func:`incidents.domain.times.kept_as_of`)."""
 
     as_of: datetime | None = None
     known_at: datetime | None = None
+    rule: DateRule = "possible"
 
     @property
     def is_now(self) -> bool:
@@ -127,9 +143,20 @@ class Moment(msgspec.Struct, frozen=True):
 
     def keeps(self, event: RecordedEvent) -> bool:
         """Whether the event, as logged, occurred and was recorded within the bounds."""
-        return (self.known_at is None or event.recorded_at <= self.known_at) and (
-            self.as_of is None or event.occurred_at <= self.as_of
+        if self.known_at is not None and event.recorded_at > self.known_at:
+            return False
+        if self.as_of is None:
+            return True
+        if event.type in _CORRECTIONS:
+            return event.occurred_at <= self.as_of
+        dating = _decode_dating(event.data)
+        bounds = span(
+            event.occurred_at,
+            dating.occurred_precision,
+            dating.occurred_after,
+            dating.occurred_before,
         )
+        return kept_as_of(bounds, self.as_of, self.rule)
 
 
 class StreamInTime(msgspec.Struct, frozen=True):
@@ -151,7 +178,7 @@ def stream_in_time(
 ) -> StreamInTime | None:
     """Fold one stream's events (all of them, in order) at ``moment``; None when nothing
     is kept."""
-    state = fold_in_time(stream_id, events, moment.as_of, moment.known_at)
+    state = fold_in_time(stream_id, events, moment.as_of, moment.known_at, moment.rule)
     if state is None:
         return None
     kept = [event for event in events if moment.keeps(event)] or events[:1]
@@ -201,15 +228,23 @@ async def category_in_time(
 
 def settled_at(row: StreamRow, state: State, moment: Moment) -> StreamInTime | bool | None:
     """The stream at ``moment`` when its current row tells it without reading its events:
-    the current state when every event was recorded by ``known_at`` and occurred by
-    ``as_of`` (its latest occurred time says so), None when its opening occurred after
-    ``as_of`` (nothing of it is kept) and everything was known by ``known_at``; else False
-    (it must be folded from its events)."""
+    the current state when every event was recorded by ``known_at`` and, by the rule
+    ``possible``, occurred by ``as_of`` (its latest occurred time says so: every span
+    begins at or before its occurred time), None when its opening does not count as
+    occurred by ``as_of`` (nothing of it is kept) and everything was known by ``known_at``;
+    else False (it must be folded from its events). By ``certain`` a later end of some span
+    may leave an event out, so only the opening settles it."""
     if moment.known_at is not None and row.updated_at > moment.known_at:
         return False
-    if moment.as_of is None or state.last_event_at <= moment.as_of:
+    if moment.as_of is None or (moment.rule == "possible" and state.last_event_at <= moment.as_of):
         return StreamInTime(row.stream_id, state, row.version, row.last_position, row.updated_at)
-    if opening_time(state) > moment.as_of:
+    opening = span(
+        opening_time(state),
+        state.occurred_precision,
+        bound(state.occurred_after),
+        bound(state.occurred_before),
+    )
+    if not kept_as_of(opening, moment.as_of, moment.rule):
         return None
     return False
 
@@ -299,7 +334,7 @@ class PastViews:
 
         Indexed: the version rows the moment selects, and the streams bent by then folded
         (:meth:`_indexed`). Else :meth:`_folded`."""
-        if await self._uses_index():
+        if await self._uses_index(moment):
             return await self._indexed(category, moment, mission, only_open)
         return [seen_of(f) for f in await self._folded(category, moment, mission)]
 
@@ -327,7 +362,12 @@ class PastViews:
         the moment is its row's state (:func:`settled_at`), the others are folded."""
         return await self._folded(category, moment, None)
 
-    async def _uses_index(self) -> bool:
+    async def _uses_index(self, moment: Moment) -> bool:
+        """Whether the index answers ``moment``: its rows keep events by the rule
+        ``possible`` (streams with an event whose span begins before its occurred time are
+        bent, so folded); by ``certain`` an ``as_of`` is answered by folding."""
+        if moment.as_of is not None and moment.rule != "possible":
+            return False
         if self.indexed is None:
             try:
                 await self._query(
@@ -533,7 +573,7 @@ class PastViews:
             if named is None or not isinstance(named.state, ProtestState):
                 raise PastCursorError(f"after={after!r} is not a protest of the log then")
             key = protest_order(named.state)
-        if where == ANY_PROTEST and await self._uses_index():
+        if where == ANY_PROTEST and await self._uses_index(moment):
             page, chosen = await self._protests_in_sql(moment, key, limit)
         else:
             held = held_protests()
@@ -679,7 +719,7 @@ class PastViews:
         among those that name it now and those whose mission a correction changed."""
         named = await self._seen("note", moment, mission, only_open=True)
         others: list[Seen] = []
-        if not await self._uses_index():
+        if not await self._uses_index(moment):
             corrected = await self._corrected_streams("note")
             others = [
                 seen_of(folded)

@@ -9,8 +9,13 @@ views count, order or filter over every stream of a moment (:func:`summarise`: a
 ``lodged_at`` as ``rank`` and its open demands as ``amount``; a ``place`` with its parties,
 an incident's dating and location, the fields a note's views read, a mission's whole
 state). The state of another stream a view shows is folded from the stream's events up to
-the version. A stream is *bent* from its first event that is a correction or occurred
-before one already logged on it: that event's recorded time is kept in ``in_time_bent``.
+the version. A stream is *bent* from its first event that is a correction, occurred
+before one already logged on it, or may have occurred before its occurred time (an
+``unknown`` precision: its span begins at its ``occurred_after`` or is open, so the rule
+``possible`` keeps it before that time): that event's recorded time is kept in
+``in_time_bent``. The rows keep events by their occurred time, which is the rule
+``possible`` for every other event (its span begins there); a view by ``certain`` is
+folded (:class:`incidents.projections.in_time.PastViews`).
 
 For a stream not bent by ``known_at`` K, the events a moment (T, K) keeps are a prefix of
 it: those recorded by K (a prefix, positions being recorded in order) that occurred by T
@@ -598,6 +603,22 @@ def _latest_and_summary(row: StreamRow) -> tuple[datetime, Summary]:
     return decoded.last_event_at, _summary(row.category, decoded)
 
 
+class _Precision(msgspec.Struct):
+    occurred_precision: Precision | None = None
+
+
+_decode_precision = msgspec.json.Decoder(_Precision).decode
+
+
+def _begins_earlier(data: msgspec.Raw) -> bool:
+    """Whether an event's span may begin before its occurred time: its precision is
+    ``unknown`` (:func:`incidents.domain.times.span`). Only data naming it is decoded."""
+    return (
+        memoryview(data).tobytes().find(b'"unknown"') >= 0
+        and _decode_precision(data).occurred_precision == "unknown"
+    )
+
+
 class InTimeIndex:
     """The inline projection (see the module): ``in_time`` tables, ``handle`` per batch."""
 
@@ -641,6 +662,13 @@ class InTimeIndex:
                 4,
                 "note places with the note's date precision and bounds",
                 ("UPDATE {schema}.in_time_versions SET place = NULL WHERE category = 'note';",),
+                rebuilds=True,
+            ),
+            # A stream is bent by an event of unknown precision too (as_of by its span).
+            Migration(
+                5,
+                "streams bent by an event that may have occurred before its occurred time",
+                ("DELETE FROM {schema}.in_time_bent;",),
                 rebuilds=True,
             ),
         )
@@ -698,6 +726,7 @@ class InTimeIndex:
         for index, event in enumerate(change.events):
             straight = straight and event.type not in _CORRECTIONS
             straight = straight and (latest is None or event.occurred_at >= latest)
+            straight = straight and not _begins_earlier(event.data)
             state: bytes | None = None
             summary: Summary | None = None
             mission, is_open = after.mission, after.is_open

@@ -37,6 +37,7 @@ from incidents.domain.state import (
     State,
     decode_state,
 )
+from incidents.domain.times import DateRule, span
 from incidents.projections.in_time import Moment, PastViews
 from incidents.projections.incidents_by_mission import IncidentFilter, incidents_view
 from incidents.projections.inline import inline_projections
@@ -64,7 +65,11 @@ def day(n: int) -> datetime:
     return BASE + timedelta(days=n, hours=n % 5)
 
 
-# One operation: (kind, which stream, which mission, day it occurred).
+# How an operation's event is dated: a point, a day, or (unknown precision) bounded before
+# or after its occurred time or on both sides.
+DATINGS = ("point", "day", "before", "after", "both")
+# One operation: (kind, which stream, which mission, day it occurred, how it is dated).
+Operation = tuple[str, int, int, int, str]
 operations = st.lists(
     st.tuples(
         st.sampled_from(
@@ -73,12 +78,29 @@ operations = st.lists(
         st.integers(0, 3),
         st.integers(0, 1),
         st.integers(0, 40),
+        st.sampled_from(DATINGS),
     ),
     max_size=25,
 )
+rules = st.sampled_from(["possible", "certain"])
 
 
-async def build(ops: list[tuple[str, int, int, int]]) -> MemoryEventStore:
+def dated(data: EventData, at: datetime, dating: str) -> EventData:
+    """The event's data dated as ``dating`` says, ``at`` being its occurred time."""
+    if dating == "day":
+        return msgspec.structs.replace(data, occurred_precision="day")
+    if dating == "point":
+        return data
+    after = at - timedelta(days=3) if dating in ("after", "both") else None
+    if dating == "after":
+        after = at
+    before = at if dating in ("before", "both") else None
+    return msgspec.structs.replace(
+        data, occurred_precision="unknown", occurred_after=after, occurred_before=before
+    )
+
+
+async def build(ops: list[Operation]) -> MemoryEventStore:
     """A log from the operations in a memory store that keeps the service's inline
     projections (the in_time index among them)."""
     store = MemoryEventStore(DomainRules(), inline_projections())
@@ -86,7 +108,7 @@ async def build(ops: list[tuple[str, int, int, int]]) -> MemoryEventStore:
     return store
 
 
-async def fill(store: EventStore, ops: list[tuple[str, int, int, int]]) -> None:
+async def fill(store: EventStore, ops: list[Operation]) -> None:
     """Append the operations; those the rules refuse are left out, as a client's 422."""
     service = LogService(store, lambda: NOW)
     openings: dict[str, uuid.UUID] = {}
@@ -99,7 +121,7 @@ async def fill(store: EventStore, ops: list[tuple[str, int, int, int]]) -> None:
             name=mission,
         )
         await service.append(mission, [NewEvent(registered, BASE - timedelta(days=400))])
-    for kind, which, mission_index, on in ops:
+    for kind, which, mission_index, on, dating in ops:
         mission = MISSIONS[mission_index]
         at = day(on)
         data: EventData
@@ -148,9 +170,31 @@ async def fill(store: EventStore, ops: list[tuple[str, int, int, int]]) -> None:
         else:
             stream = f"incident-i{which}"
             data = IncidentClosed(reason="closed")
+        if kind != "fix":
+            data = dated(data, at, dating)
         with contextlib.suppress(RuleViolation):
             result = await service.append(stream, [NewEvent(data, at), *more])
             openings.setdefault(stream, result.events[0].event_id)
+
+
+def matches(event: RecordedEvent, moment: Moment) -> bool:
+    """Whether the event was recorded by ``known_at`` and its span counts as occurred by
+    ``as_of``: under ``possible`` its first possible instant (none: always) is by then,
+    under ``certain`` its last (none: never)."""
+    if moment.known_at is not None and event.recorded_at > moment.known_at:
+        return False
+    if moment.as_of is None:
+        return True
+    data = msgspec.json.decode(event.data)
+    first, last = span(
+        event.occurred_at,
+        data.get("occurred_precision"),
+        msgspec.convert(data.get("occurred_after"), datetime | None),
+        msgspec.convert(data.get("occurred_before"), datetime | None),
+    )
+    if moment.rule == "possible":
+        return first is None or first <= moment.as_of
+    return last is not None and last <= moment.as_of
 
 
 def reference_states(events: list[RecordedEvent], moment: Moment) -> dict[str, State]:
@@ -158,7 +202,7 @@ def reference_states(events: list[RecordedEvent], moment: Moment) -> dict[str, S
     moment (those before the opening left out, having nothing to fold onto)."""
     by_stream: dict[str, list[RecordedEvent]] = {}
     for event in events:
-        if moment.keeps(event):
+        if matches(event, moment):
             by_stream.setdefault(event.stream_id, []).append(event)
     states = {}
     for stream_id, kept in by_stream.items():
@@ -181,9 +225,10 @@ def of(states: dict[str, State], kind: type[Any]) -> list[Any]:
     as_of=st.one_of(st.none(), st.integers(-1, 42)),
     known=st.one_of(st.none(), st.integers(0, 40)),
     one_by_one=st.sampled_from([0, 64]),
+    rule=rules,
 )
 def test_any_view_in_time_equals_folding_the_matching_events_from_scratch(
-    ops: list[tuple[str, int, int, int]], as_of: int | None, known: int | None, one_by_one: int
+    ops: list[Operation], as_of: int | None, known: int | None, one_by_one: int, rule: DateRule
 ) -> None:
     async def check() -> None:
         store = await build(ops)
@@ -191,7 +236,7 @@ def test_any_view_in_time_equals_folding_the_matching_events_from_scratch(
         known_at = None
         if known is not None:
             known_at = events[min(known, len(events) - 1)].recorded_at
-        moment = Moment(None if as_of is None else day(as_of), known_at)
+        moment = Moment(None if as_of is None else day(as_of), known_at, rule)
         # Streams the rows do not settle are read one by one, or swept by category (0); or
         # the in_time projection's versions are read, and only bent streams folded.
         folding = PastViews(store, 30, lambda: NOW, fold_one_by_one=one_by_one, indexed=False)
@@ -286,7 +331,12 @@ async def check_views(
 def test_with_no_bounds_the_fold_in_time_is_the_stored_state() -> None:
     async def check() -> None:
         store = await build(
-            [("note", 0, 0, 3), ("reply", 0, 0, 5), ("protest", 1, 1, 2), ("answer", 1, 1, 4)]
+            [
+                ("note", 0, 0, 3, "point"),
+                ("reply", 0, 0, 5, "point"),
+                ("protest", 1, 1, 2, "point"),
+                ("answer", 1, 1, 4, "point"),
+            ]
         )
         for stream_id in ("note-n0", "protest-p1", *MISSIONS):
             events = await store.read_stream(stream_id)
@@ -342,7 +392,7 @@ def test_a_correction_changes_a_known_at_view_only_from_when_it_was_recorded() -
 
 def test_days_waiting_and_overdue_count_up_to_as_of() -> None:
     async def check() -> None:
-        store = await build([("note", 0, 0, 0)])
+        store = await build([("note", 0, 0, 0, "point")])
         past = PastViews(store, 30, lambda: NOW)
         early = await past.unanswered_notes(Moment(day(0) + timedelta(days=10), None))
         late = await past.unanswered_notes(Moment(day(0) + timedelta(days=31), None))
