@@ -118,7 +118,7 @@ class TimelineController(Controller):
         async with desk.current() as index:
             known = None if at.known_at is None else await index.known_through(at.known_at)
             view = await index.timeline(
-                mission_id, after, limit, as_of=at.as_of, known_through=known
+                mission_id, after, limit, as_of=at.as_of, known_through=known, rule=at.rule
             )
         if view is None:
             raise StreamNotFoundError(mission_id)

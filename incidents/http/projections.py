@@ -141,7 +141,12 @@ def _moment_query(description: str, example: str) -> Any:
 
 
 AsOfQuery = Annotated[
-    str | None, _moment_query("only events that occurred at or before it", "2022-09-20T00:00:00Z")
+    str | None,
+    _moment_query(
+        "only events that occurred by it (a loosely dated one by the dates rule: possible, "
+        "the default, once its span can have begun; certain, once it has ended)",
+        "2022-09-20T00:00:00Z",
+    ),
 ]
 KnownAtQuery = Annotated[
     str | None, _moment_query("only events recorded at or before it", "2026-12-01T00:00:00Z")

@@ -6,7 +6,9 @@ that would cost seconds. :class:`DeskIndex` holds instead
 
 - for each mission, the order keys of the events that touch it (two flat arrays: the
   ``occurred_at`` as a POSIX timestamp and the position; 16 bytes an event), so that a page
-  of a timeline is a bisect, a slice and a read of that page's events by position;
+  of a timeline is a bisect, a slice and a read of that page's events by position, and
+  beside them the first and last instants of each event's span (16 bytes more), which a
+  timeline at a moment keeps by;
 - each stream's missions (what its opening event names, see
   :func:`incidents.projections.desk.missions_touched`);
 - lean slices of every note, protest, incident, statement and mission state (the fields the
@@ -19,13 +21,14 @@ rows it reads again (``get_streams``). The first read loads everything (the whol
 every stream's row once). A view asked ``include=sources`` is folded from the full states
 read afresh from the store, since sources are not held; a view asked for a moment
 (``as_of``, ``known_at``) from the states folded for it (:func:`states_at`),
-and a timeline at a moment is the held keys that occurred by ``as_of`` and were recorded by
-``known_at``.
+and a timeline at a moment is the held keys that occurred by ``as_of`` (by the moment's
+``dates`` rule over their spans) and were recorded by ``known_at``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -43,6 +46,7 @@ from incidents.domain.state import (
     StatementState,
     decode_state,
 )
+from incidents.domain.times import DateRule
 from incidents.projections.desk import (
     RelationsView,
     ResponseTimesView,
@@ -62,7 +66,7 @@ from incidents.projections.desk import (
 )
 from incidents.projections.desk_running import RunningRelations, RunningResponseTimes
 from incidents.projections.held import Settler
-from incidents.projections.in_time import Moment, PastViews
+from incidents.projections.in_time import Moment, PastViews, event_span
 from incidents.projections.paged import by_position, by_stream_id, pages
 from incidents.projections.slices import DemandFacts, Named, cut
 from incidents.store.protocol import EventStore, RecordedEvent, StreamRow
@@ -111,6 +115,16 @@ _LEAN: dict[str, msgspec.json.Decoder[Any]] = {
 }
 
 
+def _span_stamps(event: RecordedEvent) -> tuple[float, float]:
+    """The event's span (:func:`incidents.projections.in_time.event_span`) as POSIX
+    timestamps, an open end as an infinity."""
+    first, last = event_span(event)
+    return (
+        -math.inf if first is None else first.timestamp(),
+        math.inf if last is None else last.timestamp(),
+    )
+
+
 async def states_at(past: PastViews, moment: Moment) -> dict[str, list[Any]]:
     """Every note, protest, incident, statement and mission state at ``moment``, in full
     (with their sources, :meth:`PastViews.category_in_full`): a stream whose row settles
@@ -140,6 +154,10 @@ class DeskIndex:
         self._referrers: dict[str, set[str]] = {}
         self._times: dict[str, array[float]] = {}
         self._positions: dict[str, array[int]] = {}
+        # Beside each key, its event's span (times.span) as timestamps: the first possible
+        # instant (-inf: open) and the last (inf: open), read by a timeline at a moment.
+        self._firsts: dict[str, array[float]] = {}
+        self._lasts: dict[str, array[float]] = {}
         self._states: dict[str, dict[str, Any]] = {category: {} for category in _LEAN}
         self._built: dict[str, tuple[int, Any]] = {}
         self._response_times = RunningResponseTimes(reply_window_days)
@@ -170,17 +188,22 @@ class DeskIndex:
         *,
         as_of: datetime | None = None,
         known_through: int | None = None,
+        rule: DateRule = "possible",
     ) -> TimelineView | None:
         """A page of the mission's timeline, oldest first (None: no such mission); with
-        ``as_of``, only the events that occurred by then, with ``known_through`` only those
-        at or before that position (:meth:`known_through`)."""
+        ``as_of``, only the events whose span counts as occurred by then under ``rule``
+        (:func:`incidents.domain.times.kept_as_of`), with ``known_through`` only those at or
+        before that position (:meth:`known_through`)."""
         if mission not in self._states["mission"]:
             return None
         times = self._times.get(mission, array("d"))
         positions = self._positions.get(mission, array("q"))
-        # The keys are in occurred order: those that occurred by as_of are a prefix.
-        end = len(positions) if as_of is None else bisect_right(times, as_of.timestamp())
-        kept: Sequence[int] = range(end)
+        kept: Sequence[int] = range(len(positions))
+        if as_of is not None:
+            # A span's first or last instant, not its occurred time, says whether it is kept.
+            ends = (self._firsts if rule == "possible" else self._lasts).get(mission, array("d"))
+            moment = as_of.timestamp()
+            kept = [i for i, end in enumerate(ends) if end <= moment]
         if known_through is not None:
             kept = [i for i in kept if positions[i] <= known_through]
         start = 0
@@ -315,6 +338,8 @@ class DeskIndex:
         self._referrers.clear()
         self._times.clear()
         self._positions.clear()
+        self._firsts.clear()
+        self._lasts.clear()
         self._built.clear()
         self._response_times = RunningResponseTimes(self._reply_window_days)
         self._relations = RunningRelations()
@@ -352,10 +377,11 @@ class DeskIndex:
             self._refer(stream_id, opening)
             touched = self._touches[stream_id] = missions_of(stream_id, opening, self._touches)
         at = event.occurred_at.timestamp()
+        bounds = _span_stamps(event)
         for mission in touched:
-            self._insert(mission, at, event.position)
+            self._insert(mission, at, event.position, bounds)
 
-    def _insert(self, mission: str, at: float, position: int) -> None:
+    def _insert(self, mission: str, at: float, position: int, bounds: tuple[float, float]) -> None:
         times = self._times.setdefault(mission, array("d"))
         positions = self._positions.setdefault(mission, array("q"))
         # after every key that comes before it: an earlier time, or the same and a lower
@@ -365,6 +391,8 @@ class DeskIndex:
             index -= 1
         times.insert(index, at)
         positions.insert(index, position)
+        self._firsts.setdefault(mission, array("d")).insert(index, bounds[0])
+        self._lasts.setdefault(mission, array("d")).insert(index, bounds[1])
 
     def _drop(self, mission: str, at: float, position: int) -> None:
         times, positions = self._times[mission], self._positions[mission]
@@ -373,6 +401,8 @@ class DeskIndex:
             index += 1
         del times[index]
         del positions[index]
+        del self._firsts[mission][index]
+        del self._lasts[mission][index]
 
     def _refer(self, stream_id: str, opening: Any) -> None:
         for reference in referenced_streams(opening):
@@ -403,10 +433,11 @@ class DeskIndex:
                 if event.position > self.position:
                     return
                 at = event.occurred_at.timestamp()
+                bounds = _span_stamps(event)
                 for mission in left:
                     self._drop(mission, at, event.position)
                 for mission in joined:
-                    self._insert(mission, at, event.position)
+                    self._insert(mission, at, event.position, bounds)
             if len(events) < PAGE:
                 return
             version = events[-1].version + 1

@@ -47,7 +47,7 @@ from incidents.domain.state import (
     is_open,
     mission_of,
 )
-from incidents.domain.times import DateRule, Precision, kept_as_of, span
+from incidents.domain.times import DateRule, Precision, Span, kept_as_of, span
 from incidents.projections.in_time_index import (
     EARLIEST,
     UNBOUNDED,
@@ -127,6 +127,18 @@ _decode_dating = msgspec.json.Decoder(_Dating).decode
 _CORRECTIONS = frozenset(CORRECTION_TYPES.values())
 
 
+def event_span(event: RecordedEvent) -> Span:
+    """The instants the event, as logged, may have occurred at: its occurred time narrowed
+    or widened by its data's precision and bounds (:func:`incidents.domain.times.span`)."""
+    dating = _decode_dating(event.data)
+    return span(
+        event.occurred_at,
+        dating.occurred_precision,
+        dating.occurred_after,
+        dating.occurred_before,
+    )
+
+
 class Moment(msgspec.Struct, frozen=True):
     """A point in both times: events that occurred by ``as_of`` and were recorded by
     ``known_at`` (None: no bound on that side). ``rule`` says when an event the text dates
@@ -149,14 +161,7 @@ class Moment(msgspec.Struct, frozen=True):
             return True
         if event.type in _CORRECTIONS:
             return event.occurred_at <= self.as_of
-        dating = _decode_dating(event.data)
-        bounds = span(
-            event.occurred_at,
-            dating.occurred_precision,
-            dating.occurred_after,
-            dating.occurred_before,
-        )
-        return kept_as_of(bounds, self.as_of, self.rule)
+        return kept_as_of(event_span(event), self.as_of, self.rule)
 
 
 class StreamInTime(msgspec.Struct, frozen=True):

@@ -34,6 +34,13 @@ async def client() -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
         yield client
 
 
+def begun_by(occurred: dict, moment: str) -> bool:  # type: ignore[type-arg]
+    """Whether a date as the views show it can have begun by ``moment`` (same format)."""
+    if occurred["precision"] == "unknown":
+        return occurred["after"] is None or occurred["after"] <= moment
+    return bool(occurred["at"] <= moment)
+
+
 def protests_of_19_september(body: dict) -> list[dict]:  # type: ignore[type-arg]
     return [p for p in body["protests"] if p["lodged_at"].startswith("2022-09-19")]
 
@@ -137,18 +144,30 @@ async def test_the_desk_views_as_of_a_day_count_what_had_occurred_by_then(
     assert "protest-az-2022-09-19-paris-embassy-attack" not in streams
     assert timeline["as_of"] == "2022-09-18T23:59:59Z"
     assert timeline["count"] == len(timeline["items"])
-    assert all(item["occurred"]["at"] <= "2022-09-18T23:59:59Z" for item in timeline["items"])
+    # by default an item is there when it can have occurred by then (its span begins by
+    # then); by dates=certain, when its whole span had ended
+    assert all(begun_by(item["occurred"], "2022-09-18T23:59:59Z") for item in timeline["items"])
+    assert any(item["occurred"]["at"] > "2022-09-18T23:59:59Z" for item in timeline["items"])
+    certain = f"/missions/mission-az-paris/timeline?{day}&limit=500&dates=certain"
+    items = (await client.get(certain)).json()["items"]
+    assert items and all(item["occurred"]["at"] <= "2022-09-18T23:59:59Z" for item in items)
+    assert {item["position"] for item in items} < {i["position"] for i in timeline["items"]}
     # the statements of 10 November 2020 are there on the 10th, the answer of the 11th is not
     statements = (await client.get("/projections/statements?as_of=2020-11-10T23:59:59Z")).json()
     ids = {row["stream_id"] for row in statements["statements"]}
     assert "statement-fr-le-drian-2020-11-10" in ids
     assert "statement-az-mfa-2020-11-11-le-drian" not in ids
-    # France and Azerbaijan had not reached the recall (bounded up to November 2024), and
-    # the protest of 19 September 2022 was not lodged yet
-    relations = (await client.get(f"/projections/relations?{day}")).json()
+    # France and Azerbaijan had not certainly reached the recall (bounded from the 2020 war
+    # up to November 2024), though they may have; the protest of 19 September 2022 was not
+    # lodged yet
+    relations = (await client.get(f"/projections/relations?{day}&dates=certain")).json()
     (pair,) = [r for r in relations["relations"] if r["states"] == ["AZ", "FR"]]
     rungs = [rung["rung"] for rung in pair["history"]]
     assert "recall" not in rungs and "protest" not in rungs
+    relations = (await client.get(f"/projections/relations?{day}")).json()
+    (pair,) = [r for r in relations["relations"] if r["states"] == ["AZ", "FR"]]
+    rungs = [rung["rung"] for rung in pair["history"]]
+    assert "recall" in rungs and "protest" not in rungs
     # the note of 17 August 2022 was overdue by 18 September (a 30-day window), not before
     times = (await client.get(f"/projections/response-times?{day}")).json()
     france = next(row for row in times["by_host_state"] if row["state"] == "FR")
@@ -157,3 +176,58 @@ async def test_the_desk_views_as_of_a_day_count_what_had_occurred_by_then(
     times = (await client.get(f"/projections/response-times?{earlier}")).json()
     france = next(row for row in times["by_host_state"] if row["state"] == "FR")
     assert (france["notes_sent"], france["overdue"]) == (1, 0)
+
+
+async def test_the_head_of_mission_at_a_moment_under_each_rule(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    # Mustafayev was appointed by the end of 19 September 2022 (no earlier bound); his
+    # successor after the start of that day (no later bound).
+    async def head(moment: str, dates: str = "") -> str | None:
+        response = await client.get(f"/streams/mission-az-paris?as_of={moment}{dates}")
+        if response.status_code == 404:
+            return "no mission"
+        held = response.json()["state"].get("head_of_mission")
+        return None if held is None else str(held["name"])
+
+    # possible (the default): what can have happened by then
+    assert await head("2022-09-01T00:00:00Z") == "Rahman Mustafayev"
+    assert await head("2022-09-01T00:00:00Z", "&dates=possible") == "Rahman Mustafayev"
+    assert await head("2022-09-20T00:00:00Z") == "Leyla Abdullayeva"
+    # certain: what had happened by then whichever instant of its span it took
+    assert await head("2022-09-01T00:00:00Z", "&dates=certain") is None
+    assert await head("2022-09-20T00:00:00Z", "&dates=certain") == "Rahman Mustafayev"
+    assert await head("2030-01-01T00:00:00Z", "&dates=certain") == "Rahman Mustafayev"
+    # the mission's registration is bounded by the end of 2017: certainly not there in 2010
+    assert await head("2010-01-01T00:00:00Z", "&dates=certain") == "no mission"
+    # as of a time after every event, the default is the current view
+    now = (await client.get("/streams/mission-az-paris")).json()["state"]
+    later = (await client.get("/streams/mission-az-paris?as_of=2030-01-01T00:00:00Z")).json()
+    assert later["state"] == now
+    # the missions projection reads the same rule
+    missions = "/projections/missions?as_of=2022-09-01T00:00:00Z"
+    rows = {r["mission"]: r for r in (await client.get(missions)).json()["missions"]}
+    assert rows["mission-az-paris"]["head_of_mission_name"] == "Rahman Mustafayev"
+    rows = {
+        r["mission"]: r for r in (await client.get(f"{missions}&dates=certain")).json()["missions"]
+    }
+    assert rows["mission-az-paris"]["head_of_mission_name"] is None
+
+
+async def test_a_bad_dates_rule_is_a_400_naming_it(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    for path in (
+        "/projections/open-protests",
+        "/projections/unanswered-notes",
+        "/projections/incidents",
+        "/projections/missions",
+        "/missions/mission-az-paris/unanswered-notes",
+        "/streams/mission-az-paris",
+        *DESK,
+    ):
+        response = await client.get(f"{path}?as_of=2022-09-18T00:00:00Z&dates=maybe")
+        assert response.status_code == 400, path
+        assert response.headers["content-type"].startswith("application/problem+json")
+        (error,) = response.json()["errors"]
+        assert error["parameter"] == "dates"
