@@ -243,3 +243,26 @@ def test_replay_reports_mission_tallies_that_drifted_from_the_log(seeded: Path) 
     result = CliRunner().invoke(main, ["replay", "--database", str(seeded), "--workers", "2"])
     assert result.exit_code == 1, result.output
     assert f"differs: {mission}: mission tallies differ" in result.output
+
+
+def test_a_file_indexed_before_the_dates_rule_bends_its_loosely_dated_streams(
+    seeded: Path,
+) -> None:
+    # given a seeded file whose in_time index is as the code before migration 5 left it:
+    # no stream bent by an event of unknown precision
+    with sqlite3.connect(seeded) as connection:
+        connection.execute("DELETE FROM in_time_bent")
+        connection.execute(
+            "DELETE FROM projection_versions WHERE projection = 'in_time' AND version = 5"
+        )
+    # when the file is opened again (verify opens it with the inline projections)
+    result = CliRunner().invoke(main, ["verify", "--database", str(seeded)])
+    assert result.exit_code == 0, result.output
+    # then the migration rebuilt the index: the Paris mission, whose head's appointment is
+    # bounded only by a later day, is folded at a moment rather than read from its rows
+    with sqlite3.connect(seeded) as connection:
+        bent = {row[0] for row in connection.execute("SELECT stream_id FROM in_time_bent")}
+        (version,) = connection.execute(
+            "SELECT max(version) FROM projection_versions WHERE projection = 'in_time'"
+        ).fetchone()
+    assert "mission-az-paris" in bent and version == 5
