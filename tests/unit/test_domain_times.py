@@ -7,12 +7,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from incidents.domain.times import (
+    DATE_RULES,
     earliest_possible,
     is_zone,
+    kept_as_of,
     latest_possible,
     local_time,
     occurred_label,
     precision_of,
+    span,
     start_of,
 )
 
@@ -75,3 +78,24 @@ def test_a_loose_date_spans_its_period_on_any_clock() -> None:
 def test_zones_are_iana_names() -> None:
     assert is_zone("Europe/Paris") and is_zone("Asia/Baku")
     assert not is_zone("CEST")
+
+
+def test_as_of_keeps_a_span_once_it_can_have_begun_or_once_it_has_ended() -> None:
+    t = datetime(2022, 9, 19, 12, tzinfo=UTC)
+    before, after = t - timedelta(days=1), t + timedelta(days=1)
+    # a point: both rules from its instant on
+    for rule in DATE_RULES:
+        assert kept_as_of(span(t), t, rule) and not kept_as_of(span(t), before, rule)
+    # a day: possible from its start, certain from its last instant
+    day = span(datetime(2022, 9, 19, tzinfo=UTC), "day")
+    assert kept_as_of(day, t, "possible") and not kept_as_of(day, t, "certain")
+    assert kept_as_of(day, after, "certain")
+    # bounded only later (Mustafayev appointed by 19 September): possible at any time,
+    # certain from the bound
+    by = span(t, "unknown", None, t)
+    assert kept_as_of(by, datetime(1990, 1, 1, tzinfo=UTC), "possible")
+    assert not kept_as_of(by, before, "certain") and kept_as_of(by, t, "certain")
+    # bounded only earlier: possible from the bound, certain never
+    since = span(t, "unknown", t, None)
+    assert not kept_as_of(since, before, "possible") and kept_as_of(since, t, "possible")
+    assert not kept_as_of(since, datetime(9999, 1, 1, tzinfo=UTC), "certain")
