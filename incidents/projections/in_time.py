@@ -3,19 +3,22 @@
 
 Each stream concerned is folded again from its events with
 :func:`incidents.domain.rules.fold_in_time` (events recorded by ``known_at``, corrections
-applied, those that occurred by ``as_of`` folded in append order), and the folded states go
+applied, those that occurred by ``as_of`` by the moment's ``dates`` rule over their spans
+folded in append order), and the folded states go
 through the same pure view functions as the current views, with the clock set to ``as_of``
 when it is given: days waiting and overdue flags are those of that day.
 
 Which streams are folded: with the ``in_time`` inline projection
-(:mod:`incidents.projections.in_time_index`), only those bent (corrected, or recorded out of
-their occurred order) by ``known_at``; every other stream is one version's row of the
+(:mod:`incidents.projections.in_time_index`) and the rule ``possible``, only those bent
+(corrected, recorded out of their occurred order, or holding a date of unknown precision) by
+``known_at``; every other stream is one version's row of the
 index (:class:`Seen`). A view counts, orders and filters the rows (open protests in SQL),
 and gets the states of the streams it shows only: from the stream's current row when it is
 still at that version, else folded from its events up to the version; a mission's state is
-in its row. A store without the projection: a stream whose current row settles it
-(everything recorded by ``known_at`` and occurred by ``as_of``: its current state; or
-everything known and its opening after ``as_of``: not in the view) is not read; the others
+in its row. A store without the projection, or an ``as_of`` by ``certain``: a stream whose
+current row settles it (everything recorded by ``known_at`` and, by ``possible``, occurred
+by ``as_of``: its current state; or everything known and its opening not kept: not in the
+view, :func:`settled_at`) is not read; the others
 are read and folded, one by one for a mission's views or when they are few, else in one
 sweep of their category in stream order (``read_by_stream``); one mission's unanswered
 notes look at the notes that name it now and the notes whose ``mission`` a correction
