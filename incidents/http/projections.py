@@ -210,6 +210,14 @@ def _cited(rows: Sequence[R_], found: dict[str, list[Source]], key: str = "strea
     return [msgspec.structs.replace(row, sources=found.get(getattr(row, key), [])) for row in rows]
 
 
+async def cited(
+    projections: Projections, rows: Sequence[R_], at: Moment, key: str = "stream_id"
+) -> list[R_]:
+    """``rows`` with the sources of the stream each names by ``key``, at the moment ``at``."""
+    found = await sources_of(projections, (getattr(row, key) for row in rows), at)
+    return _cited(rows, found, key)
+
+
 async def cite_notes(
     projections: Projections, view: UnansweredNotesView, at: Moment
 ) -> UnansweredNotesView:
@@ -294,8 +302,8 @@ class ProjectionController(Controller):
         view = await read(where, after, limit)
         if include:
             at = moment(as_of, known_at, dates)
-            found = await sources_of(projections, (p.stream_id for p in view.protests), at)
-            view = msgspec.structs.replace(view, protests=_cited(view.protests, found))
+            protests = await cited(projections, view.protests, at)
+            view = msgspec.structs.replace(view, protests=protests)
         return _page(request, view)
 
     @get(
@@ -336,8 +344,8 @@ class ProjectionController(Controller):
         view = await read(where, after, limit)
         if include:
             at = moment(as_of, known_at, dates)
-            found = await sources_of(projections, (i.stream_id for i in view.incidents), at)
-            view = msgspec.structs.replace(view, incidents=_cited(view.incidents, found))
+            incidents = await cited(projections, view.incidents, at)
+            view = msgspec.structs.replace(view, incidents=incidents)
         return _page(request, view)
 
     @get(
@@ -359,8 +367,8 @@ class ProjectionController(Controller):
         view = await read()
         if include:
             at = moment(as_of, known_at, dates)
-            found = await sources_of(projections, (m.mission for m in view.missions), at)
-            view = msgspec.structs.replace(view, missions=_cited(view.missions, found, "mission"))
+            missions = await cited(projections, view.missions, at, "mission")
+            view = msgspec.structs.replace(view, missions=missions)
         return read_response(request, view)
 
 
